@@ -1,0 +1,38 @@
+#!/bin/sh
+# install-deps.sh - install the Debian 12 packages vhostmail builds, tests and demos with.
+# Idempotent: does nothing (and needs no network) when everything is present.
+# Never starts a system service: a temporary policy-rc.d forbids it while apt runs.
+set -eu
+
+packages="cmake g++ make pkg-config python3 libfmt-dev libmariadb-dev libssl-dev libcrypt-dev
+  catch2 mariadb-server mariadb-client postfix postfix-mysql clang libclang-rt-14-dev"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+    exit 1
+fi
+
+echo "install-deps: installing$missing" >&2
+created_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+fi
+cleanup() { [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d; return 0; }
+trap cleanup EXIT
+
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "postfix postfix/mailname string localhost" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing </dev/null
