@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/vhost/resolver.hh"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "lib/core/address.hh"
+#include "lib/core/strings.hh"
+
+namespace vhostmail::vhost {
+
+std::string_view to_string(destination_kind kind) {
+    switch (kind) {
+        case destination_kind::mailbox:
+            return "mailbox";
+        case destination_kind::autoreply:
+            return "autoreply";
+        case destination_kind::command:
+            return "command";
+        case destination_kind::remote:
+            return "remote";
+    }
+    return "?";
+}
+
+namespace {
+
+enum class outcome { deliverable, dead, temp };
+
+// Adds "+ext" to the local part of `address` (Postfix propagate_unmatched_extensions).
+std::string with_extension(std::string_view address, char delimiter, std::string_view extension) {
+    auto at = address.rfind('@');
+    std::string out(address.substr(0, at));
+    out += delimiter;
+    out += extension;
+    if (at != std::string_view::npos) {
+        out += address.substr(at);
+    }
+    return out;
+}
+
+class expander {
+public:
+    expander(directory& dir, const resolve_options& options, resolution& result)
+        : dir_(dir), options_(options), result_(result) {}
+
+    outcome expand(std::string_view address, unsigned depth);
+
+private:
+    outcome dead(std::string why);
+    outcome temp(std::string why);
+    outcome add(destination dest);
+    outcome expand_local(const domain_record& domain, const std::string& local, unsigned depth);
+    outcome expand_record(const domain_record& domain, const address_record& record,
+                          const std::optional<extension_split>& ext, unsigned depth);
+    outcome expand_fallback(const domain_record& domain, const std::string& local,
+                            unsigned depth);
+
+    directory& dir_;
+    const resolve_options& options_;
+    resolution& result_;
+    enum class memo_state { in_progress, deliverable, dead };
+    std::unordered_map<std::string, memo_state> memo_;
+};
+
+outcome expander::dead(std::string why) {
+    result_.trace.push_back("dead end: " + why);
+    if (result_.reason.empty()) {
+        result_.reason = std::move(why);
+    }
+    return outcome::dead;
+}
+
+outcome expander::temp(std::string why) {
+    result_.reason = std::move(why);
+    return outcome::temp;
+}
+
+outcome expander::add(destination dest) {
+    for (const auto& d : result_.destinations) {
+        if (d.kind == dest.kind && d.address == dest.address) {
+            return outcome::deliverable;
+        }
+    }
+    if (result_.destinations.size() >= options_.max_destinations) {
+        return temp("expansion exceeds " + std::to_string(options_.max_destinations) +
+                    " destinations");
+    }
+    result_.trace.push_back(std::string(to_string(dest.kind)) + " " + dest.address);
+    result_.destinations.push_back(std::move(dest));
+    return outcome::deliverable;
+}
+
+outcome expander::expand(std::string_view address, unsigned depth) {
+    if (depth > options_.max_depth) {
+        return dead("alias nesting deeper than " + std::to_string(options_.max_depth));
+    }
+    auto parts = split_address(address);
+    auto domain_name = normalize_domain(parts.domain);
+    if (!parts.has_at || !domain_name || !valid_local_part(parts.local)) {
+        return dead("invalid address \"" + std::string(address) + "\"");
+    }
+    auto domain = dir_.find_domain(*domain_name);
+    if (domain.status == lookup_status::temp_fail) {
+        return temp(domain.reason);
+    }
+    if (domain.status == lookup_status::not_found) {
+        if (depth == 0) {
+            return dead("domain " + *domain_name + " is not hosted here");
+        }
+        return add({destination_kind::remote, parts.local + "@" + *domain_name, {}, {}, {}, {}});
+    }
+    const domain_record& dom = *domain.value;
+    if (*domain_name != dom.name) {
+        result_.trace.push_back("domain alias " + *domain_name + " -> " + dom.name);
+    }
+    if (!dom.enabled) {
+        return dead("domain " + dom.name + " is disabled");
+    }
+    if (!dom.accepts_mail) {
+        if (depth == 0) {
+            result_.rejected_by_domain = true;
+            result_.reject_text = dom.reject_text;
+        }
+        return dead("domain " + dom.name + " does not accept mail");
+    }
+    std::string local = normalize_local_part(parts.local);
+    std::string key = local + "@" + dom.name;
+    auto memo = memo_.find(key);
+    if (memo != memo_.end()) {
+        if (memo->second == memo_state::in_progress) {
+            return dead("alias loop at " + key);
+        }
+        return memo->second == memo_state::deliverable ? outcome::deliverable : outcome::dead;
+    }
+    memo_[key] = memo_state::in_progress;
+    result_.trace.push_back("address " + key);
+    outcome r = expand_local(dom, local, depth);
+    memo_[key] = r == outcome::deliverable ? memo_state::deliverable : memo_state::dead;
+    return r;
+}
+
+outcome expander::expand_local(const domain_record& dom, const std::string& local,
+                               unsigned depth) {
+    auto exact = dir_.find_address(dom, local);
+    if (exact.status == lookup_status::temp_fail) {
+        return temp(exact.reason);
+    }
+    if (exact.ok()) {
+        return expand_record(dom, *exact.value, std::nullopt, depth);
+    }
+    if (auto ext = split_extension(local, options_.delimiters)) {
+        auto base = dir_.find_address(dom, ext->base);
+        if (base.status == lookup_status::temp_fail) {
+            return temp(base.reason);
+        }
+        if (base.ok()) {
+            return expand_record(dom, *base.value, ext, depth);
+        }
+    }
+    if (dom.fullname_matching && options_.use_full_name) {
+        auto named = dir_.find_full_name(dom, normalize_full_name(local));
+        if (named.status == lookup_status::temp_fail) {
+            return temp(named.reason);
+        }
+        if (named.ok()) {
+            result_.trace.push_back("full name \"" + named.value->full_name + "\"");
+            return expand_record(dom, *named.value, std::nullopt, depth);
+        }
+    }
+    if (options_.use_fallback && !trim(dom.fallback).empty()) {
+        return expand_fallback(dom, local, depth);
+    }
+    return dead("no address " + local + "@" + dom.name + " and no fallback");
+}
+
+outcome expander::expand_record(const domain_record& dom, const address_record& record,
+                                const std::optional<extension_split>& ext, unsigned depth) {
+    std::string base = record.local_part + "@" + dom.name;
+    if (!record.enabled) {
+        return dead("address " + base + " is disabled");
+    }
+    result_.visited.push_back(base);
+    bool propagate = ext && options_.propagate_extension;
+    std::string self = propagate ? with_extension(base, ext->delimiter, ext->extension) : base;
+    std::string extension = propagate ? ext->extension : std::string();
+    outcome result = outcome::dead;
+    if (record.mailbox) {
+        result = add({destination_kind::mailbox, self, record.maildir, {}, record.local_part,
+                      extension});
+    } else if (record.vacation && record.vacation->active_at(options_.now)) {
+        result = add({destination_kind::autoreply, self, {}, {}, record.local_part, extension});
+    }
+    if (result == outcome::temp) {
+        return result;
+    }
+    for (const auto& forward : record.forwards) {
+        std::string target =
+            propagate ? with_extension(forward, ext->delimiter, ext->extension) : forward;
+        outcome r = expand(target, depth + 1);
+        if (r == outcome::temp) {
+            return r;
+        }
+        if (r == outcome::deliverable) {
+            result = r;
+        }
+    }
+    if (result == outcome::dead) {
+        return dead("address " + base + " leads nowhere deliverable");
+    }
+    return result;
+}
+
+outcome expander::expand_fallback(const domain_record& dom, const std::string& local,
+                                  unsigned depth) {
+    std::string fallback(trim(dom.fallback));
+    result_.trace.push_back("fallback of " + dom.name + ": " + fallback);
+    if (fallback.front() == '|') {
+        auto base = split_extension(local, options_.delimiters);
+        return add({destination_kind::command, local + "@" + dom.name, {},
+                    std::string(trim(fallback.substr(1))), base ? base->base : local,
+                    base ? base->extension : std::string()});
+    }
+    if (fallback.front() == '@') {
+        return expand(local + fallback, depth + 1);
+    }
+    if (fallback.find('@') != std::string::npos) {
+        return expand(fallback, depth + 1);
+    }
+    return expand(fallback + "@" + dom.name, depth + 1);
+}
+
+// A login is an enabled address with a password, in an enabled domain, allowed to use SMTP.
+lookup<bool> is_smtp_login(directory& dir, std::string_view login) {
+    auto parts = split_address(login);
+    auto domain = dir.find_domain(ascii_lower(parts.domain));
+    if (domain.status != lookup_status::found) {
+        return {domain.status, false, domain.reason};
+    }
+    const domain_record& dom = *domain.value;
+    if (dom.name != ascii_lower(parts.domain) || !dom.enabled || !(dom.logins & login_smtp)) {
+        return lookup<bool>::found(false);
+    }
+    auto address = dir.find_address(dom, normalize_local_part(parts.local));
+    if (address.status != lookup_status::found) {
+        return {address.status, false, address.reason};
+    }
+    const address_record& a = *address.value;
+    return lookup<bool>::found(a.enabled && a.has_password && (a.logins & login_smtp));
+}
+
+}  // namespace
+
+resolution resolve(directory& dir, std::string_view address, const resolve_options& options) {
+    resolution result;
+    expander ex(dir, options, result);
+    outcome r = ex.expand(address, 0);
+    if (r == outcome::temp) {
+        result.status = lookup_status::temp_fail;
+        result.destinations.clear();
+    } else if (r == outcome::deliverable && !result.destinations.empty()) {
+        result.status = lookup_status::found;
+    } else {
+        result.status = lookup_status::not_found;
+        result.destinations.clear();
+    }
+    return result;
+}
+
+lookup<std::vector<std::string>> sender_logins(directory& dir, std::string_view sender,
+                                               const resolve_options& options) {
+    using result_t = lookup<std::vector<std::string>>;
+    auto parsed = parse_address(sender);
+    if (!parsed) {
+        return result_t::not_found();
+    }
+    auto domain = dir.find_domain(parsed->domain);
+    if (domain.status != lookup_status::found) {
+        return {domain.status, {}, domain.reason};
+    }
+    const domain_record& dom = *domain.value;
+    if (!dom.enabled) {
+        return result_t::not_found();
+    }
+    resolve_options explicit_only = options;
+    explicit_only.use_fallback = false;
+    explicit_only.use_full_name = false;
+    resolution routed = resolve(dir, sender, explicit_only);
+    if (routed.status == lookup_status::temp_fail) {
+        return result_t::temp_fail(routed.reason);
+    }
+    std::vector<std::string> candidates = routed.visited;
+    auto base = split_extension(parsed->local, options.delimiters);
+    auto grants = dir.sender_grants(dom, base ? base->base : parsed->local);
+    if (grants.status == lookup_status::temp_fail) {
+        return result_t::temp_fail(grants.reason);
+    }
+    candidates.insert(candidates.end(), grants.value.begin(), grants.value.end());
+
+    std::vector<std::string> logins;
+    for (const auto& candidate : candidates) {
+        if (std::find(logins.begin(), logins.end(), candidate) != logins.end()) {
+            continue;
+        }
+        auto ok = is_smtp_login(dir, candidate);
+        if (ok.status == lookup_status::temp_fail) {
+            return result_t::temp_fail(ok.reason);
+        }
+        if (ok.ok() && ok.value) {
+            logins.push_back(candidate);
+        }
+    }
+    if (logins.empty()) {
+        return result_t::not_found();
+    }
+    return result_t::found(std::move(logins));
+}
+
+}  // namespace vhostmail::vhost

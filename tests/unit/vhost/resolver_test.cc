@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include "lib/vhost/resolver.hh"
+#include "tests/support/snapshot_builder.hh"
+
+using namespace vhostmail;
+using namespace vhostmail::vhost;
+
+namespace {
+
+// "kind address" lines of a resolution, for compact expectations.
+std::vector<std::string> routes(test::snapshot_builder& b, const std::string& address,
+                                resolve_options options = {}) {
+    snapshot_directory dir(b.build());
+    auto r = resolve(dir, address, options);
+    std::vector<std::string> out;
+    if (r.status == lookup_status::not_found) {
+        out.push_back("NOTFOUND");
+    } else if (r.status == lookup_status::temp_fail) {
+        out.push_back("TEMP");
+    }
+    for (const auto& d : r.destinations) {
+        out.push_back(std::string(to_string(d.kind)) + " " + d.address);
+    }
+    return out;
+}
+
+using list = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("SPEC examples route as the specification says") {
+    auto b = test::spec_example();
+    CHECK(routes(b, "john@whopper.nu") == list{"mailbox xandros@blobber.org"});
+    CHECK(routes(b, "julian@lala.com") == list{"mailbox xandros@blobber.org"});
+    CHECK(routes(b, "vivita@mail.blobber.org") == list{"mailbox vivita@blobber.org"});
+    CHECK(routes(b, "nobody@mail.blobber.org") == list{"NOTFOUND"});
+    CHECK(routes(b, "karl@blobber.org") == list{"remote karl.vovianda@gmail.com"});
+    CHECK(routes(b, "julian@blobber.org") == list{"NOTFOUND"});
+    CHECK(routes(b, "xandros@blobber.org") == list{"mailbox xandros@blobber.org"});
+    CHECK(routes(b, "postmaster@blobber.org") == list{"remote postmaster@localhost"});
+}
+
+TEST_CASE("a mailbox is never swallowed by the catch-all") {
+    auto b = test::spec_example();
+    b.mailbox("whopper.nu", "anna");
+    CHECK(routes(b, "anna@whopper.nu") == list{"mailbox anna@whopper.nu"});
+    CHECK(routes(b, "bert@whopper.nu") == list{"mailbox xandros@blobber.org"});
+    CHECK(routes(b, "anna@lala.com") == list{"mailbox anna@whopper.nu"});
+}
+
+TEST_CASE("case is folded and extensions are handled") {
+    auto b = test::spec_example();
+    CHECK(routes(b, "XANDROS@Blobber.ORG") == list{"mailbox xandros@blobber.org"});
+    CHECK(routes(b, "xandros+lists@blobber.org") == list{"mailbox xandros+lists@blobber.org"});
+    CHECK(routes(b, "karl+x@blobber.org") == list{"remote karl.vovianda+x@gmail.com"});
+    resolve_options no_propagation;
+    no_propagation.propagate_extension = false;
+    CHECK(routes(b, "karl+x@blobber.org", no_propagation) == list{"remote karl.vovianda@gmail.com"});
+    CHECK(routes(b, "julian+x@blobber.org") == list{"NOTFOUND"});
+    resolve_options dash;
+    dash.delimiters = "-";
+    CHECK(routes(b, "xandros-a@blobber.org", dash) == list{"mailbox xandros-a@blobber.org"});
+    CHECK(routes(b, "xandros-a@blobber.org") == list{"NOTFOUND"});
+    // The exact address wins over the extension split.
+    b.mailbox("blobber.org", "xandros+special");
+    CHECK(routes(b, "xandros+special@blobber.org") == list{"mailbox xandros+special@blobber.org"});
+}
+
+TEST_CASE("unknown, invalid and disabled things are not found") {
+    auto b = test::spec_example();
+    CHECK(routes(b, "joe@example.net") == list{"NOTFOUND"});
+    CHECK(routes(b, "no-at-sign") == list{"NOTFOUND"});
+    CHECK(routes(b, "@blobber.org") == list{"NOTFOUND"});
+    CHECK(routes(b, "x@bad..domain") == list{"NOTFOUND"});
+    b.address("blobber.org", "vivita").enabled = false;
+    CHECK(routes(b, "vivita@blobber.org") == list{"NOTFOUND"});
+    b.domain("blobber.org").fallback = "xandros";
+    CHECK(routes(b, "vivita@blobber.org") == list{"NOTFOUND"});  // disabled: not caught
+    CHECK(routes(b, "other@blobber.org") == list{"mailbox xandros@blobber.org"});
+    b.domain("whopper.nu", "xandros@blobber.org").enabled = false;
+    CHECK(routes(b, "john@whopper.nu") == list{"NOTFOUND"});
+    CHECK(routes(b, "julian@lala.com") == list{"NOTFOUND"});  // chain into a disabled domain
+}
+
+TEST_CASE("a domain that refuses mail is reported") {
+    auto b = test::spec_example();
+    auto& d = b.domain("whopper.nu", "xandros@blobber.org");
+    d.accepts_mail = false;
+    d.reject_text = "closed";
+    snapshot_directory dir(b.build());
+    auto r = resolve(dir, "john@whopper.nu", {});
+    CHECK(r.status == lookup_status::not_found);
+    CHECK(r.rejected_by_domain);
+    CHECK(r.reject_text == "closed");
+}
+
+TEST_CASE("domain aliases share the users of their domain") {
+    auto b = test::spec_example();
+    b.domain_alias("blobber.net", "blobber.org");
+    CHECK(routes(b, "vivita@blobber.net") == list{"mailbox vivita@blobber.org"});
+    CHECK(routes(b, "Vivita+x@BLOBBER.net") == list{"mailbox vivita+x@blobber.org"});
+    CHECK(routes(b, "nobody@blobber.net") == list{"NOTFOUND"});
+    b.domain_alias("whopper.se", "whopper.nu");
+    CHECK(routes(b, "anyone@whopper.se") == list{"mailbox xandros@blobber.org"});
+}
+
+TEST_CASE("forwardings expand recursively, keep copies and drop dead branches") {
+    auto b = test::spec_example();
+    auto& team = b.address("blobber.org", "team");
+    team.forwards = {"xandros@blobber.org", "vivita@blobber.org", "ghost@blobber.org",
+                     "friend@example.net"};
+    CHECK(routes(b, "team@blobber.org") ==
+          list{"mailbox xandros@blobber.org", "mailbox vivita@blobber.org",
+               "remote friend@example.net"});
+    b.address("blobber.org", "vivita").forwards = {"vivita@example.net"};
+    CHECK(routes(b, "vivita@blobber.org") ==
+          list{"mailbox vivita@blobber.org", "remote vivita@example.net"});
+    b.address("blobber.org", "dead").forwards = {"ghost@blobber.org"};
+    CHECK(routes(b, "dead@blobber.org") == list{"NOTFOUND"});
+}
+
+TEST_CASE("loops and deep nesting end, not hang") {
+    auto b = test::spec_example();
+    b.address("blobber.org", "a").forwards = {"b@blobber.org"};
+    b.address("blobber.org", "b").forwards = {"a@blobber.org"};
+    CHECK(routes(b, "a@blobber.org") == list{"NOTFOUND"});
+    b.address("blobber.org", "b").forwards = {"a@blobber.org", "xandros@blobber.org"};
+    CHECK(routes(b, "a@blobber.org") == list{"mailbox xandros@blobber.org"});
+    b.domain("loop.example", "@loop2.example");
+    b.domain("loop2.example", "@loop.example");
+    CHECK(routes(b, "x@loop.example") == list{"NOTFOUND"});
+    b.domain("self.example", "nobody");
+    CHECK(routes(b, "x@self.example") == list{"NOTFOUND"});
+    for (int i = 0; i < 30; ++i) {
+        b.address("blobber.org", "n" + std::to_string(i)).forwards = {
+            "n" + std::to_string(i + 1) + "@blobber.org"};
+    }
+    b.mailbox("blobber.org", "n30");
+    CHECK(routes(b, "n10@blobber.org") == list{"mailbox n30@blobber.org"});
+    CHECK(routes(b, "n0@blobber.org") == list{"NOTFOUND"});  // deeper than 20
+}
+
+TEST_CASE("fallback forms") {
+    auto b = test::spec_example();
+    b.domain("cmd.example", "|/usr/bin/handler %u");
+    auto r = routes(b, "Anyone+x@cmd.example");
+    CHECK(r == list{"command anyone+x@cmd.example"});
+    b.domain("local.example", "info");
+    b.address("local.example", "info").forwards = {"xandros@blobber.org"};
+    CHECK(routes(b, "who@local.example") == list{"mailbox xandros@blobber.org"});
+    CHECK(routes(b, "julian+x@lala.com") == list{"mailbox xandros@blobber.org"});
+    resolve_options no_fallback;
+    no_fallback.use_fallback = false;
+    CHECK(routes(b, "john@whopper.nu", no_fallback) == list{"NOTFOUND"});
+}
+
+TEST_CASE("full-name matching only when enabled and unambiguous") {
+    auto b = test::spec_example();
+    CHECK(routes(b, "xandros.blob@blobber.org") == list{"NOTFOUND"});
+    b.domain("blobber.org").fullname_matching = true;
+    CHECK(routes(b, "Xandros.Blob@blobber.org") == list{"mailbox xandros@blobber.org"});
+    CHECK(routes(b, "xandros_blob@blobber.org") == list{"mailbox xandros@blobber.org"});
+    b.mailbox("blobber.org", "xb").full_name = "Xandros Blob";
+    CHECK(routes(b, "xandros.blob@blobber.org") == list{"NOTFOUND"});
+}
+
+TEST_CASE("auto-responder addresses without a mailbox are deliverable while active") {
+    auto b = test::spec_example();
+    auto& info = b.address("blobber.org", "info");
+    info.vacation = vacation_window{true, 1000, 2000};
+    resolve_options at;
+    at.now = 1500;
+    CHECK(routes(b, "info@blobber.org", at) == list{"autoreply info@blobber.org"});
+    at.now = 2500;
+    CHECK(routes(b, "info@blobber.org", at) == list{"NOTFOUND"});
+}
+
+TEST_CASE("sender logins follow ownership, aliases and grants, never the catch-all") {
+    auto b = test::spec_example();
+    b.address("blobber.org", "sales").forwards = {"vivita@blobber.org", "x@example.net"};
+    b.address("blobber.org", "role");
+    b.grant("blobber.org", "role", "xandros@blobber.org");
+    b.domain_alias("blobber.net", "blobber.org");
+    b.mailbox("blobber.org", "nopass", false);
+    b.mailbox("whopper.nu", "boss");
+    b.admin("whopper.nu", "boss@whopper.nu");
+    snapshot_directory dir(b.build());
+    auto logins = [&](const std::string& sender) {
+        auto r = sender_logins(dir, sender, {});
+        if (r.status != lookup_status::found) {
+            return list{r.status == lookup_status::temp_fail ? "TEMP" : "NOTFOUND"};
+        }
+        return r.value;
+    };
+    CHECK(logins("xandros@blobber.org") == list{"xandros@blobber.org"});
+    CHECK(logins("XANDROS+tag@blobber.net") == list{"xandros@blobber.org"});
+    CHECK(logins("vivita@blobber.org") == list{"vivita@blobber.org"});
+    CHECK(logins("sales@blobber.org") == list{"vivita@blobber.org"});
+    CHECK(logins("role@blobber.org") == list{"xandros@blobber.org"});
+    CHECK(logins("nopass@blobber.org") == list{"NOTFOUND"});
+    CHECK(logins("john@whopper.nu") == list{"boss@whopper.nu"});  // admin, not the catch-all
+    CHECK(logins("karl@blobber.org") == list{"NOTFOUND"});
+    CHECK(logins("someone@example.net") == list{"NOTFOUND"});
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include "lib/vhost/schema.hh"
+
+using namespace vhostmail::vhost;
+
+TEST_CASE("full names normalize like local parts") {
+    CHECK(normalize_full_name("Joe Who") == "joe.who");
+    CHECK(normalize_full_name("  Joe   van-Who ") == "joe.van.who");
+    CHECK(normalize_full_name("joe.who") == "joe.who");
+    CHECK(normalize_full_name("J\xc3\xb6rg M\xc3\xbcller") == "j\xc3\xb6rg.m\xc3\xbcller");
+    CHECK(normalize_full_name("---").empty());
+}
+
+TEST_CASE("login sets parse MariaDB SET values") {
+    CHECK(parse_login_set("smtp,imap") == (login_smtp | login_imap));
+    CHECK(parse_login_set("") == 0);
+    CHECK(parse_login_set("pop3,sieve,bogus") == (login_pop3 | login_sieve));
+}
+
+TEST_CASE("vacation windows honour start and end") {
+    vacation_window w{true, 100, 200};
+    CHECK_FALSE(w.active_at(99));
+    CHECK(w.active_at(100));
+    CHECK_FALSE(w.active_at(200));
+    w.enabled = false;
+    CHECK_FALSE(w.active_at(150));
+    CHECK(vacation_window{true, std::nullopt, std::nullopt}.active_at(0));
+}
