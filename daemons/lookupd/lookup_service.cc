@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/lookupd/lookup_service.hh"
+
+#include "lib/core/address.hh"
+#include "lib/core/strings.hh"
+
+namespace vhostmail::lookupd {
+
+std::optional<map_kind> parse_map_name(std::string_view name) {
+    if (name == "domains") {
+        return map_kind::domains;
+    }
+    if (name == "aliases") {
+        return map_kind::aliases;
+    }
+    if (name == "mailboxes") {
+        return map_kind::mailboxes;
+    }
+    if (name == "senders") {
+        return map_kind::senders;
+    }
+    return std::nullopt;
+}
+
+std::string_view to_string(map_kind map) {
+    switch (map) {
+        case map_kind::domains:
+            return "domains";
+        case map_kind::aliases:
+            return "aliases";
+        case map_kind::mailboxes:
+            return "mailboxes";
+        case map_kind::senders:
+            return "senders";
+    }
+    return "?";
+}
+
+std::string format_address(std::string_view address) {
+    auto parts = split_address(address);
+    bool needs_quotes = parts.local.empty();
+    for (unsigned char c : parts.local) {
+        if (c <= ' ' || c == 0x7f || std::string_view("()<>[]:;@\\,\"").find(static_cast<char>(c)) !=
+                                         std::string_view::npos) {
+            needs_quotes = true;
+            break;
+        }
+    }
+    if (!needs_quotes || !parts.has_at) {
+        return std::string(address);
+    }
+    std::string out = "\"";
+    for (char c : parts.local) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    out += "\"@" + parts.domain;
+    return out;
+}
+
+namespace {
+
+using answer_t = lookup<std::string>;
+
+answer_t from_resolution_failure(const vhost::resolution& r) {
+    if (r.status == lookup_status::temp_fail) {
+        return answer_t::temp_fail(r.reason);
+    }
+    return answer_t::not_found();
+}
+
+answer_t answer_domain(std::string_view key, vhost::directory& dir) {
+    auto name = normalize_domain(key);
+    if (!name) {
+        return answer_t::not_found();
+    }
+    auto d = dir.find_domain(*name);
+    if (d.status != lookup_status::found) {
+        return {d.status, {}, d.reason};
+    }
+    if (!d.value->enabled) {
+        return answer_t::not_found();
+    }
+    return answer_t::found(d.value->name);
+}
+
+answer_t answer_alias(std::string_view key, vhost::directory& dir,
+                      const vhost::resolve_options& options) {
+    auto r = vhost::resolve(dir, key, options);
+    if (r.status != lookup_status::found) {
+        return from_resolution_failure(r);
+    }
+    auto self = parse_address(key);
+    if (self && r.destinations.size() == 1) {
+        const auto& only = r.destinations.front();
+        if (only.kind == vhost::destination_kind::mailbox &&
+            only.address == self->local + "@" + self->domain) {
+            return answer_t::not_found();  // its own mailbox: virtual_mailbox_maps answers
+        }
+    }
+    std::string value;
+    for (const auto& d : r.destinations) {
+        if (!value.empty()) {
+            value += ',';
+        }
+        value += format_address(d.address);
+    }
+    return answer_t::found(std::move(value));
+}
+
+answer_t answer_mailbox(std::string_view key, vhost::directory& dir,
+                        const vhost::resolve_options& options) {
+    auto self = parse_address(key);
+    if (!self) {
+        return answer_t::not_found();
+    }
+    auto r = vhost::resolve(dir, key, options);
+    if (r.status != lookup_status::found) {
+        return from_resolution_failure(r);
+    }
+    std::string normalized = self->local + "@" + self->domain;
+    for (const auto& d : r.destinations) {
+        if (d.kind == vhost::destination_kind::mailbox && d.address == normalized &&
+            !d.maildir.empty()) {
+            return answer_t::found(d.maildir);
+        }
+    }
+    return answer_t::not_found();
+}
+
+answer_t answer_sender(std::string_view key, vhost::directory& dir,
+                       const vhost::resolve_options& options) {
+    auto logins = vhost::sender_logins(dir, key, options);
+    if (logins.status != lookup_status::found) {
+        return {logins.status, {}, logins.reason};
+    }
+    std::string value;
+    for (const auto& login : logins.value) {
+        if (!value.empty()) {
+            value += ',';
+        }
+        value += login;
+    }
+    return answer_t::found(std::move(value));
+}
+
+}  // namespace
+
+lookup<std::string> answer(map_kind map, std::string_view key, vhost::directory& dir,
+                           const vhost::resolve_options& options) {
+    switch (map) {
+        case map_kind::domains:
+            return answer_domain(key, dir);
+        case map_kind::aliases:
+            return answer_alias(key, dir, options);
+        case map_kind::mailboxes:
+            return answer_mailbox(key, dir, options);
+        case map_kind::senders:
+            return answer_sender(key, dir, options);
+    }
+    return answer_t::temp_fail("unknown map");
+}
+
+}  // namespace vhostmail::lookupd

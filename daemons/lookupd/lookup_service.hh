@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+// lookup_service.hh - lookupd's maps: (map name, key) -> found value / not found / temporary
+// failure, answered through the one address resolver. Knows neither bytes nor SQL.
+//   domains    hosted domains and their enabled domain aliases (virtual_mailbox_domains)
+//   aliases    virtual_alias_maps: final destinations, comma-separated; not found when the
+//              address is simply its own mailbox (the mailboxes map answers it then)
+//   mailboxes  virtual_mailbox_maps: the Maildir path relative to the mail base, ending in '/'
+//   senders    smtpd_sender_login_maps: the SASL logins that may use the sender address
+// Thread safety: reentrant; the directory is per request.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lib/core/lookup.hh"
+#include "lib/vhost/directory.hh"
+#include "lib/vhost/resolver.hh"
+
+namespace vhostmail::lookupd {
+
+enum class map_kind { domains, aliases, mailboxes, senders };
+
+std::optional<map_kind> parse_map_name(std::string_view name);
+std::string_view to_string(map_kind map);
+
+// Never returns found with an empty value (Postfix treats that as an error).
+lookup<std::string> answer(map_kind map, std::string_view key, vhost::directory& dir,
+                           const vhost::resolve_options& options);
+
+// Quotes a local part for an address list when Postfix's parser would split it
+// ("a b"@x, "a,b"@x); plain local parts stay as they are.
+std::string format_address(std::string_view address);
+
+}  // namespace vhostmail::lookupd

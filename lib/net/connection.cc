@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/net/connection.hh"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace vhostmail::net {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Waits for `events` on fd or for the stop signal. Returns ok, timeout, stopping or error.
+io_status wait_for(int fd, short events, int stop_fd, clock::time_point deadline, bool forever) {
+    while (true) {
+        int ms = -1;
+        if (!forever) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                              clock::now());
+            if (left.count() <= 0) {
+                return io_status::timeout;
+            }
+            ms = static_cast<int>(std::min<long long>(left.count(), 60'000));
+        }
+        pollfd fds[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
+        int n = poll(fds, stop_fd >= 0 ? 2 : 1, ms);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return io_status::error;
+        }
+        if (n == 0) {
+            continue;  // re-check the deadline
+        }
+        if (fds[0].revents != 0) {
+            return io_status::ok;
+        }
+        if (stop_fd >= 0 && fds[1].revents != 0) {
+            return io_status::stopping;
+        }
+    }
+}
+
+}  // namespace
+
+io_status connection::read_some(std::string& buf, size_t max, std::chrono::milliseconds timeout) {
+    bool forever = timeout.count() <= 0;
+    auto deadline = clock::now() + timeout;
+    while (true) {
+        io_status w = wait_for(fd_.get(), POLLIN, stop_fd_, deadline, forever);
+        if (w != io_status::ok) {
+            return w;
+        }
+        size_t old = buf.size();
+        buf.resize(old + max);
+        ssize_t n = recv(fd_.get(), buf.data() + old, max, 0);
+        buf.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+        if (n > 0) {
+            return io_status::ok;
+        }
+        if (n == 0) {
+            return io_status::eof;
+        }
+        if (errno != EINTR && errno != EAGAIN) {
+            return io_status::error;
+        }
+    }
+}
+
+io_status connection::write_all(std::string_view data, std::chrono::milliseconds timeout) {
+    auto deadline = clock::now() + timeout;
+    while (!data.empty()) {
+        // A reply in progress is finished even while stopping: that is the drain.
+        io_status w = wait_for(fd_.get(), POLLOUT, -1, deadline, timeout.count() <= 0);
+        if (w != io_status::ok) {
+            return w;
+        }
+        ssize_t n = send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) {
+                continue;
+            }
+            return io_status::error;
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return io_status::ok;
+}
+
+}  // namespace vhostmail::net

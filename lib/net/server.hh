@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// server.hh - acceptor + bounded thread-per-connection (STYLE.md "Concurrency model").
+// One thread accepts on every listener; each client gets its own thread, at most max_clients at
+// once. At the cap the acceptor stops accepting (the kernel backlog queues new clients) and
+// warns once a minute, like master(8)'s "service ... has reached its process limit".
+// stop(): listeners close, idle clients are woken and closed, requests in progress finish;
+// after the drain time the remaining sockets are shut down.
+// Thread safety: run() in one thread; stop() from any thread (async-signal-safe: no, call it
+// from the signal-handling thread).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lib/net/connection.hh"
+#include "lib/net/listener.hh"
+
+namespace vhostmail::net {
+
+using connection_handler = std::function<void(connection&, const listener&)>;
+using server_warning = std::function<void(const std::string&)>;
+
+class server {
+public:
+    server(std::vector<listener> listeners, size_t max_clients, connection_handler handler,
+           server_warning warn);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Accepts until stop(); returns after all client threads have ended or the drain expired.
+    void run(std::chrono::milliseconds drain_time);
+    void stop();
+
+    size_t active_clients() const;
+
+private:
+    void serve_client(unique_fd fd, std::string peer, const listener& where);
+    void accept_one(const listener& where);
+
+    std::vector<listener> listeners_;
+    size_t max_clients_;
+    connection_handler handler_;
+    server_warning warn_;
+    unique_fd stop_read_;
+    unique_fd stop_write_;
+    std::atomic<bool> stopping_{false};
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    size_t active_ = 0;
+    std::set<int> client_fds_;
+    std::chrono::steady_clock::time_point last_limit_warning_{};
+};
+
+}  // namespace vhostmail::net

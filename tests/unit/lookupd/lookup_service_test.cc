@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include "daemons/lookupd/lookup_service.hh"
+#include "tests/support/snapshot_builder.hh"
+
+using namespace vhostmail;
+using namespace vhostmail::lookupd;
+
+namespace {
+
+std::string ask(test::snapshot_builder& b, map_kind map, std::string_view key) {
+    vhost::snapshot_directory dir(b.build());
+    auto r = answer(map, key, dir, {});
+    switch (r.status) {
+        case lookup_status::found:
+            REQUIRE_FALSE(r.value.empty());
+            return r.value;
+        case lookup_status::not_found:
+            return "NOTFOUND";
+        case lookup_status::temp_fail:
+            return "TEMP " + r.reason;
+    }
+    return "?";
+}
+
+}  // namespace
+
+TEST_CASE("map names") {
+    CHECK(parse_map_name("aliases") == map_kind::aliases);
+    CHECK(parse_map_name("senders") == map_kind::senders);
+    CHECK_FALSE(parse_map_name("Aliases"));
+    CHECK_FALSE(parse_map_name(""));
+}
+
+TEST_CASE("domains map lists enabled domains and domain aliases") {
+    auto b = test::spec_example();
+    b.domain_alias("blobber.net", "blobber.org");
+    b.domain("off.example").enabled = false;
+    CHECK(ask(b, map_kind::domains, "blobber.org") == "blobber.org");
+    CHECK(ask(b, map_kind::domains, "LALA.com") == "lala.com");
+    CHECK(ask(b, map_kind::domains, "blobber.net") == "blobber.org");
+    CHECK(ask(b, map_kind::domains, "off.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::domains, "example.com") == "NOTFOUND");
+    CHECK(ask(b, map_kind::domains, "bad..name") == "NOTFOUND");
+}
+
+TEST_CASE("aliases map answers only what ends somewhere deliverable") {
+    auto b = test::spec_example();
+    CHECK(ask(b, map_kind::aliases, "john@whopper.nu") == "xandros@blobber.org");
+    CHECK(ask(b, map_kind::aliases, "julian@lala.com") == "xandros@blobber.org");
+    CHECK(ask(b, map_kind::aliases, "vivita@mail.blobber.org") == "vivita@blobber.org");
+    CHECK(ask(b, map_kind::aliases, "nobody@mail.blobber.org") == "NOTFOUND");
+    CHECK(ask(b, map_kind::aliases, "karl@blobber.org") == "karl.vovianda@gmail.com");
+    CHECK(ask(b, map_kind::aliases, "julian@blobber.org") == "NOTFOUND");
+    CHECK(ask(b, map_kind::aliases, "xandros@blobber.org") == "NOTFOUND");
+    CHECK(ask(b, map_kind::aliases, "Xandros+x@Blobber.org") == "NOTFOUND");
+    b.address("blobber.org", "xandros").forwards = {"copy@example.net"};
+    CHECK(ask(b, map_kind::aliases, "xandros@blobber.org") ==
+          "xandros@blobber.org,copy@example.net");
+    b.domain("cmd.example", "|/usr/bin/handler");
+    CHECK(ask(b, map_kind::aliases, "a@cmd.example") == "a@cmd.example");
+    b.address("blobber.org", "odd").forwards = {"a b@example.net"};
+    CHECK(ask(b, map_kind::aliases, "odd@blobber.org") == "\"a b\"@example.net");
+}
+
+TEST_CASE("mailboxes map answers the Maildir of the address itself") {
+    auto b = test::spec_example();
+    CHECK(ask(b, map_kind::mailboxes, "xandros@blobber.org") == "blobber.org/xandros/");
+    CHECK(ask(b, map_kind::mailboxes, "XANDROS+lists@blobber.org") == "blobber.org/xandros/");
+    CHECK(ask(b, map_kind::mailboxes, "john@whopper.nu") == "NOTFOUND");
+    CHECK(ask(b, map_kind::mailboxes, "karl@blobber.org") == "NOTFOUND");
+    CHECK(ask(b, map_kind::mailboxes, "julian@blobber.org") == "NOTFOUND");
+    CHECK(ask(b, map_kind::mailboxes, "not-an-address") == "NOTFOUND");
+}
+
+TEST_CASE("senders map lists the logins that own a sender address") {
+    auto b = test::spec_example();
+    CHECK(ask(b, map_kind::senders, "xandros@blobber.org") == "xandros@blobber.org");
+    CHECK(ask(b, map_kind::senders, "vivita@blobber.org") == "vivita@blobber.org");
+    CHECK(ask(b, map_kind::senders, "john@whopper.nu") == "NOTFOUND");
+    CHECK(ask(b, map_kind::senders, "karl@blobber.org") == "NOTFOUND");
+}
