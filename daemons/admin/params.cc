@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/admin/admin.hh"
+
+namespace vhostmail::admin {
+
+void declare_params(config::param_table& t) {
+    t.add({.name = "admin_migrations_directory", .type = config::param_type::string,
+           .default_value = "/usr/share/vhostmail/sql/migrations",
+           .doc = "where \"vhostmail db migrate\" finds the NNNN_name.sql schema migrations"});
+}
+
+}  // namespace vhostmail::admin

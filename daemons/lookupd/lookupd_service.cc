@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/lookupd/lookupd_service.hh"
+
+#include <ctime>
+
+#include "daemons/lookupd/lookup_service.hh"
+#include "lib/config/common_params.hh"
+#include "lib/daemon/db_settings.hh"
+#include "lib/log/log.hh"
+#include "lib/proto/socketmap.hh"
+#include "lib/proto/tcp_table.hh"
+
+namespace vhostmail::lookupd {
+
+namespace {
+
+constexpr size_t read_chunk = 4096;
+
+std::string_view status_name(lookup_status s) {
+    switch (s) {
+        case lookup_status::found:
+            return "found";
+        case lookup_status::not_found:
+            return "not found";
+        case lookup_status::temp_fail:
+            return "temporary failure";
+    }
+    return "?";
+}
+
+}  // namespace
+
+lookupd_service::settings lookupd_service::read_settings(const config::config& cfg) {
+    settings s;
+    s.max_staleness = cfg.get_duration("lookupd_max_staleness");
+    s.refresh_interval = cfg.get_duration("lookupd_refresh_interval");
+    s.outage_grace = cfg.get_duration("lookupd_outage_grace");
+    s.socketmap_idle = cfg.get_duration("lookupd_socketmap_idle_timeout");
+    s.tcp_idle = cfg.get_duration("lookupd_tcp_idle_timeout");
+    s.request_timeout = cfg.get_duration("lookupd_request_timeout");
+    s.resolve.delimiters = cfg.get_string(config::common::recipient_delimiter);
+    s.resolve.propagate_extension = cfg.get_bool("lookupd_propagate_unmatched_extensions");
+    return s;
+}
+
+lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
+    : settings_(read_settings(*cfg)), pool_(db_settings_from(*cfg)) {
+    refresher_ = std::thread([this] { refresh_loop(); });
+}
+
+lookupd_service::~lookupd_service() {
+    stop();
+    if (refresher_.joinable()) {
+        refresher_.join();
+    }
+}
+
+void lookupd_service::reload(std::shared_ptr<const config::config> cfg) {
+    std::lock_guard lock(settings_mutex_);
+    settings_ = read_settings(*cfg);
+}
+
+void lookupd_service::stop() {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+    stop_cv_.notify_all();
+}
+
+lookupd_service::settings lookupd_service::current_settings() const {
+    std::lock_guard lock(settings_mutex_);
+    return settings_;
+}
+
+// Polls the change serial and installs new snapshots. Database trouble is logged once when it
+// starts and once when it ends, not per poll.
+void lookupd_service::refresh_loop() {
+    std::shared_ptr<const vhost::snapshot> snap;
+    while (true) {
+        auto s = current_settings();
+        auto started = vhost::snapshot_holder::clock::now();
+        vhost::refresh_stats stats;
+        auto result = pool_.run([&](db::connection& conn) {
+            return vhost::refresh_snapshot(conn, snap, stats);
+        });
+        if (result) {
+            if (db_down_.exchange(false)) {
+                log::info("database available again: routing data is current");
+            }
+            if (stats.changed) {
+                log::info("routing data loaded: serial={} domains={} reloaded={}{}",
+                          (*result)->serial, (*result)->domains.size(), stats.domains_read,
+                          stats.full ? " (full)" : "");
+            }
+            snap = *result;
+            holder_.confirm(snap, started);
+        } else if (!db_down_.exchange(true)) {
+            log::warning("database unavailable, lookups answer TEMP{}: {}",
+                         s.outage_grace.count() > 0 ? " after the outage grace" : "",
+                         result.error().message);
+        }
+        std::unique_lock lock(stop_mutex_);
+        if (stop_cv_.wait_until(lock, started + s.refresh_interval, [this] { return stopping_; })) {
+            return;
+        }
+    }
+}
+
+lookup<std::string> lookupd_service::answer(std::string_view map_name, std::string_view key) {
+    auto s = current_settings();
+    auto map = parse_map_name(map_name);
+    if (!map) {
+        return lookup<std::string>::temp_fail("unknown map");  // callers check first
+    }
+    auto bound = s.max_staleness;
+    if (db_down_ && s.outage_grace > bound) {
+        bound = s.outage_grace;
+    }
+    auto snap = holder_.fresh(bound);
+    if (!snap) {
+        return lookup<std::string>::temp_fail("routing data not current (database unavailable)");
+    }
+    vhost::snapshot_directory dir(std::move(snap));
+    s.resolve.now = std::time(nullptr);
+    auto r = lookupd::answer(*map, key, dir, s.resolve);
+    log::debug("lookup {} \"{}\": {} {}", map_name, key, status_name(r.status),
+               r.status == lookup_status::found ? r.value : r.reason);
+    return r;
+}
+
+void lookupd_service::serve_socketmap(net::connection& conn) {
+    using proto::socketmap_status;
+    std::string buf;
+    while (true) {
+        auto s = current_settings();
+        auto parsed = proto::parse_socketmap_request(buf);
+        if (parsed.what == proto::socketmap_parse::kind::need_more) {
+            auto timeout = buf.empty() ? s.socketmap_idle : s.request_timeout;
+            if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
+                return;
+            }
+            continue;
+        }
+        std::string reply;
+        if (parsed.what == proto::socketmap_parse::kind::error) {
+            log::warning("socketmap client {}: {}", conn.peer(), parsed.error);
+            reply = proto::encode_socketmap_reply(socketmap_status::perm, parsed.error);
+        } else if (!parse_map_name(parsed.request.map)) {
+            reply = proto::encode_socketmap_reply(socketmap_status::perm,
+                                                  "unknown map " + parsed.request.map);
+        } else {
+            auto r = answer(parsed.request.map, parsed.request.key);
+            auto status = r.status == lookup_status::found       ? socketmap_status::ok
+                          : r.status == lookup_status::not_found ? socketmap_status::notfound
+                                                                  : socketmap_status::temp;
+            reply = proto::encode_socketmap_reply(status, r.status == lookup_status::found
+                                                              ? r.value
+                                                              : r.reason);
+        }
+        if (conn.write_all(reply, s.request_timeout) != net::io_status::ok || parsed.fatal) {
+            return;
+        }
+        buf.erase(0, parsed.consumed);
+    }
+}
+
+void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
+    using proto::tcp_table_status;
+    std::string buf;
+    while (true) {
+        auto s = current_settings();
+        auto parsed = proto::parse_tcp_table_request(buf);
+        if (parsed.what == proto::tcp_table_parse::kind::need_more) {
+            auto timeout = buf.empty() ? s.tcp_idle : s.request_timeout;
+            if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
+                return;
+            }
+            continue;
+        }
+        std::string reply;
+        if (parsed.what == proto::tcp_table_parse::kind::error) {
+            log::warning("tcp_table client {}: {}", conn.peer(), parsed.error);
+            reply = proto::encode_tcp_table_reply(tcp_table_status::not_found, parsed.error);
+        } else {
+            auto r = answer(map, parsed.request.key);
+            auto status = r.status == lookup_status::found       ? tcp_table_status::ok
+                          : r.status == lookup_status::not_found ? tcp_table_status::not_found
+                                                                  : tcp_table_status::temp;
+            reply = proto::encode_tcp_table_reply(
+                status, r.status == lookup_status::found ? r.value
+                        : r.status == lookup_status::not_found ? std::string("not found")
+                                                               : r.reason);
+        }
+        if (conn.write_all(reply, s.request_timeout) != net::io_status::ok || parsed.fatal) {
+            return;
+        }
+        buf.erase(0, parsed.consumed);
+    }
+}
+
+void lookupd_service::handle(net::connection& conn, const net::listener& where) {
+    if (where.tag == "socketmap") {
+        serve_socketmap(conn);
+    } else if (where.tag.starts_with("tcp:")) {
+        serve_tcp(conn, std::string_view(where.tag).substr(4));
+    }
+}
+
+}  // namespace vhostmail::lookupd

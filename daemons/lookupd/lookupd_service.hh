@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// lookupd_service.hh - vhostmail-lookupd's running state: the routing snapshot, the thread that
+// keeps it current, and the per-connection loops of the two wire protocols.
+//
+// Freshness: a lookup is answered only from a snapshot proven current within
+// lookupd_max_staleness (the refresher polls the change serial every lookupd_refresh_interval);
+// otherwise it is a temporary failure. While the database is unreachable, lookupd_outage_grace
+// (default 0) may extend that: answers then come from the last snapshot proven current, which
+// misses only changes committed during the outage.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "lib/config/config.hh"
+#include "lib/daemon/daemon.hh"
+#include "lib/db/pool.hh"
+#include "lib/vhost/resolver.hh"
+#include "lib/vhost/snapshot_loader.hh"
+
+namespace vhostmail::lookupd {
+
+class lookupd_service final : public service {
+public:
+    explicit lookupd_service(std::shared_ptr<const config::config> cfg);
+    ~lookupd_service() override;
+
+    void handle(net::connection& conn, const net::listener& where) override;
+    void reload(std::shared_ptr<const config::config> cfg) override;
+    void stop() override;
+
+private:
+    struct settings {
+        std::chrono::milliseconds max_staleness, refresh_interval, outage_grace;
+        std::chrono::milliseconds socketmap_idle, tcp_idle, request_timeout;
+        vhost::resolve_options resolve;
+    };
+
+    static settings read_settings(const config::config& cfg);
+    settings current_settings() const;
+    lookup<std::string> answer(std::string_view map, std::string_view key);
+    void serve_socketmap(net::connection& conn);
+    void serve_tcp(net::connection& conn, std::string_view map);
+    void refresh_loop();
+
+    mutable std::mutex settings_mutex_;
+    settings settings_;
+    db::pool pool_;
+    vhost::snapshot_holder holder_;
+    std::atomic<bool> db_down_{false};
+    std::mutex stop_mutex_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::thread refresher_;
+};
+
+}  // namespace vhostmail::lookupd

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/daemon/daemon.hh"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+#include "lib/config/common_params.hh"
+#include "lib/core/exit_code.hh"
+#include "lib/daemon/db_settings.hh"
+#include "lib/db/pool.hh"
+#include "lib/log/log.hh"
+#include "lib/net/server.hh"
+#include "lib/os/notify.hh"
+#include "lib/os/privileges.hh"
+
+namespace vhostmail {
+
+namespace {
+
+struct flags {
+    std::string file;
+    bool file_given = false;
+    std::vector<std::string> overrides;
+    bool foreground = false;
+    bool verbose = false;
+    int dump = 0;  // 1: -n, 2: -d
+    bool check_only = false;
+};
+
+void usage(const std::string& name) {
+    std::fprintf(stderr,
+                 "usage: %s [-c config_file] [-o name=value ...] [-f] [-v] [-n | -d | -t]\n",
+                 name.c_str());
+}
+
+bool parse_flags(int argc, char** argv, const std::string& name, flags& f) {
+    int opt;
+    while ((opt = getopt(argc, argv, "c:o:fvndt")) != -1) {
+        switch (opt) {
+            case 'c':
+                f.file = optarg;
+                f.file_given = true;
+                break;
+            case 'o':
+                f.overrides.emplace_back(optarg);
+                break;
+            case 'f':
+                f.foreground = true;
+                break;
+            case 'v':
+                f.verbose = true;
+                break;
+            case 'n':
+                f.dump = 1;
+                break;
+            case 'd':
+                f.dump = 2;
+                break;
+            case 't':
+                f.check_only = true;
+                break;
+            default:
+                usage(name);
+                return false;
+        }
+    }
+    if (optind != argc) {
+        usage(name);
+        return false;
+    }
+    if (!f.file_given) {
+        struct stat st {};
+        if (stat(std::string(config::default_config_file).c_str(), &st) == 0) {
+            f.file = std::string(config::default_config_file);
+        }
+    }
+    return true;
+}
+
+config::load_result load(const daemon_spec& spec, const config::param_table& table,
+                         const flags& f) {
+    return config::load_config(table, {f.file, f.overrides,
+                                       config::other_daemon_prefixes(spec.prefix)});
+}
+
+// Opens every requested listener; any failure is fatal for the daemon.
+bool open_listeners(const daemon_spec& spec, const config::config& cfg,
+                    std::vector<net::listener>& out) {
+    net::unix_socket_options unix_options{cfg.get_mode(spec.prefix + "socket_mode"),
+                                          cfg.get_string(spec.prefix + "socket_group")};
+    for (const auto& request : spec.listeners(cfg)) {
+        std::string error;
+        auto where = net::parse_endpoint(request.endpoint, error);
+        if (!where) {
+            log::error("{}", error);
+            return false;
+        }
+        auto opened = net::open_listener(*where, unix_options, request.tag);
+        if (!opened.value) {
+            log::error("cannot listen on {}: {}", request.endpoint, opened.error);
+            return false;
+        }
+        log::info("listening on {} for {}", request.endpoint, request.tag);
+        out.push_back(std::move(*opened.value));
+    }
+    net::close_unclaimed_inherited();
+    if (out.empty()) {
+        log::error("nothing to listen on: configure {}'s listeners", spec.name);
+        return false;
+    }
+    return true;
+}
+
+// Waits for signals in the main thread: SIGHUP reloads, SIGTERM/SIGINT stop.
+void signal_loop(const daemon_spec& spec, const config::param_table& table, const flags& f,
+                 const sigset_t& set, service& svc, net::server& srv) {
+    while (true) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            os::notify_service_manager("RELOADING=1");
+            auto loaded = load(spec, table, f);
+            if (loaded.errors.empty() && spec.validate) {
+                loaded.errors = spec.validate(*loaded.cfg);
+            }
+            if (loaded.errors.empty()) {
+                log::set_verbose(f.verbose);
+                svc.reload(loaded.cfg);
+                log::info("configuration reloaded");
+            } else {
+                for (const auto& e : loaded.errors) {
+                    log::error("{}", e);
+                }
+                log::warning("configuration not reloaded: keeping the previous one");
+            }
+            os::notify_service_manager("READY=1");
+            continue;
+        }
+        log::info("stopping on signal {}", sig);
+        os::notify_service_manager("STOPPING=1");
+        svc.stop();
+        srv.stop();
+        return;
+    }
+}
+
+}  // namespace
+
+void add_server_params(config::param_table& table, const std::string& prefix,
+                       int64_t default_max_clients) {
+    using config::param_type;
+    table.add({.name = prefix + "max_clients", .type = param_type::integer,
+               .default_value = std::to_string(default_max_clients),
+               .doc = "clients served at once; more wait in the listen backlog",
+               .min = 1, .max = 100000});
+    table.add({.name = prefix + "socket_mode", .type = param_type::mode, .default_value = "0660",
+               .doc = "permissions of unix-domain listening sockets"});
+    table.add({.name = prefix + "socket_group", .type = param_type::string,
+               .default_value = "postfix",
+               .doc = "group of unix-domain listening sockets (\"\" keeps the daemon's)"});
+    table.add({.name = prefix + "drain_time", .type = param_type::duration,
+               .default_value = "10s",
+               .doc = "how long requests in progress may finish after SIGTERM",
+               .min = 0, .max = 3600'000});
+}
+
+int run_daemon(int argc, char** argv, const daemon_spec& spec) {
+    flags f;
+    if (!parse_flags(argc, argv, spec.name, f)) {
+        return ex_usage;
+    }
+    config::param_table table;
+    config::add_common_params(table);
+    add_server_params(table, spec.prefix, spec.default_max_clients);
+    spec.declare_params(table);
+    auto loaded = load(spec, table, f);
+    log::init(spec.name, {.foreground_stderr = f.foreground || f.check_only || f.dump != 0,
+                          .verbose = f.verbose,
+                          .facility = LOG_MAIL});
+    if (!loaded.errors.empty()) {
+        for (const auto& e : loaded.errors) {
+            log::error("{}", e);
+        }
+        return ex_config;
+    }
+    auto cfg = loaded.cfg;
+    {
+        std::vector<std::string> problems;
+        if (auto db_problem = db::check_settings(db_settings_from(*cfg)); !db_problem.empty()) {
+            problems.push_back(db_problem);
+        }
+        if (spec.validate) {
+            auto more = spec.validate(*cfg);
+            problems.insert(problems.end(), more.begin(), more.end());
+        }
+        for (const auto& e : problems) {
+            log::error("{}", e);
+        }
+        if (!problems.empty()) {
+            return ex_config;
+        }
+    }
+    if (f.dump != 0) {
+        std::fputs(cfg->dump(f.dump == 1).c_str(), stdout);
+        return ex_ok;
+    }
+    if (f.check_only) {
+        return ex_ok;
+    }
+    log::init(cfg->get_string(config::common::syslog_name) + spec.name.substr(spec.name.find('-')),
+              {.foreground_stderr = f.foreground || getenv("JOURNAL_STREAM") != nullptr,
+               .verbose = f.verbose,
+               .facility = log::facility_from_name(cfg->get_string(config::common::syslog_facility))
+                               .value_or(LOG_MAIL)});
+    try {
+        std::vector<net::listener> listeners;
+        if (!open_listeners(spec, *cfg, listeners)) {
+            return ex_oserr;
+        }
+        auto dropped = os::drop_privileges(cfg->get_string(config::common::mail_owner_user));
+        if (!dropped.ok) {
+            log::error("cannot drop privileges: {}", dropped.error);
+            return ex_oserr;
+        }
+        // Signals are handled by sigwait in this thread only; every thread started from here on
+        // inherits the blocked mask.
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &set, nullptr);
+        signal(SIGPIPE, SIG_IGN);
+
+        auto svc = spec.start(cfg);
+        net::server srv(
+            std::move(listeners), static_cast<size_t>(cfg->get_int(spec.prefix + "max_clients")),
+            [&svc](net::connection& c, const net::listener& l) { svc->handle(c, l); },
+            [](const std::string& w) { log::warning("{}", w); });
+        auto drain = cfg->get_duration(spec.prefix + "drain_time");
+        std::thread acceptor([&srv, drain] { srv.run(drain); });
+        log::info("daemon started");
+        os::notify_service_manager("READY=1");
+        signal_loop(spec, table, f, set, *svc, srv);
+        acceptor.join();
+        log::info("stopped");
+        return ex_ok;
+    } catch (const std::exception& e) {
+        log::error("fatal: {}", e.what());
+        return ex_software;
+    }
+}
+
+}  // namespace vhostmail

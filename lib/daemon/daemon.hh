@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// daemon.hh - the life of every vhostmail daemon, in Postfix's order: flags, configuration,
+// logging, listeners (inherited from systemd or bound), privilege drop, service start,
+// readiness, signals (SIGHUP reload, SIGTERM/SIGINT drain and stop).
+//
+// Flags: -c FILE (default /etc/vhostmail/vhostmail.cf, if present), -o name=value (repeatable),
+// -f (foreground: log to stderr), -v (verbose), -n / -d (print non-default / all parameters and
+// exit, like postconf -n / -d), -t (check the configuration and exit).
+// Exit codes: 0 after a clean stop, 78 (EX_CONFIG) for configuration errors, 71 (EX_OSERR)
+// when listeners cannot be opened or privileges not dropped, 70 (EX_SOFTWARE) otherwise.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/config/config.hh"
+#include "lib/config/params.hh"
+#include "lib/net/connection.hh"
+#include "lib/net/listener.hh"
+
+namespace vhostmail {
+
+// What a daemon asks to listen on, computed from its configuration.
+struct listen_request {
+    std::string endpoint;  // net::parse_endpoint syntax
+    std::string tag;       // handed back with each connection (e.g. protocol and map)
+};
+
+// A running service: built after privileges are dropped, serves connections from many threads.
+class service {
+public:
+    virtual ~service() = default;
+    virtual void handle(net::connection& conn, const net::listener& where) = 0;
+    // A new, valid configuration after SIGHUP (listener changes need a restart).
+    virtual void reload(std::shared_ptr<const config::config> cfg) = 0;
+    // Called once when stopping, before connections are drained.
+    virtual void stop() {}
+};
+
+struct daemon_spec {
+    std::string name;    // program name for logs, e.g. "vhostmail-lookupd"
+    std::string prefix;  // own parameter prefix, e.g. "lookupd_"
+    int64_t default_max_clients = 100;  // Postfix's default_process_limit
+    std::function<void(config::param_table&)> declare_params;  // the daemon's own parameters
+    std::function<std::vector<listen_request>(const config::config&)> listeners;
+    // Checks across parameters that the typed table cannot express; messages name the parameter.
+    std::function<std::vector<std::string>(const config::config&)> validate;
+    // Builds the service (after the privilege drop). Throwing ends the daemon (EX_SOFTWARE).
+    std::function<std::unique_ptr<service>(std::shared_ptr<const config::config>)> start;
+};
+
+// Runs the daemon until SIGTERM/SIGINT and returns the process exit code.
+int run_daemon(int argc, char** argv, const daemon_spec& spec);
+
+// The parameters every daemon with listeners has: <prefix>max_clients, <prefix>socket_mode,
+// <prefix>socket_group, <prefix>drain_time. run_daemon declares them.
+void add_server_params(config::param_table& table, const std::string& prefix,
+                       int64_t default_max_clients);
+
+}  // namespace vhostmail
