@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/config/common_params.hh"
+
+#include <chrono>
+#include <utility>
+
+namespace vhostmail::config {
+
+namespace {
+
+void add_db_params(param_table& t) {
+    using namespace std::chrono_literals;
+    using pt = param_type;
+    // Connector/C timeouts have whole-second resolution; the db layer rounds up.
+    const int64_t io_min = duration_bound(1s);
+    const int64_t io_max = duration_bound(1h);
+    t.add({.name = std::string(common::db_hosts),
+           .type = pt::list,
+           .default_value = "localhost",
+           .doc = "database servers, tried in order: host, host:port, unix:/path or /path"});
+    t.add({.name = std::string(common::db_user),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "database user (may come from db_option_file instead)"});
+    t.add({.name = std::string(common::db_password),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "database password (may come from db_option_file instead)",
+           .secret = true});
+    t.add({.name = std::string(common::db_name),
+           .type = pt::string,
+           .default_value = "vhostmail",
+           .doc = "database name"});
+    t.add({.name = std::string(common::db_option_file),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "MariaDB option file read with MYSQL_READ_DEFAULT_FILE (\"\" = none)"});
+    t.add({.name = std::string(common::db_option_group),
+           .type = pt::string,
+           .default_value = "client",
+           .doc = "group to read in db_option_file"});
+    t.add({.name = std::string(common::db_charset),
+           .type = pt::string,
+           .default_value = "utf8mb4",
+           .doc = "connection character set"});
+    t.add({.name = std::string(common::db_connect_timeout),
+           .type = pt::duration,
+           .default_value = "5s",
+           .doc = "time limit for connecting to one database server",
+           .min = io_min,
+           .max = io_max});
+    t.add({.name = std::string(common::db_read_timeout),
+           .type = pt::duration,
+           .default_value = "5s",
+           .doc = "time limit for one read from the database server",
+           .min = io_min,
+           .max = io_max});
+    t.add({.name = std::string(common::db_write_timeout),
+           .type = pt::duration,
+           .default_value = "5s",
+           .doc = "time limit for one write to the database server",
+           .min = io_min,
+           .max = io_max});
+    t.add({.name = std::string(common::db_retry_interval),
+           .type = pt::duration,
+           .default_value = "10s",
+           .doc = "how long a failed database server is skipped"});
+    t.add({.name = std::string(common::db_idle_interval),
+           .type = pt::duration,
+           .default_value = "60s",
+           .doc = "close database connections idle this long"});
+    t.add({.name = std::string(common::db_pool_size),
+           .type = pt::integer,
+           .default_value = "4",
+           .doc = "database connections per daemon",
+           .min = 1,
+           .max = 256});
+    t.add(
+        {.name = std::string(common::db_lease_timeout),
+         .type = pt::duration,
+         .default_value = "2s",
+         .doc = "how long a request waits for a free database connection, then fails temporarily"});
+}
+
+}  // namespace
+
+void add_common_params(param_table& t) {
+    using pt = param_type;
+    add_db_params(t);
+    t.add({.name = std::string(common::syslog_name),
+           .type = pt::string,
+           .default_value = "vhostmail",
+           .doc = "program name prefix in log lines"});
+    t.add({.name = std::string(common::syslog_facility),
+           .type = pt::choice,
+           .default_value = "mail",
+           .doc = "syslog facility",
+           .choices = {"mail", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+                       "local7", "daemon"}});
+    t.add({.name = std::string(common::mail_owner_user),
+           .type = pt::string,
+           .default_value = "vhostmail",
+           .doc = "unprivileged user the daemons run as"});
+    t.add({.name = std::string(common::recipient_delimiter),
+           .type = pt::string,
+           .default_value = "+",
+           .doc = "characters that separate a local part from its extension (\"\" = none)"});
+}
+
+std::vector<std::string> daemon_prefixes() {
+    return {"lookupd_", "policyd_", "authd_", "deliver_", "lmtpd_", "milter_", "admin_"};
+}
+
+std::vector<std::string> other_daemon_prefixes(std::string_view own) {
+    std::vector<std::string> out;
+    for (auto& p : daemon_prefixes()) {
+        if (p != own) {
+            out.push_back(std::move(p));
+        }
+    }
+    return out;
+}
+
+}  // namespace vhostmail::config
