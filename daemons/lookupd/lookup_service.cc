@@ -96,7 +96,7 @@ answer_t answer_alias(std::string_view key, vhost::directory& dir,
     if (self && r.destinations.size() == 1) {
         const auto& only = r.destinations.front();
         if (only.kind == vhost::destination_kind::mailbox &&
-            only.address == self->local + "@" + self->domain) {
+            iequals(only.address, self->local + "@" + self->domain)) {
             return answer_t::not_found();  // its own mailbox: virtual_mailbox_maps answers
         }
     }
@@ -122,7 +122,7 @@ answer_t answer_mailbox(std::string_view key, vhost::directory& dir,
     }
     std::string normalized = self->local + "@" + self->domain;
     for (const auto& d : r.destinations) {
-        if (d.kind == vhost::destination_kind::mailbox && d.address == normalized &&
+        if (d.kind == vhost::destination_kind::mailbox && iequals(d.address, normalized) &&
             !d.maildir.empty()) {
             return answer_t::found(d.maildir);
         }

@@ -50,7 +50,8 @@ private:
     outcome dead(std::string why);
     outcome temp(std::string why);
     outcome add(destination dest);
-    outcome expand_local(const domain_record& domain, const std::string& local, unsigned depth);
+    outcome expand_local(const domain_record& domain, const std::string& local,
+                         std::string_view original_local, unsigned depth);
     outcome expand_record(const domain_record& domain, const address_record& record,
                           const std::optional<extension_split>& ext, unsigned depth);
     outcome expand_fallback(const domain_record& domain, const std::string& local,
@@ -135,13 +136,13 @@ outcome expander::expand(std::string_view address, unsigned depth) {
     }
     memo_[key] = memo_state::in_progress;
     result_.trace.push_back("address " + key);
-    outcome r = expand_local(dom, local, depth);
+    outcome r = expand_local(dom, local, parts.local, depth);
     memo_[key] = r == outcome::deliverable ? memo_state::deliverable : memo_state::dead;
     return r;
 }
 
 outcome expander::expand_local(const domain_record& dom, const std::string& local,
-                               unsigned depth) {
+                               std::string_view original_local, unsigned depth) {
     auto exact = dir_.find_address(dom, local);
     if (exact.status == lookup_status::temp_fail) {
         return temp(exact.reason);
@@ -149,7 +150,9 @@ outcome expander::expand_local(const domain_record& dom, const std::string& loca
     if (exact.ok()) {
         return expand_record(dom, *exact.value, std::nullopt, depth);
     }
-    if (auto ext = split_extension(local, options_.delimiters)) {
+    // The extension keeps its case (it is propagated as the sender wrote it); the base folds.
+    if (auto ext = split_extension(original_local, options_.delimiters)) {
+        ext->base = normalize_local_part(ext->base);
         auto base = dir_.find_address(dom, ext->base);
         if (base.status == lookup_status::temp_fail) {
             return temp(base.reason);

@@ -273,7 +273,7 @@ db::outcome<std::shared_ptr<const snapshot>> refresh_snapshot(
     }
     auto snap = read_snapshot(conn, previous, stats);
     if (!snap) {
-        conn.rollback();
+        (void)conn.rollback();  // the read error is what matters
         return snap.error();
     }
     auto done = conn.commit();

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Integration test of vhostmail-lookupd with a real MariaDB and Postfix's own table clients.
+
+usage: run_lookupd_test.py LOOKUPD_BINARY ADMIN_BINARY SOURCE_DIR
+
+Covers: every SPEC.md example and added cases (upper case, +extension, unknown domain,
+disabled domain/address, domain alias with catch-all) through `postmap -q` over tcp: and
+socketmap:; a private Postfix smtpd accepting/rejecting at RCPT through our maps; the cache
+bound (changes seen within lookupd_max_staleness, never later); the database killed, hung and
+restarted (TEMP answers, no crash, recovery without a restart); malformed requests; SIGHUP and
+SIGTERM; the outage grace option.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import vhm_daemon  # noqa: E402
+import vhm_mariadb  # noqa: E402
+import vhm_postfix  # noqa: E402
+
+failures = []
+
+
+def check(what, got, want):
+    if got != want:
+        failures.append(f"{what}: got {got!r}, want {want!r}")
+        print(f"FAIL {what}: got {got!r}, want {want!r}", flush=True)
+    else:
+        print(f"ok   {what}", flush=True)
+
+
+class maps:
+    """The four maps over both protocols of one lookupd."""
+
+    def __init__(self, conf, tmp):
+        self.conf = conf
+        self.ports = {m: vhm_postfix.free_port() for m in ("domains", "aliases", "mailboxes",
+                                                          "senders")}
+        self.socket = os.path.join(tmp, "lookupd.sock")
+
+    def config(self):
+        tcp = " ".join(f"{m}=127.0.0.1:{p}" for m, p in self.ports.items())
+        return (f"lookupd_socketmap_listen = unix:{self.socket}\n"
+                f"lookupd_tcp_listen = {tcp}\n")
+
+    def tcp(self, m):
+        return f"tcp:127.0.0.1:{self.ports[m]}"
+
+    def sm(self, m):
+        return f"socketmap:unix:{self.socket}:{m}"
+
+    def both(self, m, key, record=True):
+        """(status, value) via tcp and via socketmap; checks that they agree."""
+        a = vhm_postfix.postmap_query(self.conf, key, self.tcp(m))
+        b = vhm_postfix.postmap_query(self.conf, key, self.sm(m))
+        ra, rb = (a.status, a.value), (b.status, b.value)
+        if ra != rb and record:
+            failures.append(f"{m} {key}: tcp {ra} != socketmap {rb}")
+        return ra
+
+
+FOUND, NOTFOUND, TEMP = "found", "notfound", "temp"
+
+
+def expect(mp, m, key, status, value=""):
+    check(f"{m} {key}", mp.both(m, key), (status, value))
+
+
+def spec_examples(mp):
+    # SPEC.md "Behaviour that users see"
+    expect(mp, "aliases", "john@whopper.nu", FOUND, "xandros@blobber.org")
+    expect(mp, "mailboxes", "xandros@blobber.org", FOUND, "blobber.org/xandros/")
+    expect(mp, "aliases", "julian@lala.com", FOUND, "xandros@blobber.org")
+    expect(mp, "aliases", "vivita@mail.blobber.org", FOUND, "vivita@blobber.org")
+    expect(mp, "aliases", "nobody@mail.blobber.org", NOTFOUND)
+    expect(mp, "mailboxes", "nobody@mail.blobber.org", NOTFOUND)
+    expect(mp, "aliases", "karl@blobber.org", FOUND, "karl.vovianda@gmail.com")
+    expect(mp, "mailboxes", "karl@blobber.org", NOTFOUND)
+    expect(mp, "aliases", "julian@blobber.org", NOTFOUND)
+    expect(mp, "mailboxes", "julian@blobber.org", NOTFOUND)
+    expect(mp, "aliases", "postmaster@blobber.org", FOUND, "postmaster@localhost")
+    expect(mp, "senders", "xandros@blobber.org", FOUND, "xandros@blobber.org")
+    expect(mp, "senders", "vivita@blobber.org", FOUND, "vivita@blobber.org")
+    expect(mp, "senders", "karl@blobber.org", NOTFOUND)  # no password: cannot send
+    for d in ("blobber.org", "mail.blobber.org", "whopper.nu", "lala.com"):
+        expect(mp, "domains", d, FOUND, d)
+    expect(mp, "domains", "example.com", NOTFOUND)
+
+
+def added_cases(db, mp):
+    expect(mp, "aliases", "XANDROS@BLOBBER.ORG", NOTFOUND)  # its own mailbox
+    expect(mp, "mailboxes", "XANDROS@BLOBBER.ORG", FOUND, "blobber.org/xandros/")
+    expect(mp, "mailboxes", "xandros+lists@blobber.org", FOUND, "blobber.org/xandros/")
+    expect(mp, "aliases", "Karl+Tag@Blobber.org", FOUND, "karl.vovianda+Tag@gmail.com")
+    expect(mp, "aliases", "John+x@WHOPPER.nu", FOUND, "xandros@blobber.org")
+    expect(mp, "aliases", "joe@unknown.example", NOTFOUND)
+    expect(mp, "domains", "BLOBBER.ORG", FOUND, "blobber.org")
+    expect(mp, "senders", "xandros+x@blobber.org", FOUND, "xandros@blobber.org")
+    expect(mp, "senders", "john@whopper.nu", NOTFOUND)  # the catch-all grants no sending
+    db.sql("""
+        INSERT INTO domains (name, fallback) VALUES ('off.example', 'xandros@blobber.org');
+        UPDATE domains SET enabled = FALSE WHERE name = 'off.example';
+        INSERT INTO domain_aliases (name, domain_id)
+            SELECT 'whopper.se', id FROM domains WHERE name = 'whopper.nu';
+        INSERT INTO domain_aliases (name, domain_id)
+            SELECT 'blobber.net', id FROM domains WHERE name = 'blobber.org';
+        INSERT INTO addresses (domain_id, local_part, mailbox, enabled)
+            SELECT id, 'gone', TRUE, FALSE FROM domains WHERE name = 'blobber.org';
+        UPDATE domains SET fallback = 'xandros' WHERE name = 'blobber.org';
+    """)
+    wait_until(mp, "domains", "whopper.se", (FOUND, "whopper.nu"))
+    expect(mp, "domains", "off.example", NOTFOUND)
+    expect(mp, "aliases", "a@off.example", NOTFOUND)
+    expect(mp, "aliases", "anyone@whopper.se", FOUND, "xandros@blobber.org")  # alias + catch-all
+    expect(mp, "aliases", "vivita@blobber.net", FOUND, "vivita@blobber.org")
+    expect(mp, "aliases", "gone@blobber.org", NOTFOUND)  # disabled: not caught by the fallback
+    expect(mp, "mailboxes", "gone@blobber.org", NOTFOUND)
+    expect(mp, "aliases", "other@blobber.org", FOUND, "xandros@blobber.org")
+    expect(mp, "senders", "xandros@blobber.net", FOUND, "xandros@blobber.org")
+    db.sql("UPDATE domains SET fallback = '' WHERE name = 'blobber.org'")
+    wait_until(mp, "aliases", "other@blobber.org", (NOTFOUND, ""))
+
+
+def wait_until(mp, m, key, want, timeout=5):
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = mp.both(m, key, record=False)
+        if got == want:
+            return time.monotonic()
+        time.sleep(0.05)
+    check(f"eventually {m} {key}", got, want)
+    return None
+
+
+def cache_bound(db, mp, bound=1.0):
+    """A committed change is served within the bound, and never a stale answer after it."""
+    db.sql("INSERT INTO addresses (domain_id, local_part, mailbox) "
+           "SELECT id, 'newbie', TRUE FROM domains WHERE name = 'blobber.org'")
+    committed = time.monotonic()
+    seen = wait_until(mp, "mailboxes", "newbie@blobber.org", (FOUND, "blobber.org/newbie/"))
+    if seen is not None:
+        delay = seen - committed
+        print(f"     new mailbox served after {delay * 1000:.0f} ms (bound {bound * 1000:.0f} ms)")
+        check("new mailbox seen within the staleness bound", delay <= bound + 0.2, True)
+    db.sql("DELETE a FROM addresses a JOIN domains d ON d.id = a.domain_id "
+           "WHERE d.name = 'blobber.org' AND a.local_part = 'newbie'")
+    time.sleep(bound)  # after the bound, the old answer must be gone on every query
+    for _ in range(5):
+        expect(mp, "mailboxes", "newbie@blobber.org", NOTFOUND)
+        time.sleep(0.05)
+
+
+def postfix_smtpd(tmp, mp):
+    """Postfix's smtpd accepts or rejects at RCPT through our maps (no accept-then-bounce)."""
+    main = (f"virtual_mailbox_domains = {mp.tcp('domains')}\n"
+            f"virtual_alias_maps = {mp.sm('aliases')}\n"
+            f"virtual_mailbox_maps = {mp.tcp('mailboxes')}\n"
+            "virtual_transport = discard:\n")
+    with vhm_postfix.private_postfix(tmp, main_cf_extra=main) as pf:
+        before = len(failures)
+        check("postconf -n is warning-free", pf.postconf_warnings(), "")
+        for rcpt, code in (("john@whopper.nu", 250), ("xandros@blobber.org", 250),
+                           ("Xandros+x@Blobber.org", 250), ("julian@lala.com", 250),
+                           ("vivita@mail.blobber.org", 250), ("karl@blobber.org", 250),
+                           ("nobody@mail.blobber.org", 550), ("julian@blobber.org", 550),
+                           ("someone@unknown.example", 554)):
+            got, text = pf.rcpt("sender@example.net", rcpt)
+            check(f"smtpd RCPT {rcpt} -> {code}", got, code)
+            if code == 550:
+                check(f"smtpd RCPT {rcpt} says 5.1.1", "5.1.1" in text, True)
+        if len(failures) > before:
+            print("postfix log:\n" + pf.log()[-4000:])
+
+
+def database_faults(db, mp, d, tmp):
+    """Killed, hung and restarted database: TEMP answers, no crash, recovery."""
+    db.kill()
+    time.sleep(1.5)  # past the staleness bound
+    for m, key in (("aliases", "john@whopper.nu"), ("mailboxes", "xandros@blobber.org"),
+                   ("domains", "blobber.org"), ("senders", "xandros@blobber.org")):
+        check(f"database down: {m} {key} is TEMP", mp.both(m, key)[0], TEMP)
+    check("lookupd survives the database going away", d.alive(), True)
+    db.start()
+    wait_until(mp, "aliases", "john@whopper.nu", (FOUND, "xandros@blobber.org"), timeout=20)
+    check("database restarted: answers resume", mp.both("mailboxes", "xandros@blobber.org"),
+          (FOUND, "blobber.org/xandros/"))
+    db.pause()
+    try:
+        time.sleep(3)  # past the staleness bound and db_read_timeout
+        started = time.monotonic()
+        check("database hung: TEMP", mp.both("aliases", "john@whopper.nu")[0], TEMP)
+        check("database hung: answered promptly", time.monotonic() - started < 5, True)
+    finally:
+        db.resume()
+    wait_until(mp, "aliases", "john@whopper.nu", (FOUND, "xandros@blobber.org"), timeout=20)
+    logged = d.log().count("database unavailable")
+    check("outages logged once each, not per lookup", logged, 2)
+
+
+def malformed_requests(mp):
+    with socket.create_connection(("127.0.0.1", mp.ports["aliases"]), timeout=5) as s:
+        f = s.makefile("rwb")
+        for request, prefix in ((b"bogus command\n", b"500 "), (b"get \n", b"500 "),
+                                (b"get bad%zzescape\n", b"500 "),
+                                (b"get john@whopper.nu\n", b"200 xandros@blobber.org"),
+                                (b"put a b\n", b"500 "),
+                                (b"get julian%40lala.com\n", b"200 xandros@blobber.org")):
+            f.write(request)
+            f.flush()
+            reply = f.readline()
+            check(f"tcp {request!r} -> {prefix!r}", reply.startswith(prefix), True)
+        f.write(b"get " + b"x" * 20000 + b"\n")
+        f.flush()
+        reply = f.readline()
+        check("tcp oversized request refused", reply[:1] in (b"4", b"5"), True)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(mp.socket)
+        f = s.makefile("rwb")
+        for request, want in ((b"4:bad!,", b"PERM"), (b"15:nosuchmap x@y.z,", b"PERM"),
+                              (b"23:aliases john@whopper.nu,", b"OK xandros@blobber.org")):
+            f.write(request)
+            f.flush()
+            header = b""
+            while not header.endswith(b":"):
+                header += f.read(1)
+            body = f.read(int(header[:-1]) + 1)
+            check(f"socketmap {request!r}", body[:-1].startswith(want), True)
+        f.write(b"99999999999:x")
+        f.flush()
+        header = b""
+        while not header.endswith(b":") and len(header) < 20:
+            header += f.read(1)
+        body = f.read(int(header[:-1]) + 1) if header.endswith(b":") else b""
+        check("socketmap bad length -> PERM", body.startswith(b"PERM"), True)
+        check("socketmap bad framing closes the connection", f.read(1), b"")
+
+
+def outage_grace(binary, db, tmp, conf):
+    mp = maps(conf, tmp + "/grace")
+    os.makedirs(tmp + "/grace", exist_ok=True)
+    config = vhm_daemon.base_config(db, tmp) + mp.config() + "lookupd_outage_grace = 60s\n"
+    with vhm_daemon.daemon(binary, config, tmp, name="lookupd-grace") as d:
+        d.wait_for_log("routing data loaded")
+        db.kill()
+        time.sleep(1.5)
+        check("outage grace: answers from the last current data",
+              mp.both("aliases", "john@whopper.nu"), (FOUND, "xandros@blobber.org"))
+        db.start()
+        wait_until(mp, "aliases", "john@whopper.nu", (FOUND, "xandros@blobber.org"))
+
+
+def main():
+    lookupd, admin, source = sys.argv[1:4]
+    vhm_mariadb.skip_unless_available()
+    vhm_postfix.skip_unless_available()
+    with tempfile.TemporaryDirectory(prefix="vhm-lookupd-") as tmp, \
+            vhm_mariadb.private_mariadb() as db:
+        os.chmod(tmp, 0o755)
+        base = vhm_daemon.base_config(db, tmp)
+        migrate = subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}",
+                                  "-o", f"db_user={db.user}", "-o", f"db_password={db.password}",
+                                  "-o", f"db_name={db.database}", "-o",
+                                  f"admin_migrations_directory={source}/sql/migrations",
+                                  "db", "migrate"], capture_output=True, text=True)
+        check("vhostmail db migrate", migrate.returncode, 0)
+        db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
+        conf = vhm_postfix.client_config_dir(tmp)
+        mp = maps(conf, tmp)
+        with vhm_daemon.daemon(lookupd, base + mp.config(), tmp, name="lookupd") as d:
+            d.wait_for_log("routing data loaded")
+            check("unix socket mode 0660", oct(os.stat(mp.socket).st_mode & 0o777), "0o660")
+            spec_examples(mp)
+            added_cases(db, mp)
+            cache_bound(db, mp)
+            malformed_requests(mp)
+            postfix_smtpd(tmp, mp)
+            database_faults(db, mp, d, tmp)
+            d.hup()
+            d.wait_for_log("configuration reloaded")
+            expect(mp, "aliases", "john@whopper.nu", FOUND, "xandros@blobber.org")
+            started = time.monotonic()
+            check("SIGTERM: clean exit", d.terminate(), 0)
+            check("SIGTERM: prompt exit", time.monotonic() - started < 5, True)
+            logged = d.log_size()
+            d.start()  # over the socket file left behind (unprivileged, it cannot unlink it)
+            d.wait_for_log("routing data loaded", start_at=logged)
+            expect(mp, "aliases", "john@whopper.nu", FOUND, "xandros@blobber.org")
+            check("no crash or sanitizer report", "ERROR: " in d.log() or "runtime error" in
+                  d.log(), False)
+        outage_grace(lookupd, db, tmp, conf)
+    if failures:
+        print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: Apache-2.0
+"""vhm_daemon - run one of our daemons for an integration test, with a generated config file.
+
+    cfg = vhm_daemon.base_config(db, tmp)          # db_* lines for a vhm_mariadb instance
+    with vhm_daemon.daemon(binary, cfg + "lookupd_... = ...\\n", tmp, name="lookupd") as d:
+        d.wait_for_log("routing data loaded")      # regex, with a deadline
+        d.hup(); d.terminate() -> exit code; d.log()
+
+The daemon runs in the foreground (-f, logs to a file) with NOTIFY_SOCKET pointing at a socket
+of ours, so start() returns only after it sent READY=1 (systemd's Type=notify protocol), which
+also proves that notification works. Teardown always kills what it started.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+
+def base_config(db, tmp):
+    """db_* parameters for a vhm_mariadb.private_mariadb, readable after the privilege drop."""
+    os.chmod(db.tmpdir, 0o755)  # the daemon drops to nobody and must reach the socket
+    return (f"db_hosts = unix:{db.socket}\n"
+            f"db_user = {db.user}\n"
+            f"db_password = {db.password}\n"
+            f"db_name = {db.database}\n"
+            "db_connect_timeout = 2s\n"
+            "db_read_timeout = 2s\n"
+            "db_write_timeout = 2s\n"
+            "db_retry_interval = 1s\n"
+            "mail_owner_user = nobody\n"
+            "syslog_name = vhostmail\n")
+
+
+class daemon:
+    def __init__(self, binary, config_text, tmp, name="daemon", extra_args=()):
+        self.binary = binary
+        self.name = name
+        self.config_file = os.path.join(tmp, f"{name}.cf")
+        self.log_file = os.path.join(tmp, f"{name}.log")
+        self.notify_path = os.path.join(tmp, f"{name}.notify")
+        self.extra_args = list(extra_args)
+        self.proc = None
+        with open(self.config_file, "w") as f:
+            f.write(config_text)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def write_config(self, text):
+        with open(self.config_file, "w") as f:
+            f.write(text)
+
+    def start(self, timeout=30):
+        if os.path.exists(self.notify_path):
+            os.unlink(self.notify_path)
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(self.notify_path)
+        os.chmod(self.notify_path, 0o666)
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+        log = open(self.log_file, "ab")
+        self.proc = subprocess.Popen([self.binary, "-f", "-c", self.config_file] + self.extra_args,
+                                     stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        notify.settimeout(0.2)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
+                                       f"{self.log()}")
+                try:
+                    if b"READY=1" in notify.recv(4096):
+                        return
+                except socket.timeout:
+                    pass
+            raise RuntimeError(f"{self.name} sent no READY=1 within {timeout}s:\n{self.log()}")
+        finally:
+            notify.close()
+
+    def log(self):
+        try:
+            with open(self.log_file, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_for_log(self, pattern, timeout=30, start_at=0):
+        """Waits until the log (from byte start_at) matches pattern; returns the match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = rx.search(self.log()[start_at:])
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name}: no log line matching {pattern!r}:\n{self.log()}")
+
+    def log_size(self):
+        return len(self.log())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def hup(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def terminate(self, timeout=30):
+        """SIGTERM and wait; returns the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
