@@ -157,15 +157,27 @@ def cache_bound(db, mp, bound=1.0):
         time.sleep(0.05)
 
 
-def postfix_smtpd(tmp, mp):
-    """Postfix's smtpd accepts or rejects at RCPT through our maps (no accept-then-bounce)."""
-    main = (f"virtual_mailbox_domains = {mp.tcp('domains')}\n"
-            f"virtual_alias_maps = {mp.sm('aliases')}\n"
-            f"virtual_mailbox_maps = {mp.tcp('mailboxes')}\n"
-            "virtual_transport = discard:\n")
+def snippet(source, name, mp):
+    """A postfix-snippets/ file with the default endpoints replaced by this test's."""
+    with open(os.path.join(source, "postfix-snippets", name)) as f:
+        text = f.read()
+    for i, m in enumerate(("domains", "aliases", "mailboxes", "senders")):
+        text = text.replace(f"tcp:127.0.0.1:{10041 + i}", mp.tcp(m))
+    return text.replace("socketmap:inet:127.0.0.1:10040:", f"socketmap:unix:{mp.socket}:")
+
+
+def postfix_smtpd(tmp, mp, source):
+    """Postfix's smtpd accepts or rejects at RCPT through our maps (no accept-then-bounce),
+    configured with the shipped snippets."""
+    socketmap = snippet(source, "main.cf.lookup-socketmap", mp)
+    check("socketmap snippet is complete", socketmap.count(mp.socket), 4)
+    with vhm_postfix.private_postfix(tmp + "/sm", main_cf_extra=socketmap, start=False) as pf:
+        check("postconf -n is warning-free with main.cf.lookup-socketmap",
+              pf.postconf_warnings(), "")
+    main = snippet(source, "main.cf.lookup", mp) + "virtual_transport = discard:\n"
     with vhm_postfix.private_postfix(tmp, main_cf_extra=main) as pf:
         before = len(failures)
-        check("postconf -n is warning-free", pf.postconf_warnings(), "")
+        check("postconf -n is warning-free with main.cf.lookup", pf.postconf_warnings(), "")
         for rcpt, code in (("john@whopper.nu", 250), ("xandros@blobber.org", 250),
                            ("Xandros+x@Blobber.org", 250), ("julian@lala.com", 250),
                            ("vivita@mail.blobber.org", 250), ("karl@blobber.org", 250),
@@ -281,7 +293,7 @@ def main():
             added_cases(db, mp)
             cache_bound(db, mp)
             malformed_requests(mp)
-            postfix_smtpd(tmp, mp)
+            postfix_smtpd(tmp, mp, source)
             database_faults(db, mp, d, tmp)
             d.hup()
             d.wait_for_log("configuration reloaded")
@@ -295,6 +307,8 @@ def main():
             expect(mp, "aliases", "john@whopper.nu", FOUND, "xandros@blobber.org")
             check("no crash or sanitizer report", "ERROR: " in d.log() or "runtime error" in
                   d.log(), False)
+            if failures:
+                print("lookupd log:\n" + d.log()[-5000:])
         outage_grace(lookupd, db, tmp, conf)
     if failures:
         print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))

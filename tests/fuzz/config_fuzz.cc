@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// config_fuzz_entry.cc - libFuzzer entry point for the main.cf parser and $name expansion.
-// Not built here: tests/fuzz links it with libFuzzer (clang) or with the replay runner.
+// config_fuzz.cc - libFuzzer entry point for the main.cf parser and $name expansion.
 // Checks: no crash, no hang, no sanitizer report; every entry has a valid name and a line
 // number; expansion of every name terminates within its limits.
 #include <cstddef>
