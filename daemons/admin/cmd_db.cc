@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // cmd_db.cc - "vhostmail db migrate" and "vhostmail db status".
+#include <algorithm>
 #include <cstdio>
 
 #include "daemons/admin/admin.hh"
@@ -25,7 +26,12 @@ int cmd_db(const config::config& cfg, const std::vector<std::string>& args) {
         return ex_usage;
     }
     std::filesystem::path dir = cfg.get_string("admin_migrations_directory");
-    db::pool pool(db_settings_from(cfg));
+    auto settings = db_settings_from(cfg);
+    // A migration statement (ALTER TABLE on a big table) may run for minutes: the daemons'
+    // read timeout would turn it into a lost connection half-way.
+    settings.read_timeout = std::max(settings.read_timeout, std::chrono::milliseconds(3600'000));
+    settings.pool_size = 1;
+    db::pool pool(settings);
     auto lease = pool.acquire();
     if (!lease) {
         return report_error(lease.error());

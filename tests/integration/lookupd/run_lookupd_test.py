@@ -212,6 +212,10 @@ def database_faults(db, mp, d, tmp):
     finally:
         db.resume()
     wait_until(mp, "aliases", "john@whopper.nu", (FOUND, "xandros@blobber.org"), timeout=20)
+    time.sleep(1)  # let reconnections settle, then answers must be steady
+    steady = [mp.both("aliases", "john@whopper.nu", record=False) for _ in range(20)]
+    check("after recovery, answers are steady", set(steady),
+          {(FOUND, "xandros@blobber.org")})
     logged = d.log().count("database unavailable")
     check("outages logged once each, not per lookup", logged, 2)
 

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+// statement.cc - binding parameters, executing and fetching text columns of any length.
+#include "lib/db/statement.hh"
+
+#include <algorithm>
+#include <charconv>
+#include <type_traits>
+
+#include <mysql.h>
+
+namespace vhostmail::db {
+
+namespace {
+
+// Columns up to this size are fetched in one pass; longer ones are re-read with
+// mysql_stmt_fetch_column into a buffer of their exact length.
+constexpr unsigned long inline_column_size = 256;
+
+template <typename T>
+std::optional<T> parse_number(const value& v) {
+    if (!v) {
+        return std::nullopt;
+    }
+    const std::string& s = *v;
+    const char* first = s.data();
+    const char* last = s.data() + s.size();
+    if (first != last && *first == '+') {
+        ++first;
+    }
+    T out{};
+    auto [ptr, ec] = std::from_chars(first, last, out);
+    if (ec != std::errc() || ptr != last || first == last) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+// Fills one MYSQL_BIND for a parameter. `length` must outlive the execute call.
+void bind_param(MYSQL_BIND& b, const param& p, unsigned long& length) {
+    b = MYSQL_BIND{};
+    std::visit(
+        [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::nullptr_t>) {
+                b.buffer_type = MYSQL_TYPE_NULL;
+            } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t>) {
+                b.buffer_type = MYSQL_TYPE_LONGLONG;
+                b.buffer = const_cast<T*>(&v);  // the client library only reads it
+                b.is_unsigned = std::is_same_v<T, uint64_t>;
+            } else if constexpr (std::is_same_v<T, double>) {
+                b.buffer_type = MYSQL_TYPE_DOUBLE;
+                b.buffer = const_cast<double*>(&v);
+            } else {
+                length = v.size();
+                b.buffer_type = MYSQL_TYPE_STRING;
+                b.buffer = const_cast<char*>(v.data());
+                b.buffer_length = length;
+                b.length = &length;
+            }
+        },
+        p);
+}
+
+}  // namespace
+
+std::string row::str(size_t i, std::string_view dflt) const {
+    const value& v = at(i);
+    return v ? *v : std::string(dflt);
+}
+
+std::optional<int64_t> row::opt_i64(size_t i) const {
+    return parse_number<int64_t>(at(i));
+}
+
+std::optional<uint64_t> row::opt_u64(size_t i) const {
+    return parse_number<uint64_t>(at(i));
+}
+
+int64_t row::i64(size_t i, int64_t dflt) const {
+    return opt_i64(i).value_or(dflt);
+}
+
+uint64_t row::u64(size_t i, uint64_t dflt) const {
+    return opt_u64(i).value_or(dflt);
+}
+
+bool row::boolean(size_t i) const {
+    const value& v = at(i);
+    if (!v || v->empty()) {
+        return false;
+    }
+    double d = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+    if (ec == std::errc() && ptr == v->data() + v->size()) {
+        return d != 0;
+    }
+    return true;
+}
+
+void statement::closer::operator()(st_mysql_stmt* s) const {
+    mysql_stmt_close(s);
+}
+
+outcome<std::unique_ptr<statement>> statement::prepare(st_mysql* mysql, std::string_view sql) {
+    MYSQL_STMT* s = mysql_stmt_init(mysql);
+    if (s == nullptr) {
+        return make_error(mysql_errno(mysql), mysql_sqlstate(mysql), mysql_error(mysql));
+    }
+    std::unique_ptr<statement> st(new statement(s));
+    if (mysql_stmt_prepare(s, sql.data(), sql.size()) != 0) {
+        return st->last_error();
+    }
+    return st;
+}
+
+statement::~statement() = default;
+
+unsigned statement::param_count() const {
+    return static_cast<unsigned>(mysql_stmt_param_count(stmt_.get()));
+}
+
+db::error statement::last_error() const {
+    MYSQL_STMT* s = stmt_.get();
+    return make_error(mysql_stmt_errno(s), mysql_stmt_sqlstate(s), mysql_stmt_error(s));
+}
+
+outcome<result> statement::execute(const std::vector<param>& params) {
+    MYSQL_STMT* s = stmt_.get();
+    if (params.size() != mysql_stmt_param_count(s)) {
+        return make_error(local_error::usage, "",
+                          "statement has " + std::to_string(mysql_stmt_param_count(s)) +
+                              " placeholders but " + std::to_string(params.size()) +
+                              " parameters were given");
+    }
+    std::vector<MYSQL_BIND> binds(params.size());
+    std::vector<unsigned long> lengths(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+        bind_param(binds[i], params[i], lengths[i]);
+    }
+    if (!params.empty() && mysql_stmt_bind_param(s, binds.data()) != 0) {
+        return last_error();
+    }
+    if (mysql_stmt_execute(s) != 0) {
+        return last_error();
+    }
+    auto out = fetch_all();
+    // Drain further result sets (CALL): the connection must be idle for the next command.
+    while (mysql_stmt_more_results(s)) {
+        if (mysql_stmt_next_result(s) > 0) {
+            return last_error();
+        }
+        mysql_stmt_free_result(s);
+    }
+    return out;
+}
+
+outcome<result> statement::fetch_all() {
+    MYSQL_STMT* s = stmt_.get();
+    result out;
+    const unsigned ncols = mysql_stmt_field_count(s);
+    if (ncols == 0) {
+        out.affected_rows = mysql_stmt_affected_rows(s);
+        out.insert_id = mysql_stmt_insert_id(s);
+        return out;
+    }
+    // Buffer the whole result client-side: the read timeout then covers the transfer, and the
+    // connection is free again when we return.
+    if (mysql_stmt_store_result(s) != 0) {
+        db::error e = last_error();
+        mysql_stmt_free_result(s);
+        return e;
+    }
+    std::vector<MYSQL_BIND> binds(ncols);
+    std::vector<std::string> buffers(ncols, std::string(inline_column_size, '\0'));
+    std::vector<unsigned long> lengths(ncols);
+    std::vector<my_bool> nulls(ncols);
+    std::vector<my_bool> errors(ncols);
+    for (unsigned c = 0; c < ncols; ++c) {
+        binds[c].buffer_type = MYSQL_TYPE_STRING;
+        binds[c].buffer = buffers[c].data();
+        binds[c].buffer_length = inline_column_size;
+        binds[c].length = &lengths[c];
+        binds[c].is_null = &nulls[c];
+        binds[c].error = &errors[c];
+    }
+    if (mysql_stmt_bind_result(s, binds.data()) != 0) {
+        db::error e = last_error();
+        mysql_stmt_free_result(s);
+        return e;
+    }
+    out.rows.reserve(mysql_stmt_num_rows(s));
+    for (;;) {
+        int rc = mysql_stmt_fetch(s);
+        if (rc == MYSQL_NO_DATA) {
+            break;
+        }
+        if (rc != 0 && rc != MYSQL_DATA_TRUNCATED) {
+            db::error e = last_error();
+            mysql_stmt_free_result(s);
+            return e;
+        }
+        row r;
+        r.columns.reserve(ncols);
+        for (unsigned c = 0; c < ncols; ++c) {
+            if (nulls[c]) {
+                r.columns.emplace_back(std::nullopt);
+                continue;
+            }
+            if (lengths[c] <= inline_column_size) {
+                r.columns.emplace_back(std::string(buffers[c].data(), lengths[c]));
+                continue;
+            }
+            // Truncated: read the whole column into a buffer of its exact length.
+            std::string full(lengths[c], '\0');
+            unsigned long full_length = 0;
+            my_bool full_null = 0;
+            my_bool full_error = 0;
+            MYSQL_BIND b{};
+            b.buffer_type = MYSQL_TYPE_STRING;
+            b.buffer = full.data();
+            b.buffer_length = full.size();
+            b.length = &full_length;
+            b.is_null = &full_null;
+            b.error = &full_error;
+            if (mysql_stmt_fetch_column(s, &b, c, 0) != 0) {
+                db::error e = last_error();
+                mysql_stmt_free_result(s);
+                return e;
+            }
+            full.resize(std::min<unsigned long>(full_length, full.size()));
+            r.columns.emplace_back(std::move(full));
+        }
+        out.rows.push_back(std::move(r));
+    }
+    out.affected_rows = out.rows.size();
+    mysql_stmt_free_result(s);
+    return out;
+}
+
+}  // namespace vhostmail::db
