@@ -127,74 +127,85 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
     return r;
 }
 
-void lookupd_service::serve_socketmap(net::connection& conn) {
-    using proto::socketmap_status;
+namespace {
+
+// The request loop both protocols share: parse what is buffered, answer it, read more when a
+// request is incomplete (idle_timeout between requests, request_timeout inside one), and stop
+// when the client leaves, times out, the server stops, or the framing is lost.
+template <typename Parse, typename Answer>
+void serve_requests(net::connection& conn, std::chrono::milliseconds idle_timeout,
+                    std::chrono::milliseconds request_timeout, Parse parse, Answer answer) {
     std::string buf;
     while (true) {
-        auto s = current_settings();
-        auto parsed = proto::parse_socketmap_request(buf);
-        if (parsed.what == proto::socketmap_parse::kind::need_more) {
-            auto timeout = buf.empty() ? s.socketmap_idle : s.request_timeout;
+        auto parsed = parse(buf);
+        using kind = typename decltype(parsed)::kind;
+        if (parsed.what == kind::need_more) {
+            auto timeout = buf.empty() ? idle_timeout : request_timeout;
             if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
                 return;
             }
             continue;
         }
-        std::string reply;
-        if (parsed.what == proto::socketmap_parse::kind::error) {
-            log::warning("socketmap client {}: {}", conn.peer(), parsed.error);
-            reply = proto::encode_socketmap_reply(socketmap_status::perm, parsed.error);
-        } else if (!parse_map_name(parsed.request.map)) {
-            reply = proto::encode_socketmap_reply(socketmap_status::perm,
-                                                  "unknown map " + parsed.request.map);
-        } else {
-            auto r = answer(parsed.request.map, parsed.request.key);
-            auto status = r.status == lookup_status::found       ? socketmap_status::ok
-                          : r.status == lookup_status::not_found ? socketmap_status::notfound
-                                                                  : socketmap_status::temp;
-            reply = proto::encode_socketmap_reply(status, r.status == lookup_status::found
-                                                              ? r.value
-                                                              : r.reason);
+        if (parsed.what == kind::error) {
+            log::warning("client {}: {}", conn.peer(), parsed.error);
         }
-        if (conn.write_all(reply, s.request_timeout) != net::io_status::ok || parsed.fatal) {
+        if (conn.write_all(answer(parsed), request_timeout) != net::io_status::ok ||
+            parsed.fatal) {
             return;
         }
         buf.erase(0, parsed.consumed);
     }
 }
 
+}  // namespace
+
+void lookupd_service::serve_socketmap(net::connection& conn) {
+    using proto::socketmap_status;
+    auto s = current_settings();
+    serve_requests(
+        conn, s.socketmap_idle, s.request_timeout,
+        [](std::string_view buf) { return proto::parse_socketmap_request(buf); },
+        [this](const proto::socketmap_parse& parsed) {
+            if (parsed.what == proto::socketmap_parse::kind::error) {
+                return proto::encode_socketmap_reply(socketmap_status::perm, parsed.error);
+            }
+            if (!parse_map_name(parsed.request.map)) {
+                return proto::encode_socketmap_reply(socketmap_status::perm, "unknown map");
+            }
+            auto r = answer(parsed.request.map, parsed.request.key);
+            switch (r.status) {
+                case lookup_status::found:
+                    return proto::encode_socketmap_reply(socketmap_status::ok, r.value);
+                case lookup_status::not_found:
+                    return proto::encode_socketmap_reply(socketmap_status::notfound, "");
+                case lookup_status::temp_fail:
+                    break;
+            }
+            return proto::encode_socketmap_reply(socketmap_status::temp, r.reason);
+        });
+}
+
 void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
     using proto::tcp_table_status;
-    std::string buf;
-    while (true) {
-        auto s = current_settings();
-        auto parsed = proto::parse_tcp_table_request(buf);
-        if (parsed.what == proto::tcp_table_parse::kind::need_more) {
-            auto timeout = buf.empty() ? s.tcp_idle : s.request_timeout;
-            if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
-                return;
+    auto s = current_settings();
+    serve_requests(
+        conn, s.tcp_idle, s.request_timeout,
+        [](std::string_view buf) { return proto::parse_tcp_table_request(buf); },
+        [this, map](const proto::tcp_table_parse& parsed) {
+            if (parsed.what == proto::tcp_table_parse::kind::error) {
+                return proto::encode_tcp_table_reply(tcp_table_status::not_found, parsed.error);
             }
-            continue;
-        }
-        std::string reply;
-        if (parsed.what == proto::tcp_table_parse::kind::error) {
-            log::warning("tcp_table client {}: {}", conn.peer(), parsed.error);
-            reply = proto::encode_tcp_table_reply(tcp_table_status::not_found, parsed.error);
-        } else {
             auto r = answer(map, parsed.request.key);
-            auto status = r.status == lookup_status::found       ? tcp_table_status::ok
-                          : r.status == lookup_status::not_found ? tcp_table_status::not_found
-                                                                  : tcp_table_status::temp;
-            reply = proto::encode_tcp_table_reply(
-                status, r.status == lookup_status::found ? r.value
-                        : r.status == lookup_status::not_found ? std::string("not found")
-                                                               : r.reason);
-        }
-        if (conn.write_all(reply, s.request_timeout) != net::io_status::ok || parsed.fatal) {
-            return;
-        }
-        buf.erase(0, parsed.consumed);
-    }
+            switch (r.status) {
+                case lookup_status::found:
+                    return proto::encode_tcp_table_reply(tcp_table_status::ok, r.value);
+                case lookup_status::not_found:
+                    return proto::encode_tcp_table_reply(tcp_table_status::not_found, "not found");
+                case lookup_status::temp_fail:
+                    break;
+            }
+            return proto::encode_tcp_table_reply(tcp_table_status::temp, r.reason);
+        });
 }
 
 void lookupd_service::handle(net::connection& conn, const net::listener& where) {

@@ -182,13 +182,7 @@ std::string safe_excerpt(std::string_view text, size_t max) {
     if (cut) {
         text = text.substr(0, max > ellipsis.size() ? max - ellipsis.size() : 0);
     }
-    std::string out(text);
-    for (char& c : out) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            c = '?';
-        }
-    }
+    std::string out = printable(text);
     if (cut) {
         out += ellipsis;
     }

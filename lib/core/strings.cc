@@ -55,6 +55,17 @@ std::vector<std::string> split_list(std::string_view s, std::string_view separat
     return out;
 }
 
+std::string printable(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            c = '?';
+        }
+    }
+    return out;
+}
+
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }

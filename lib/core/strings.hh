@@ -18,6 +18,10 @@ std::string_view trim(std::string_view s);
 // Splits on any of `separators`, dropping empty fields (Postfix list syntax: "a, b c").
 std::vector<std::string> split_list(std::string_view s, std::string_view separators = ", \t\r\n");
 
+// Replaces CR, LF, other bytes below 0x20 and DEL with '?', so untrusted text cannot forge
+// log lines or error messages.
+std::string printable(std::string_view s);
+
 bool starts_with_icase(std::string_view s, std::string_view prefix);
 bool ends_with_icase(std::string_view s, std::string_view suffix);
 

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/core/strings.hh"
+
 namespace vhostmail::log {
 
 namespace {
@@ -147,13 +149,7 @@ std::string sanitize(std::string_view text, size_t max_bytes) {
         }
         text = text.substr(0, keep);
     }
-    std::string out(text);
-    for (char& c : out) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            c = '?';
-        }
-    }
+    std::string out = printable(text);
     if (cut) {
         out.append(ellipsis.substr(0, max_bytes - out.size()));
     }

@@ -41,7 +41,9 @@ std::string temp_reply(std::string_view reason, size_t max_reply) {
     return encode_netstring(payload);
 }
 
-std::string_view status_word(socketmap_status status) {
+}  // namespace
+
+std::string_view socketmap_status_word(socketmap_status status) {
     switch (status) {
         case socketmap_status::ok:
             return "OK";
@@ -56,8 +58,6 @@ std::string_view status_word(socketmap_status status) {
     }
     return {};
 }
-
-}  // namespace
 
 socketmap_parse parse_socketmap_request(std::string_view buf, size_t max_request) {
     const netstring_result ns = parse_netstring(buf, max_request);
@@ -95,7 +95,7 @@ socketmap_parse parse_socketmap_request(std::string_view buf, size_t max_request
 
 std::string encode_socketmap_reply(socketmap_status status, std::string_view data,
                                    size_t max_reply) {
-    const std::string_view word = status_word(status);
+    const std::string_view word = socketmap_status_word(status);
     if (word.empty()) {
         return temp_reply("internal error: unknown reply status", max_reply);
     }

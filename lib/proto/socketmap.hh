@@ -51,6 +51,9 @@ socketmap_parse parse_socketmap_request(std::string_view buf,
 
 enum class socketmap_status { ok, notfound, temp, perm, timeout };
 
+// The reply word of a status: "OK", "NOTFOUND", "TEMP", "PERM", "TIMEOUT".
+std::string_view socketmap_status_word(socketmap_status status);
+
 // Encodes "OK <data>", "NOTFOUND ", "TEMP <data>", "PERM <data>", "TIMEOUT <data>" as a
 // netstring; for notfound, data is ignored, for the others it is the reason text. Never emits an
 // answer Postfix would misread: if the payload would exceed max_reply bytes, or an ok reply has

@@ -133,8 +133,10 @@ DELIMITER //
 CREATE OR REPLACE PROCEDURE vhm_touch_domain(IN p_domain_id BIGINT UNSIGNED)
     MODIFIES SQL DATA
 BEGIN
-    INSERT INTO routing_versions (domain_id, version) VALUES (p_domain_id, 1)
-        ON DUPLICATE KEY UPDATE version = version + 1;
+    IF p_domain_id IS NOT NULL THEN
+        INSERT INTO routing_versions (domain_id, version) VALUES (p_domain_id, 1)
+            ON DUPLICATE KEY UPDATE version = version + 1;
+    END IF;
     UPDATE routing_serial SET serial = serial + 1 WHERE id = 1;
 END //
 
@@ -144,6 +146,12 @@ BEGIN
     INSERT INTO routing_versions (domain_id, version)
         SELECT DISTINCT domain_id, 1 FROM send_grants WHERE address_id = p_address_id
         ON DUPLICATE KEY UPDATE version = version + 1;
+END //
+
+CREATE OR REPLACE PROCEDURE vhm_touch_address(IN p_address_id BIGINT UNSIGNED)
+    MODIFIES SQL DATA
+BEGIN
+    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = p_address_id));
 END //
 
 CREATE OR REPLACE TRIGGER domains_ai AFTER INSERT ON domains FOR EACH ROW
@@ -216,18 +224,18 @@ END //
 
 CREATE OR REPLACE TRIGGER forwardings_ai AFTER INSERT ON forwardings FOR EACH ROW
 BEGIN
-    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = NEW.address_id));
+    CALL vhm_touch_address(NEW.address_id);
 END //
 
 CREATE OR REPLACE TRIGGER forwardings_au AFTER UPDATE ON forwardings FOR EACH ROW
 BEGIN
-    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = OLD.address_id));
-    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = NEW.address_id));
+    CALL vhm_touch_address(OLD.address_id);
+    CALL vhm_touch_address(NEW.address_id);
 END //
 
 CREATE OR REPLACE TRIGGER forwardings_ad AFTER DELETE ON forwardings FOR EACH ROW
 BEGIN
-    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = OLD.address_id));
+    CALL vhm_touch_address(OLD.address_id);
 END //
 
 CREATE OR REPLACE TRIGGER send_grants_ai AFTER INSERT ON send_grants FOR EACH ROW
@@ -248,17 +256,17 @@ END //
 
 CREATE OR REPLACE TRIGGER vacations_ai AFTER INSERT ON vacations FOR EACH ROW
 BEGIN
-    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = NEW.address_id));
+    CALL vhm_touch_address(NEW.address_id);
 END //
 
 CREATE OR REPLACE TRIGGER vacations_au AFTER UPDATE ON vacations FOR EACH ROW
 BEGIN
-    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = NEW.address_id));
+    CALL vhm_touch_address(NEW.address_id);
 END //
 
 CREATE OR REPLACE TRIGGER vacations_ad AFTER DELETE ON vacations FOR EACH ROW
 BEGIN
-    CALL vhm_touch_domain((SELECT domain_id FROM addresses WHERE id = OLD.address_id));
+    CALL vhm_touch_address(OLD.address_id);
 END //
 
 CREATE OR REPLACE TRIGGER domain_admins_ai AFTER INSERT ON domain_admins FOR EACH ROW

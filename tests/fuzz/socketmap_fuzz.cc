@@ -57,22 +57,6 @@ void parse_stream(std::string_view input, size_t max_request) {
     }
 }
 
-std::string_view word(socketmap_status status) {
-    switch (status) {
-        case socketmap_status::ok:
-            return "OK";
-        case socketmap_status::notfound:
-            return "NOTFOUND";
-        case socketmap_status::temp:
-            return "TEMP";
-        case socketmap_status::perm:
-            return "PERM";
-        case socketmap_status::timeout:
-            return "TIMEOUT";
-    }
-    return {};
-}
-
 void check_reply(socketmap_status status, std::string_view data, size_t max_reply) {
     const std::string wire = encode_socketmap_reply(status, data, max_reply);
     const size_t limit = std::max<size_t>(max_reply, 5);
@@ -80,7 +64,7 @@ void check_reply(socketmap_status status, std::string_view data, size_t max_repl
     VHOSTMAIL_FUZZ_CHECK(r.what == netstring_result::kind::value);
     VHOSTMAIL_FUZZ_CHECK(r.consumed == wire.size());
     const std::string_view payload = r.value;
-    const std::string expected = std::string(word(status)) + " " +
+    const std::string expected = std::string(socketmap_status_word(status)) + " " +
                                  std::string(status == socketmap_status::notfound ? "" : data);
     const bool sendable = expected.size() <= max_reply &&
                           (status != socketmap_status::ok ||
