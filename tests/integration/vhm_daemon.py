@@ -43,6 +43,8 @@ class daemon:
         self.notify_path = os.path.join(tmp, f"{name}.notify")
         self.extra_args = list(extra_args)
         self.proc = None
+        self.preexec = None   # run in the child before exec (e.g. to pass systemd sockets)
+        self.pass_fds = ()
         with open(self.config_file, "w") as f:
             f.write(config_text)
 
@@ -66,7 +68,8 @@ class daemon:
         env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen([self.binary, "-f", "-c", self.config_file] + self.extra_args,
-                                     stdout=log, stderr=subprocess.STDOUT, env=env)
+                                     stdout=log, stderr=subprocess.STDOUT, env=None,
+                                     preexec_fn=self._child_setup(env), pass_fds=self.pass_fds)
         log.close()
         notify.settimeout(0.2)
         deadline = time.monotonic() + timeout
@@ -83,6 +86,14 @@ class daemon:
             raise RuntimeError(f"{self.name} sent no READY=1 within {timeout}s:\n{self.log()}")
         finally:
             notify.close()
+
+    def _child_setup(self, env):
+        def setup():
+            os.environ.clear()
+            os.environ.update(env)
+            if self.preexec:
+                self.preexec()
+        return setup
 
     def log(self):
         try:

@@ -12,7 +12,9 @@ restarted (TEMP answers, no crash, recovery without a restart); malformed reques
 SIGTERM; the outage grace option.
 """
 
+import grp
 import os
+import pwd
 import socket
 import subprocess
 import sys
@@ -259,6 +261,71 @@ def malformed_requests(mp):
         check("socketmap bad framing closes the connection", f.read(1), b"")
 
 
+def running_uids(pid):
+    """Real, effective, saved and filesystem uids of a process."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return {int(x) for x in line.split()[1:]}
+    return set()
+
+
+def socket_activation(binary, db, tmp, conf):
+    """Started like a systemd socket unit: the listening socket arrives as fd 3 (LISTEN_FDS)."""
+    path = os.path.join(tmp, "activated.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    os.chmod(path, 0o666)
+    listener.listen(16)
+    config = (vhm_daemon.base_config(db, tmp) + f"lookupd_socketmap_listen = unix:{path}\n"
+              "lookupd_tcp_listen =\n")
+
+    def as_systemd():
+        os.dup2(listener.fileno(), 3)
+        os.environ["LISTEN_PID"] = str(os.getpid())
+        os.environ["LISTEN_FDS"] = "1"
+
+    d = vhm_daemon.daemon(binary, config, tmp, name="lookupd-activated")
+    d.preexec = as_systemd
+    d.pass_fds = (listener.fileno(),)
+    with d:
+        d.wait_for_log("routing data loaded")
+        check("socket activation: answers on the inherited socket",
+              vhm_postfix.postmap_query(conf, "john@whopper.nu",
+                                        f"socketmap:unix:{path}:aliases").status, FOUND)
+        check("socket activation: the inherited socket is not rebound",
+              "in use" in d.log() or "cannot listen" in d.log(), False)
+    listener.close()
+
+
+def client_limit(binary, db, tmp, conf):
+    """At lookupd_max_clients, further clients wait in the backlog and are served later."""
+    port = vhm_postfix.free_port()
+    config = (vhm_daemon.base_config(db, tmp) + "lookupd_socketmap_listen =\n"
+              f"lookupd_tcp_listen = aliases=127.0.0.1:{port}\nlookupd_max_clients = 2\n")
+    with vhm_daemon.daemon(binary, config, tmp, name="lookupd-limit") as d:
+        d.wait_for_log("routing data loaded")
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        for s in held:
+            s.sendall(b"get john@whopper.nu\n")
+            s.recv(100)
+        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)
+        waiting.sendall(b"get john@whopper.nu\n")
+        waiting.settimeout(0.5)
+        try:
+            early = waiting.recv(100)
+        except socket.timeout:
+            early = b""
+        check("client limit: a third client waits", early, b"")
+        d.wait_for_log("client limit of 2")
+        held[0].close()
+        waiting.settimeout(10)
+        check("client limit: served once a slot frees",
+              waiting.recv(100).startswith(b"200 "), True)
+        for s in held[1:] + [waiting]:
+            s.close()
+
+
 def outage_grace(binary, db, tmp, conf):
     mp = maps(conf, tmp + "/grace")
     os.makedirs(tmp + "/grace", exist_ok=True)
@@ -293,6 +360,10 @@ def main():
         with vhm_daemon.daemon(lookupd, base + mp.config(), tmp, name="lookupd") as d:
             d.wait_for_log("routing data loaded")
             check("unix socket mode 0660", oct(os.stat(mp.socket).st_mode & 0o777), "0o660")
+            check("unix socket group postfix", grp.getgrgid(os.stat(mp.socket).st_gid).gr_name,
+                  "postfix")
+            check("privileges dropped to nobody", running_uids(d.proc.pid),
+                  {pwd.getpwnam("nobody").pw_uid})
             spec_examples(mp)
             added_cases(db, mp)
             cache_bound(db, mp)
@@ -313,6 +384,8 @@ def main():
                   d.log(), False)
             if failures:
                 print("lookupd log:\n" + d.log()[-5000:])
+        socket_activation(lookupd, db, tmp, conf)
+        client_limit(lookupd, db, tmp, conf)
         outage_grace(lookupd, db, tmp, conf)
     if failures:
         print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
