@@ -33,7 +33,7 @@ struct domain_data {
 struct snapshot {
     std::unordered_map<std::string, std::shared_ptr<const domain_data>> domains;  // canonical name
     std::unordered_map<std::string, std::string> domain_aliases;  // alias name -> canonical name
-    uint64_t serial = 0;                                          // routing_serial.serial
+    uint64_t serial = 0;                                          // SUM(routing_serial.serial)
 
     // Rebuilds domain_aliases from the domains' alias lists.
     void index_aliases();

@@ -60,7 +60,7 @@ const query_text admins_sql{
     "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
     " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id"
     " WHERE da.domain_id = ?"};
-const char* serial_sql = "SELECT serial FROM routing_serial WHERE id = 1";
+const char* serial_sql = "SELECT COALESCE(SUM(serial), 0) FROM routing_serial";
 const char* versions_sql = "SELECT domain_id, version FROM routing_versions";
 
 // Domains being built, by id, with an index of their addresses by id.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // snapshot_loader.hh - reads the routing data from MariaDB into snapshots and keeps them current.
 //
-// Change detection: triggers bump routing_serial.serial and routing_versions.version (per domain)
-// in the same transaction as any routing change (sql/migrations/0001_initial.sql). A refresh
-// reads the serial (one primary-key row); if it moved, it reads everything it needs inside one
+// Change detection: triggers bump routing_serial (one row per writing server) and
+// routing_versions.version (per domain) in the same transaction as any routing change
+// (sql/migrations/0001_initial.sql). A refresh reads SUM(serial) (a few rows); if it moved, it reads everything it needs inside one
 // START TRANSACTION WITH CONSISTENT SNAPSHOT: the versions, then only the domains whose version
 // changed (or everything, when many changed), so the new snapshot is one consistent state.
 // A refresh that succeeds proves the snapshot current as of the moment it started.

@@ -5,8 +5,10 @@
 -- transactional: a migration interrupted half-way is simply run again by `vhostmail db migrate`.
 --
 -- Change tracking for caches (lookupd's in-memory copy): every row change that can alter routing
--- bumps routing_serial.serial (one row, polled cheaply) and the affected domain's row in
--- routing_versions, in the same transaction as the change. Triggers do it, so changes made by hand
+-- bumps the writing server's row in routing_serial (a few rows, summed by the poller) and the
+-- affected domain's row in routing_versions, in the same transaction as the change. One serial
+-- row per server, not one shared row: on a Galera cluster, writers on different nodes bumping
+-- the same row would fail each other's commits (CLUSTER.md rule 1). Triggers do it, so changes made by hand
 -- with the mariadb client are seen too. MariaDB does not fire triggers for rows removed by
 -- ON DELETE CASCADE, so the parent's BEFORE DELETE trigger bumps what its children touched.
 -- routing_versions is a separate table because a trigger may not update the table it fires on.
@@ -115,13 +117,13 @@ CREATE TABLE IF NOT EXISTS domain_admins (
         ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- SUM(serial) only grows: any committed routing change makes it larger.
 CREATE TABLE IF NOT EXISTS routing_serial (
-    id      TINYINT UNSIGNED NOT NULL PRIMARY KEY,
-    serial  BIGINT UNSIGNED NOT NULL,
-    CONSTRAINT routing_serial_one_row CHECK (id = 1)
+    node    VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+    serial  BIGINT UNSIGNED NOT NULL
 ) ENGINE=InnoDB;
 
-INSERT IGNORE INTO routing_serial (id, serial) VALUES (1, 1);
+INSERT IGNORE INTO routing_serial (node, serial) VALUES ('', 1);
 
 CREATE TABLE IF NOT EXISTS routing_versions (
     domain_id  BIGINT UNSIGNED NOT NULL PRIMARY KEY,
@@ -137,7 +139,8 @@ BEGIN
         INSERT INTO routing_versions (domain_id, version) VALUES (p_domain_id, 1)
             ON DUPLICATE KEY UPDATE version = version + 1;
     END IF;
-    UPDATE routing_serial SET serial = serial + 1 WHERE id = 1;
+    INSERT INTO routing_serial (node, serial) VALUES (CONCAT(@@hostname, ':', @@port), 1)
+        ON DUPLICATE KEY UPDATE serial = serial + 1;
 END //
 
 CREATE OR REPLACE PROCEDURE vhm_touch_grant_targets(IN p_address_id BIGINT UNSIGNED)

@@ -287,7 +287,7 @@ def socket_activation(binary, db, tmp, conf):
 
     d = vhm_daemon.daemon(binary, config, tmp, name="lookupd-activated")
     d.preexec = as_systemd
-    d.pass_fds = (listener.fileno(),)
+    d.pass_fds = (listener.fileno(), 3)  # 3 too: the child's close_fds runs after preexec
     with d:
         d.wait_for_log("routing data loaded")
         check("socket activation: answers on the inherited socket",

@@ -104,10 +104,10 @@ TEST_CASE("the real initial migration splits into its 35 statements") {
     statements s = split_sql_script(text);
     REQUIRE(s.size() == 35);  // 8 tables + 1 insert + 1 table, 3 procedures, 22 triggers
     CHECK(s[0].starts_with("CREATE TABLE IF NOT EXISTS domains ("));
-    CHECK(s[8] == "INSERT IGNORE INTO routing_serial (id, serial) VALUES (1, 1)");
+    CHECK(s[8] == "INSERT IGNORE INTO routing_serial (node, serial) VALUES ('', 1)");
     CHECK(s[10].starts_with("CREATE OR REPLACE PROCEDURE vhm_touch_domain("));
     CHECK(s[10].ends_with("END"));
-    CHECK(s[10].find("serial = serial + 1 WHERE id = 1;") != std::string::npos);
+    CHECK(s[10].find("ON DUPLICATE KEY UPDATE serial = serial + 1;") != std::string::npos);
     CHECK(s.back().starts_with("CREATE OR REPLACE TRIGGER domain_admins_ad"));
     for (const std::string& stmt : s) {
         CAPTURE(stmt);
