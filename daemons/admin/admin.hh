@@ -1,17 +1,87 @@
 // SPDX-License-Identifier: Apache-2.0
-// admin.hh - the subcommands of the vhostmail admin tool. Each returns a sysexits code.
+// admin.hh - the vhostmail admin tool's command table and shared context.
+// Exit status of every command: 0 done, 1 failed (one-line message on stderr), 2 usage error.
 #pragma once
 
+#include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lib/config/config.hh"
 #include "lib/config/params.hh"
+#include "lib/db/pool.hh"
+#include "lib/vhost/admin_store.hh"
 
 namespace vhostmail::admin {
 
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;
+inline constexpr int exit_usage = 2;
+
+class context {
+public:
+    context(std::shared_ptr<const config::config> cfg, bool json) : cfg_(std::move(cfg)), json_(json) {}
+
+    const config::config& cfg() const { return *cfg_; }
+    bool json() const { return json_; }
+
+    // The database connection, opened on first use; null (with a message printed) on failure.
+    db::connection* conn();
+
+    // Prints "vhostmail: message" to stderr and returns exit_failed.
+    int fail(const std::string& message) const;
+    int fail(const vhost::admin_failure& f) const { return fail(f.message); }
+
+private:
+    std::shared_ptr<const config::config> cfg_;
+    bool json_;
+    std::unique_ptr<db::pool> pool_;
+    std::optional<db::lease> lease_;
+};
+
+struct command {
+    std::string path;   // "domain alias add"
+    std::string args;   // "ALIAS DOMAIN"
+    std::string summary;
+    size_t min_args = 0;
+    size_t max_args = 0;  // SIZE_MAX: any number
+    int (*run)(context& ctx, const std::vector<std::string>& args) = nullptr;
+    std::string details;  // extra help text (settings), may be empty
+};
+
+// Runs op(admin_store&) over the context's connection; exit_failed if there is none.
+template <typename Op>
+int with_store(context& ctx, Op op) {
+    db::connection* conn = ctx.conn();
+    if (conn == nullptr) {
+        return exit_failed;
+    }
+    vhost::admin_store store(*conn);
+    return op(store);
+}
+
+// "name=value" words from words[from..]; nullopt after printing the error.
+std::optional<vhost::settings> settings_from(const std::vector<std::string>& words, size_t from,
+                                             const context& ctx);
+
 void declare_params(config::param_table& table);
 
-int cmd_db(const config::config& cfg, const std::vector<std::string>& args);
+std::vector<command> db_commands();
+std::vector<command> domain_commands();
+std::vector<command> address_commands();
+std::vector<command> vacation_commands();
+std::vector<command> resolve_commands();
+std::vector<command> check_commands();
+
+// Output for people (aligned) or scripts (--json).
+void print_fields(const context& ctx, const vhost::fields& f);
+void print_table(const context& ctx, const vhost::table& t);
+int print_done(const context& ctx, const std::string& what);  // returns exit_ok
+std::string json_string(std::string_view s);
+
+// Settings help lines ("  name  help") for command details.
+std::string settings_help(const std::vector<std::pair<std::string, std::string>>& help);
 
 }  // namespace vhostmail::admin

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+// cli.cc - global options, command lookup and help (like git: help at every level).
+#include "daemons/admin/cli.hh"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "daemons/admin/admin.hh"
+#include "lib/config/common_params.hh"
+#include "lib/core/strings.hh"
+
+namespace vhostmail::admin {
+
+namespace {
+
+const char* global_usage =
+    "usage: vhostmail [-c config_file] [-o name=value ...] [--json] COMMAND [ARGS]\n";
+
+std::vector<command> all_commands() {
+    std::vector<command> all;
+    for (auto group : {domain_commands(), address_commands(), vacation_commands(),
+                       resolve_commands(), check_commands(), db_commands()}) {
+        all.insert(all.end(), group.begin(), group.end());
+    }
+    return all;
+}
+
+std::vector<std::string> words_of(const std::string& path) { return split_list(path, " "); }
+
+bool has_prefix(const std::vector<std::string>& args, const std::vector<std::string>& prefix) {
+    if (args.size() < prefix.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < prefix.size(); ++i) {
+        if (args[i] != prefix[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void print_command_help(const command& c) {
+    std::printf("usage: vhostmail %s%s%s\n  %s\n", c.path.c_str(), c.args.empty() ? "" : " ",
+                c.args.c_str(), c.summary.c_str());
+    if (!c.details.empty()) {
+        std::printf("\n%s", c.details.c_str());
+    }
+}
+
+// Lists the commands under `prefix` ("" = all): help for a group such as "vhostmail domain".
+int print_group_help(const std::vector<command>& all, const std::vector<std::string>& prefix,
+                     FILE* out) {
+    std::fputs(global_usage, out);
+    std::fputs("\ncommands:\n", out);
+    size_t width = 0;
+    for (const auto& c : all) {
+        if (has_prefix(words_of(c.path), prefix)) {
+            width = std::max(width, c.path.size() + 1 + c.args.size());
+        }
+    }
+    for (const auto& c : all) {
+        if (has_prefix(words_of(c.path), prefix)) {
+            std::string head = c.path + (c.args.empty() ? "" : " " + c.args);
+            std::fprintf(out, "  %-*s  %s\n", static_cast<int>(width), head.c_str(),
+                         c.summary.c_str());
+        }
+    }
+    std::fputs("\n'vhostmail COMMAND --help' describes one command.\n", out);
+    return out == stdout ? exit_ok : exit_usage;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    config::load_options options;
+    if (access(std::string(config::default_config_file).c_str(), R_OK) == 0) {
+        options.file = std::string(config::default_config_file);
+    }
+    bool json = false;
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (!args.empty()) {
+            args.push_back(a);  // options after the command belong to it
+        } else if ((a == "-c" || a == "-o") && i + 1 < argc) {
+            (a == "-c" ? options.file : options.overrides.emplace_back()) = argv[++i];
+        } else if (a == "--json") {
+            json = true;
+        } else if (a == "-h" || a == "--help" || a == "help") {
+            args.push_back("--help");
+        } else if (a.starts_with("-")) {
+            std::fprintf(stderr, "vhostmail: unknown option %s\n%s", a.c_str(), global_usage);
+            return exit_usage;
+        } else {
+            args.push_back(a);
+        }
+    }
+    auto all = all_commands();
+    if (args.empty() || args[0] == "--help") {
+        return print_group_help(all, {}, args.empty() ? stderr : stdout);
+    }
+    const command* best = nullptr;
+    for (const auto& c : all) {
+        auto words = words_of(c.path);
+        if (has_prefix(args, words) && (!best || words.size() > words_of(best->path).size())) {
+            best = &c;
+        }
+    }
+    std::vector<std::string> rest;
+    if (best) {
+        rest.assign(args.begin() + static_cast<long>(words_of(best->path).size()), args.end());
+    }
+    if (!best) {
+        std::vector<std::string> prefix(args.begin(), args.end());
+        bool asked = prefix.back() == "--help";
+        if (asked) {
+            prefix.pop_back();
+        }
+        bool known = false;
+        for (const auto& c : all) {
+            known = known || has_prefix(words_of(c.path), prefix);
+        }
+        if (!known) {
+            std::fprintf(stderr, "vhostmail: unknown command \"%s\"\n", args[0].c_str());
+            return exit_usage;
+        }
+        return print_group_help(all, prefix, asked ? stdout : stderr);
+    }
+    for (const auto& a : rest) {
+        if (a == "--help" || a == "-h") {
+            print_command_help(*best);
+            return exit_ok;
+        }
+    }
+    if (rest.size() < best->min_args || rest.size() > best->max_args) {
+        std::fprintf(stderr, "usage: vhostmail %s %s\n", best->path.c_str(), best->args.c_str());
+        return exit_usage;
+    }
+    config::param_table table;
+    config::add_common_params(table);
+    declare_params(table);
+    options.foreign_prefixes = config::other_daemon_prefixes("admin_");
+    auto loaded = config::load_config(table, options);
+    for (const auto& e : loaded.errors) {
+        std::fprintf(stderr, "vhostmail: %s\n", e.c_str());
+    }
+    if (!loaded.errors.empty()) {
+        return exit_failed;
+    }
+    context ctx(loaded.cfg, json);
+    return best->run(ctx, rest);
+}
+
+}  // namespace vhostmail::admin

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// cmd_resolve.cc - vhostmail resolve ADDRESS: how mail for an address is routed, step by step,
+// and what lookupd answers Postfix for it. It loads the routing data with lookupd's own loader
+// and asks lookupd's own map code, so the two cannot disagree.
+#include <cstdio>
+#include <ctime>
+
+#include "daemons/admin/admin.hh"
+#include "daemons/lookupd/lookup_service.hh"
+#include "lib/config/common_params.hh"
+#include "lib/vhost/snapshot_loader.hh"
+
+namespace vhostmail::admin {
+
+namespace {
+
+int resolve(context& ctx, const std::vector<std::string>& a) {
+    db::connection* conn = ctx.conn();
+    if (conn == nullptr) {
+        return exit_failed;
+    }
+    vhost::refresh_stats stats;
+    auto snap = vhost::refresh_snapshot(*conn, nullptr, stats);
+    if (!snap) {
+        return ctx.fail("database error: " + snap.error().message);
+    }
+    vhost::resolve_options options;
+    options.delimiters = ctx.cfg().get_string(config::common::recipient_delimiter);
+    options.propagate_extension = ctx.cfg().get_bool("lookupd_propagate_unmatched_extensions");
+    options.now = std::time(nullptr);
+    vhost::snapshot_directory dir(*snap);
+    auto r = vhost::resolve(dir, a[0], options);
+    vhost::fields answers;
+    for (auto map : {lookupd::map_kind::aliases, lookupd::map_kind::mailboxes,
+                     lookupd::map_kind::senders}) {
+        auto answer = lookupd::answer(map, a[0], dir, options);
+        answers.emplace_back(std::string(lookupd::to_string(map)),
+                             answer.status == lookup_status::found ? answer.value
+                             : answer.status == lookup_status::not_found
+                                 ? "(not found)"
+                                 : "(temporary failure: " + answer.reason + ")");
+    }
+    if (ctx.json()) {
+        std::string out = "{\"address\": " + json_string(a[0]) + ", \"result\": " +
+                          json_string(r.status == lookup_status::found ? "deliverable"
+                                                                        : "rejected") +
+                          ", \"destinations\": [";
+        for (size_t i = 0; i < r.destinations.size(); ++i) {
+            const auto& d = r.destinations[i];
+            out += std::string(i ? ", " : "") + "{\"kind\": " +
+                   json_string(vhost::to_string(d.kind)) + ", \"address\": " +
+                   json_string(d.address) + ", \"maildir\": " + json_string(d.maildir) +
+                   ", \"command\": " + json_string(d.command) + "}";
+        }
+        out += "], \"steps\": [";
+        for (size_t i = 0; i < r.trace.size(); ++i) {
+            out += (i ? ", " : "") + json_string(r.trace[i]);
+        }
+        out += "], \"lookupd\": {";
+        for (size_t i = 0; i < answers.size(); ++i) {
+            out += (i ? ", " : "") + json_string(answers[i].first) + ": " +
+                   json_string(answers[i].second);
+        }
+        std::puts((out + "}}").c_str());
+        return r.status == lookup_status::found ? exit_ok : exit_failed;
+    }
+    std::printf("%s\n", a[0].c_str());
+    for (const auto& step : r.trace) {
+        std::printf("  %s\n", step.c_str());
+    }
+    if (r.status == lookup_status::found) {
+        std::printf("result: deliverable to\n");
+        for (const auto& d : r.destinations) {
+            std::string where = d.kind == vhost::destination_kind::mailbox   ? " (Maildir " + d.maildir + ")"
+                                : d.kind == vhost::destination_kind::command ? " (|" + d.command + ")"
+                                                                             : "";
+            std::printf("  %-9s %s%s\n", std::string(vhost::to_string(d.kind)).c_str(),
+                        d.address.c_str(), where.c_str());
+        }
+    } else {
+        std::printf("result: rejected at RCPT (%s)\n",
+                    r.rejected_by_domain ? ("domain refuses mail: " + r.reject_text).c_str()
+                                         : r.reason.c_str());
+    }
+    std::printf("lookupd answers:\n");
+    for (const auto& [map, value] : answers) {
+        std::printf("  %-9s %s\n", map.c_str(), value.c_str());
+    }
+    return r.status == lookup_status::found ? exit_ok : exit_failed;
+}
+
+}  // namespace
+
+std::vector<command> resolve_commands() {
+    return {{"resolve", "ADDRESS",
+             "show how mail for ADDRESS is routed and what lookupd answers Postfix", 1, 1, resolve,
+             "Exit status 0 when the address is deliverable, 1 when Postfix would reject it.\n"}};
+}
+
+}  // namespace vhostmail::admin

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// context.cc - the admin tool's database connection and error output.
+#include <algorithm>
+#include <cstdio>
+
+#include "daemons/admin/admin.hh"
+#include "lib/daemon/db_settings.hh"
+
+namespace vhostmail::admin {
+
+int context::fail(const std::string& message) const {
+    std::fprintf(stderr, "vhostmail: %s\n", message.c_str());
+    return exit_failed;
+}
+
+db::connection* context::conn() {
+    if (lease_) {
+        return &**lease_;
+    }
+    auto settings = db_settings_from(*cfg_);
+    // One connection, and a long read timeout: a migration or a large import may take minutes.
+    settings.pool_size = 1;
+    settings.read_timeout = std::max(settings.read_timeout, std::chrono::milliseconds(3600'000));
+    pool_ = std::make_unique<db::pool>(settings);
+    auto lease = pool_->acquire();
+    if (!lease) {
+        fail("cannot reach the database: " + lease.error().message);
+        return nullptr;
+    }
+    lease_.emplace(std::move(*lease));
+    return &**lease_;
+}
+
+std::optional<vhost::settings> settings_from(const std::vector<std::string>& words, size_t from,
+                                             const context& ctx) {
+    std::string error;
+    auto s = vhost::parse_settings({words.begin() + static_cast<long>(from), words.end()}, error);
+    if (!s) {
+        ctx.fail(error);
+    }
+    return s;
+}
+
+}  // namespace vhostmail::admin

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+// admin_store.hh - the writes (and admin-facing reads) of the vhostmail admin tool.
+// Every change runs in one transaction: it is applied whole or not at all. Domain limits are
+// checked under a lock on the domain row, so two admins cannot both take the last slot.
+// Settings are "name=value" pairs checked against a fixed table of columns (values are always
+// bound parameters). Errors are one-line messages for people ("no such domain example.org").
+// Thread safety: one admin_store per connection, one thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "lib/db/connection.hh"
+
+namespace vhostmail::vhost {
+
+struct admin_failure {
+    std::string message;
+    bool temporary = false;  // database trouble: try again
+};
+
+template <typename T>
+class admin_result {
+public:
+    admin_result(T v) : v_(std::in_place_index<0>, std::move(v)) {}
+    admin_result(admin_failure f) : v_(std::in_place_index<1>, std::move(f)) {}
+    bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+    T& value() { return std::get<0>(v_); }
+    T& operator*() { return value(); }
+    T* operator->() { return &value(); }
+    const admin_failure& failure() const { return std::get<1>(v_); }
+
+private:
+    std::variant<T, admin_failure> v_;
+};
+
+struct done {};  // the value of a change that returns nothing
+
+// One record for display: ordered (name, value) pairs; value "" for empty or unset.
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+struct table {
+    std::vector<std::string> columns;
+    std::vector<std::vector<std::string>> rows;
+};
+
+// "name=value" settings as given on the command line.
+using settings = std::vector<std::pair<std::string, std::string>>;
+
+// Parses "name=value" words; nullopt (with `error` set) if one has no '='.
+std::optional<settings> parse_settings(const std::vector<std::string>& words, std::string& error);
+
+// The setting names the tool accepts for domains and for addresses, with a one-line help each.
+const std::vector<std::pair<std::string, std::string>>& domain_setting_help();
+const std::vector<std::pair<std::string, std::string>>& address_setting_help();
+
+class admin_store {
+public:
+    explicit admin_store(db::connection& conn) : conn_(conn) {}
+
+    admin_result<done> add_domain(const std::string& name, const settings& s);
+    admin_result<done> remove_domain(const std::string& name);
+    admin_result<done> set_domain(const std::string& name, const settings& s);
+    admin_result<table> list_domains();
+    admin_result<fields> show_domain(const std::string& name);
+    admin_result<done> add_domain_alias(const std::string& alias, const std::string& domain);
+    admin_result<done> remove_domain_alias(const std::string& alias);
+
+    admin_result<done> add_address(const std::string& address, const settings& s);
+    admin_result<done> remove_address(const std::string& address);
+    admin_result<done> set_address(const std::string& address, const settings& s);
+    admin_result<table> list_addresses(const std::string& domain);
+    admin_result<fields> show_address(const std::string& address);
+    admin_result<done> add_forward(const std::string& address, const std::string& destination);
+    admin_result<done> remove_forward(const std::string& address, const std::string& destination);
+    // target: "local@domain" (one address) or "@domain" (the whole domain).
+    admin_result<done> add_grant(const std::string& login, const std::string& target);
+    admin_result<done> remove_grant(const std::string& login, const std::string& target);
+    // hash: a password hash (never plain text); nullopt removes the password (receive-only).
+    admin_result<done> set_password_hash(const std::string& address,
+                                         const std::optional<std::string>& hash);
+
+    admin_result<done> set_vacation(const std::string& address, const settings& s);
+    admin_result<done> clear_vacation(const std::string& address);
+    admin_result<fields> show_vacation(const std::string& address);
+
+private:
+    struct address_key {
+        uint64_t domain_id = 0;
+        uint64_t address_id = 0;  // 0: does not exist
+        std::string local, domain;
+    };
+    template <typename F>
+    admin_result<done> in_transaction(F&& body);
+    admin_result<uint64_t> domain_id(const std::string& name, bool lock);
+    admin_result<address_key> find_address(const std::string& address, bool must_exist);
+    admin_result<done> check_limit(uint64_t domain_id, bool mailbox);
+
+    db::connection& conn_;
+};
+
+}  // namespace vhostmail::vhost

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Integration test of the vhostmail admin tool against a real MariaDB (and lookupd for resolve).
+
+usage: run_admin_test.py ADMIN_BINARY LOOKUPD_BINARY SOURCE_DIR
+
+Builds SPEC.md's example data with the tool only, then checks every subcommand's happy path and
+its error paths (exit 1 with a one-line message, exit 2 for usage), limits, duplicates, invalid
+input, that failed commands change nothing, --json output, `check` findings, and that `resolve`
+agrees with what lookupd answers Postfix's postmap.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import vhm_daemon  # noqa: E402
+import vhm_mariadb  # noqa: E402
+import vhm_postfix  # noqa: E402
+
+failures = []
+
+
+def check(what, got, want):
+    if got != want:
+        failures.append(f"{what}: got {got!r}, want {want!r}")
+        print(f"FAIL {what}: got {got!r}, want {want!r}", flush=True)
+    else:
+        print(f"ok   {what}", flush=True)
+
+
+class tool:
+    def __init__(self, binary, config_file):
+        self.binary, self.config_file = binary, config_file
+
+    def run(self, *args, stdin=None, json_output=False):
+        argv = [self.binary, "-c", self.config_file] + (["--json"] if json_output else [])
+        p = subprocess.run(argv + list(args), input=stdin, capture_output=True, text=True,
+                           timeout=60)
+        return p.returncode, p.stdout, p.stderr.strip()
+
+    def ok(self, *args, **kw):
+        code, out, err = self.run(*args, **kw)
+        check(f"vhostmail {' '.join(args)}", (code, err), (0, ""))
+        return out
+
+    def fails(self, want_code, want_text, *args, **kw):
+        code, out, err = self.run(*args, **kw)
+        check(f"vhostmail {' '.join(args)} -> {want_code}", code, want_code)
+        if want_text is not None:
+            check(f"  message mentions {want_text!r}", want_text in err, True)
+            check("  message is one line", err.count("\n") == 0 or want_code == 2, True)
+        return err
+
+
+def build_spec_example(t):
+    t.ok("domain", "add", "blobber.org")
+    t.ok("domain", "add", "mail.blobber.org", "fallback=@blobber.org")
+    t.ok("domain", "add", "whopper.nu", "fallback=xandros@blobber.org")
+    t.ok("domain", "add", "lala.com", "fallback=@whopper.nu")
+    t.ok("address", "add", "xandros@blobber.org", "mailbox=yes", "full_name=Xandros Blob")
+    t.ok("address", "add", "vivita@blobber.org", "mailbox=yes")
+    t.ok("address", "add", "karl@blobber.org")
+    t.ok("address", "forward", "add", "karl@blobber.org", "karl.vovianda@gmail.com")
+    t.ok("address", "add", "postmaster@blobber.org")
+    t.ok("address", "forward", "add", "postmaster@blobber.org", "postmaster@localhost")
+
+
+def happy_paths(t, db):
+    out = t.ok("domain", "list")
+    check("domain list shows 4 domains", len(out.strip().splitlines()), 5)
+    rows = json.loads(t.ok("domain", "list", json_output=True))
+    check("domain list --json", sorted(r["domain"] for r in rows),
+          ["blobber.org", "lala.com", "mail.blobber.org", "whopper.nu"])
+    blob = [r for r in rows if r["domain"] == "blobber.org"][0]
+    check("domain list counts", (blob["mailboxes"], blob["aliases"]), ("2", "2"))
+    t.ok("domain", "set", "blobber.org", "max_mailboxes=3", "quota_bytes=1G",
+         "logins=smtp,imap", "fullname_matching=yes", "description=Blobber Inc.")
+    shown = dict(json.loads(t.ok("domain", "show", "blobber.org", json_output=True)))
+    check("domain show after set",
+          (shown["max_mailboxes"], shown["quota_bytes"], shown["logins"],
+           shown["fullname_matching"], shown["description"]),
+          ("3", str(1 << 30), "smtp,imap", "1", "Blobber Inc."))
+    t.ok("domain", "alias", "add", "blobber.net", "blobber.org")
+    shown = dict(json.loads(t.ok("domain", "show", "blobber.org", json_output=True)))
+    check("domain alias shown", shown["domain_aliases"], "blobber.net")
+    t.ok("address", "set", "vivita@blobber.org", "quota_bytes=500M", "full_name=Vivita Blob")
+    a = dict(json.loads(t.ok("address", "show", "vivita@blobber.org", json_output=True)))
+    check("address show", (a["mailbox"], a["maildir"], a["quota_bytes"], a["full_name"]),
+          ("yes", "blobber.org/vivita/", str(500 << 20), "Vivita Blob"))
+    t.ok("address", "add", "sales@blobber.org")
+    t.ok("address", "forward", "add", "sales@blobber.org", "vivita@blobber.org")
+    t.ok("address", "grant", "add", "xandros@blobber.org", "sales@blobber.org")
+    t.ok("address", "grant", "add", "xandros@blobber.org", "@whopper.nu")
+    a = dict(json.loads(t.ok("address", "show", "xandros@blobber.org", json_output=True)))
+    check("grants shown", a["may_send_as"], "sales@blobber.org,@whopper.nu")
+    t.ok("address", "grant", "remove", "xandros@blobber.org", "@whopper.nu")
+    listing = json.loads(t.ok("address", "list", "blobber.org", json_output=True))
+    check("address list", [r["address"] for r in listing],
+          ["karl@blobber.org", "postmaster@blobber.org", "sales@blobber.org",
+           "vivita@blobber.org", "xandros@blobber.org"])
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("I am away.\nBack on Monday.\n")
+        body_file = f.name
+    t.ok("vacation", "set", "vivita@blobber.org", "--body-file", body_file,
+         "subject=Out of office", "starts_at=2026-01-01", "ends_at=2036-01-01 12:00",
+         "interval_seconds=1d")
+    v = dict(json.loads(t.ok("vacation", "show", "vivita@blobber.org", json_output=True)))
+    check("vacation show", (v["enabled"], v["subject"], v["body"], v["starts_at"],
+                            v["ends_at"], v["interval_seconds"]),
+          ("yes", "Out of office", "I am away.\nBack on Monday.\n", "2026-01-01 00:00:00",
+           "2036-01-01 12:00:00", "86400"))
+    t.ok("vacation", "set", "vivita@blobber.org", "--body-stdin", stdin="New text\n")
+    v = dict(json.loads(t.ok("vacation", "show", "vivita@blobber.org", json_output=True)))
+    check("vacation body from stdin", v["body"], "New text\n")
+    t.ok("vacation", "clear", "vivita@blobber.org")
+    t.fails(1, "no vacation", "vacation", "show", "vivita@blobber.org")
+    t.ok("address", "forward", "remove", "sales@blobber.org", "vivita@blobber.org")
+    t.ok("address", "remove", "sales@blobber.org")
+    check("removal cascades to grants",
+          db.sql("SELECT COUNT(*) FROM send_grants").strip(), "0")
+
+
+def error_paths(t, db):
+    before = db.sql("SELECT (SELECT COUNT(*) FROM domains), (SELECT COUNT(*) FROM addresses),"
+                    " (SELECT COUNT(*) FROM forwardings)")
+    t.fails(1, "already exists", "domain", "add", "blobber.org")
+    t.fails(1, "already exists", "domain", "add", "BLOBBER.ORG")
+    t.fails(1, "invalid domain", "domain", "add", "bad..name")
+    t.fails(1, "no such domain", "domain", "show", "nowhere.example")
+    t.fails(1, "no such domain", "domain", "remove", "nowhere.example")
+    t.fails(1, "unknown setting", "domain", "set", "blobber.org", "colour=blue")
+    t.fails(1, "expected a number", "domain", "set", "blobber.org", "max_mailboxes=many")
+    t.fails(1, "expected yes or no", "domain", "set", "blobber.org", "enabled=perhaps")
+    t.fails(1, "bad value for fallback", "domain", "set", "blobber.org", "fallback=a b c")
+    t.fails(1, "bad value for logins", "domain", "set", "blobber.org", "logins=ftp")
+    t.fails(2, None, "domain", "set", "blobber.org", "novalue")
+    t.fails(1, "already a domain", "domain", "alias", "add", "lala.com", "blobber.org")
+    t.fails(1, "already exists", "domain", "alias", "add", "blobber.net", "blobber.org")
+    t.fails(1, "already exists", "address", "add", "xandros@blobber.org")
+    t.fails(1, "already exists", "address", "add", "Xandros@Blobber.ORG")
+    t.fails(1, "not hosted", "address", "add", "joe@example.com")
+    t.fails(1, "domain alias", "address", "add", "joe@blobber.net")
+    t.fails(1, "invalid address", "address", "add", "no-at-sign")
+    t.fails(1, "invalid address", "address", "add", "a b\x01@blobber.org")
+    t.fails(1, "no such address", "address", "show", "nobody@blobber.org")
+    db.sql("UPDATE domains SET max_mailboxes = 2 WHERE name = 'blobber.org'")
+    t.fails(1, "limit reached", "address", "add", "third@blobber.org", "mailbox=yes")
+    t.fails(1, "limit reached", "address", "set", "karl@blobber.org", "mailbox=yes")
+    t.fails(1, "invalid destination", "address", "forward", "add", "karl@blobber.org", "x")
+    t.fails(1, "already forwarded", "address", "forward", "add", "karl@blobber.org",
+            "karl.vovianda@gmail.com")
+    t.fails(1, "invalid grant target", "address", "grant", "add", "xandros@blobber.org", "x")
+    t.fails(1, "bad value for maildir", "address", "set", "karl@blobber.org",
+            "maildir=../../etc")
+    t.fails(1, "ends_at must be after", "vacation", "set", "xandros@blobber.org",
+            "starts_at=2030-01-02", "ends_at=2030-01-01")
+    t.fails(2, None, "domain", "add")
+    t.fails(2, None, "address", "remove", "a@b.c", "extra")
+    t.fails(2, "unknown command", "frobnicate")
+    code, out, _ = t.run("domain", "--help")
+    check("vhostmail domain --help", (code, "domain alias add" in out), (0, True))
+    code, out, _ = t.run("address", "grant", "add", "--help")
+    check("vhostmail address grant add --help", (code, "usage:" in out), (0, True))
+    after = db.sql("SELECT (SELECT COUNT(*) FROM domains), (SELECT COUNT(*) FROM addresses),"
+                   " (SELECT COUNT(*) FROM forwardings)")
+    check("failed commands changed nothing", after, before)
+    # A vacation set that fails validation must not leave a half-made vacation row.
+    check("failed vacation left no row",
+          db.sql("SELECT COUNT(*) FROM vacations").strip(), "0")
+
+
+def resolve_agrees_with_lookupd(t, db, lookupd, tmp):
+    conf = vhm_postfix.client_config_dir(tmp)
+    port = vhm_postfix.free_port()
+    config = (vhm_daemon.base_config(db, tmp) + "lookupd_socketmap_listen =\n"
+              f"lookupd_tcp_listen = aliases=127.0.0.1:{port}\n")
+    with vhm_daemon.daemon(lookupd, config, tmp, name="lookupd") as d:
+        d.wait_for_log("routing data loaded")
+        for key in ("john@whopper.nu", "julian@lala.com", "vivita@mail.blobber.org",
+                    "nobody@mail.blobber.org", "karl@blobber.org", "julian@blobber.org",
+                    "xandros@blobber.org", "Xandros+x@Blobber.org", "vivita@blobber.net",
+                    "xandros.blob@blobber.org"):
+            code, out, err = t.run("resolve", key, json_output=True)
+            r = json.loads(out)
+            pm = vhm_postfix.postmap_query(conf, key, f"tcp:127.0.0.1:{port}")
+            want = pm.value if pm.status == "found" else "(not found)"
+            check(f"resolve {key} agrees with lookupd", r["lookupd"]["aliases"], want)
+            deliverable = r["result"] == "deliverable"
+            check(f"resolve {key} exit status", code, 0 if deliverable else 1)
+    code, out, _ = t.run("resolve", "john@whopper.nu")
+    check("resolve explains the catch-all",
+          ("fallback of whopper.nu" in out, "mailbox   xandros@blobber.org" in out), (True, True))
+
+
+def check_command(t, db):
+    code, out, _ = t.run("check")
+    check("check finds missing postmaster/abuse",
+          ("abuse@blobber.org has no destination" in out,
+           "postmaster@blobber.org has no destination" in out), (True, False))
+    check("check exit 1 when problems", code, 1)
+    t.ok("address", "add", "ghostfw@blobber.org")
+    t.ok("address", "forward", "add", "ghostfw@blobber.org", "ghost@blobber.org")
+    t.ok("address", "add", "loopa@whopper.nu")
+    t.ok("address", "add", "loopb@whopper.nu")
+    t.ok("address", "forward", "add", "loopa@whopper.nu", "loopb@whopper.nu")
+    t.ok("address", "forward", "add", "loopb@whopper.nu", "loopa@whopper.nu")
+    problems = json.loads(t.run("check", json_output=True)[1])["problems"]
+    check("check finds a forwarding to a missing address",
+          "ghostfw@blobber.org forwards to ghost@blobber.org, which does not exist" in problems,
+          True)
+    check("check finds an alias loop", any("loop" in p and "loopa@whopper.nu" in p
+                                           for p in problems), True)
+    for d in ("blobber.org", "mail.blobber.org", "whopper.nu", "lala.com"):
+        for role in ("postmaster", "abuse"):
+            t.run("address", "add", f"{role}@{d}")
+            t.run("address", "forward", "add", f"{role}@{d}", "xandros@blobber.org")
+    for a in ("ghostfw@blobber.org", "loopa@whopper.nu", "loopb@whopper.nu"):
+        t.ok("address", "remove", a)
+    code, out, _ = t.run("check")
+    check("check is clean after fixing", (code, out.strip().splitlines()[-1]),
+          (0, "0 problems found"))
+
+
+def main():
+    admin, lookupd, source = sys.argv[1:4]
+    vhm_mariadb.skip_unless_available()
+    vhm_postfix.skip_unless_available()
+    with tempfile.TemporaryDirectory(prefix="vhm-admin-") as tmp, \
+            vhm_mariadb.private_mariadb() as db:
+        os.chmod(tmp, 0o755)
+        config_file = os.path.join(tmp, "vhostmail.cf")
+        with open(config_file, "w") as f:
+            f.write(vhm_daemon.base_config(db, tmp) +
+                    f"admin_migrations_directory = {source}/sql/migrations\n")
+        t = tool(admin, config_file)
+        code, out, _ = t.run("db", "status")
+        check("db status before migrate: pending, exit 1", (code, "pending" in out), (1, True))
+        t.ok("db", "migrate")
+        out = t.ok("db", "migrate")
+        check("db migrate is idempotent", "already current" in out, True)
+        t.ok("db", "status")
+        build_spec_example(t)
+        happy_paths(t, db)
+        error_paths(t, db)
+        resolve_agrees_with_lookupd(t, db, lookupd, tmp)
+        check_command(t, db)
+        t.ok("domain", "alias", "remove", "blobber.net")
+        t.ok("domain", "remove", "lala.com")
+        check("domain remove cascades",
+              db.sql("SELECT COUNT(*) FROM addresses a JOIN domains d ON d.id = a.domain_id"
+                     " WHERE d.name = 'lala.com'").strip(), "0")
+        code, _, err = tool(admin, "/nonexistent.cf").run("domain", "list")
+        check("missing config file: exit 1 with the file named",
+              (code, "/nonexistent.cf" in err), (1, True))
+        with open(os.path.join(tmp, "bad.cf"), "w") as f:
+            f.write("db_pool_size = many\n")
+        code, _, err = tool(admin, os.path.join(tmp, "bad.cf")).run("domain", "list")
+        check("bad config: file:line error", (code, "bad.cf:1:" in err), (1, True))
+    if failures:
+        print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
