@@ -5,62 +5,12 @@
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
+#include "lib/vhost/admin_settings.hh"
 #include "lib/vhost/schema.hh"
 
 namespace vhostmail::vhost {
 
 namespace {
-
-enum class kind { boolean, text, multiline, count, size, logins, fallback, path, datetime, seconds };
-
-struct column {
-    const char* name;  // setting name = column name (a fixed identifier, never user input)
-    kind type;
-    const char* help;
-};
-
-const std::vector<column> domain_columns = {
-    {"enabled", kind::boolean, "yes/no: the domain is hosted"},
-    {"accepts_mail", kind::boolean, "yes/no: no = all incoming mail is rejected"},
-    {"reject_text", kind::text, "the text mail is rejected with when accepts_mail=no"},
-    {"logins", kind::logins, "services its users may log in to: smtp,imap,pop3,sieve (or none)"},
-    {"max_mailboxes", kind::count, "most mailboxes (none = unlimited)"},
-    {"max_aliases", kind::count, "most addresses without a mailbox (none = unlimited)"},
-    {"quota_bytes", kind::size, "default mailbox quota, e.g. 2G (none = unlimited)"},
-    {"quota_messages", kind::count, "default mailbox message limit (none = unlimited)"},
-    {"max_message_size", kind::size, "largest message accepted, e.g. 25M (none = global limit)"},
-    {"fallback", kind::fallback, "catch-all: '' | user@other | @other | localpart | '|command'"},
-    {"filter_command", kind::text, "program every message passes through at delivery"},
-    {"fullname_matching", kind::boolean, "yes/no: first.last@ reaches the mailbox of that name"},
-    {"description", kind::text, "free text"},
-};
-
-const std::vector<column> address_columns = {
-    {"enabled", kind::boolean, "yes/no"},
-    {"mailbox", kind::boolean, "yes/no: local Maildir delivery"},
-    {"maildir", kind::path, "Maildir relative to the mail base (default domain/local/)"},
-    {"quota_bytes", kind::size, "mailbox quota, e.g. 1G (none = the domain's default, 0 = none)"},
-    {"quota_messages", kind::count, "message limit (none = the domain's default, 0 = none)"},
-    {"full_name", kind::text, "for full-name matching and display"},
-    {"logins", kind::logins, "services this address may log in to: smtp,imap,pop3,sieve"},
-};
-
-const std::vector<column> vacation_columns = {
-    {"enabled", kind::boolean, "yes/no"},
-    {"subject", kind::text, "subject of the reply"},
-    {"body", kind::multiline, "text of the reply"},
-    {"starts_at", kind::datetime, "YYYY-MM-DD [HH:MM[:SS]] UTC, or none"},
-    {"ends_at", kind::datetime, "YYYY-MM-DD [HH:MM[:SS]] UTC, or none"},
-    {"interval_seconds", kind::seconds, "at most one reply per sender per interval, e.g. 7d"},
-};
-
-std::vector<std::pair<std::string, std::string>> help_of(const std::vector<column>& cols) {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& c : cols) {
-        out.emplace_back(c.name, c.help);
-    }
-    return out;
-}
 
 admin_failure db_failure(const db::error& e) {
     if (e.code == 1062) {
@@ -70,172 +20,6 @@ admin_failure db_failure(const db::error& e) {
         return {e.message, false};
     }
     return {"database error: " + e.message, e.temporary};
-}
-
-std::optional<uint64_t> parse_number(std::string_view v, uint64_t unit_base) {
-    if (v.empty()) {
-        return std::nullopt;
-    }
-    uint64_t multiplier = 1;
-    char last = v.back();
-    std::string_view units = unit_base == 1024 ? "kKmMgGtT" : unit_base == 60 ? "smhdw" : "";
-    if (units.find(last) != std::string_view::npos) {
-        v.remove_suffix(1);
-        if (unit_base == 1024) {
-            int power = 1 + static_cast<int>(std::string_view("kmgt").find(
-                                static_cast<char>(last | 0x20)));
-            for (int i = 0; i < power; ++i) {
-                multiplier *= 1024;
-            }
-        } else {
-            const uint64_t seconds[] = {1, 60, 3600, 86400, 604800};
-            multiplier = seconds[std::string_view("smhdw").find(last)];
-        }
-    }
-    if (v.empty() || v.size() > 15 || v.find_first_not_of("0123456789") != std::string_view::npos) {
-        return std::nullopt;
-    }
-    return std::strtoull(std::string(v).c_str(), nullptr, 10) * multiplier;
-}
-
-bool valid_fallback(std::string_view f) {
-    if (f.empty() || (f.front() == '|' && f.size() > 1)) {
-        return true;
-    }
-    if (f.front() == '@') {
-        return valid_domain(f.substr(1));
-    }
-    if (f.find('@') != std::string_view::npos) {
-        return parse_address(f).has_value();
-    }
-    return valid_local_part(f) && f.find(' ') == std::string_view::npos;
-}
-
-bool valid_datetime(std::string_view v) {
-    // YYYY-MM-DD, optionally followed by " HH:MM" or " HH:MM:SS".
-    const std::string_view shapes[] = {"dddd-dd-dd", "dddd-dd-dd dd:dd", "dddd-dd-dd dd:dd:dd"};
-    for (auto shape : shapes) {
-        if (v.size() != shape.size()) {
-            continue;
-        }
-        bool ok = true;
-        for (size_t i = 0; i < v.size() && ok; ++i) {
-            ok = shape[i] == 'd' ? (v[i] >= '0' && v[i] <= '9') : v[i] == shape[i];
-        }
-        if (ok) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// The bound value of one setting, or a message saying what was expected.
-std::variant<db::param, std::string> convert(const column& c, const std::string& raw) {
-    std::string v(trim(raw));
-    bool none = v.empty() || iequals(v, "none");
-    switch (c.type) {
-        case kind::boolean:
-            if (iequals(v, "yes") || iequals(v, "true") || iequals(v, "on") || v == "1") {
-                return db::param{int64_t{1}};
-            }
-            if (iequals(v, "no") || iequals(v, "false") || iequals(v, "off") || v == "0") {
-                return db::param{int64_t{0}};
-            }
-            return std::string("yes or no");
-        case kind::text:
-            if (printable(raw) != raw) {
-                return std::string("text without control characters");
-            }
-            return db::param{raw};
-        case kind::multiline:
-            for (unsigned char ch : raw) {
-                if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
-                    return std::string("lines of text without control characters");
-                }
-            }
-            return db::param{raw};
-        case kind::count:
-        case kind::size:
-        case kind::seconds: {
-            if (none && c.type != kind::seconds) {
-                return db::param{nullptr};
-            }
-            auto n = parse_number(v, c.type == kind::size ? 1024 : c.type == kind::seconds ? 60 : 0);
-            if (!n) {
-                return std::string(c.type == kind::size      ? "a size like 500M or none"
-                                   : c.type == kind::seconds ? "a duration like 7d"
-                                                             : "a number or none");
-            }
-            return db::param{*n};
-        }
-        case kind::logins: {
-            std::string set;
-            if (!iequals(v, "none")) {
-                for (const auto& w : split_list(v, ", ")) {
-                    if (parse_login_set(w) == 0) {
-                        return std::string("a list of smtp, imap, pop3, sieve, or none");
-                    }
-                    set += (set.empty() ? "" : ",") + ascii_lower(w);
-                }
-            }
-            return db::param{set};
-        }
-        case kind::fallback:
-            if (!valid_fallback(v)) {
-                return std::string("'', user@domain, @domain, localpart or |command");
-            }
-            return db::param{v};
-        case kind::path:
-            if (none) {
-                return db::param{nullptr};
-            }
-            if (v.front() == '/' || v.find("..") != std::string::npos || printable(v) != v) {
-                return std::string("a relative path without ..");
-            }
-            return db::param{v};
-        case kind::datetime:
-            if (none) {
-                return db::param{nullptr};
-            }
-            if (!valid_datetime(v)) {
-                return std::string("YYYY-MM-DD [HH:MM[:SS]] or none");
-            }
-            return db::param{v};
-    }
-    return std::string("?");
-}
-
-// Checks `s` against `cols`; fills "col = ?" assignments and their values.
-std::optional<std::string> bind_settings(const std::vector<column>& cols, const settings& s,
-                                         std::vector<std::string>& names,
-                                         std::vector<db::param>& values) {
-    for (const auto& [name, raw] : s) {
-        const column* c = nullptr;
-        for (const auto& candidate : cols) {
-            if (name == candidate.name) {
-                c = &candidate;
-            }
-        }
-        if (c == nullptr) {
-            return "unknown setting \"" + name + "\"";
-        }
-        auto converted = convert(*c, raw);
-        if (auto* expected = std::get_if<std::string>(&converted)) {
-            return "bad value for " + name + ": \"" + printable(raw) + "\" (expected " +
-                   *expected + ")";
-        }
-        names.push_back(c->name);
-        values.push_back(std::get<db::param>(converted));
-    }
-    return std::nullopt;
-}
-
-std::string assignments(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        out += (out.empty() ? "" : ", ") + n + " = ?";
-    }
-    return out;
 }
 
 fields row_fields(const db::result& r, const std::vector<std::string>& names) {
@@ -249,29 +33,6 @@ fields row_fields(const db::result& r, const std::vector<std::string>& names) {
 }
 
 }  // namespace
-
-std::optional<settings> parse_settings(const std::vector<std::string>& words, std::string& error) {
-    settings out;
-    for (const auto& w : words) {
-        auto eq = w.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            error = "expected name=value, got \"" + printable(w) + "\"";
-            return std::nullopt;
-        }
-        out.emplace_back(w.substr(0, eq), w.substr(eq + 1));
-    }
-    return out;
-}
-
-const std::vector<std::pair<std::string, std::string>>& domain_setting_help() {
-    static const auto help = help_of(domain_columns);
-    return help;
-}
-
-const std::vector<std::pair<std::string, std::string>>& address_setting_help() {
-    static const auto help = help_of(address_columns);
-    return help;
-}
 
 template <typename F>
 admin_result<done> admin_store::in_transaction(F&& body) {
