@@ -40,6 +40,7 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
     s.request_timeout = cfg.get_duration("lookupd_request_timeout");
     s.resolve.delimiters = cfg.get_string(config::common::recipient_delimiter);
     s.resolve.propagate_extension = cfg.get_bool("lookupd_propagate_unmatched_extensions");
+    s.resolve.trace = false;  // steps are for "vhostmail resolve", not the hot path
     return s;
 }
 

@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 
 namespace vhostmail::net {
@@ -49,16 +51,16 @@ io_status wait_for(int fd, short events, int stop_fd, clock::time_point deadline
 io_status connection::read_some(std::string& buf, size_t max, std::chrono::milliseconds timeout) {
     bool forever = timeout.count() <= 0;
     auto deadline = clock::now() + timeout;
+    std::array<char, 4096> chunk;
+    max = std::min(max, chunk.size());
     while (true) {
         io_status w = wait_for(fd_.get(), POLLIN, stop_fd_, deadline, forever);
         if (w != io_status::ok) {
             return w;
         }
-        size_t old = buf.size();
-        buf.resize(old + max);
-        ssize_t n = recv(fd_.get(), buf.data() + old, max, 0);
-        buf.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+        ssize_t n = recv(fd_.get(), chunk.data(), max, 0);
         if (n > 0) {
+            buf.append(chunk.data(), static_cast<size_t>(n));
             return io_status::ok;
         }
         if (n == 0) {
@@ -73,19 +75,24 @@ io_status connection::read_some(std::string& buf, size_t max, std::chrono::milli
 io_status connection::write_all(std::string_view data, std::chrono::milliseconds timeout) {
     auto deadline = clock::now() + timeout;
     while (!data.empty()) {
-        // A reply in progress is finished even while stopping: that is the drain.
+        // Send first and wait only when the socket buffer is full: replies are small, so this
+        // saves a poll(2) per request. A reply in progress is finished even while stopping:
+        // that is the drain.
+        ssize_t n = send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n >= 0) {
+            data.remove_prefix(static_cast<size_t>(n));
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN) {
+            return io_status::error;
+        }
         io_status w = wait_for(fd_.get(), POLLOUT, -1, deadline, timeout.count() <= 0);
         if (w != io_status::ok) {
             return w;
         }
-        ssize_t n = send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN) {
-                continue;
-            }
-            return io_status::error;
-        }
-        data.remove_prefix(static_cast<size_t>(n));
     }
     return io_status::ok;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
@@ -48,6 +49,8 @@ public:
 
 private:
     outcome dead(std::string why);
+    // Callers test options_.trace first, so a lookup that needs no trace builds no strings.
+    void note(std::string step) { result_.trace.push_back(std::move(step)); }
     outcome temp(std::string why);
     outcome add(destination dest);
     outcome expand_local(const domain_record& domain, const std::string& local,
@@ -65,7 +68,9 @@ private:
 };
 
 outcome expander::dead(std::string why) {
-    result_.trace.push_back("dead end: " + why);
+    if (options_.trace) {
+        note("dead end: " + why);
+    }
     if (result_.reason.empty()) {
         result_.reason = std::move(why);
     }
@@ -87,7 +92,9 @@ outcome expander::add(destination dest) {
         return temp("expansion exceeds " + std::to_string(options_.max_destinations) +
                     " destinations");
     }
-    result_.trace.push_back(std::string(to_string(dest.kind)) + " " + dest.address);
+    if (options_.trace) {
+        note(std::string(to_string(dest.kind)) + " " + dest.address);
+    }
     result_.destinations.push_back(std::move(dest));
     return outcome::deliverable;
 }
@@ -113,7 +120,9 @@ outcome expander::expand(std::string_view address, unsigned depth) {
     }
     const domain_record& dom = *domain.value;
     if (*domain_name != dom.name) {
-        result_.trace.push_back("domain alias " + *domain_name + " -> " + dom.name);
+        if (options_.trace) {
+            note("domain alias " + *domain_name + " -> " + dom.name);
+        }
     }
     if (!dom.enabled) {
         return dead("domain " + dom.name + " is disabled");
@@ -135,7 +144,9 @@ outcome expander::expand(std::string_view address, unsigned depth) {
         return memo->second == memo_state::deliverable ? outcome::deliverable : outcome::dead;
     }
     memo_[key] = memo_state::in_progress;
-    result_.trace.push_back("address " + key);
+    if (options_.trace) {
+        note("address " + key);
+    }
     outcome r = expand_local(dom, local, parts.local, depth);
     memo_[key] = r == outcome::deliverable ? memo_state::deliverable : memo_state::dead;
     return r;
@@ -167,7 +178,9 @@ outcome expander::expand_local(const domain_record& dom, const std::string& loca
             return temp(named.reason);
         }
         if (named.ok()) {
-            result_.trace.push_back("full name \"" + named.value->full_name + "\"");
+            if (options_.trace) {
+                note("full name \"" + named.value->full_name + "\"");
+            }
             return expand_record(dom, *named.value, std::nullopt, depth);
         }
     }
@@ -217,7 +230,9 @@ outcome expander::expand_record(const domain_record& dom, const address_record& 
 outcome expander::expand_fallback(const domain_record& dom, const std::string& local,
                                   unsigned depth) {
     std::string fallback(trim(dom.fallback));
-    result_.trace.push_back("fallback of " + dom.name + ": " + fallback);
+    if (options_.trace) {
+        note("fallback of " + dom.name + ": " + fallback);
+    }
     if (fallback.front() == '|') {
         auto base = split_extension(local, options_.delimiters);
         return add({destination_kind::command, local + "@" + dom.name, {},

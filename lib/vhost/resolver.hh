@@ -50,6 +50,7 @@ struct resolve_options {
     unsigned max_depth = 20;           // nesting of aliases
     size_t max_destinations = 1000;    // Postfix virtual_alias_expansion_limit
     std::time_t now = 0;               // for vacation windows
+    bool trace = true;                 // record resolution::trace (lookupd skips it: hot path)
 };
 
 struct resolution {
