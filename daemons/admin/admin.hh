@@ -74,6 +74,7 @@ std::vector<command> address_commands();
 std::vector<command> vacation_commands();
 std::vector<command> resolve_commands();
 std::vector<command> check_commands();
+std::vector<command> admin_commands();
 
 // Output for people (aligned) or scripts (--json).
 void print_fields(const context& ctx, const vhost::fields& f);

@@ -22,7 +22,7 @@ const char* global_usage =
 std::vector<command> all_commands() {
     std::vector<command> all;
     for (auto group : {domain_commands(), address_commands(), vacation_commands(),
-                       resolve_commands(), check_commands(), db_commands()}) {
+                       admin_commands(), resolve_commands(), check_commands(), db_commands()}) {
         all.insert(all.end(), group.begin(), group.end());
     }
     return all;

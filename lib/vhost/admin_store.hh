@@ -85,6 +85,11 @@ public:
     admin_result<done> set_password_hash(const std::string& address,
                                          const std::optional<std::string>& hash);
 
+    // Domain administrators: addresses (logins) that may manage one domain's addresses.
+    admin_result<done> add_domain_admin(const std::string& login, const std::string& domain);
+    admin_result<done> remove_domain_admin(const std::string& login, const std::string& domain);
+    admin_result<table> list_domain_admins(const std::string& domain);  // "" = all domains
+
     admin_result<done> set_vacation(const std::string& address, const settings& s);
     admin_result<done> clear_vacation(const std::string& address);
     admin_result<fields> show_vacation(const std::string& address);

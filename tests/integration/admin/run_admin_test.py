@@ -118,6 +118,19 @@ def happy_paths(t, db):
     check("vacation body from stdin", v["body"], "New text\n")
     t.ok("vacation", "clear", "vivita@blobber.org")
     t.fails(1, "no vacation", "vacation", "show", "vivita@blobber.org")
+    t.ok("admin", "add", "vivita@blobber.org", "whopper.nu")
+    t.ok("admin", "add", "vivita@blobber.org", "lala.com")
+    admins = json.loads(t.ok("admin", "list", json_output=True))
+    check("admin list", [(r["domain"], r["admin"]) for r in admins],
+          [("lala.com", "vivita@blobber.org"), ("whopper.nu", "vivita@blobber.org")])
+    t.fails(1, "already an administrator", "admin", "add", "vivita@blobber.org", "lala.com")
+    t.fails(1, "no such address", "admin", "add", "nobody@blobber.org", "lala.com")
+    t.fails(1, "no such domain", "admin", "add", "vivita@blobber.org", "nowhere.example")
+    t.ok("admin", "remove", "vivita@blobber.org", "lala.com")
+    t.fails(1, "not an administrator", "admin", "remove", "vivita@blobber.org", "lala.com")
+    check("admin list DOMAIN", len(json.loads(t.ok("admin", "list", "whopper.nu",
+                                                    json_output=True))), 1)
+    t.ok("admin", "remove", "vivita@blobber.org", "whopper.nu")
     t.ok("address", "forward", "remove", "sales@blobber.org", "vivita@blobber.org")
     t.ok("address", "remove", "sales@blobber.org")
     check("removal cascades to grants",
