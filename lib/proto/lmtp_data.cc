@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/proto/lmtp_data.hh"
+
+namespace vhostmail::proto {
+
+void data_decoder::emit(char c, std::string& out) {
+    if (size_ >= max_size_) {
+        too_big_ = true;
+        return;
+    }
+    out += c;
+    ++size_;
+}
+
+size_t data_decoder::feed(std::string_view in, std::string& out) {
+    size_t i = 0;
+    while (i < in.size() && state_ != state::done) {
+        char c = in[i++];
+        switch (state_) {
+            case state::line_start:
+                if (c == '.') {
+                    state_ = state::dot;
+                    break;
+                }
+                [[fallthrough]];
+            case state::in_line:
+                if (c == '\r') {
+                    state_ = state::saw_cr;
+                } else if (c == '\n') {
+                    emit('\n', out);
+                    state_ = state::line_start;
+                } else {
+                    emit(c, out);
+                    state_ = state::in_line;
+                }
+                break;
+            case state::saw_cr:
+                if (c == '\n') {
+                    emit('\n', out);
+                    state_ = state::line_start;
+                } else {
+                    emit('\r', out);
+                    --i;  // reread c as line content
+                    state_ = state::in_line;
+                }
+                break;
+            case state::dot:
+                if (c == '\r') {
+                    state_ = state::dot_cr;
+                } else if (c == '\n') {
+                    state_ = state::done;
+                } else {
+                    --i;  // the stuffed dot is dropped; c starts the line's content
+                    state_ = state::in_line;
+                }
+                break;
+            case state::dot_cr:
+                if (c == '\n') {
+                    state_ = state::done;
+                } else {
+                    emit('\r', out);
+                    --i;
+                    state_ = state::in_line;
+                }
+                break;
+            case state::done:
+                break;
+        }
+    }
+    return i;
+}
+
+std::string dot_stuff(std::string_view lf_text) {
+    std::string out;
+    out.reserve(lf_text.size() + lf_text.size() / 32 + 8);
+    bool line_start = true;
+    for (char c : lf_text) {
+        if (line_start && c == '.') {
+            out += '.';
+        }
+        if (c == '\n') {
+            out += "\r\n";
+            line_start = true;
+        } else {
+            out += c;
+            line_start = false;
+        }
+    }
+    if (!line_start) {
+        out += "\r\n";
+    }
+    out += ".\r\n";
+    return out;
+}
+
+}  // namespace vhostmail::proto
