@@ -15,6 +15,8 @@ Python 3 standard library only. Nothing here touches /etc/postfix or the system'
     with vhm_postfix.private_postfix(tmp, main_cf_extra="...", master_cf_extra="") as pf:
         pf.smtp_port                               # smtpd on 127.0.0.1:pf.smtp_port
         pf.rcpt("sender@x", "rcpt@y")              # (code, text) of RCPT TO via smtplib
+        pf.auth("PLAIN", "user@x", "pw")           # (code, text) of SMTP AUTH (PLAIN or LOGIN,
+                                                   # initial=False: no initial response)
         pf.log()                                   # its maillog file content
 
 The private instance follows TESTING.md: own config dir, queue and data directories, maillog
@@ -241,6 +243,34 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             if code != 250:
                 return code, text.decode(errors="replace")
             code, text = s.rcpt(recipient)
+            return code, text.decode(errors="replace")
+
+    def auth(self, mech, user, password, initial=True, port=None, timeout=30):
+        """(code, text) of SMTP AUTH PLAIN or LOGIN, with or without an initial response."""
+        import base64
+
+        def b64(text):
+            return base64.b64encode(text.encode()).decode()
+
+        with smtplib.SMTP("127.0.0.1", port or self.smtp_port, timeout=timeout) as s:
+            s.ehlo("client.vhostmail.test")
+            if mech.upper() == "PLAIN":
+                blob = b64(f"\0{user}\0{password}")
+                if initial:
+                    code, text = s.docmd("AUTH", f"PLAIN {blob}")
+                else:
+                    code, text = s.docmd("AUTH", "PLAIN")
+                    if code == 334:
+                        code, text = s.docmd(blob)
+            else:
+                if initial:
+                    code, text = s.docmd("AUTH", f"LOGIN {b64(user)}")
+                else:
+                    code, text = s.docmd("AUTH", "LOGIN")
+                    if code == 334:
+                        code, text = s.docmd(b64(user))
+                if code == 334:
+                    code, text = s.docmd(b64(password))
             return code, text.decode(errors="replace")
 
     def log(self):

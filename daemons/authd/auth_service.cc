@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/authd/auth_service.hh"
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+
+#include "lib/core/address.hh"
+#include "lib/core/strings.hh"
+#include "lib/vhost/schema.hh"
+
+namespace vhostmail::authd {
+
+namespace {
+
+// A random password for the dummy hash: printable, never empty, never containing NUL.
+std::string random_phrase() {
+    std::string bytes = crypto::random_bytes(16);
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += static_cast<char>('a' + c % 26);
+    }
+    crypto::wipe(bytes);
+    return out;
+}
+
+}  // namespace
+
+unsigned service_bit(std::string_view service) {
+    std::string s = ascii_lower(service);
+    if (s == "smtp" || s == "submission" || s == "smtps") {
+        return vhost::login_smtp;
+    }
+    if (s == "imap") {
+        return vhost::login_imap;
+    }
+    if (s == "pop3" || s == "pop") {
+        return vhost::login_pop3;
+    }
+    if (s == "sieve" || s == "managesieve") {
+        return vhost::login_sieve;
+    }
+    return 0;
+}
+
+authenticator::authenticator(auth_store& store, auth_settings s, unsigned max_concurrent_hashes,
+                             sleep_fn sleep, clock_fn now)
+    : store_(store),
+      settings_(std::move(s)),
+      hashing_(static_cast<std::ptrdiff_t>(std::clamp(max_concurrent_hashes, 1u, 64u))),
+      sleep_(sleep ? std::move(sleep)
+                   : sleep_fn([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); })),
+      now_(now ? std::move(now) : clock_fn([] { return std::chrono::steady_clock::now(); })),
+      cache_secret_(crypto::random_bytes(32)) {
+    // A dummy of the default scheme and cost, so refusals cost what a real check costs.
+    auto dummy = crypto::hash_password(random_phrase(), settings_.hash_rounds);
+    if (!dummy) {
+        throw std::runtime_error("cannot create the dummy password hash");
+    }
+    dummy_hash_ = *dummy;
+}
+
+void authenticator::set_settings(auth_settings s) {
+    std::lock_guard lock(mu_);
+    settings_ = std::move(s);
+    cache_.clear();
+}
+
+size_t authenticator::cache_size() const {
+    std::lock_guard lock(mu_);
+    return cache_.size();
+}
+
+crypto::verify_status authenticator::verify(std::string_view password, std::string_view stored,
+                                            const crypto::verify_options& o) {
+    hashing_.acquire();
+    auto r = crypto::verify_password(password, stored, o);
+    hashing_.release();
+    return r;
+}
+
+std::string authenticator::cache_key(std::string_view user, std::string_view service,
+                                     std::string_view password) const {
+    std::string data;
+    data.reserve(user.size() + service.size() + password.size() + 2);
+    data.append(user).append(1, '\0').append(ascii_lower(service)).append(1, '\0').append(password);
+    std::string key = crypto::keyed_digest(cache_secret_, data);
+    crypto::wipe(data);
+    return key;
+}
+
+bool authenticator::cache_hit(const std::string& key, const auth_settings& s) {
+    if (s.cache_ttl.count() <= 0) {
+        return false;
+    }
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+        return false;
+    }
+    if (it->second.expires <= now_()) {
+        cache_.erase(it);
+        return false;
+    }
+    return true;
+}
+
+void authenticator::cache_put(std::string key, const auth_settings& s) {
+    if (s.cache_ttl.count() <= 0) {
+        return;
+    }
+    auto now = now_();
+    std::lock_guard lock(mu_);
+    if (cache_.size() >= s.cache_max_entries) {
+        std::erase_if(cache_, [now](const auto& e) { return e.second.expires <= now; });
+        if (cache_.size() >= s.cache_max_entries) {
+            cache_.clear();  // all fresh: a burst of distinct logins; start over rather than grow
+        }
+    }
+    cache_[std::move(key)] = {now + s.cache_ttl};
+}
+
+std::string authenticator::timing_hash() const {
+    std::lock_guard lock(mu_);
+    return last_real_hash_.empty() ? dummy_hash_ : last_real_hash_;
+}
+
+void authenticator::remember_timing_hash(const std::string& stored) {
+    if (crypto::scheme_of(stored).empty()) {
+        return;  // unusable values cost nothing; they would make refusals fast
+    }
+    std::lock_guard lock(mu_);
+    if (last_real_hash_ != stored) {
+        last_real_hash_ = stored;
+    }
+}
+
+auth_answer authenticator::authenticate(const auth_request& r) {
+    auth_settings s;
+    {
+        std::lock_guard lock(mu_);
+        s = settings_;
+    }
+    auto parsed = parse_address(r.login);
+    std::string user = parsed ? parsed->local + "@" + parsed->domain : ascii_lower(r.login);
+    std::string key;
+    if (parsed && s.cache_ttl.count() > 0) {
+        key = cache_key(user, r.service, r.password);
+        if (cache_hit(key, s)) {
+            return {auth_status::ok, user, "cached"};
+        }
+    }
+    auto counts = store_.throttle_state(user, r.client);
+    if (counts.status == lookup_status::temp_fail) {
+        return {auth_status::temp_fail, user, "throttle state: " + counts.reason};
+    }
+    throttle_decision d = decide(counts.value, s.throttle);
+    if (d.delay.count() > 0) {
+        sleep_(d.delay);
+    }
+    if (d.refuse) {
+        return {auth_status::failed, user, "too many failures, refused"};
+    }
+    auth_answer a = check(r, user, s);
+    if (a.status == auth_status::ok) {
+        store_.record_success(
+            user, r.client, counted_failures(counts.value) > 0 || counts.value.login_failures > 0);
+        if (!key.empty()) {
+            cache_put(std::move(key), s);
+        }
+    } else if (a.status == auth_status::failed) {
+        store_.record_failure(user, r.client);
+    }
+    return a;
+}
+
+auth_answer authenticator::check(const auth_request& r, const std::string& user,
+                                 const auth_settings& s) {
+    auto refuse = [&](std::string why) {
+        (void)verify(r.password, timing_hash(), {});
+        return auth_answer{auth_status::failed, user, std::move(why)};
+    };
+    auto parsed = parse_address(r.login);
+    if (!parsed) {
+        return refuse("not a valid address");
+    }
+    auto found = store_.find_user(parsed->local, parsed->domain);
+    if (found.status == lookup_status::temp_fail) {
+        return {auth_status::temp_fail, user, found.reason};
+    }
+    if (found.status == lookup_status::not_found) {
+        return refuse("unknown user");
+    }
+    const user_record& u = found.value;
+    unsigned bit = service_bit(r.service);
+    if (!u.domain_enabled) {
+        return refuse("domain disabled");
+    }
+    if (!u.enabled) {
+        return refuse("address disabled");
+    }
+    if (u.password_hash.empty()) {
+        return refuse("no password");
+    }
+    if (bit == 0) {
+        return refuse("unknown service " + printable(r.service));
+    }
+    if ((u.domain_logins & bit) == 0) {
+        return refuse("service " + printable(r.service) + " locked for the domain");
+    }
+    if ((u.logins & bit) == 0) {
+        return refuse("service " + printable(r.service) + " locked for the address");
+    }
+    remember_timing_hash(u.password_hash);
+    switch (verify(r.password, u.password_hash, s.verify)) {
+        case crypto::verify_status::match:
+            break;
+        case crypto::verify_status::mismatch:
+            return {auth_status::failed, user, "password mismatch"};
+        case crypto::verify_status::unusable:
+            // Locked or unknown scheme: same cost as a real mismatch.
+            return refuse("stored password hash unusable (scheme " +
+                          (crypto::scheme_of(u.password_hash).empty()
+                               ? std::string("unknown")
+                               : crypto::scheme_of(u.password_hash)) +
+                          ")");
+    }
+    if (s.rehash_weak && crypto::weaker_than_default(u.password_hash, s.hash_rounds)) {
+        if (auto fresh = crypto::hash_password(r.password, s.hash_rounds)) {
+            store_.update_hash(parsed->local, parsed->domain, u.password_hash, *fresh);
+        }
+    }
+    return {auth_status::ok, user, ""};
+}
+
+}  // namespace vhostmail::authd

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// auth_service.hh - who may log in, independent of wire protocols and of the database.
+// A login succeeds when: the login is a valid full address of a hosted (canonical) domain, the
+// address exists and is enabled, its domain is enabled, it has a password, logins for the
+// requested service are allowed by both the domain and the address, the throttle does not
+// refuse it, and the password verifies. Domain aliases do not log in: "joe@alias.example" is
+// refused like an unknown user (one login name per account, so sasl_username, sender login maps
+// and throttling all see one spelling). Every refusal is the same answer after the same work as
+// a wrong password (a hash of the same scheme and cost is verified), so logins cannot be probed.
+// Database trouble anywhere is temp_fail, never "failed".
+// Thread safety: authenticate() may be called from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <semaphore>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "lib/core/lookup.hh"
+#include "lib/crypto/password.hh"
+
+#include "daemons/authd/throttle.hh"
+
+namespace vhostmail::authd {
+
+struct user_record {
+    std::string password_hash;  // "" when the address has no password
+    bool enabled = false;
+    bool domain_enabled = false;
+    unsigned logins = 0;         // vhost::login_service bits of the address
+    unsigned domain_logins = 0;  // ... and of its domain
+};
+
+// Where accounts and throttling state live (the database; fakes in unit tests).
+class auth_store {
+public:
+    virtual ~auth_store() = default;
+    // The account local@domain (both normalized). not_found for unknown ones, temp_fail on trouble.
+    virtual lookup<user_record> find_user(std::string_view local, std::string_view domain) = 0;
+    virtual lookup<throttle_counts> throttle_state(std::string_view login,
+                                                   std::string_view client) = 0;
+    // Counting is best effort: a failure to count must not turn an answer into temp_fail.
+    virtual void record_failure(std::string_view login, std::string_view client) = 0;
+    virtual void record_success(std::string_view login, std::string_view client,
+                                bool had_failures) = 0;
+    // Replaces the stored hash if it is still `old_hash` (rehash on login). Best effort.
+    virtual void update_hash(std::string_view local, std::string_view domain,
+                             std::string_view old_hash, std::string_view new_hash) = 0;
+};
+
+struct auth_settings {
+    throttle_limits throttle;
+    crypto::verify_options verify;
+    bool rehash_weak = false;
+    unsigned hash_rounds = crypto::default_sha512_rounds;
+    std::chrono::milliseconds cache_ttl{1000};  // 0: no cache
+    size_t cache_max_entries = 10000;
+};
+
+struct auth_request {
+    std::string_view login;     // as the client typed it
+    std::string_view password;  // never stored, logged or cached
+    std::string_view service;   // "smtp", "imap", ... as the protocol names it
+    std::string_view client;    // client address, "" when unknown
+};
+
+enum class auth_status { ok, failed, temp_fail };
+
+struct auth_answer {
+    auth_status status = auth_status::failed;
+    std::string user;    // canonical login (lower case) on ok
+    std::string reason;  // for the log only: why it failed (never the password)
+};
+
+class authenticator {
+public:
+    using sleep_fn = std::function<void(std::chrono::milliseconds)>;
+    using clock_fn = std::function<std::chrono::steady_clock::time_point()>;
+
+    // `sleep`/`now` default to the real ones (tests inject fakes). `max_concurrent_hashes` bounds
+    // simultaneous hash computations (CPU- or memory-hard).
+    authenticator(auth_store& store, auth_settings s, unsigned max_concurrent_hashes = 2,
+                  sleep_fn sleep = {}, clock_fn now = {});
+
+    auth_answer authenticate(const auth_request& r);
+
+    void set_settings(auth_settings s);
+    size_t cache_size() const;
+
+private:
+    struct cache_entry {
+        std::chrono::steady_clock::time_point expires;
+    };
+
+    auth_answer check(const auth_request& r, const std::string& user, const auth_settings& s);
+    crypto::verify_status verify(std::string_view password, std::string_view stored,
+                                 const crypto::verify_options& o);
+    std::string cache_key(std::string_view user, std::string_view service,
+                          std::string_view password) const;
+    bool cache_hit(const std::string& key, const auth_settings& s);
+    void cache_put(std::string key, const auth_settings& s);
+
+    auth_store& store_;
+    mutable std::mutex mu_;
+    auth_settings settings_;
+    std::counting_semaphore<64> hashing_;
+    sleep_fn sleep_;
+    clock_fn now_;
+    std::string timing_hash() const;
+    void remember_timing_hash(const std::string& stored);
+
+    // Refusals verify the password against the last real account hash seen (so they cost what
+    // the database's hashes cost, whatever scheme and rounds they use), or against a dummy of
+    // the default scheme before any was seen. Hashes are not secrets of the kind passwords are;
+    // the result of such a check is ignored.
+    std::string dummy_hash_;
+    std::string last_real_hash_;
+    std::string cache_secret_;
+    std::unordered_map<std::string, cache_entry> cache_;
+};
+
+// The login_service bit for a service name (smtp, submission -> smtp; imap; pop3; sieve,
+// managesieve); 0 for unknown services, which nobody may use.
+unsigned service_bit(std::string_view service);
+
+}  // namespace vhostmail::authd

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// authd_service.hh - vhostmail-authd's running state and the per-connection loops of its two
+// wire protocols, around one authenticator (auth_service.hh).
+//
+// Temporary failures (database unreachable): neither protocol has a reply Postfix honours, so
+// the connection is closed without an answer. Postfix then says "454 4.7.0 Temporary
+// authentication failure" (Dovecot: connection lost; saslauthd: libsasl2 SASL_FAIL), never 535.
+// The outage is logged when it starts and when it ends, not per request.
+// Delays (throttling) hold only the thread of the connection that asked; hashes run at most
+// authd_hash_concurrency at a time.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "lib/config/config.hh"
+#include "lib/daemon/daemon.hh"
+#include "lib/db/pool.hh"
+#include "lib/log/rate_limit.hh"
+
+#include "daemons/authd/auth_service.hh"
+#include "daemons/authd/sql_store.hh"
+
+namespace vhostmail::authd {
+
+class authd_service final : public service {
+public:
+    explicit authd_service(std::shared_ptr<const config::config> cfg);
+
+    void handle(net::connection& conn, const net::listener& where) override;
+    void reload(std::shared_ptr<const config::config> cfg) override;
+
+private:
+    class dovecot_session;
+
+    struct settings {
+        bool allow_cleartext = false;
+        std::chrono::milliseconds idle_timeout{300000}, request_timeout{10000};
+    };
+
+    settings current_settings() const;
+    // Runs the authenticator, logs the outcome; nullopt = temporary failure (close, no reply).
+    std::optional<auth_answer> authenticate(const auth_request& r, std::string_view mech);
+    void serve_dovecot(net::connection& conn);
+    void serve_saslauthd(net::connection& conn);
+
+    mutable std::mutex settings_mutex_;
+    settings settings_;
+    db::pool pool_;
+    sql_store store_;
+    authenticator auth_;
+    log::state_change_logger db_state_;
+    std::atomic<uint64_t> connections_{0};
+    const uint64_t pid_;
+};
+
+}  // namespace vhostmail::authd

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// throttle.hh - the arithmetic of authentication throttling (like Dovecot's auth penalty): how
+// long to hold a request, and when to refuse it, from the recent failures of its client address
+// and of its login. Pure: the counts come from the database (sql_store.hh).
+// Thread safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace vhostmail::authd {
+
+struct throttle_limits {
+    bool enabled = true;
+    uint64_t free_failures = 3;  // failures tolerated before any delay
+    std::chrono::milliseconds base_delay{
+        250};  // delay after the first failure beyond the free ones
+    std::chrono::milliseconds max_delay{3000};  // the delay stops doubling here (< Postfix's 10 s)
+    uint64_t block_after = 30;  // from this many failures on, refuse without checking the password
+    std::chrono::seconds window{900};            // failures older than this are forgotten
+    std::chrono::seconds trust_time{86400 * 7};  // a success from a client trusts it this long
+};
+
+struct throttle_counts {
+    uint64_t client_failures = 0;  // from this client address, any login
+    uint64_t login_failures = 0;   // for this login, any client address
+    bool trusted = false;  // this client logged in successfully as this login within trust_time
+};
+
+struct throttle_decision {
+    std::chrono::milliseconds delay{0};  // hold the request this long before answering
+    bool refuse = false;                 // answer "failed" without checking the password
+};
+
+// The failures that count: the client's, and the login's unless the client is trusted for it
+// (so an attack on a login from elsewhere does not lock out its owner).
+uint64_t counted_failures(const throttle_counts& c);
+
+// n counted failures: no delay up to free_failures; then base_delay doubling per failure up to
+// max_delay; refuse from block_after on. Disabled limits give {0, false}.
+throttle_decision decide(const throttle_counts& c, const throttle_limits& l);
+
+}  // namespace vhostmail::authd

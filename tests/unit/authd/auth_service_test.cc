@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/authd/auth_service.hh"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "lib/vhost/schema.hh"
+
+using namespace vhostmail;
+using namespace vhostmail::authd;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr unsigned all_services =
+    vhost::login_smtp | vhost::login_imap | vhost::login_pop3 | vhost::login_sieve;
+
+// Accounts and throttle state in memory; counts what the authenticator asked for.
+class fake_store final : public auth_store {
+public:
+    std::map<std::string, user_record> users;  // "local@domain"
+    bool down = false;
+    throttle_counts counts;
+    int finds = 0, failures = 0, successes = 0;
+    std::vector<std::string> updated;
+
+    lookup<user_record> find_user(std::string_view local, std::string_view domain) override {
+        ++finds;
+        if (down) {
+            return lookup<user_record>::temp_fail("down");
+        }
+        auto it = users.find(std::string(local) + "@" + std::string(domain));
+        return it == users.end() ? lookup<user_record>::not_found()
+                                 : lookup<user_record>::found(it->second);
+    }
+
+    lookup<throttle_counts> throttle_state(std::string_view, std::string_view) override {
+        if (down) {
+            return lookup<throttle_counts>::temp_fail("down");
+        }
+        return lookup<throttle_counts>::found(counts);
+    }
+
+    void record_failure(std::string_view, std::string_view) override { ++failures; }
+
+    void record_success(std::string_view, std::string_view, bool) override { ++successes; }
+
+    void update_hash(std::string_view l, std::string_view d, std::string_view,
+                     std::string_view h) override {
+        updated.push_back(std::string(l) + "@" + std::string(d) + " " + std::string(h));
+    }
+};
+
+user_record account(std::string hash) {
+    return {std::move(hash), true, true, all_services, all_services};
+}
+
+struct fixture {
+    fake_store store;
+    std::vector<std::chrono::milliseconds> sleeps;
+    std::chrono::steady_clock::time_point now{};
+    authenticator auth;
+
+    explicit fixture(auth_settings s = quick())
+        : auth(
+              store, s, 2, [this](std::chrono::milliseconds d) { sleeps.push_back(d); },
+              [this] { return now; }) {
+        store.users["joe@example.com"] = account(*crypto::hash_password("s3cret", 5000));
+    }
+
+    static auth_settings quick() {
+        auth_settings s;
+        s.hash_rounds = 5000;
+        s.cache_ttl = 0ms;
+        return s;
+    }
+
+    auth_answer login(std::string_view user, std::string_view pw, std::string_view svc = "smtp") {
+        return auth.authenticate({user, pw, svc, "192.0.2.1"});
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a good password logs in with the canonical login") {
+    fixture f;
+    auto a = f.login("Joe@Example.COM", "s3cret");
+    CHECK(a.status == auth_status::ok);
+    CHECK(a.user == "joe@example.com");
+    CHECK(f.store.successes == 1);
+    CHECK(f.store.failures == 0);
+}
+
+TEST_CASE("every refusal is the same answer and is counted") {
+    struct refusal {
+        const char* name;
+        std::function<void(fake_store&)> setup;
+        std::string login, password, service, reason;
+    };
+
+    const refusal cases[] = {
+        {"wrong password", {}, "joe@example.com", "wrong", "smtp", "password mismatch"},
+        {"unknown user", {}, "nobody@example.com", "s3cret", "smtp", "unknown user"},
+        {"not an address", {}, "joe", "s3cret", "smtp", "not a valid address"},
+        {"alias domain", {}, "joe@alias.example", "s3cret", "smtp", "unknown user"},
+        {"no password", [](fake_store& s) { s.users["joe@example.com"].password_hash = ""; },
+         "joe@example.com", "s3cret", "smtp", "no password"},
+        {"address disabled", [](fake_store& s) { s.users["joe@example.com"].enabled = false; },
+         "joe@example.com", "s3cret", "smtp", "address disabled"},
+        {"domain disabled",
+         [](fake_store& s) { s.users["joe@example.com"].domain_enabled = false; },
+         "joe@example.com", "s3cret", "smtp", "domain disabled"},
+        {"smtp locked for the domain",
+         [](fake_store& s) { s.users["joe@example.com"].domain_logins = vhost::login_imap; },
+         "joe@example.com", "s3cret", "smtp", "service smtp locked for the domain"},
+        {"imap locked for the address",
+         [](fake_store& s) { s.users["joe@example.com"].logins = vhost::login_smtp; },
+         "joe@example.com", "s3cret", "imap", "service imap locked for the address"},
+        {"unknown service", {}, "joe@example.com", "s3cret", "ftp", "unknown service ftp"},
+        {"locked hash", [](fake_store& s) { s.users["joe@example.com"].password_hash = "!x"; },
+         "joe@example.com", "s3cret", "smtp", "stored password hash unusable (scheme unknown)"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        fixture f;
+        if (c.setup) {
+            c.setup(f.store);
+        }
+        auto a = f.login(c.login, c.password, c.service);
+        CHECK(a.status == auth_status::failed);
+        CHECK(a.reason == c.reason);
+        CHECK(f.store.failures == 1);
+        CHECK(f.store.successes == 0);
+    }
+}
+
+TEST_CASE("other services log in when allowed") {
+    fixture f;
+    CHECK(f.login("joe@example.com", "s3cret", "imap").status == auth_status::ok);
+    CHECK(f.login("joe@example.com", "s3cret", "POP3").status == auth_status::ok);
+    CHECK(service_bit("submission") == vhost::login_smtp);
+    CHECK(service_bit("managesieve") == vhost::login_sieve);
+    CHECK(service_bit("") == 0);
+}
+
+TEST_CASE("database trouble is a temporary failure, never a refusal") {
+    fixture f;
+    f.store.down = true;
+    auto a = f.login("joe@example.com", "s3cret");
+    CHECK(a.status == auth_status::temp_fail);
+    CHECK(f.store.failures == 0);
+}
+
+TEST_CASE("throttling delays and refuses before the password is checked") {
+    fixture f;
+    f.store.counts.client_failures = 5;
+    CHECK(f.login("joe@example.com", "s3cret").status == auth_status::ok);
+    REQUIRE(f.sleeps.size() == 1);
+    CHECK(f.sleeps[0] == 500ms);
+    f.store.counts.client_failures = 30;
+    int finds = f.store.finds;
+    auto a = f.login("joe@example.com", "s3cret");
+    CHECK(a.status == auth_status::failed);
+    CHECK(a.reason == "too many failures, refused");
+    CHECK(f.store.finds == finds);  // not even looked up
+    CHECK(f.store.failures == 0);   // refusals are not counted again
+}
+
+TEST_CASE("cache: a repeat login within the ttl skips the store; a new password does not hit") {
+    auto s = fixture::quick();
+    s.cache_ttl = 1000ms;
+    fixture f(s);
+    CHECK(f.login("joe@example.com", "s3cret").status == auth_status::ok);
+    int finds = f.store.finds;
+    CHECK(f.auth.cache_size() == 1);
+    CHECK(f.login("joe@example.com", "s3cret").status == auth_status::ok);
+    CHECK(f.store.finds == finds);
+    CHECK(f.login("joe@example.com", "s3creT").status == auth_status::failed);
+    CHECK(f.login("joe@example.com", "s3cret", "imap").status == auth_status::ok);
+    CHECK(f.store.finds == finds + 2);
+    // After the ttl the store is asked again: a disabled address stops working.
+    f.store.users["joe@example.com"].enabled = false;
+    f.now += 999ms;
+    CHECK(f.login("joe@example.com", "s3cret").status == auth_status::ok);
+    f.now += 1ms;
+    CHECK(f.login("joe@example.com", "s3cret").status == auth_status::failed);
+}
+
+TEST_CASE("rehash on login replaces weaker hashes only when enabled") {
+    auto s = fixture::quick();
+    s.rehash_weak = true;
+    s.hash_rounds = 5001;
+    fixture f(s);
+    f.store.users["ann@example.com"] = account("{SSHA}uJDd0BIdJ9Z7yDCZNWdgYeb33+cBAgME");
+    CHECK(f.login("ann@example.com", "secret").status == auth_status::ok);
+    REQUIRE(f.store.updated.size() == 1);
+    CHECK(f.store.updated[0].starts_with("ann@example.com {SHA512-CRYPT}$6$rounds=5001$"));
+    CHECK(f.login("ann@example.com", "wrong").status == auth_status::failed);
+    CHECK(f.store.updated.size() == 1);
+}
+
+TEST_CASE("refusals cost a real account's hash once one has been seen") {
+    fixture f;
+    // A deliberately expensive account hash: a refusal after it was seen must cost as much.
+    f.store.users["slow@example.com"] = account(*crypto::hash_password("pw", 200000));
+    auto time_of = [&](std::string_view login, std::string_view pw) {
+        auto t = std::chrono::steady_clock::now();
+        (void)f.login(login, pw);
+        return std::chrono::steady_clock::now() - t;
+    };
+    auto unknown_before = time_of("nobody@example.com", "x");
+    auto wrong = time_of("slow@example.com", "x");
+    auto unknown_after = time_of("nobody@example.com", "x");
+    CHECK(wrong > 10 * unknown_before);  // the 5000-round dummy vs 200000 rounds
+    CHECK(unknown_after * 2 > wrong);    // now as slow as a real wrong password
+}
