@@ -1,0 +1,17 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# bench/deliver/run.sh - delivery rates (see README.md). Not part of the test suite. As root:
+#   bench/deliver/run.sh [bench_deliver.py options]
+# Needs: mariadb-server, postfix (smtp-source), dovecot-core + dovecot-lmtpd (optional rows),
+# and a release build in build/deliver-release (VHM_BUILD_DIR overrides).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${VHM_BUILD_DIR:-$root/build/deliver-release}
+lock=/tmp/vhm-build.lock
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    flock "$lock" cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVHOSTMAIL_TESTS=OFF
+fi
+flock "$lock" cmake --build "$build" -j2 --target vhostmail-lmtpd vhostmail-deliver \
+    vhostmail-lookupd vhostmail
+exec flock "$lock" python3 "$here/bench_deliver.py" --bin "$build" "$@"

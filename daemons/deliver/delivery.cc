@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/deliver/delivery.hh"
+
+#include <errno.h>
+
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "daemons/deliver/command.hh"
+#include "daemons/deliver/vacation.hh"
+#include "lib/core/address.hh"
+#include "lib/core/exit_code.hh"
+#include "lib/core/strings.hh"
+#include "lib/log/log.hh"
+#include "lib/store/mailbox_path.hh"
+#include "lib/store/quota.hh"
+
+namespace vhostmail::deliver {
+
+delivery_result result_delivered(std::string text) {
+    return {250, "2.0.0", std::move(text), ex_ok};
+}
+
+delivery_result result_temp(std::string text, std::string enhanced) {
+    return {451, std::move(enhanced), std::move(text), ex_tempfail};
+}
+
+delivery_result result_no_user(std::string text) {
+    return {550, "5.1.1", std::move(text), ex_nouser};
+}
+
+delivery_result result_loop(std::string text) {
+    return {554, "5.4.6", std::move(text), ex_dataerr};
+}
+
+delivery_result result_over_quota(bool permanent, std::string text) {
+    if (permanent) {
+        return {552, "5.2.2", std::move(text), ex_cantcreat};
+    }
+    return {452, "4.2.2", std::move(text), ex_tempfail};
+}
+
+delivery_result result_too_big(std::string text) {
+    return {552, "5.3.4", std::move(text), ex_dataerr};
+}
+
+delivery_result result_from_exit(int status, std::string_view what) {
+    std::string w(what);
+    if (status == 0) {
+        return result_delivered(w + " accepted the message");
+    }
+    if (status == ex_tempfail || status == ex_oserr) {
+        return result_temp(w + " failed temporarily (exit " + std::to_string(status) + ")");
+    }
+    if (status == ex_nouser) {
+        return {550, "5.1.1", w + ": user unknown", ex_nouser};
+    }
+    int exit = status >= 64 && status <= 78 ? status : ex_unavailable;
+    return {550, "5.3.0", w + " failed (exit " + std::to_string(status) + ")", exit};
+}
+
+namespace {
+
+std::string domain_of(std::string_view address) {
+    return ascii_lower(split_address(address).domain);
+}
+
+bool has_delivered_to(const std::vector<header_field>& headers, std::string_view address) {
+    for (const auto& h : headers) {
+        if (iequals(h.name, "Delivered-To") && iequals(trim(h.value), address)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// A program outcome as a delivery result (filters and commands alike).
+delivery_result from_program(const program_result& r, std::string_view what) {
+    switch (r.what) {
+        case program_result::kind::exited:
+            return result_from_exit(r.status, what);
+        case program_result::kind::signaled:
+            return result_temp(std::string(what) + " killed by signal " + std::to_string(r.status));
+        case program_result::kind::timed_out:
+            return result_temp(std::string(what) + " exceeded its time limit");
+        case program_result::kind::output_too_big:
+            return result_temp(std::string(what) + " produced too much output");
+        case program_result::kind::failed:
+            break;
+    }
+    return result_temp(std::string(what) + ": " + r.error);
+}
+
+}  // namespace
+
+std::string delivery_agent::trace_headers(const vhost::destination& d,
+                                          const envelope& env) const {
+    std::string h = "Return-Path: <" + printable(env.sender) + ">\n";
+    if (!env.original_recipient.empty() && !iequals(env.original_recipient, d.address)) {
+        h += "X-Original-To: " + printable(env.original_recipient) + "\n";
+    }
+    h += "Delivered-To: " + printable(d.address) + "\n";
+    return h;
+}
+
+delivery_result delivery_agent::filter(const vhost::domain_record& dom, const envelope& env,
+                                       std::string_view message, prepared& out) {
+    auto argv = split_command(dom.filter_command);
+    if (!argv || argv->empty()) {
+        return result_temp("filter of " + dom.name + " is not a valid command line", "4.3.5");
+    }
+    program_options o;
+    o.time_limit = s_.filter_time_limit;
+    o.max_output = s_.filter_max_output;
+    o.env = {"SENDER=" + env.sender, "RECIPIENT=" + env.recipient, "DOMAIN=" + dom.name};
+    auto r = run_program(*argv, message, o);
+    if (r.what != program_result::kind::exited || r.status != 0) {
+        auto res = from_program(r, "filter of " + dom.name);
+        if (res.delivered() || !res.temporary()) {
+            res = result_temp(res.text);  // a failing filter never bounces: the mail waits
+        }
+        return res;
+    }
+    out.discarded = r.output.empty();
+    out.filtered = std::move(r.output);
+    out.use_filtered = true;
+    return result_delivered("filtered");
+}
+
+delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
+                                           const vhost::address_record* rec,
+                                           const envelope& env, std::string_view message,
+                                           const std::vector<header_field>& headers) {
+    if (has_delivered_to(headers, d.address)) {
+        return result_loop("mail forwarding loop for " + d.address);
+    }
+    auto path = store::check_mailbox_path(d.maildir);
+    if (!path.ok()) {
+        log::error("mailbox {}: maildir \"{}\" refused: {}", d.address, d.maildir, path.error);
+        return result_temp("mailbox path of " + d.address + " is invalid", "4.3.5");
+    }
+    auto opened = store::open_beneath(base_fd_, path.components, true);
+    if (!opened.fd) {
+        log::warning("mailbox {}: {}", d.address, opened.what);
+        return result_temp("cannot open the mailbox of " + d.address + ": " +
+                           std::strerror(opened.error));
+    }
+    store::maildir md(std::move(opened.fd), true);
+    if (!md.ok()) {
+        log::warning("mailbox {}: {}", d.address, md.error().what);
+        return result_temp("cannot open the Maildir of " + d.address);
+    }
+    std::time_t now = std::time(nullptr);
+    if (unsigned n = md.clean_tmp(now)) {
+        log::info("mailbox {}: removed {} stale file(s) from tmp/", d.address, n);
+    }
+    std::string prefix = trace_headers(d, env);
+    store::quota_limits limits;
+    if (rec != nullptr) {
+        auto dom = dir_.find_domain(domain_of(d.address));
+        uint64_t dom_bytes = dom.ok() ? dom.value->quota_bytes.value_or(0) : 0;
+        uint64_t dom_count = dom.ok() ? dom.value->quota_messages.value_or(0) : 0;
+        limits.bytes = rec->quota_bytes.value_or(dom_bytes);
+        limits.messages = rec->quota_messages.value_or(dom_count);
+    }
+    store::quota_read usage;
+    uint64_t size = prefix.size() + message.size();
+    if (!limits.unlimited()) {
+        usage = store::read_quota(md.dir_fd(), limits, now);
+        if (usage.error != 0) {
+            log::warning("mailbox {}: quota: {}", d.address, usage.what);
+            return result_temp("cannot read the quota of " + d.address);
+        }
+        if (store::exceeds(limits, usage.usage, size)) {
+            return result_over_quota(s_.over_quota_permanent, "Mailbox full: " + d.address);
+        }
+    }
+    auto written = md.deliver(prefix, message, s_.hostname, s_.hook);
+    if (!written.error.ok()) {
+        log::warning("mailbox {}: {}", d.address, written.error.what);
+        return result_temp("cannot write to the mailbox of " + d.address + ": " +
+                           std::strerror(written.error.error),
+                           written.error.error == ENOSPC || written.error.error == EDQUOT
+                               ? "4.3.1"
+                               : "4.3.0");
+    }
+    if (!limits.unlimited()) {
+        if (int e = store::append_usage(md.dir_fd(), static_cast<int64_t>(written.size), 1)) {
+            log::warning("mailbox {}: maildirsize: {}", d.address, std::strerror(e));
+        }
+        auto rec_usage = store_.record_usage(rec->id,
+                                             usage.usage.bytes + static_cast<int64_t>(written.size),
+                                             usage.usage.messages + 1);
+        if (!rec_usage.ok) {
+            log::warning("mailbox {}: usage record not updated: {}", d.address, rec_usage.why);
+        }
+    }
+    log::info("to=<{}>, relay=maildir, status=sent (delivered to {}new/{})", d.address, d.maildir,
+              written.name);
+    return result_delivered("delivered to " + d.address);
+}
+
+delivery_result delivery_agent::to_command(const vhost::destination& d, const envelope& env,
+                                           std::string_view message) {
+    auto argv = split_command(d.command);
+    if (!argv || argv->empty()) {
+        return result_temp("fallback command of " + domain_of(d.address) + " is invalid", "4.3.5");
+    }
+    auto local = split_address(d.address).local;
+    auto args = substitute_tokens(*argv, {domain_of(d.address), local, env.sender});
+    program_options o;
+    o.time_limit = s_.command_time_limit;
+    o.env = {"SENDER=" + env.sender, "RECIPIENT=" + d.address};
+    std::string full = trace_headers(d, env);
+    full += message;
+    auto r = run_program(args, full, o);
+    auto res = from_program(r, "command " + args.front());
+    log::info("to=<{}>, relay=command, status={} ({})", d.address,
+              res.delivered() ? "sent" : res.temporary() ? "deferred" : "bounced", res.text);
+    return res;
+}
+
+delivery_result delivery_agent::to_remote(const vhost::destination& d, const envelope& env,
+                                          std::string_view message) {
+    if (s_.sendmail.empty()) {
+        return result_temp("no sendmail configured to forward to " + d.address);
+    }
+    std::vector<std::string> argv = s_.sendmail;
+    argv.insert(argv.end(), {"-i", "-f", env.sender.empty() ? "<>" : env.sender, "--", d.address});
+    program_options o;
+    o.time_limit = s_.command_time_limit;
+    auto r = run_program(argv, message, o);
+    if (r.what != program_result::kind::exited || r.status != 0) {
+        return result_temp("forwarding to " + d.address + " failed");
+    }
+    log::info("to=<{}>, relay=sendmail, status=sent (forwarded)", d.address);
+    return result_delivered("forwarded to " + d.address);
+}
+
+delivery_result delivery_agent::vacation(const vhost::destination& d,
+                                         const vhost::address_record& rec, const envelope& env,
+                                         const std::vector<header_field>& headers,
+                                         const vhost::resolution& res) {
+    reply_input in;
+    in.envelope_sender = env.sender;
+    in.headers = &headers;
+    std::string base = rec.local_part + "@" + domain_of(d.address);
+    for (const auto& a : {d.address, base, env.recipient, env.original_recipient}) {
+        if (!a.empty()) {
+            in.own_addresses.push_back(ascii_lower(a));
+        }
+    }
+    for (const auto& a : res.visited) {
+        in.own_addresses.push_back(ascii_lower(a));
+    }
+    in.own_addresses.insert(in.own_addresses.end(), s_.vacation_addresses.begin(),
+                            s_.vacation_addresses.end());
+    auto decision = decide_reply(in);
+    if (decision != reply_decision::reply) {
+        log::info("vacation {}: no reply to <{}>: {}", base, env.sender, to_string(decision));
+        return result_delivered("no auto-reply: " + std::string(to_string(decision)));
+    }
+    vacation_text text;
+    if (auto r = store_.vacation(rec.id, text); !r.ok) {
+        return result_temp("vacation of " + base + ": " + r.why);
+    }
+    if (!text.found) {
+        return result_delivered("no vacation text");
+    }
+    std::string sender = ascii_lower(trim(env.sender));
+    bool claimed = false;
+    if (auto r = store_.claim_reply(rec.id, sender, text.interval_seconds, claimed); !r.ok) {
+        return result_temp("vacation of " + base + ": " + r.why);
+    }
+    if (!claimed) {
+        log::info("vacation {}: <{}> was already answered within {}s", base, sender,
+                  text.interval_seconds);
+        return result_delivered("already auto-replied");
+    }
+    reply_content c{base, env.sender, text.subject, text.body, s_.hostname, std::time(nullptr)};
+    std::string reply = compose_reply(c, headers);
+    std::vector<std::string> argv = s_.sendmail;
+    argv.insert(argv.end(), {"-i", "-f", "<>", "--", env.sender});
+    program_options o;
+    o.time_limit = s_.command_time_limit;
+    auto r = s_.sendmail.empty() ? program_result{} : run_program(argv, reply, o);
+    if (r.what != program_result::kind::exited || r.status != 0) {
+        (void)store_.release_reply(rec.id, sender);
+        return result_temp("auto-reply of " + base + " could not be submitted");
+    }
+    log::info("vacation {}: auto-reply sent to <{}>", base, env.sender);
+    return result_delivered("auto-replied");
+}
+
+delivery_result delivery_agent::deliver(const envelope& env, std::string_view message,
+                                        const std::vector<header_field>& headers) {
+    vhost::resolve_options opts = s_.resolve;
+    opts.now = std::time(nullptr);
+    auto res = vhost::resolve(dir_, env.recipient, opts);
+    if (res.status == lookup_status::temp_fail) {
+        log::warning("to=<{}>: lookup failed: {}", env.recipient, res.reason);
+        return result_temp("temporary lookup failure");
+    }
+    if (res.status == lookup_status::not_found) {
+        return result_no_user("<" + env.recipient + ">: User unknown");
+    }
+    bool any_delivered = false;
+    std::optional<delivery_result> first_perm;
+    std::map<std::string, prepared> by_domain;
+    for (const auto& d : res.destinations) {
+        delivery_result r = result_delivered("");
+        std::string_view body = message;
+        const vhost::address_record* rec = nullptr;
+        if (d.kind != vhost::destination_kind::remote) {
+            auto dom = dir_.find_domain(domain_of(d.address));
+            if (dom.status == lookup_status::temp_fail) {
+                return result_temp("temporary lookup failure");
+            }
+            if (dom.ok() && !dom.value->filter_command.empty()) {
+                auto [it, fresh] = by_domain.try_emplace(dom.value->name);
+                if (fresh) {
+                    r = filter(*dom.value, env, message, it->second);
+                    if (r.temporary()) {
+                        log::warning("to=<{}>: {}", d.address, r.text);
+                        return r;
+                    }
+                }
+                if (it->second.discarded) {
+                    log::info("to=<{}>: discarded by the filter of {}", d.address, dom.value->name);
+                    any_delivered = true;
+                    continue;
+                }
+                body = it->second.filtered;
+            }
+            if (dom.ok() && d.kind != vhost::destination_kind::command) {
+                auto a = dir_.find_address(*dom.value, d.base_local);
+                if (a.status == lookup_status::temp_fail) {
+                    return result_temp("temporary lookup failure");
+                }
+                rec = a.ok() ? a.value : nullptr;
+            }
+        }
+        switch (d.kind) {
+            case vhost::destination_kind::mailbox:
+                r = to_mailbox(d, rec, env, body, headers);
+                break;
+            case vhost::destination_kind::autoreply:
+                r = result_delivered("auto-responder");
+                break;
+            case vhost::destination_kind::command:
+                r = to_command(d, env, body);
+                break;
+            case vhost::destination_kind::remote:
+                r = to_remote(d, env, body);
+                break;
+        }
+        if (r.temporary()) {
+            return r;
+        }
+        if (!r.delivered()) {
+            if (!first_perm) {
+                first_perm = r;
+            }
+            continue;
+        }
+        any_delivered = true;
+        if (rec != nullptr && rec->vacation && rec->vacation->active_at(opts.now)) {
+            auto v = vacation(d, *rec, env, headers, res);
+            if (v.temporary() && d.kind == vhost::destination_kind::autoreply) {
+                return v;  // nothing delivered yet for this destination: retrying is safe
+            }
+            if (v.temporary()) {
+                log::warning("to=<{}>: {} (the message itself was delivered)", d.address, v.text);
+            }
+        }
+    }
+    if (first_perm && !any_delivered) {
+        return *first_perm;
+    }
+    return result_delivered("<" + env.recipient + "> delivered");
+}
+
+}  // namespace vhostmail::deliver

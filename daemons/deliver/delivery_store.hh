@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// delivery_store.hh - the shared state delivery keeps in the database (sql/migrations/
+// 0003_delivery.sql): vacation texts, the "already replied" records, the mailbox usage record.
+// An interface so the delivery core can be tested without a database; sql_delivery_store is the
+// real one. Every method may fail with a temporary error (ok = false, why).
+// Thread safety: sql_delivery_store is safe for concurrent use (the pool is).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "lib/db/pool.hh"
+
+namespace vhostmail::deliver {
+
+struct store_result {
+    bool ok = true;
+    std::string why;
+};
+
+struct vacation_text {
+    bool found = false;
+    std::string subject;
+    std::string body;
+    uint64_t interval_seconds = 604800;
+};
+
+class delivery_store {
+public:
+    virtual ~delivery_store() = default;
+    virtual store_result vacation(uint64_t address_id, vacation_text& out) = 0;
+    // Claims the right to reply to `sender` (lower case) for this address: claimed = true when
+    // no reply was recorded within the interval (the record is then written, now).
+    virtual store_result claim_reply(uint64_t address_id, const std::string& sender,
+                                     uint64_t interval_seconds, bool& claimed) = 0;
+    // Undoes a claim whose reply could not be submitted.
+    virtual store_result release_reply(uint64_t address_id, const std::string& sender) = 0;
+    // Records the mailbox's usage (absolute values) as seen by this node.
+    virtual store_result record_usage(uint64_t address_id, int64_t bytes, int64_t messages) = 0;
+};
+
+class sql_delivery_store final : public delivery_store {
+public:
+    // `node`: a stable id of this host (its hostname), the key of its usage rows.
+    sql_delivery_store(db::pool& pool, std::string node) : pool_(pool), node_(std::move(node)) {}
+
+    store_result vacation(uint64_t address_id, vacation_text& out) override;
+    store_result claim_reply(uint64_t address_id, const std::string& sender,
+                             uint64_t interval_seconds, bool& claimed) override;
+    store_result release_reply(uint64_t address_id, const std::string& sender) override;
+    store_result record_usage(uint64_t address_id, int64_t bytes, int64_t messages) override;
+
+private:
+    db::pool& pool_;
+    std::string node_;
+};
+
+}  // namespace vhostmail::deliver

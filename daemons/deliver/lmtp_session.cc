@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/deliver/lmtp_session.hh"
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "daemons/deliver/message.hh"
+#include "daemons/deliver/params.hh"
+#include "lib/core/address.hh"
+#include "lib/core/strings.hh"
+#include "lib/daemon/db_settings.hh"
+#include "lib/log/log.hh"
+#include "lib/proto/lmtp.hh"
+#include "lib/proto/lmtp_data.hh"
+#include "lib/vhost/sql_directory.hh"
+
+namespace vhostmail::deliver {
+
+lmtp_settings lmtp_settings_from(const config::config& cfg) {
+    lmtp_settings s;
+    s.delivery = delivery_settings_from(cfg);
+    s.idle_timeout = cfg.get_duration("lmtpd_idle_timeout");
+    s.data_timeout = cfg.get_duration("lmtpd_data_timeout");
+    s.max_message_size = cfg.get_size("deliver_max_message_size");
+    s.max_recipients = static_cast<size_t>(cfg.get_int("lmtpd_max_recipients"));
+    return s;
+}
+
+namespace {
+
+unique_fd open_base(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        throw std::runtime_error("cannot open deliver_mail_base " + path + ": " +
+                                 std::strerror(errno));
+    }
+    return unique_fd(fd);
+}
+
+}  // namespace
+
+lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
+    : settings_(std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg))),
+      base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
+      pool_(db_settings_from(*cfg)),
+      store_(pool_, settings_->delivery.hostname) {
+    ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
+}
+
+std::shared_ptr<const lmtp_settings> lmtpd_service::settings() const {
+    std::lock_guard lock(mutex_);
+    return settings_;
+}
+
+void lmtpd_service::reload(std::shared_ptr<const config::config> cfg) {
+    auto s = std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg));
+    std::lock_guard lock(mutex_);
+    settings_ = std::move(s);
+}
+
+void lmtpd_service::handle(net::connection& conn, const net::listener&) {
+    auto s = settings();
+    serve_lmtp(conn, *s, base_fd_.get(), pool_, store_);
+}
+
+namespace {
+
+struct recipient {
+    std::string address;
+    std::string original;
+};
+
+class session {
+public:
+    session(net::connection& conn, const lmtp_settings& s, int base_fd, db::pool& pool,
+            delivery_store& store)
+        : conn_(conn), s_(s), base_fd_(base_fd), pool_(pool), store_(store) {}
+
+    void run();
+
+private:
+    bool flush();
+    void reply(int code, std::string_view enhanced, std::string_view text) {
+        out_ += proto::lmtp_reply(code, enhanced, text);
+    }
+    void reset() {
+        sender_.reset();
+        rcpts_.clear();
+        dir_.reset();
+    }
+    bool command(const proto::lmtp_command& c);
+    void rcpt(const proto::lmtp_command& c);
+    bool data();
+
+    net::connection& conn_;
+    const lmtp_settings& s_;
+    int base_fd_;
+    db::pool& pool_;
+    delivery_store& store_;
+    std::string in_, out_;
+    bool greeted_ = false;
+    std::optional<std::string> sender_;
+    std::vector<recipient> rcpts_;
+    std::unique_ptr<vhost::sql_directory> dir_;
+};
+
+bool session::flush() {
+    if (out_.empty()) {
+        return true;
+    }
+    auto st = conn_.write_all(out_, std::chrono::seconds(60));
+    out_.clear();
+    return st == net::io_status::ok;
+}
+
+void session::run() {
+    reply(220, "", s_.delivery.hostname + " LMTP vhostmail ready");
+    bool discarding = false;  // inside an over-long line
+    while (true) {
+        auto line = proto::take_lmtp_line(in_);
+        if (line.what == proto::lmtp_line::kind::need_more) {
+            if (!flush()) {
+                return;
+            }
+            auto st = conn_.read_some(in_, 65536, s_.idle_timeout);
+            if (st != net::io_status::ok) {
+                return;
+            }
+            continue;
+        }
+        std::string text(line.text);
+        bool had_lf = line.consumed > 0 && in_[line.consumed - 1] == '\n';
+        in_.erase(0, line.consumed);
+        if (line.what == proto::lmtp_line::kind::too_long) {
+            if (!discarding) {
+                reply(500, "5.5.2", "Line too long");
+            }
+            discarding = !had_lf;
+            continue;
+        }
+        if (discarding) {  // the tail of an over-long line
+            discarding = false;
+            continue;
+        }
+        auto parsed = proto::parse_lmtp_command(text);
+        if (!parsed.ok) {
+            reply(parsed.code, parsed.enhanced, parsed.error);
+            continue;
+        }
+        if (!command(parsed.command)) {
+            flush();
+            return;
+        }
+    }
+}
+
+bool session::command(const proto::lmtp_command& c) {
+    using proto::lmtp_verb;
+    switch (c.verb) {
+        case lmtp_verb::lhlo:
+            greeted_ = true;
+            reset();
+            out_ += proto::lmtp_multiline(
+                250, {s_.delivery.hostname, "PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME",
+                      "SMTPUTF8", "SIZE " + std::to_string(s_.max_message_size)});
+            return true;
+        case lmtp_verb::mail: {
+            if (!greeted_) {
+                reply(503, "5.5.1", "Send LHLO first");
+                return true;
+            }
+            if (sender_) {
+                reply(503, "5.5.1", "Nested MAIL command");
+                return true;
+            }
+            if (auto size = c.param("SIZE")) {
+                char* end = nullptr;
+                unsigned long long n = std::strtoull(size->c_str(), &end, 10);
+                if (end == size->c_str() || *end != '\0') {
+                    reply(501, "5.5.4", "Bad SIZE parameter");
+                    return true;
+                }
+                if (n > s_.max_message_size) {
+                    reply(552, "5.3.4", "Message size exceeds fixed limit");
+                    return true;
+                }
+            }
+            sender_ = c.address;
+            dir_ = std::make_unique<vhost::sql_directory>(pool_);
+            reply(250, "2.1.0", "Sender OK");
+            return true;
+        }
+        case lmtp_verb::rcpt:
+            rcpt(c);
+            return true;
+        case lmtp_verb::data:
+            if (!sender_ || rcpts_.empty()) {
+                reply(503, "5.5.1", sender_ ? "No valid recipients" : "Need MAIL command");
+                return true;
+            }
+            return data();
+        case lmtp_verb::rset:
+            reset();
+            reply(250, "2.0.0", "Ok");
+            return true;
+        case lmtp_verb::noop:
+            reply(250, "2.0.0", "Ok");
+            return true;
+        case lmtp_verb::vrfy:
+            reply(252, "2.5.2", "Send some mail, I'll try my best");
+            return true;
+        case lmtp_verb::quit:
+            reply(221, "2.0.0", "Bye");
+            return false;
+        default:
+            reply(500, "5.5.2", "Command unrecognized");
+            return true;
+    }
+}
+
+void session::rcpt(const proto::lmtp_command& c) {
+    if (!sender_) {
+        reply(503, "5.5.1", "Need MAIL command");
+        return;
+    }
+    if (rcpts_.size() >= s_.max_recipients) {
+        reply(452, "4.5.3", "Too many recipients");
+        return;
+    }
+    if (!parse_address(c.address)) {
+        reply(550, "5.1.3", "Bad recipient address syntax");
+        return;
+    }
+    vhost::resolve_options opts = s_.delivery.resolve;
+    opts.now = std::time(nullptr);
+    auto r = vhost::resolve(*dir_, c.address, opts);
+    if (r.status == lookup_status::temp_fail) {
+        log::warning("to=<{}>: lookup failed: {}", c.address, r.reason);
+        reply(451, "4.3.0", "<" + c.address + "> Temporary lookup failure");
+        return;
+    }
+    if (r.status == lookup_status::not_found) {
+        reply(550, "5.1.1", "<" + c.address + "> User unknown");
+        return;
+    }
+    recipient rc{c.address, {}};
+    if (auto orcpt = c.param("ORCPT")) {
+        rc.original = proto::orcpt_address(*orcpt).value_or("");
+    }
+    rcpts_.push_back(std::move(rc));
+    reply(250, "2.1.5", "Recipient OK");
+}
+
+bool session::data() {
+    reply(354, "", "Send message; end with <CRLF>.<CRLF>");
+    if (!flush()) {
+        return false;
+    }
+    proto::data_decoder dec(s_.max_message_size);
+    std::string message;
+    auto deadline = std::chrono::steady_clock::now() + s_.data_timeout;
+    while (true) {
+        size_t used = dec.feed(in_, message);
+        in_.erase(0, used);
+        if (dec.done()) {
+            break;
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || conn_.read_some(in_, 1 << 20, left) != net::io_status::ok) {
+            return false;  // nothing acknowledged: Postfix retries the whole transaction
+        }
+    }
+    std::vector<std::pair<std::string, delivery_result>> done;
+    if (dec.too_big()) {
+        for (size_t i = 0; i < rcpts_.size(); ++i) {
+            reply(552, "5.3.4", "Message size exceeds fixed limit");
+        }
+        reset();
+        return true;
+    }
+    auto headers = parse_headers(message);
+    delivery_agent agent(s_.delivery, base_fd_, *dir_, store_);
+    for (const auto& rc : rcpts_) {
+        const delivery_result* result = nullptr;
+        for (const auto& [addr, res] : done) {
+            if (iequals(addr, rc.address)) {
+                result = &res;
+            }
+        }
+        if (result == nullptr) {
+            envelope env{*sender_, rc.address, rc.original};
+            done.emplace_back(rc.address, agent.deliver(env, message, headers));
+            result = &done.back().second;
+        }
+        reply(result->code, result->enhanced, "<" + rc.address + "> " + result->text);
+    }
+    reset();
+    return true;
+}
+
+}  // namespace
+
+void serve_lmtp(net::connection& conn, const lmtp_settings& settings, int base_fd,
+                db::pool& pool, delivery_store& store) {
+    session(conn, settings, base_fd, pool, store).run();
+}
+
+}  // namespace vhostmail::deliver

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// lmtp_session.hh - vhostmail-lmtpd: one LMTP client connection (RFC 2033, protocols.md 8)
+// and the service that owns the database pool and the mail base.
+// Session: 220 greeting; LHLO (PIPELINING, ENHANCEDSTATUSCODES, 8BITMIME, SMTPUTF8, SIZE);
+// MAIL; RCPT resolved at once (550 5.1.1 unknown, 451 4.3.0 lookup failure); DATA -> the
+// message is decoded once into memory (bounded by deliver_max_message_size) and delivered to
+// each accepted recipient, then one reply per accepted RCPT, in order; a recipient given twice
+// gets the first one's result without a second copy. Replies to pipelined commands are sent
+// together when no further complete command is buffered. Each transaction reads the database
+// through its own sql_directory (fresh data per message).
+// Thread safety: the service is shared by all connection threads; a session is one thread's.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "daemons/deliver/delivery.hh"
+#include "daemons/deliver/delivery_store.hh"
+#include "lib/config/config.hh"
+#include "lib/core/unique_fd.hh"
+#include "lib/daemon/daemon.hh"
+#include "lib/db/pool.hh"
+
+namespace vhostmail::deliver {
+
+struct lmtp_settings {
+    delivery_settings delivery;
+    std::chrono::milliseconds idle_timeout{600000};
+    std::chrono::milliseconds data_timeout{600000};
+    size_t max_message_size = 50u << 20;
+    size_t max_recipients = 1000;
+};
+
+lmtp_settings lmtp_settings_from(const config::config& cfg);
+
+class lmtpd_service final : public service {
+public:
+    // Opens the mail base directory and the pool (no connection yet). Throws when the mail base
+    // cannot be opened (the daemon must not start without it).
+    explicit lmtpd_service(std::shared_ptr<const config::config> cfg);
+
+    void handle(net::connection& conn, const net::listener& where) override;
+    void reload(std::shared_ptr<const config::config> cfg) override;
+
+private:
+    std::shared_ptr<const lmtp_settings> settings() const;
+
+    mutable std::mutex mutex_;
+    std::shared_ptr<const lmtp_settings> settings_;
+    unique_fd base_fd_;
+    db::pool pool_;
+    sql_delivery_store store_;
+};
+
+// Serves one connection until QUIT, EOF, timeout or server stop.
+void serve_lmtp(net::connection& conn, const lmtp_settings& settings, int base_fd,
+                db::pool& pool, delivery_store& store);
+
+}  // namespace vhostmail::deliver

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/deliver/params.hh"
+
+#include <unistd.h>
+
+#include "daemons/deliver/command.hh"
+#include "lib/config/common_params.hh"
+#include "lib/core/strings.hh"
+
+namespace vhostmail::deliver {
+
+void declare_delivery_params(config::param_table& t) {
+    using config::param_type;
+    t.add({.name = "deliver_mail_base", .type = param_type::string,
+           .default_value = "/var/mail/vhosts",
+           .doc = "directory the database's Maildir paths are relative to; owned by the delivery"
+                  " user (mail_owner_user for lmtpd, pipe(8) user= for deliver)"});
+    t.add({.name = "deliver_hostname", .type = param_type::string, .default_value = "",
+           .doc = "host name in Maildir file names and Message-IDs (\"\": gethostname())"});
+    t.add({.name = "deliver_over_quota_reply", .type = param_type::choice,
+           .default_value = "permanent",
+           .doc = "over quota: permanent (552 5.2.2, bounce) or temporary (452 4.2.2, retry)",
+           .choices = {"permanent", "temporary"}});
+    t.add({.name = "deliver_filter_time_limit", .type = param_type::duration,
+           .default_value = "60s", .doc = "run time limit of a domain's filter program",
+           .min = 100, .max = 3600'000});
+    t.add({.name = "deliver_filter_max_output", .type = param_type::size, .default_value = "64m",
+           .doc = "largest filtered message accepted from a filter program (more: temporary"
+                  " failure)",
+           .min = 1024});
+    t.add({.name = "deliver_command_time_limit", .type = param_type::duration,
+           .default_value = "300s",
+           .doc = "run time limit of fallback commands and of sendmail", .min = 100,
+           .max = 3600'000});
+    t.add({.name = "deliver_sendmail_command", .type = param_type::string,
+           .default_value = "/usr/sbin/sendmail",
+           .doc = "Postfix's sendmail (argv, no shell) for auto-replies and forwarding"});
+    t.add({.name = "deliver_vacation_addresses", .type = param_type::list, .default_value = "",
+           .doc = "further addresses that count as \"addressed to me\" for auto-replies"});
+    t.add({.name = "deliver_max_message_size", .type = param_type::size,
+           .default_value = "50m", .doc = "largest message accepted (Postfix message_size_limit)",
+           .min = 1024, .max = 1LL << 32});
+}
+
+void declare_lmtpd_params(config::param_table& t) {
+    using config::param_type;
+    declare_delivery_params(t);
+    t.add({.name = "lmtpd_listen", .type = param_type::list,
+           .default_value = "unix:/var/spool/postfix/private/vhm-lmtp",
+           .doc = "LMTP listeners (unix:/path or host:port)"});
+    t.add({.name = "lmtpd_idle_timeout", .type = param_type::duration, .default_value = "600s",
+           .doc = "close a client idle this long between commands", .min = 1000,
+           .max = 86400'000});
+    t.add({.name = "lmtpd_data_timeout", .type = param_type::duration, .default_value = "600s",
+           .doc = "time to receive the whole DATA section", .min = 1000, .max = 86400'000});
+    t.add({.name = "lmtpd_max_recipients", .type = param_type::integer, .default_value = "1000",
+           .doc = "recipients per transaction (more get 452 4.5.3)", .min = 1, .max = 100000});
+}
+
+std::vector<listen_request> lmtpd_listeners(const config::config& cfg) {
+    std::vector<listen_request> out;
+    for (const auto& where : cfg.get_list("lmtpd_listen")) {
+        out.push_back({where, "lmtp"});
+    }
+    return out;
+}
+
+std::vector<std::string> validate(const config::config& cfg) {
+    std::vector<std::string> problems;
+    std::string base = cfg.get_string("deliver_mail_base");
+    if (base.empty() || base.front() != '/') {
+        problems.push_back("deliver_mail_base must be an absolute path");
+    }
+    auto argv = split_command(cfg.get_string("deliver_sendmail_command"));
+    if (!argv || argv->empty() || argv->front().front() != '/') {
+        problems.push_back("deliver_sendmail_command must be an absolute path with arguments");
+    }
+    return problems;
+}
+
+delivery_settings delivery_settings_from(const config::config& cfg) {
+    delivery_settings s;
+    s.hostname = cfg.get_string("deliver_hostname");
+    if (s.hostname.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        s.hostname = host;
+    }
+    s.over_quota_permanent = cfg.get_string("deliver_over_quota_reply") == "permanent";
+    s.filter_time_limit = cfg.get_duration("deliver_filter_time_limit");
+    s.filter_max_output = cfg.get_size("deliver_filter_max_output");
+    s.command_time_limit = cfg.get_duration("deliver_command_time_limit");
+    s.sendmail = split_command(cfg.get_string("deliver_sendmail_command"))
+                     .value_or(std::vector<std::string>{});
+    for (const auto& a : cfg.get_list("deliver_vacation_addresses")) {
+        s.vacation_addresses.push_back(ascii_lower(a));
+    }
+    s.resolve.delimiters = cfg.get_string(config::common::recipient_delimiter);
+    return s;
+}
+
+}  // namespace vhostmail::deliver

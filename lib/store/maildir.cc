@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/store/maildir.hh"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <random>
+
+namespace vhostmail::store {
+
+namespace {
+
+std::atomic<uint64_t> delivery_counter{0};
+
+maildir_error sys_error(int err, std::string what) {
+    return {err == 0 ? EIO : err, what + ": " + std::strerror(err == 0 ? EIO : err)};
+}
+
+unique_fd open_sub(int dir, const char* name, bool create, maildir_error& e) {
+    const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = ::openat(dir, name, flags);
+    if (fd < 0 && errno == ENOENT && create) {
+        if (::mkdirat(dir, name, 0700) != 0) {
+            if (errno != EEXIST) {
+                e = sys_error(errno, std::string("mkdir ") + name);
+                return {};
+            }
+        } else {
+            ::fsync(dir);
+        }
+        fd = ::openat(dir, name, flags);
+    }
+    if (fd < 0) {
+        e = sys_error(errno, std::string("open ") + name);
+        return {};
+    }
+    return unique_fd(fd);
+}
+
+uint64_t random64() {
+    thread_local std::mt19937_64 gen{std::random_device{}()};
+    return gen();
+}
+
+bool write_all(int fd, std::string_view a, std::string_view b, maildir_error& e) {
+    while (!a.empty() || !b.empty()) {
+        iovec iov[2] = {{const_cast<char*>(a.data()), a.size()},
+                        {const_cast<char*>(b.data()), b.size()}};
+        ssize_t n = ::writev(fd, iov, 2);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            e = sys_error(errno, "write");
+            return false;
+        }
+        size_t done = static_cast<size_t>(n);
+        size_t from_a = std::min(done, a.size());
+        a.remove_prefix(from_a);
+        b.remove_prefix(std::min(done - from_a, b.size()));
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string maildir_host(std::string_view host) {
+    std::string out;
+    for (char c : host) {
+        if (c == '/') {
+            out += "\\057";
+        } else if (c == ':') {
+            out += "\\072";
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == ',') {
+            out += '_';
+        } else {
+            out += c;
+        }
+    }
+    if (out.empty()) {
+        out = "localhost";
+    }
+    return out;
+}
+
+uint64_t rfc822_size(std::string_view prefix, std::string_view body) {
+    uint64_t n = prefix.size() + body.size();
+    for (auto part : {prefix, body}) {
+        for (size_t i = 0; i < part.size(); ++i) {
+            if (part[i] == '\n' && (i == 0 || part[i - 1] != '\r')) {
+                ++n;
+            }
+        }
+    }
+    return n;
+}
+
+maildir::maildir(unique_fd dir_fd, bool create) : dir_(std::move(dir_fd)) {
+    if (!dir_) {
+        error_ = {EBADF, "no Maildir directory"};
+        return;
+    }
+    tmp_ = open_sub(dir_.get(), "tmp", create, error_);
+    if (tmp_) {
+        new_ = open_sub(dir_.get(), "new", create, error_);
+    }
+    if (new_) {
+        cur_ = open_sub(dir_.get(), "cur", create, error_);
+    }
+}
+
+maildir::delivered maildir::deliver(std::string_view prefix, std::string_view body,
+                                    std::string_view host, const hook& on_stage) {
+    delivered d;
+    if (!ok()) {
+        d.error = error_;
+        return d;
+    }
+    d.size = prefix.size() + body.size();
+    uint64_t wsize = rfc822_size(prefix, body);
+    std::string tmp_name;
+    unique_fd fd;
+    for (int attempt = 0; attempt < 5 && !fd; ++attempt) {
+        timeval tv{};
+        ::gettimeofday(&tv, nullptr);
+        tmp_name = std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" +
+                   std::to_string(::getpid()) + "Q" + std::to_string(++delivery_counter);
+        char rnd[17];
+        std::snprintf(rnd, sizeof rnd, "%016llx", static_cast<unsigned long long>(random64()));
+        tmp_name += std::string("R") + rnd + "." + maildir_host(host) +
+                    ",S=" + std::to_string(d.size) + ",W=" + std::to_string(wsize);
+        int f = ::openat(tmp_.get(), tmp_name.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f >= 0) {
+            fd.reset(f);
+        } else if (errno != EEXIST) {
+            d.error = sys_error(errno, "create tmp/" + tmp_name);
+            return d;
+        }
+    }
+    if (!fd) {
+        d.error = {EEXIST, "cannot find a unique name in tmp/"};
+        return d;
+    }
+    auto fail = [&](maildir_error e) {
+        ::unlinkat(tmp_.get(), tmp_name.c_str(), 0);
+        d.error = std::move(e);
+        return d;
+    };
+    maildir_error e;
+    if (!write_all(fd.get(), prefix, body, e)) {
+        e.what = "tmp/" + tmp_name + ": " + e.what;
+        return fail(e);
+    }
+    if (on_stage) {
+        on_stage("tmp-written");
+    }
+    if (::fsync(fd.get()) != 0) {
+        return fail(sys_error(errno, "fsync tmp/" + tmp_name));
+    }
+    if (::close(fd.release()) != 0) {
+        return fail(sys_error(errno, "close tmp/" + tmp_name));
+    }
+    if (on_stage) {
+        on_stage("synced");
+    }
+    if (::linkat(tmp_.get(), tmp_name.c_str(), new_.get(), tmp_name.c_str(), 0) != 0) {
+        return fail(sys_error(errno, "link new/" + tmp_name));
+    }
+    if (on_stage) {
+        on_stage("linked");
+    }
+    if (::fsync(new_.get()) != 0) {
+        int err = errno;
+        ::unlinkat(new_.get(), tmp_name.c_str(), 0);
+        return fail(sys_error(err, "fsync new/"));
+    }
+    ::unlinkat(tmp_.get(), tmp_name.c_str(), 0);
+    d.name = tmp_name;
+    return d;
+}
+
+unsigned maildir::clean_tmp(std::time_t now, std::time_t max_age) {
+    if (!tmp_) {
+        return 0;
+    }
+    int fd = ::openat(tmp_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+        ::close(fd);
+        return 0;
+    }
+    unsigned removed = 0;
+    while (dirent* ent = ::readdir(d)) {
+        if (ent->d_name[0] == '.') {
+            continue;
+        }
+        struct stat st {};
+        if (::fstatat(tmp_.get(), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (now - st.st_mtime > max_age && ::unlinkat(tmp_.get(), ent->d_name, 0) == 0) {
+            ++removed;
+        }
+    }
+    ::closedir(d);
+    return removed;
+}
+
+}  // namespace vhostmail::store

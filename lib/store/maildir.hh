@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+// maildir.hh - durable Maildir delivery (protocols.md section 9.3).
+// Sequence: open tmp/<unique> O_CREAT|O_EXCL|O_NOFOLLOW 0600 -> write everything -> fsync ->
+// close -> link into new/<unique> (never overwrites) -> fsync new/ -> unlink the tmp name.
+// Only after deliver() returned ok is the message in new/; any failure unlinks what it wrote and
+// returns an error, which the caller reports as a temporary failure. A crash at any point leaves
+// at worst a file in tmp/ (removed by clean_tmp after 36 hours), never a partial file in new/.
+// Unique name: <sec>.M<usec>P<pid>Q<count>R<random>.<host>,S=<size>,W=<rfc822 size>.
+// Thread safety: a maildir object is used by one thread; the file name counter is atomic.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "lib/core/unique_fd.hh"
+
+namespace vhostmail::store {
+
+struct maildir_error {
+    int error = 0;       // errno; 0 = none
+    std::string what;    // "write tmp/...: No space left on device"
+    bool ok() const { return error == 0 && what.empty(); }
+};
+
+// Pure: the host name as a Maildir name part ('/' -> \057, ':' -> \072, '.'-free start).
+std::string maildir_host(std::string_view host);
+
+// Pure: RFC822.SIZE of LF text: size plus one per bare LF (W=).
+uint64_t rfc822_size(std::string_view prefix, std::string_view body);
+
+class maildir {
+public:
+    // Test hook: called with "tmp-written", "synced", "linked" at those points (may _exit).
+    using hook = std::function<void(std::string_view stage)>;
+
+    // Opens (creating with 0700 when `create`) the Maildir directory `dir_fd` and its
+    // tmp/ new/ cur/. Errors leave ok() false with the reason in error().
+    maildir(unique_fd dir_fd, bool create);
+
+    bool ok() const { return error_.ok(); }
+    const maildir_error& error() const { return error_; }
+    int dir_fd() const { return dir_.get(); }
+
+    // Writes prefix + body as one new message. Returns the file name in new/ or an error.
+    struct delivered {
+        maildir_error error;
+        std::string name;
+        uint64_t size = 0;
+    };
+    delivered deliver(std::string_view prefix, std::string_view body, std::string_view host,
+                      const hook& on_stage = {});
+
+    // Removes files in tmp/ not modified for `max_age` seconds. Returns how many.
+    unsigned clean_tmp(std::time_t now, std::time_t max_age = 36 * 3600);
+
+private:
+    unique_fd dir_, tmp_, new_, cur_;
+    maildir_error error_;
+};
+
+}  // namespace vhostmail::store

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/vhost/sql_directory.hh"
+
+#include "lib/core/strings.hh"
+
+namespace vhostmail::vhost {
+
+namespace {
+
+// All SQL of the SQL directory in one place. Booleans and SETs arrive as text.
+constexpr const char* domain_sql =
+    "SELECT d.id, d.name, d.enabled, d.accepts_mail, d.reject_text, d.logins, d.quota_bytes,"
+    " d.quota_messages, d.max_message_size, d.fallback, d.filter_command, d.fullname_matching"
+    " FROM domains d WHERE d.name = ?"
+    " UNION ALL "
+    "SELECT d.id, d.name, d.enabled, d.accepts_mail, d.reject_text, d.logins, d.quota_bytes,"
+    " d.quota_messages, d.max_message_size, d.fallback, d.filter_command, d.fullname_matching"
+    " FROM domain_aliases a JOIN domains d ON d.id = a.domain_id WHERE a.name = ? AND a.enabled"
+    " LIMIT 1";
+#define VHM_ADDRESS_COLUMNS                                                                    \
+    "SELECT a.id, a.local_part, a.enabled, a.mailbox, a.maildir,"                              \
+    " a.password IS NOT NULL AND a.password <> '', a.full_name, a.logins, a.quota_bytes,"      \
+    " a.quota_messages, v.address_id IS NOT NULL, v.enabled,"                                  \
+    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at),"                             \
+    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"                                \
+    " FROM addresses a LEFT JOIN vacations v ON v.address_id = a.id"
+constexpr const char* address_sql = VHM_ADDRESS_COLUMNS " WHERE a.domain_id = ? AND a.local_part = ?";
+constexpr const char* full_names_sql =
+    VHM_ADDRESS_COLUMNS " WHERE a.domain_id = ? AND a.full_name <> ''";
+#undef VHM_ADDRESS_COLUMNS
+constexpr const char* forwardings_sql =
+    "SELECT destination FROM forwardings WHERE address_id = ? ORDER BY destination";
+constexpr const char* grants_sql =
+    "SELECT a.local_part, d.name FROM send_grants g JOIN addresses a ON a.id = g.address_id"
+    " JOIN domains d ON d.id = a.domain_id WHERE g.domain_id = ? AND g.local_part IN ('', ?)"
+    " UNION "
+    "SELECT a.local_part, d.name FROM domain_admins da JOIN addresses a ON a.id = da.address_id"
+    " JOIN domains d ON d.id = a.domain_id WHERE da.domain_id = ?";
+
+db::outcome<db::result> query(db::pool& pool, const char* sql, std::vector<db::param> params) {
+    return pool.run([&](db::connection& c) { return c.query(sql, params); });
+}
+
+domain_record domain_from_row(const db::row& r) {
+    domain_record d;
+    d.id = r.u64(0);
+    d.name = ascii_lower(r.str(1));
+    d.enabled = r.boolean(2);
+    d.accepts_mail = r.boolean(3);
+    d.reject_text = r.str(4);
+    d.logins = parse_login_set(r.str(5));
+    d.quota_bytes = r.opt_u64(6);
+    d.quota_messages = r.opt_u64(7);
+    d.max_message_size = r.opt_u64(8);
+    d.fallback = r.str(9);
+    d.filter_command = r.str(10);
+    d.fullname_matching = r.boolean(11);
+    return d;
+}
+
+address_record address_from_row(const db::row& r, const std::string& domain_name) {
+    address_record a;
+    a.id = r.u64(0);
+    a.local_part = ascii_lower(r.str(1));
+    a.enabled = r.boolean(2);
+    a.mailbox = r.boolean(3);
+    if (a.mailbox) {
+        a.maildir = r.str(4);
+        if (a.maildir.empty()) {
+            a.maildir = default_maildir(domain_name, a.local_part);
+        } else if (a.maildir.back() != '/') {
+            a.maildir += '/';
+        }
+    }
+    a.has_password = r.boolean(5);
+    a.full_name = r.str(6);
+    a.logins = parse_login_set(r.str(7));
+    a.quota_bytes = r.opt_u64(8);
+    a.quota_messages = r.opt_u64(9);
+    if (r.boolean(10)) {
+        a.vacation = vacation_window{r.boolean(11), r.opt_i64(12), r.opt_i64(13)};
+    }
+    return a;
+}
+
+}  // namespace
+
+lookup<const domain_record*> sql_directory::find_domain(std::string_view name) {
+    using result_t = lookup<const domain_record*>;
+    std::string key = ascii_lower(name);
+    if (auto it = domain_cache_.find(key); it != domain_cache_.end()) {
+        return it->second ? result_t::found(it->second) : result_t::not_found();
+    }
+    auto r = query(pool_, domain_sql, {key, key});
+    if (!r) {
+        return result_t::temp_fail(db::describe(r.error()));
+    }
+    if (r->rows.empty()) {
+        domain_cache_[key] = nullptr;
+        return result_t::not_found();
+    }
+    domain_record d = domain_from_row(r->rows.front());
+    for (const auto& known : domains_) {
+        if (known.id == d.id) {
+            domain_cache_[key] = &known;
+            return result_t::found(&known);
+        }
+    }
+    domains_.push_back(std::move(d));
+    domain_cache_[key] = &domains_.back();
+    return result_t::found(&domains_.back());
+}
+
+lookup<const address_record*> sql_directory::load_address(const domain_record& domain,
+                                                          const db::row& row) {
+    using result_t = lookup<const address_record*>;
+    address_record a = address_from_row(row, domain.name);
+    std::string key = std::to_string(domain.id) + ":" + a.local_part;
+    if (auto it = address_cache_.find(key); it != address_cache_.end() && it->second) {
+        return result_t::found(it->second);
+    }
+    auto f = query(pool_, forwardings_sql, {a.id});
+    if (!f) {
+        return result_t::temp_fail(db::describe(f.error()));
+    }
+    for (const auto& r : f->rows) {
+        a.forwards.push_back(r.str(0));
+    }
+    addresses_.push_back(std::move(a));
+    address_cache_[key] = &addresses_.back();
+    return result_t::found(&addresses_.back());
+}
+
+lookup<const address_record*> sql_directory::find_address(const domain_record& domain,
+                                                          std::string_view local_part) {
+    using result_t = lookup<const address_record*>;
+    std::string key = std::to_string(domain.id) + ":" + std::string(local_part);
+    if (auto it = address_cache_.find(key); it != address_cache_.end()) {
+        return it->second ? result_t::found(it->second) : result_t::not_found();
+    }
+    auto r = query(pool_, address_sql, {domain.id, std::string(local_part)});
+    if (!r) {
+        return result_t::temp_fail(db::describe(r.error()));
+    }
+    if (r->rows.empty()) {
+        address_cache_[key] = nullptr;
+        return result_t::not_found();
+    }
+    return load_address(domain, r->rows.front());
+}
+
+lookup<const address_record*> sql_directory::find_full_name(const domain_record& domain,
+                                                            std::string_view normalized) {
+    using result_t = lookup<const address_record*>;
+    auto r = query(pool_, full_names_sql, {domain.id});
+    if (!r) {
+        return result_t::temp_fail(db::describe(r.error()));
+    }
+    const db::row* match = nullptr;
+    for (const auto& row : r->rows) {
+        if (normalize_full_name(row.str(6)) == normalized) {
+            if (match != nullptr) {
+                return result_t::not_found();  // ambiguous
+            }
+            match = &row;
+        }
+    }
+    if (match == nullptr) {
+        return result_t::not_found();
+    }
+    return load_address(domain, *match);
+}
+
+lookup<std::vector<std::string>> sql_directory::sender_grants(const domain_record& domain,
+                                                              std::string_view local_part) {
+    using result_t = lookup<std::vector<std::string>>;
+    auto r = query(pool_, grants_sql, {domain.id, std::string(local_part), domain.id});
+    if (!r) {
+        return result_t::temp_fail(db::describe(r.error()));
+    }
+    std::vector<std::string> out;
+    for (const auto& row : r->rows) {
+        out.push_back(ascii_lower(row.str(0)) + "@" + ascii_lower(row.str(1)));
+    }
+    return result_t::found(std::move(out));
+}
+
+}  // namespace vhostmail::vhost

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Integration test of vhostmail-lmtpd and vhostmail-deliver with a real MariaDB, lookupd for
+Postfix's maps, and a real private Postfix delivering through lmtp: and through pipe(8).
+
+usage: run_deliver_test.py LMTPD DELIVER LOOKUPD ADMIN SOURCE_DIR
+
+Covers: the SPEC examples (catch-all, alias chain, domain alias) landing in the right Maildir
+through lmtp:, and through a pipe(8) transport configured from postfix-snippets/master.cf.deliver;
+one copy per mailbox for a multi-recipient message; over-quota mail refused (5.2.2), nothing
+written; a vacation reply sent once, not twice, never to a list message; a domain filter changing
+the message; a fallback command receiving the message with %u %d %f; the database down giving
+4xx (LMTP) and exit 75 (pipe); durability: a delivery killed before the commit leaves nothing in
+new/ and the retry delivers exactly once; a write failure (RLIMIT_FSIZE) is a temporary failure
+with nothing left behind; the LMTP protocol details (pipelining, ORCPT, size, bad commands).
+"""
+
+import os
+import pwd
+import resource
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import vhm_daemon  # noqa: E402
+import vhm_mariadb  # noqa: E402
+import vhm_postfix  # noqa: E402
+
+failures = []
+
+
+def check(what, got, want):
+    if got != want:
+        failures.append(f"{what}: got {got!r}, want {want!r}")
+        print(f"FAIL {what}: got {got!r}, want {want!r}", flush=True)
+    else:
+        print(f"ok   {what}", flush=True)
+
+
+def count(mailbase, path):
+    d = os.path.join(mailbase, path, "new")
+    return len(os.listdir(d)) if os.path.isdir(d) else 0
+
+
+def newest(mailbase, path):
+    d = os.path.join(mailbase, path, "new")
+    names = sorted(os.listdir(d), key=lambda n: os.stat(os.path.join(d, n)).st_mtime)
+    with open(os.path.join(d, names[-1]), errors="replace") as f:
+        return f.read()
+
+
+def wait_for(cond, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def message(sender, to, subject, body="hello\n", extra=""):
+    return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject.replace(' ', '.')}.{time.time()}@test>\r\n{extra}\r\n"
+            + body.replace("\n", "\r\n"))
+
+
+def smtp_send(pf, sender, rcpts, msg):
+    """Sends through the private Postfix's smtpd; returns {rcpt: code} of refused ones."""
+    with smtplib.SMTP("127.0.0.1", pf.smtp_port, timeout=30) as s:
+        try:
+            refused = s.sendmail(sender, rcpts, msg)
+        except smtplib.SMTPRecipientsRefused as e:
+            refused = e.recipients
+        return {r: v[0] for r, v in refused.items()}
+
+
+SETUP_SQL = """
+INSERT INTO domains (name) VALUES ('filter.example'), ('pipe.example');
+INSERT INTO domains (name, fallback) VALUES ('cmd.example', '|/usr/bin/tee {tmp}/cmd-%u-%d-%f');
+UPDATE domains SET filter_command = '/bin/sed s/hello/FILTERED/' WHERE name = 'filter.example';
+INSERT INTO addresses (domain_id, local_part, mailbox) SELECT id, 'ann', TRUE FROM domains
+    WHERE name = 'filter.example';
+INSERT INTO addresses (domain_id, local_part, mailbox) SELECT id, 'joe', TRUE FROM domains
+    WHERE name = 'pipe.example';
+INSERT INTO addresses (domain_id, local_part, mailbox, quota_bytes) SELECT id, 'small', TRUE, 3000
+    FROM domains WHERE name = 'blobber.org';
+INSERT INTO vacations (address_id, subject, body)
+    SELECT a.id, 'Out of office', 'Vivita is away.' FROM addresses a JOIN domains d
+    ON d.id = a.domain_id WHERE d.name = 'blobber.org' AND a.local_part = 'vivita';
+"""
+
+
+def lookup_maps(source, ports):
+    with open(os.path.join(source, "postfix-snippets", "main.cf.lookup")) as f:
+        text = f.read()
+    for i, m in enumerate(("domains", "aliases", "mailboxes", "senders")):
+        text = text.replace(f"tcp:127.0.0.1:{10041 + i}", f"tcp:127.0.0.1:{ports[m]}")
+    return text
+
+
+def pipe_snippet(source, deliver, config):
+    with open(os.path.join(source, "postfix-snippets", "master.cf.deliver")) as f:
+        lines = [ln for ln in f.read().splitlines() if ln and not ln.startswith("#")]
+    text = "\n".join(lines).replace("/usr/lib/vhostmail/vhostmail-deliver",
+                                    f"{deliver} -c {config}")
+    return text.replace("user=vmail:vmail", "user=nobody:nogroup") + "\n"
+
+
+def lmtp_session(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(path)
+    f = s.makefile("rb")
+
+    def reply():
+        lines = []
+        while True:
+            ln = f.readline().decode()
+            lines.append(ln.rstrip("\r\n"))
+            if len(ln) < 4 or ln[3] != "-":
+                return lines
+    return s, reply
+
+
+def lmtp_protocol(sock_path, mailbase):
+    s, reply = lmtp_session(sock_path)
+    check("LMTP greeting", reply()[0][:4], "220 ")
+    s.sendall(b"HELO x\r\n")
+    check("HELO refused", reply()[0][:3], "500")
+    s.sendall(b"LHLO client\r\n")
+    lhlo = reply()
+    check("LHLO keywords", [k for k in ("PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "SIZE")
+                            if any(k in ln for ln in lhlo)],
+          ["PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "SIZE"])
+    s.sendall(b"DATA\r\n")
+    check("DATA without MAIL: 503", reply()[0][:3], "503")
+    before = count(mailbase, "blobber.org/xandros/")
+    # One pipelined batch: MAIL, three RCPTs (one unknown, one duplicate), DATA.
+    s.sendall(b"MAIL FROM:<bob@remote.example> SIZE=100\r\n"
+              b"RCPT TO:<xandros@blobber.org> ORCPT=rfc822;john@whopper.nu\r\n"
+              b"RCPT TO:<nobody@blobber.org>\r\n"
+              b"RCPT TO:<Xandros@blobber.org>\r\nDATA\r\n")
+    got = [reply()[0][:9] for _ in range(5)]
+    check("pipelined replies", got, ["250 2.1.0", "250 2.1.5", "550 5.1.1", "250 2.1.5",
+                                     "354 Send "])
+    s.sendall(b"Subject: lmtp\r\n\r\n..dotted\r\n.\r\n")
+    got = [reply()[0][:9] for _ in range(2)]
+    check("one reply per accepted RCPT after DATA", got, ["250 2.0.0", "250 2.0.0"])
+    check("duplicate recipient: one copy", count(mailbase, "blobber.org/xandros/"), before + 1)
+    text = newest(mailbase, "blobber.org/xandros/")
+    check("dot-unstuffed, LF line ends", "\n.dotted\n" in text and "\r" not in text, True)
+    check("X-Original-To from ORCPT", "X-Original-To: john@whopper.nu\n" in text, True)
+    s.sendall(b"MAIL FROM:<a@b> SIZE=999999999999\r\n")
+    check("SIZE over the limit: 552", reply()[0][:9], "552 5.3.4")
+    s.sendall(b"NOOP " + b"x" * 5000 + b"\r\nNOOP\r\n")
+    check("over-long line: 500 then the session goes on", [reply()[0][:3], reply()[0][:3]],
+          ["500", "250"])
+    s.sendall(b"QUIT\r\n")
+    check("QUIT", reply()[0][:3], "221")
+    s.close()
+
+
+def through_postfix(pf, mailbase, tmp, sendmail_log):
+    n = lambda p: count(mailbase, p)  # noqa: E731
+    x0, v0 = n("blobber.org/xandros/"), n("blobber.org/vivita/")
+    for rcpt in ("john@whopper.nu", "julian@lala.com"):
+        refused = smtp_send(pf, "bob@remote.example", [rcpt], message("bob@remote.example",
+                                                                     rcpt, "spec " + rcpt))
+        check(f"smtp accepts {rcpt}", refused, {})
+    check("catch-all and alias chain reach xandros (lmtp)",
+          wait_for(lambda: n("blobber.org/xandros/") == x0 + 2), True)
+    refused = smtp_send(pf, "bob@remote.example", ["vivita@mail.blobber.org"],
+                        message("bob@remote.example", "vivita@mail.blobber.org", "domain alias"))
+    check("domain alias accepted", refused, {})
+    check("domain alias reaches vivita", wait_for(lambda: n("blobber.org/vivita/") == v0 + 1),
+          True)
+    refused = smtp_send(pf, "bob@remote.example", ["julian@blobber.org", "xandros@blobber.org"],
+                        message("bob@remote.example", "xandros@blobber.org", "unknown"))
+    check("unknown user rejected at RCPT", refused.get("julian@blobber.org"), 550)
+    check("...the other recipient delivered", wait_for(lambda: n("blobber.org/xandros/") == x0 + 3),
+          True)
+
+    # Multi-recipient: one copy per mailbox (john@whopper.nu and xandros are the same mailbox).
+    x1, v1 = n("blobber.org/xandros/"), n("blobber.org/vivita/")
+    smtp_send(pf, "carol@remote.example",
+              ["xandros@blobber.org", "vivita@blobber.org", "john@whopper.nu"],
+              message("carol@remote.example", "vivita@blobber.org", "multi"))
+    check("multi-recipient: one copy each",
+          wait_for(lambda: n("blobber.org/xandros/") == x1 + 1 and
+                   n("blobber.org/vivita/") == v1 + 1), True)
+
+    # Vacation: vivita answered carol above (To: vivita). Once, not twice; never to a list.
+    wait_for(lambda: os.path.exists(sendmail_log))
+    smtp_send(pf, "carol@remote.example", ["vivita@blobber.org"],
+              message("carol@remote.example", "vivita@blobber.org", "again"))
+    smtp_send(pf, "list@remote.example", ["vivita@blobber.org"],
+              message("list@remote.example", "vivita@blobber.org", "list mail",
+                      extra="List-Id: <l.remote.example>\r\n"))
+    check("vacation: messages delivered", wait_for(lambda: n("blobber.org/vivita/") == v1 + 3),
+          True)
+    with open(sendmail_log) as f:
+        calls = f.read().splitlines()
+    check("vacation: exactly one reply, to the envelope sender, from <>",
+          calls, ["-i -f <> -- carol@remote.example"])
+    with open(sendmail_log + ".msg") as f:
+        reply = f.read()
+    check("vacation reply headers", all(h in reply for h in (
+        "Auto-Submitted: auto-replied", "Subject: Out of office", "In-Reply-To: <multi."
+    )), True)
+
+    # Over quota: small@blobber.org holds 3000 bytes.
+    s0 = n("blobber.org/small/")
+    smtp_send(pf, "bob@remote.example", ["small@blobber.org"],
+              message("bob@remote.example", "small@blobber.org", "fits"))
+    check("under quota: delivered", wait_for(lambda: n("blobber.org/small/") == s0 + 1), True)
+    smtp_send(pf, "bob@remote.example", ["small@blobber.org"],
+              message("bob@remote.example", "small@blobber.org", "too big", "x" * 5000 + "\n"))
+    check("over quota: bounced with 5.2.2",
+          wait_for(lambda: "dsn=5.2.2" in pf.log() and "small@blobber.org" in pf.log()), True)
+    check("over quota: nothing written", n("blobber.org/small/"), s0 + 1)
+
+    # Filter and fallback command.
+    smtp_send(pf, "bob@remote.example", ["ann@filter.example"],
+              message("bob@remote.example", "ann@filter.example", "filter me"))
+    check("filter: delivered", wait_for(lambda: n("filter.example/ann/") == 1), True)
+    check("filter: message changed", "FILTERED" in newest(mailbase, "filter.example/ann/"), True)
+    smtp_send(pf, "bob@remote.example", ["anyone@cmd.example"],
+              message("bob@remote.example", "anyone@cmd.example", "to a command"))
+    out = os.path.join(tmp, "cmd-anyone-cmd.example-bob@remote.example")
+    check("fallback command got the message with %u %d %f", wait_for(
+        lambda: os.path.exists(out) and "to a command" in open(out).read()), True)
+
+    # The pipe(8) transport for pipe.example.
+    smtp_send(pf, "bob@remote.example", ["joe@pipe.example"],
+              message("bob@remote.example", "joe@pipe.example", "via pipe"))
+    check("pipe transport delivers", wait_for(lambda: n("pipe.example/joe/") == 1), True)
+    if n("pipe.example/joe/"):
+        text = newest(mailbase, "pipe.example/joe/")
+        check("pipe: Return-Path and Delivered-To",
+              text.startswith("Return-Path: <bob@remote.example>\n") and
+              "Delivered-To: joe@pipe.example\n" in text, True)
+    check("pipe: relay=vhm-deliver, delivered", wait_for(
+        lambda: "relay=vhm-deliver" in pf.log() and "status=sent (delivered via vhm-deliver"
+        in pf.log()), True)
+
+
+def run_deliver(deliver, config, sender, rcpt, body, env=None, limit_fsize=None):
+    def setup():
+        if limit_fsize:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
+        nobody = pwd.getpwnam("nobody")
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+    p = subprocess.run([deliver, "-c", config, "-f", sender, "--", rcpt], input=body.encode(),
+                       capture_output=True, env=env or {}, preexec_fn=setup, timeout=60)
+    return p.returncode, p.stdout.decode(errors="replace").strip()
+
+
+def durability(deliver, config, mailbase):
+    box = "blobber.org/xandros/"
+    before = count(mailbase, box)
+    body = "Subject: durable\n\nbody\n"
+    for stage in ("tmp-written", "synced"):
+        code, _ = run_deliver(deliver, config, "a@remote.example", "xandros@blobber.org", body,
+                              env={"VHOSTMAIL_TEST_CRASH_AT": stage})
+        check(f"killed at {stage}: not acknowledged (signal)", code, -9)
+        check(f"killed at {stage}: nothing in new/", count(mailbase, box), before)
+    code, out = run_deliver(deliver, config, "a@remote.example", "xandros@blobber.org", body)
+    check("retry after the crashes: delivered once", (code, count(mailbase, box)),
+          (0, before + 1))
+    big = "Subject: big\n\n" + "y" * 20000 + "\n"
+    code, out = run_deliver(deliver, config, "a@remote.example", "xandros@blobber.org", big,
+                            limit_fsize=4096)
+    check("RLIMIT_FSIZE: temporary failure", (code, out[:5]), (75, "4.3.0"))
+    check("RLIMIT_FSIZE: nothing in new/", count(mailbase, box), before + 1)
+    tmpdir = os.path.join(mailbase, box, "tmp")
+    stale = [n for n in os.listdir(tmpdir) if not n.startswith("maildirsize")]
+    check("RLIMIT_FSIZE: nothing left in tmp/ but the killed runs' files", len(stale) <= 2, True)
+    code, out = run_deliver(deliver, config, "a@remote.example", "nobody@blobber.org", body)
+    check("pipe: unknown user exit 67", (code, out[:5]), (67, "5.1.1"))
+    code, out = run_deliver(deliver, config, "a@remote.example", "xandros@blobber.org",
+                            "Delivered-To: xandros@blobber.org\n" + body)
+    check("pipe: loop bounced 5.4.6", out[:5], "5.4.6")
+
+
+def database_down(db, deliver, config, sock_path):
+    db.stop()
+    code, out = run_deliver(deliver, config, "a@remote.example", "xandros@blobber.org",
+                            "Subject: x\n\nx\n")
+    check("DB down: pipe exit 75", (code, out[:5]), (75, "4.3.0"))
+    s, reply = lmtp_session(sock_path)
+    reply()
+    s.sendall(b"LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<xandros@blobber.org>\r\n")
+    reply()
+    reply()
+    check("DB down: LMTP 451 4.3.0 at RCPT", reply()[0][:9], "451 4.3.0")
+    s.close()
+    db.start()
+    code, out = run_deliver(deliver, config, "a@remote.example", "xandros@blobber.org",
+                            "Subject: x\n\nx\n")
+    check("DB back: delivered", code, 0)
+
+
+def main():
+    lmtpd, deliver, lookupd, admin, source = sys.argv[1:6]
+    vhm_mariadb.skip_unless_available()
+    vhm_postfix.skip_unless_available()
+    with tempfile.TemporaryDirectory(prefix="vhm-deliver-") as tmp, \
+            vhm_mariadb.private_mariadb() as db:
+        os.chmod(tmp, 0o755)
+        nobody = pwd.getpwnam("nobody")
+        mailbase = os.path.join(tmp, "mail")
+        os.mkdir(mailbase, 0o700)
+        os.chown(mailbase, nobody.pw_uid, nobody.pw_gid)
+        os.chown(tmp, nobody.pw_uid, nobody.pw_gid)  # the fallback command writes here
+        base = vhm_daemon.base_config(db, tmp)
+        migrate = subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}",
+                                  "-o", f"db_user={db.user}", "-o", f"db_password={db.password}",
+                                  "-o", f"db_name={db.database}", "-o",
+                                  f"admin_migrations_directory={source}/sql/migrations",
+                                  "db", "migrate"], capture_output=True, text=True)
+        check("vhostmail db migrate (with 0003_delivery)", migrate.returncode, 0)
+        db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
+        db.sql(SETUP_SQL.replace("{tmp}", tmp))
+        sendmail = os.path.join(tmp, "fake-sendmail")
+        sendmail_log = os.path.join(tmp, "sendmail.log")
+        with open(sendmail, "w") as f:
+            f.write(f'#!/bin/sh\necho "$@" >> {sendmail_log}\ncat >> {sendmail_log}.msg\n')
+        os.chmod(sendmail, 0o755)
+        sock_path = os.path.join(tmp, "lmtp.sock")
+        common = base + (f"deliver_mail_base = {mailbase}\n"
+                         f"deliver_sendmail_command = {sendmail}\n"
+                         "deliver_hostname = mx.vhostmail.test\n"
+                         f"lmtpd_listen = unix:{sock_path}\n")
+        deliver_cf = os.path.join(tmp, "deliver.cf")
+        with open(deliver_cf, "w") as f:
+            f.write(common)
+        os.chmod(deliver_cf, 0o644)
+        ports = {m: vhm_postfix.free_port() for m in ("domains", "aliases", "mailboxes",
+                                                      "senders")}
+        tcp = " ".join(f"{m}=127.0.0.1:{p}" for m, p in ports.items())
+        lookup_cf = base + (f"lookupd_socketmap_listen = unix:{tmp}/lookupd.sock\n"
+                            f"lookupd_tcp_listen = {tcp}\n")
+        with vhm_daemon.daemon(lookupd, lookup_cf, tmp, name="lookupd") as lk, \
+                vhm_daemon.daemon(lmtpd, common, tmp, name="lmtpd") as d:
+            lk.wait_for_log("routing data loaded")
+            lmtp_protocol(sock_path, mailbase)
+            main_cf = (lookup_maps(source, ports) +
+                       f"virtual_transport = lmtp:unix:{sock_path}\n"
+                       "transport_maps = inline:{ pipe.example=vhm-deliver: }\n"
+                       "vhm-deliver_destination_recipient_limit = 1\n"
+                       "lmtp_destination_recipient_limit = 50\n")
+            with vhm_postfix.private_postfix(tmp, main_cf_extra=main_cf,
+                                             master_cf_extra=pipe_snippet(source, deliver,
+                                                                          deliver_cf)) as pf:
+                check("postconf -n is warning-free with the delivery snippets",
+                      pf.postconf_warnings(), "")
+                before = len(failures)
+                through_postfix(pf, mailbase, tmp, sendmail_log)
+                if len(failures) > before:
+                    print("postfix log:\n" + pf.log()[-6000:])
+            durability(deliver, deliver_cf, mailbase)
+            database_down(db, deliver, deliver_cf, sock_path)
+            check("lmtpd: no crash or sanitizer report",
+                  "ERROR: " in d.log() or "runtime error" in d.log(), False)
+            if failures:
+                print("lmtpd log:\n" + d.log()[-5000:])
+    if failures:
+        print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
