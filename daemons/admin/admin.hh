@@ -75,6 +75,8 @@ std::vector<command> vacation_commands();
 std::vector<command> resolve_commands();
 std::vector<command> check_commands();
 std::vector<command> admin_commands();
+std::vector<command> passwd_commands();
+std::vector<command> import_commands();
 
 // Output for people (aligned) or scripts (--json).
 void print_fields(const context& ctx, const vhost::fields& f);

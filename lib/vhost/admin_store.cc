@@ -36,6 +36,9 @@ fields row_fields(const db::result& r, const std::vector<std::string>& names) {
 
 template <typename F>
 admin_result<done> admin_store::in_transaction(F&& body) {
+    if (batch_) {
+        return body();  // the enclosing batch commits or rolls back
+    }
     if (auto b = conn_.begin(); !b) {
         return db_failure(b.error());
     }
@@ -673,6 +676,33 @@ admin_result<table> admin_store::list_domain_admins(const std::string& domain) {
         t.rows.push_back({row.str(0), row.str(1)});
     }
     return t;
+}
+
+admin_result<bool> admin_store::ensure_address(const std::string& address) {
+    bool created = false;
+    auto r = in_transaction([&]() -> admin_result<done> {
+        auto key = find_address(address, false);
+        if (!key) {
+            return key.failure();
+        }
+        if (key->address_id != 0) {
+            return done{};
+        }
+        if (auto limit = check_limit(key->domain_id, false); !limit) {
+            return limit;
+        }
+        auto ins = conn_.query("INSERT INTO addresses (domain_id, local_part) VALUES (?, ?)",
+                               {db::param{key->domain_id}, db::param{key->local}});
+        if (!ins) {
+            return db_failure(ins.error());
+        }
+        created = true;
+        return done{};
+    });
+    if (!r) {
+        return r.failure();
+    }
+    return created;
 }
 
 }  // namespace vhostmail::vhost

@@ -63,6 +63,14 @@ class admin_store {
 public:
     explicit admin_store(db::connection& conn) : conn_(conn) {}
 
+    // Runs body() with all its changes in one transaction, committed only when body succeeds
+    // and `commit` is true (false: a dry run, rolled back).
+    template <typename F>
+    admin_result<done> batch(F&& body, bool commit);
+
+    // Creates the address (no mailbox) unless it exists; true when it was created.
+    admin_result<bool> ensure_address(const std::string& address);
+
     admin_result<done> add_domain(const std::string& name, const settings& s);
     admin_result<done> remove_domain(const std::string& name);
     admin_result<done> set_domain(const std::string& name, const settings& s);
@@ -107,6 +115,25 @@ private:
     admin_result<done> check_limit(uint64_t domain_id, bool mailbox);
 
     db::connection& conn_;
+    bool batch_ = false;  // inside batch(): changes join its transaction
 };
+
+template <typename F>
+admin_result<done> admin_store::batch(F&& body, bool commit) {
+    if (auto b = conn_.begin(); !b) {
+        return admin_failure{"database error: " + b.error().message, b.error().temporary};
+    }
+    batch_ = true;
+    admin_result<done> r = body();
+    batch_ = false;
+    if (!r || !commit) {
+        (void)conn_.rollback();
+        return r;
+    }
+    if (auto c = conn_.commit(); !c) {
+        return admin_failure{"database error: " + c.error().message, c.error().temporary};
+    }
+    return r;
+}
 
 }  // namespace vhostmail::vhost

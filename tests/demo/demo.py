@@ -4,8 +4,8 @@
 
 usage: demo.py BUILD_DIR SOURCE_DIR
 
-Starts a private MariaDB (temp dir, unix socket), applies the schema with `vhostmail db
-migrate`, loads sql/fixtures/spec-example.sql, starts vhostmail-lookupd with a generated
+Starts a private MariaDB (temp dir, unix socket), applies the schema and creates SPEC.md's
+example data with the `vhostmail` admin tool, starts vhostmail-lookupd with a generated
 config (tcp_table and socketmap listeners), queries it with `postmap -q`, shows a change being
 picked up live and the database going down, then stops everything it started.
 """
@@ -38,6 +38,19 @@ EXAMPLES = [
 ]
 
 
+SPEC_DATA = [
+    ("domain", "add", "blobber.org"),
+    ("domain", "add", "mail.blobber.org", "fallback=@blobber.org"),
+    ("domain", "add", "whopper.nu", "fallback=xandros@blobber.org"),
+    ("domain", "add", "lala.com", "fallback=@whopper.nu"),
+    ("address", "add", "xandros@blobber.org", "mailbox=yes", "full_name=Xandros Blob"),
+    ("address", "add", "vivita@blobber.org", "mailbox=yes"),
+    ("address", "add", "karl@blobber.org"),
+    ("address", "forward", "add", "karl@blobber.org", "karl.vovianda@gmail.com"),
+    ("address", "add", "postmaster@blobber.org"),
+    ("address", "forward", "add", "postmaster@blobber.org", "postmaster@localhost"),
+]
+
 PORT_MAPS = {}  # tcp table name -> map name, for the output
 
 
@@ -60,13 +73,22 @@ def main():
             vhm_mariadb.private_mariadb() as db:
         os.chmod(tmp, 0o755)
         print(f"== private MariaDB on {db.socket}")
-        subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}", "-o",
-                        f"db_user={db.user}", "-o", f"db_password={db.password}", "-o",
-                        f"db_name={db.database}", "-o",
-                        f"admin_migrations_directory={source}/sql/migrations", "db", "migrate"],
-                       check=True)
-        db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
-        print("== loaded sql/fixtures/spec-example.sql (SPEC.md's example data)")
+        config_file = os.path.join(tmp, "vhostmail.cf")
+        with open(config_file, "w") as f:
+            f.write(vhm_daemon.base_config(db, tmp) +
+                    f"admin_migrations_directory = {source}/sql/migrations\n")
+
+        def vhostmail(*args, stdin=None):
+            print("  $ vhostmail " + " ".join(args))
+            subprocess.run([admin, "-c", config_file] + list(args), input=stdin, text=True,
+                           check=True, stdout=subprocess.DEVNULL)
+
+        print("== the schema and SPEC.md's example data, made with the admin tool:")
+        vhostmail("db", "migrate")
+        for command in SPEC_DATA:
+            vhostmail(*command)
+        for login in ("xandros@blobber.org", "vivita@blobber.org"):
+            vhostmail("address", "passwd", login, "--stdin", stdin="secret\n")
         ports = {m: vhm_postfix.free_port() for m in ("domains", "aliases", "mailboxes",
                                                      "senders")}
         PORT_MAPS.update({f"tcp:127.0.0.1:{p}": m for m, p in ports.items()})
@@ -87,9 +109,8 @@ def main():
             for m, key, note in EXAMPLES[:7]:
                 show(conf, f"socketmap:unix:{sock}:{m}", key, note)
 
-            print("\n== a mailbox added in the database is served within the 1 s bound:")
-            db.sql("INSERT INTO addresses (domain_id, local_part, mailbox) "
-                   "SELECT id, 'julian', TRUE FROM domains WHERE name = 'blobber.org'")
+            print("\n== a mailbox added with the tool is served within the 1 s bound:")
+            vhostmail("address", "add", "julian@blobber.org", "mailbox=yes")
             t0 = time.monotonic()
             while vhm_postfix.postmap_query(conf, "julian@blobber.org",
                                             f"tcp:127.0.0.1:{ports['mailboxes']}").status != "found":
@@ -97,6 +118,8 @@ def main():
             print(f"  julian@blobber.org answered after {(time.monotonic() - t0) * 1000:.0f} ms")
             show(conf, f"tcp:127.0.0.1:{ports['mailboxes']}", "julian@blobber.org", "new mailbox")
 
+            print("\n== vhostmail resolve explains a route:")
+            subprocess.run([admin, "-c", config_file, "resolve", "julian@lala.com"])
             print("\n== the database goes away: answers become temporary failures (Postfix defers)")
             db.kill()
             time.sleep(1.5)

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// cmd_passwd.cc - vhostmail address passwd ADDRESS [--stdin | --no-password].
+// The password never comes from argv (other users could read it in ps): it is typed twice at
+// the terminal without echo, or read as one line from standard input for scripts. Only its hash
+// is stored; every buffer that held it is wiped.
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "daemons/admin/admin.hh"
+#include "lib/core/unique_fd.hh"
+#include "lib/crypto/password.hh"
+
+namespace vhostmail::admin {
+
+namespace {
+
+using args_t = std::vector<std::string>;
+
+// One line from fd, without its line end; nullopt at EOF before any byte or when too long.
+std::optional<crypto::secret> read_line(int fd) {
+    crypto::secret line;
+    char c;
+    while (true) {
+        ssize_t n = read(fd, &c, 1);
+        if (n <= 0) {
+            if (line.view().empty()) {
+                return std::nullopt;
+            }
+            break;
+        }
+        if (c == '\n') {
+            break;
+        }
+        line.str().push_back(c);
+        if (line.view().size() > crypto::max_password_bytes) {
+            return std::nullopt;
+        }
+        c = 0;
+    }
+    if (!line.view().empty() && line.view().back() == '\r') {
+        line.str().pop_back();
+    }
+    return line;
+}
+
+std::optional<crypto::secret> prompt(int tty, const char* text) {
+    [[maybe_unused]] auto w = write(tty, text, std::char_traits<char>::length(text));
+    termios old{};
+    tcgetattr(tty, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(tty, TCSAFLUSH, &quiet);
+    auto line = read_line(tty);
+    tcsetattr(tty, TCSAFLUSH, &old);
+    w = write(tty, "\n", 1);
+    return line;
+}
+
+std::optional<crypto::secret> ask_password(const context& ctx, bool from_stdin) {
+    if (from_stdin) {
+        auto line = read_line(STDIN_FILENO);
+        if (!line || line->view().empty()) {
+            ctx.fail("no password on standard input (one line, at most 512 bytes)");
+            return std::nullopt;
+        }
+        return line;
+    }
+    unique_fd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+    if (!tty) {
+        ctx.fail("no terminal to ask for the password: use --stdin");
+        return std::nullopt;
+    }
+    auto first = prompt(tty.get(), "New password: ");
+    auto second = prompt(tty.get(), "Retype new password: ");
+    if (!first || !second || first->view().empty()) {
+        ctx.fail("no password given");
+        return std::nullopt;
+    }
+    if (first->view() != second->view()) {
+        ctx.fail("the passwords do not match");
+        return std::nullopt;
+    }
+    return first;
+}
+
+int passwd(context& ctx, const args_t& a) {
+    bool from_stdin = false;
+    bool remove = false;
+    for (size_t i = 1; i < a.size(); ++i) {
+        if (a[i] == "--stdin") {
+            from_stdin = true;
+        } else if (a[i] == "--no-password") {
+            remove = true;
+        } else {
+            std::fputs("usage: vhostmail address passwd ADDRESS [--stdin | --no-password]\n"
+                       "  (never give a password on the command line)\n",
+                       stderr);
+            return exit_usage;
+        }
+    }
+    std::optional<std::string> hash;
+    if (!remove) {
+        auto password = ask_password(ctx, from_stdin);
+        if (!password) {
+            return exit_failed;
+        }
+        hash = crypto::hash_password(password->view());
+        if (!hash) {
+            return ctx.fail("cannot hash this password (empty, too long or containing NUL)");
+        }
+    }
+    return with_store(ctx, [&](vhost::admin_store& store) {
+        auto r = store.set_password_hash(a[0], hash);
+        return r ? print_done(ctx, remove ? "removed the password of " + a[0] +
+                                                " (it can receive mail but not log in)"
+                                          : "password set for " + a[0])
+                 : ctx.fail(r.failure());
+    });
+}
+
+}  // namespace
+
+std::vector<command> passwd_commands() {
+    return {{"address passwd", "ADDRESS [--stdin | --no-password]",
+             "set an address's password (asked twice without echo, or one line on stdin)", 1, 2,
+             passwd,
+             "The password is hashed with SHA512-CRYPT (20000 rounds), which Dovecot verifies too.\n"
+             "--no-password removes it: the address receives mail but cannot log in or send.\n"}};
+}
+
+}  // namespace vhostmail::admin
