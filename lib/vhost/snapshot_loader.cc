@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lib/core/strings.hh"
+#include "lib/vhost/record_rows.hh"
 
 namespace vhostmail::vhost {
 
@@ -69,45 +70,6 @@ struct building {
     std::unordered_map<uint64_t, address_record*> addresses;
 };
 
-domain_record domain_from_row(const db::row& r) {
-    domain_record d;
-    d.id = r.u64(0);
-    d.name = ascii_lower(r.str(1));
-    d.enabled = r.boolean(2);
-    d.accepts_mail = r.boolean(3);
-    d.reject_text = r.str(4);
-    d.logins = parse_login_set(r.str(5));
-    d.quota_bytes = r.opt_u64(6);
-    d.quota_messages = r.opt_u64(7);
-    d.max_message_size = r.opt_u64(8);
-    d.fallback = r.str(9);
-    d.filter_command = r.str(10);
-    d.fullname_matching = r.boolean(11);
-    return d;
-}
-
-address_record address_from_row(const db::row& r, const std::string& domain_name) {
-    address_record a;
-    a.id = r.u64(1);
-    a.local_part = ascii_lower(r.str(2));
-    a.enabled = r.boolean(3);
-    a.mailbox = r.boolean(4);
-    if (a.mailbox) {
-        a.maildir = r.str(5);
-        if (a.maildir.empty()) {
-            a.maildir = default_maildir(domain_name, a.local_part);
-        } else if (a.maildir.back() != '/') {
-            a.maildir += '/';
-        }
-    }
-    a.has_password = r.boolean(6);
-    a.full_name = r.str(7);
-    a.logins = parse_login_set(r.str(8));
-    a.quota_bytes = r.opt_u64(9);
-    a.quota_messages = r.opt_u64(10);
-    return a;
-}
-
 using conn_t = db::connection;
 
 db::outcome<db::result> run(conn_t& conn, const query_text& q, const uint64_t* only) {
@@ -140,7 +102,7 @@ db::outcome<void> read_children(conn_t& conn, building& b, const uint64_t* only)
     }
     for (const auto& r : addresses->rows) {
         if (auto* d = owner(b, r)) {
-            auto a = address_from_row(r, d->domain.name);
+            auto a = address_from_row(r, 1, d->domain.name);
             auto [it, inserted] = d->addresses.emplace(a.local_part, std::move(a));
             if (inserted) {
                 b.addresses[it->second.id] = &it->second;

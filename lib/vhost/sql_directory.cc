@@ -2,6 +2,7 @@
 #include "lib/vhost/sql_directory.hh"
 
 #include "lib/core/strings.hh"
+#include "lib/vhost/record_rows.hh"
 
 namespace vhostmail::vhost {
 
@@ -41,44 +42,13 @@ db::outcome<db::result> query(db::pool& pool, const char* sql, std::vector<db::p
     return pool.run([&](db::connection& c) { return c.query(sql, params); });
 }
 
-domain_record domain_from_row(const db::row& r) {
-    domain_record d;
-    d.id = r.u64(0);
-    d.name = ascii_lower(r.str(1));
-    d.enabled = r.boolean(2);
-    d.accepts_mail = r.boolean(3);
-    d.reject_text = r.str(4);
-    d.logins = parse_login_set(r.str(5));
-    d.quota_bytes = r.opt_u64(6);
-    d.quota_messages = r.opt_u64(7);
-    d.max_message_size = r.opt_u64(8);
-    d.fallback = r.str(9);
-    d.filter_command = r.str(10);
-    d.fullname_matching = r.boolean(11);
-    return d;
-}
-
-address_record address_from_row(const db::row& r, const std::string& domain_name) {
-    address_record a;
-    a.id = r.u64(0);
-    a.local_part = ascii_lower(r.str(1));
-    a.enabled = r.boolean(2);
-    a.mailbox = r.boolean(3);
-    if (a.mailbox) {
-        a.maildir = r.str(4);
-        if (a.maildir.empty()) {
-            a.maildir = default_maildir(domain_name, a.local_part);
-        } else if (a.maildir.back() != '/') {
-            a.maildir += '/';
-        }
-    }
-    a.has_password = r.boolean(5);
-    a.full_name = r.str(6);
-    a.logins = parse_login_set(r.str(7));
-    a.quota_bytes = r.opt_u64(8);
-    a.quota_messages = r.opt_u64(9);
-    if (r.boolean(10)) {
-        a.vacation = vacation_window{r.boolean(11), r.opt_i64(12), r.opt_i64(13)};
+// The address columns, then the vacation: (row exists), enabled, starts_at, ends_at.
+address_record address_with_vacation(const db::row& r, const std::string& domain_name) {
+    address_record a = address_from_row(r, 0, domain_name);
+    if (r.boolean(address_row_columns)) {
+        a.vacation = vacation_window{r.boolean(address_row_columns + 1),
+                                     r.opt_i64(address_row_columns + 2),
+                                     r.opt_i64(address_row_columns + 3)};
     }
     return a;
 }
@@ -114,7 +84,7 @@ lookup<const domain_record*> sql_directory::find_domain(std::string_view name) {
 lookup<const address_record*> sql_directory::load_address(const domain_record& domain,
                                                           const db::row& row) {
     using result_t = lookup<const address_record*>;
-    address_record a = address_from_row(row, domain.name);
+    address_record a = address_with_vacation(row, domain.name);
     std::string key = std::to_string(domain.id) + ":" + a.local_part;
     if (auto it = address_cache_.find(key); it != address_cache_.end() && it->second) {
         return result_t::found(it->second);

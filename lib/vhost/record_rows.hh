@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+// record_rows.hh - database rows to routing records, shared by every reader of the routing
+// tables (the snapshot loader, the SQL directory) so they cannot read a column differently.
+// Column order, from `first`:
+//   domain:  id, name, enabled, accepts_mail, reject_text, logins, quota_bytes, quota_messages,
+//            max_message_size, fallback, filter_command, fullname_matching
+//   address: id, local_part, enabled, mailbox, maildir, (password is set), full_name, logins,
+//            quota_bytes, quota_messages
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "lib/db/statement.hh"
+#include "lib/vhost/schema.hh"
+
+namespace vhostmail::vhost {
+
+inline constexpr size_t domain_row_columns = 12;
+inline constexpr size_t address_row_columns = 10;
+
+domain_record domain_from_row(const db::row& r, size_t first = 0);
+
+// A mailbox without a stored Maildir gets "<domain>/<local>/"; a stored one ends in '/'.
+address_record address_from_row(const db::row& r, size_t first, const std::string& domain_name);
+
+}  // namespace vhostmail::vhost
