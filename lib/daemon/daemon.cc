@@ -166,6 +166,10 @@ void add_server_params(config::param_table& table, const std::string& prefix,
     table.add({.name = prefix + "socket_group", .type = param_type::string,
                .default_value = "postfix",
                .doc = "group of unix-domain listening sockets (\"\" keeps the daemon's)"});
+    // Each daemon may run as its own account (lmtpd must own the mail store, lookupd need not).
+    table.add({.name = prefix + "user", .type = param_type::string,
+               .default_value = "$" + std::string(config::common::mail_owner_user),
+               .doc = "the unprivileged user this daemon runs as after binding its sockets"});
     table.add({.name = prefix + "drain_time", .type = param_type::duration,
                .default_value = "10s",
                .doc = "how long requests in progress may finish after SIGTERM",
@@ -225,7 +229,7 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         if (!open_listeners(spec, *cfg, listeners)) {
             return ex_oserr;
         }
-        auto dropped = os::drop_privileges(cfg->get_string(config::common::mail_owner_user));
+        auto dropped = os::drop_privileges(cfg->get_string(spec.prefix + "user"));
         if (!dropped.ok) {
             log::error("cannot drop privileges: {}", dropped.error);
             return ex_oserr;

@@ -57,7 +57,8 @@ struct daemon_spec {
 int run_daemon(int argc, char** argv, const daemon_spec& spec);
 
 // The parameters every daemon with listeners has: <prefix>max_clients, <prefix>socket_mode,
-// <prefix>socket_group, <prefix>drain_time. run_daemon declares them.
+// <prefix>socket_group, <prefix>user (default $mail_owner_user), <prefix>drain_time.
+// run_daemon declares them.
 void add_server_params(config::param_table& table, const std::string& prefix,
                        int64_t default_max_clients);
 

@@ -302,9 +302,12 @@ def client_limit(binary, db, tmp, conf):
     """At lookupd_max_clients, further clients wait in the backlog and are served later."""
     port = vhm_postfix.free_port()
     config = (vhm_daemon.base_config(db, tmp) + "lookupd_socketmap_listen =\n"
-              f"lookupd_tcp_listen = aliases=127.0.0.1:{port}\nlookupd_max_clients = 2\n")
+              f"lookupd_tcp_listen = aliases=127.0.0.1:{port}\nlookupd_max_clients = 2\n"
+              "lookupd_user = daemon\n")
     with vhm_daemon.daemon(binary, config, tmp, name="lookupd-limit") as d:
         d.wait_for_log("routing data loaded")
+        check("lookupd_user overrides mail_owner_user", running_uids(d.proc.pid),
+              {pwd.getpwnam("daemon").pw_uid})
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
         for s in held:
             s.sendall(b"get john@whopper.nu\n")
