@@ -32,6 +32,21 @@ fields row_fields(const db::result& r, const std::vector<std::string>& names) {
     return out;
 }
 
+// The result of a change that returns nothing but may fail.
+admin_result<done> executed(const db::outcome<db::result>& r) {
+    return r ? admin_result<done>(done{}) : admin_result<done>(db_failure(r.error()));
+}
+
+// "INSERT INTO table (a, b) VALUES (?, ?)" over fixed column names (never user input).
+std::string insertion(const std::string& table, const std::vector<std::string>& names) {
+    std::string cols, marks;
+    for (size_t i = 0; i < names.size(); ++i) {
+        cols += (i == 0 ? "" : ", ") + names[i];
+        marks += i == 0 ? "?" : ", ?";
+    }
+    return "INSERT INTO " + table + " (" + cols + ") VALUES (" + marks + ")";
+}
+
 }  // namespace
 
 template <typename F>
@@ -130,16 +145,8 @@ admin_result<done> admin_store::add_domain(const std::string& name, const settin
     if (auto bad = bind_settings(domain_columns, s, names, values)) {
         return admin_failure{*bad};
     }
-    std::string marks;
-    for (size_t i = 0; i < names.size(); ++i) {
-        marks += i == 0 ? "?" : ", ?";
-    }
-    std::string cols;
-    for (const auto& n : names) {
-        cols += (cols.empty() ? "" : ", ") + n;
-    }
     return in_transaction([&]() -> admin_result<done> {
-        auto r = conn_.query("INSERT INTO domains (" + cols + ") VALUES (" + marks + ")", values);
+        auto r = conn_.query(insertion("domains", names), values);
         if (!r) {
             auto f = db_failure(r.error());
             return r.error().code == 1062 ? admin_failure{"domain " + *normalized + " already exists"}
@@ -156,7 +163,7 @@ admin_result<done> admin_store::remove_domain(const std::string& name) {
             return id.failure();
         }
         auto r = conn_.query("DELETE FROM domains WHERE id = ?", {db::param{*id}});
-        return r ? admin_result<done>(done{}) : db_failure(r.error());
+        return executed(r);
     });
 }
 
@@ -176,7 +183,7 @@ admin_result<done> admin_store::set_domain(const std::string& name, const settin
         }
         values.push_back(db::param{*id});
         auto r = conn_.query("UPDATE domains SET " + assignments(names) + " WHERE id = ?", values);
-        return r ? admin_result<done>(done{}) : db_failure(r.error());
+        return executed(r);
     });
 }
 
@@ -301,13 +308,7 @@ admin_result<done> admin_store::add_address(const std::string& address, const se
         }
         values[0] = db::param{key->domain_id};
         values[1] = db::param{key->local};
-        std::string cols, marks;
-        for (size_t i = 0; i < names.size(); ++i) {
-            cols += (i == 0 ? "" : ", ") + names[i];
-            marks += i == 0 ? "?" : ", ?";
-        }
-        auto r = conn_.query("INSERT INTO addresses (" + cols + ") VALUES (" + marks + ")", values);
-        return r ? admin_result<done>(done{}) : db_failure(r.error());
+        return executed(conn_.query(insertion("addresses", names), values));
     });
 }
 
@@ -324,7 +325,7 @@ admin_result<done> admin_store::remove_address(const std::string& address) {
             return db_failure(grants.error());
         }
         auto r = conn_.query("DELETE FROM addresses WHERE id = ?", {db::param{key->address_id}});
-        return r ? admin_result<done>(done{}) : db_failure(r.error());
+        return executed(r);
     });
 }
 
@@ -360,7 +361,7 @@ admin_result<done> admin_store::set_address(const std::string& address, const se
         values.push_back(db::param{key->address_id});
         auto r = conn_.query("UPDATE addresses SET " + assignments(names) + " WHERE id = ?",
                              values);
-        return r ? admin_result<done>(done{}) : db_failure(r.error());
+        return executed(r);
     });
 }
 
@@ -538,7 +539,7 @@ admin_result<done> admin_store::set_password_hash(const std::string& address,
         db::param value = hash ? db::param{*hash} : db::param{nullptr};
         auto r = conn_.query("UPDATE addresses SET password = ? WHERE id = ?",
                              {value, db::param{key->address_id}});
-        return r ? admin_result<done>(done{}) : db_failure(r.error());
+        return executed(r);
     });
 }
 
@@ -586,7 +587,7 @@ admin_result<done> admin_store::clear_vacation(const std::string& address) {
         }
         auto r = conn_.query("DELETE FROM vacations WHERE address_id = ?",
                              {db::param{key->address_id}});
-        return r ? admin_result<done>(done{}) : db_failure(r.error());
+        return executed(r);
     });
 }
 

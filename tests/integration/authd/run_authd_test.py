@@ -28,17 +28,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
+from vhm_check import check, failures, verdict  # noqa: E402
 
-failures = []
 PASSWORD = "secret"  # sql/fixtures/spec-example.sql
-
-
-def check(what, got, want):
-    if got != want:
-        failures.append(f"{what}: got {got!r}, want {want!r}")
-        print(f"FAIL {what}: got {got!r}, want {want!r}", flush=True)
-    else:
-        print(f"ok   {what}", flush=True)
 
 
 def lenient(tmp):
@@ -386,11 +378,7 @@ def main():
             if failures:
                 print("authd log:\n" + d.log()[-6000:])
                 print("postfix log:\n" + pf.log()[-4000:])
-    if failures:
-        print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return verdict()
 
 
 if __name__ == "__main__":

@@ -29,16 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
-
-failures = []
-
-
-def check(what, got, want):
-    if got != want:
-        failures.append(f"{what}: got {got!r}, want {want!r}")
-        print(f"FAIL {what}: got {got!r}, want {want!r}", flush=True)
-    else:
-        print(f"ok   {what}", flush=True)
+from vhm_check import check, failures, verdict  # noqa: E402
 
 
 def count(mailbase, path):
@@ -369,11 +360,7 @@ def main():
                   "ERROR: " in d.log() or "runtime error" in d.log(), False)
             if failures:
                 print("lmtpd log:\n" + d.log()[-5000:])
-    if failures:
-        print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return verdict()
 
 
 if __name__ == "__main__":

@@ -25,16 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
-
-failures = []
-
-
-def check(what, got, want):
-    if got != want:
-        failures.append(f"{what}: got {got!r}, want {want!r}")
-        print(f"FAIL {what}: got {got!r}, want {want!r}", flush=True)
-    else:
-        print(f"ok   {what}", flush=True)
+from vhm_check import check, failures, verdict  # noqa: E402
 
 
 class maps:
@@ -390,11 +381,7 @@ def main():
         socket_activation(lookupd, db, tmp, conf)
         client_limit(lookupd, db, tmp, conf)
         outage_grace(lookupd, db, tmp, conf)
-    if failures:
-        print(f"\n{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return verdict()
 
 
 if __name__ == "__main__":
