@@ -18,6 +18,7 @@ with nothing left behind; the LMTP protocol details (pipelining, ORCPT, size, ba
 import os
 import pwd
 import resource
+import shutil
 import smtplib
 import socket
 import subprocess
@@ -303,6 +304,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="vhm-deliver-") as tmp, \
             vhm_mariadb.private_mariadb() as db:
         os.chmod(tmp, 0o755)
+        # pipe(8) runs the command as an unprivileged user who may not reach the build tree
+        # (a clone inside a 0700 temp dir): run an installed copy, as a package would.
+        installed = os.path.join(tmp, "vhostmail-deliver")
+        shutil.copy2(deliver, installed)
+        os.chmod(installed, 0o755)
+        deliver = installed
         nobody = pwd.getpwnam("nobody")
         mailbase = os.path.join(tmp, "mail")
         os.mkdir(mailbase, 0o700)
