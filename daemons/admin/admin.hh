@@ -30,6 +30,11 @@ public:
     // The database connection, opened on first use; null (with a message printed) on failure.
     db::connection* conn();
 
+    // Set after a domain administrator signed in (--as): what they may manage. Unset: the
+    // superadmin (the full configuration, no --as), who may do everything.
+    const std::optional<vhost::admin_scope>& scope() const { return scope_; }
+    void restrict_to(vhost::admin_scope s) { scope_ = std::move(s); }
+
     // Prints "vhostmail: message" to stderr and returns exit_failed.
     int fail(const std::string& message) const;
     int fail(const vhost::admin_failure& f) const { return fail(f.message); }
@@ -39,6 +44,7 @@ private:
     bool json_;
     std::unique_ptr<db::pool> pool_;
     std::optional<db::lease> lease_;
+    std::optional<vhost::admin_scope> scope_;
 };
 
 struct command {
@@ -49,6 +55,7 @@ struct command {
     size_t max_args = 0;  // SIZE_MAX: any number
     int (*run)(context& ctx, const std::vector<std::string>& args) = nullptr;
     std::string details;  // extra help text (settings), may be empty
+    bool superadmin_only = false;  // refused after --as without touching the database
 };
 
 // Runs op(admin_store&) over the context's connection; exit_failed if there is none.
@@ -59,8 +66,21 @@ int with_store(context& ctx, Op op) {
         return exit_failed;
     }
     vhost::admin_store store(*conn);
+    if (ctx.scope()) {
+        store.restrict_to(*ctx.scope());
+    }
     return op(store);
 }
+
+// exit_ok when the domain (or domain alias) is one the signed-in domain administrator manages,
+// or nobody signed in; else exit_failed after printing why.
+int require_domain(context& ctx, const std::string& domain);
+
+// --as LOGIN: checks LOGIN's password (asked at the terminal without echo, or the first line of
+// standard input) against its stored hash and restricts ctx to the domains LOGIN administers.
+// exit_ok, or exit_failed after one line: the same line for an unknown login, a wrong password
+// and an address without a password.
+int sign_in(context& ctx, const std::string& login, bool password_from_stdin);
 
 // "name=value" words from words[from..]; nullopt after printing the error.
 std::optional<vhost::settings> settings_from(const std::vector<std::string>& words, size_t from,

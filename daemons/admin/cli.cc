@@ -2,9 +2,11 @@
 // cli.cc - global options, command lookup and help (like git: help at every level).
 #include "daemons/admin/cli.hh"
 
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,23 @@ namespace vhostmail::admin {
 namespace {
 
 const char* global_usage =
-    "usage: vhostmail [-c config_file] [-o name=value ...] [--json] COMMAND [ARGS]\n";
+    "usage: vhostmail [-c config_file] [-o name=value ...] [--json]"
+    " [--as LOGIN [--password-stdin]] COMMAND [ARGS]\n";
+
+// Installed set-group-id (the group that may read the configuration with the database
+// credentials), the tool serves callers who may not read it themselves: domain
+// administrators. Then the caller chooses no configuration, no overrides and no environment,
+// and must sign in with --as.
+bool set_id_caller() { return getauxval(AT_SECURE) != 0; }
+
+// After the database connection is open, the borrowed group is given back: files named on the
+// command line (imports, vacation bodies) are then read with the caller's own rights.
+bool drop_set_id() {
+    gid_t gid = getgid();
+    uid_t uid = getuid();
+    return setresgid(gid, gid, gid) == 0 && setresuid(uid, uid, uid) == 0 && getegid() == gid &&
+           geteuid() == uid;
+}
 
 std::vector<command> all_commands() {
     std::vector<command> all;
@@ -76,18 +94,34 @@ int print_group_help(const std::vector<command>& all, const std::vector<std::str
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+    const bool set_id = set_id_caller();
     config::load_options options;
-    if (access(std::string(config::default_config_file).c_str(), R_OK) == 0) {
+    if (set_id || access(std::string(config::default_config_file).c_str(), R_OK) == 0) {
         options.file = std::string(config::default_config_file);
     }
+    if (set_id) {
+        clearenv();
+        setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+    }
     bool json = false;
+    bool password_stdin = false;
+    std::optional<std::string> as_login;
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (!args.empty()) {
             args.push_back(a);  // options after the command belong to it
         } else if ((a == "-c" || a == "-o") && i + 1 < argc) {
+            if (set_id) {
+                std::fprintf(stderr, "vhostmail: %s is not allowed for domain administrators\n",
+                             a.c_str());
+                return exit_usage;
+            }
             (a == "-c" ? options.file : options.overrides.emplace_back()) = argv[++i];
+        } else if (a == "--as" && i + 1 < argc) {
+            as_login = argv[++i];
+        } else if (a == "--password-stdin") {
+            password_stdin = true;
         } else if (a == "--json") {
             json = true;
         } else if (a == "-h" || a == "--help" || a == "help") {
@@ -140,6 +174,14 @@ int run_cli(int argc, char** argv) {
         std::fprintf(stderr, "usage: vhostmail %s %s\n", best->path.c_str(), best->args.c_str());
         return exit_usage;
     }
+    if (password_stdin && !as_login) {
+        std::fputs("vhostmail: --password-stdin is the password of --as LOGIN\n", stderr);
+        return exit_usage;
+    }
+    if (set_id && !as_login) {
+        std::fputs("vhostmail: domain administrators sign in with --as LOGIN\n", stderr);
+        return exit_usage;
+    }
     config::param_table table;
     config::add_common_params(table);
     declare_params(table);
@@ -152,6 +194,18 @@ int run_cli(int argc, char** argv) {
         return exit_failed;
     }
     context ctx(loaded.cfg, json);
+    if (as_login) {
+        if (best->superadmin_only) {
+            return ctx.fail("\"" + best->path + "\" is for the superadmin, not for domain"
+                            " administrators");
+        }
+        if (int r = sign_in(ctx, *as_login, password_stdin); r != exit_ok) {
+            return r;
+        }
+    }
+    if (set_id && !drop_set_id()) {
+        return ctx.fail("cannot give back the set-group-id privilege");
+    }
     return best->run(ctx, rest);
 }
 

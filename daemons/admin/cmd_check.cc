@@ -43,7 +43,7 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
     options.now = std::time(nullptr);
     vhost::snapshot_directory dir(std::make_shared<vhost::snapshot>(snap));
     for (const auto& [name, data] : snap.domains) {
-        if (!data->domain.enabled) {
+        if (!data->domain.enabled || (ctx.scope() && !ctx.scope()->domains.contains(name))) {
             continue;
         }
         for (const char* role : {"postmaster", "abuse"}) {
@@ -81,7 +81,9 @@ int check(context& ctx, const std::vector<std::string>&) {
     if (conn == nullptr) {
         return exit_failed;
     }
-    check_schema(ctx, *conn, out);
+    if (!ctx.scope()) {
+        check_schema(ctx, *conn, out);  // only the superadmin can act on it
+    }
     vhost::refresh_stats stats;
     auto snap = vhost::refresh_snapshot(*conn, nullptr, stats);
     if (!snap) {

@@ -54,8 +54,8 @@ int db_status(context& ctx, const std::vector<std::string>&) {
 std::vector<command> db_commands() {
     return {
         {"db migrate", "", "apply the schema migrations that are missing (idempotent)", 0, 0,
-         db_migrate, ""},
-        {"db status", "", "list applied and pending schema migrations", 0, 0, db_status, ""},
+         db_migrate, "", true},
+        {"db status", "", "list applied and pending schema migrations", 0, 0, db_status, "", true},
     };
 }
 

@@ -3,15 +3,12 @@
 // The password never comes from argv (other users could read it in ps): it is typed twice at
 // the terminal without echo, or read as one line from standard input for scripts. Only its hash
 // is stored; every buffer that held it is wiped.
-#include <fcntl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <iostream>
 
 #include "daemons/admin/admin.hh"
-#include "lib/core/unique_fd.hh"
+#include "daemons/admin/password_input.hh"
 #include "lib/crypto/password.hh"
 
 namespace vhostmail::admin {
@@ -20,62 +17,22 @@ namespace {
 
 using args_t = std::vector<std::string>;
 
-// One line from fd, without its line end; nullopt at EOF before any byte or when too long.
-std::optional<crypto::secret> read_line(int fd) {
-    crypto::secret line;
-    char c;
-    while (true) {
-        ssize_t n = read(fd, &c, 1);
-        if (n <= 0) {
-            if (line.view().empty()) {
-                return std::nullopt;
-            }
-            break;
-        }
-        if (c == '\n') {
-            break;
-        }
-        line.str().push_back(c);
-        if (line.view().size() > crypto::max_password_bytes) {
-            return std::nullopt;
-        }
-        c = 0;
-    }
-    if (!line.view().empty() && line.view().back() == '\r') {
-        line.str().pop_back();
-    }
-    return line;
-}
-
-std::optional<crypto::secret> prompt(int tty, const char* text) {
-    [[maybe_unused]] auto w = write(tty, text, std::char_traits<char>::length(text));
-    termios old{};
-    tcgetattr(tty, &old);
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(tty, TCSAFLUSH, &quiet);
-    auto line = read_line(tty);
-    tcsetattr(tty, TCSAFLUSH, &old);
-    w = write(tty, "\n", 1);
-    return line;
-}
-
 std::optional<crypto::secret> ask_password(const context& ctx, bool from_stdin) {
     if (from_stdin) {
-        auto line = read_line(STDIN_FILENO);
+        auto line = read_password_line(STDIN_FILENO);
         if (!line || line->view().empty()) {
             ctx.fail("no password on standard input (one line, at most 512 bytes)");
             return std::nullopt;
         }
         return line;
     }
-    unique_fd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+    unique_fd tty = open_terminal();
     if (!tty) {
         ctx.fail("no terminal to ask for the password: use --stdin");
         return std::nullopt;
     }
-    auto first = prompt(tty.get(), "New password: ");
-    auto second = prompt(tty.get(), "Retype new password: ");
+    auto first = prompt_password(tty.get(), "New password: ");
+    auto second = prompt_password(tty.get(), "Retype new password: ");
     if (!first || !second || first->view().empty()) {
         ctx.fail("no password given");
         return std::nullopt;

@@ -8,6 +8,8 @@
 #include "daemons/admin/admin.hh"
 #include "daemons/lookupd/lookup_service.hh"
 #include "lib/config/common_params.hh"
+#include "lib/core/address.hh"
+#include "lib/core/strings.hh"
 #include "lib/vhost/snapshot_loader.hh"
 
 namespace vhostmail::admin {
@@ -15,6 +17,15 @@ namespace vhostmail::admin {
 namespace {
 
 int resolve(context& ctx, const std::vector<std::string>& a) {
+    if (ctx.scope()) {
+        auto parts = parse_address(a[0]);
+        if (!parts) {
+            return ctx.fail("invalid address \"" + printable(a[0]) + "\"");
+        }
+        if (int allowed = require_domain(ctx, parts->domain); allowed != exit_ok) {
+            return allowed;
+        }
+    }
     db::connection* conn = ctx.conn();
     if (conn == nullptr) {
         return exit_failed;

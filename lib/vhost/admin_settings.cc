@@ -229,6 +229,16 @@ std::string assignments(const std::vector<std::string>& names) {
     return out;
 }
 
+admin_failure db_failure(const db::error& e) {
+    if (e.code == 1062) {
+        return {"already exists", false};
+    }
+    if (e.code == 1644) {  // SIGNAL from a trigger: its text is for people
+        return {e.message, false};
+    }
+    return {"database error: " + e.message, e.temporary};
+}
+
 std::optional<settings> parse_settings(const std::vector<std::string>& words, std::string& error) {
     settings out;
     for (const auto& w : words) {

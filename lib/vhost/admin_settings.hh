@@ -30,6 +30,9 @@ std::optional<std::string> bind_settings(const std::vector<column>& cols, const 
                                          std::vector<std::string>& names,
                                          std::vector<db::param>& values);
 
+// A database error as a one-line failure (duplicates and trigger messages in words).
+admin_failure db_failure(const db::error& e);
+
 // "a = ?, b = ?" for an UPDATE over `names`.
 std::string assignments(const std::vector<std::string>& names);
 

@@ -12,16 +12,6 @@ namespace vhostmail::vhost {
 
 namespace {
 
-admin_failure db_failure(const db::error& e) {
-    if (e.code == 1062) {
-        return {"already exists", false};
-    }
-    if (e.code == 1644) {  // SIGNAL from a trigger: its text is for people
-        return {e.message, false};
-    }
-    return {"database error: " + e.message, e.temporary};
-}
-
 fields row_fields(const db::result& r, const std::vector<std::string>& names) {
     fields out;
     if (!r.rows.empty()) {
@@ -73,6 +63,9 @@ admin_result<uint64_t> admin_store::domain_id(const std::string& name, bool lock
     if (!normalized) {
         return admin_failure{"invalid domain name \"" + printable(name) + "\""};
     }
+    if (auto allowed = in_scope(*normalized); !allowed) {
+        return allowed.failure();
+    }
     auto r = conn_.query(lock ? "SELECT id FROM domains WHERE name = ? FOR UPDATE"
                               : "SELECT id FROM domains WHERE name = ?",
                          {db::param{*normalized}});
@@ -90,6 +83,9 @@ admin_result<admin_store::address_key> admin_store::find_address(const std::stri
     auto parts = parse_address(address);
     if (!parts) {
         return admin_failure{"invalid address \"" + printable(address) + "\""};
+    }
+    if (auto allowed = in_scope(parts->domain); !allowed) {
+        return allowed.failure();
     }
     auto dom = domain_id(parts->domain, true);
     if (!dom) {
@@ -136,6 +132,9 @@ admin_result<done> admin_store::check_limit(uint64_t id, bool mailbox) {
 }
 
 admin_result<done> admin_store::add_domain(const std::string& name, const settings& s) {
+    if (auto allowed = superadmin_only("adding a domain"); !allowed) {
+        return allowed;
+    }
     auto normalized = normalize_domain(name);
     if (!normalized) {
         return admin_failure{"invalid domain name \"" + printable(name) + "\""};
@@ -157,6 +156,9 @@ admin_result<done> admin_store::add_domain(const std::string& name, const settin
 }
 
 admin_result<done> admin_store::remove_domain(const std::string& name) {
+    if (auto allowed = superadmin_only("removing a domain"); !allowed) {
+        return allowed;
+    }
     return in_transaction([&]() -> admin_result<done> {
         auto id = domain_id(name, true);
         if (!id) {
@@ -168,6 +170,9 @@ admin_result<done> admin_store::remove_domain(const std::string& name) {
 }
 
 admin_result<done> admin_store::set_domain(const std::string& name, const settings& s) {
+    if (auto allowed = scoped_settings(s, true); !allowed) {
+        return allowed;
+    }
     std::vector<std::string> names;
     std::vector<db::param> values;
     if (auto bad = bind_settings(domain_columns, s, names, values)) {
@@ -202,6 +207,9 @@ admin_result<table> admin_store::list_domains() {
              "fallback"},
             {}};
     for (const auto& row : r->rows) {
+        if (!in_scope(row.str(0))) {
+            continue;  // a domain administrator sees only their own domains
+        }
         std::vector<std::string> cells;
         for (size_t i = 0; i < t.columns.size(); ++i) {
             cells.push_back(row.str(i));
@@ -246,6 +254,9 @@ admin_result<fields> admin_store::show_domain(const std::string& name) {
 
 admin_result<done> admin_store::add_domain_alias(const std::string& alias,
                                                  const std::string& domain) {
+    if (auto allowed = superadmin_only("adding a domain alias"); !allowed) {
+        return allowed;
+    }
     auto normalized = normalize_domain(alias);
     if (!normalized) {
         return admin_failure{"invalid domain name \"" + printable(alias) + "\""};
@@ -267,6 +278,9 @@ admin_result<done> admin_store::add_domain_alias(const std::string& alias,
 }
 
 admin_result<done> admin_store::remove_domain_alias(const std::string& alias) {
+    if (auto allowed = superadmin_only("removing a domain alias"); !allowed) {
+        return allowed;
+    }
     auto normalized = normalize_domain(alias);
     if (!normalized) {
         return admin_failure{"invalid domain name \"" + printable(alias) + "\""};
@@ -284,6 +298,9 @@ admin_result<done> admin_store::remove_domain_alias(const std::string& alias) {
 }
 
 admin_result<done> admin_store::add_address(const std::string& address, const settings& s) {
+    if (auto allowed = scoped_settings(s, false); !allowed) {
+        return allowed;
+    }
     std::vector<std::string> names{"domain_id", "local_part"};
     std::vector<db::param> values{db::param{int64_t{0}}, db::param{std::string()}};
     if (auto bad = bind_settings(address_columns, s, names, values)) {
@@ -330,6 +347,9 @@ admin_result<done> admin_store::remove_address(const std::string& address) {
 }
 
 admin_result<done> admin_store::set_address(const std::string& address, const settings& s) {
+    if (auto allowed = scoped_settings(s, false); !allowed) {
+        return allowed;
+    }
     std::vector<std::string> names;
     std::vector<db::param> values;
     if (auto bad = bind_settings(address_columns, s, names, values)) {
@@ -612,6 +632,9 @@ admin_result<fields> admin_store::show_vacation(const std::string& address) {
 
 admin_result<done> admin_store::add_domain_admin(const std::string& login,
                                                  const std::string& domain) {
+    if (auto allowed = superadmin_only("managing domain administrators"); !allowed) {
+        return allowed;
+    }
     return in_transaction([&]() -> admin_result<done> {
         auto key = find_address(login, true);
         if (!key) {
@@ -633,6 +656,9 @@ admin_result<done> admin_store::add_domain_admin(const std::string& login,
 
 admin_result<done> admin_store::remove_domain_admin(const std::string& login,
                                                     const std::string& domain) {
+    if (auto allowed = superadmin_only("managing domain administrators"); !allowed) {
+        return allowed;
+    }
     return in_transaction([&]() -> admin_result<done> {
         auto key = find_address(login, true);
         if (!key) {
@@ -674,6 +700,9 @@ admin_result<table> admin_store::list_domain_admins(const std::string& domain) {
     }
     table t{{"domain", "admin"}, {}};
     for (const auto& row : r->rows) {
+        if (!in_scope(row.str(0))) {
+            continue;
+        }
         t.rows.push_back({row.str(0), row.str(1)});
     }
     return t;

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -59,9 +60,35 @@ std::optional<settings> parse_settings(const std::vector<std::string>& words, st
 const std::vector<std::pair<std::string, std::string>>& domain_setting_help();
 const std::vector<std::pair<std::string, std::string>>& address_setting_help();
 
+// What a domain administrator may touch: addresses, forwardings, grants, passwords and
+// vacations of their own domains, and a few harmless domain settings. Everything else (new or
+// removed domains, domain aliases, limits, programs, Maildir paths, other admins) is for the
+// superadmin: whoever runs the tool with the full configuration and no --as.
+struct admin_scope {
+    std::string login;              // the domain administrator, for messages
+    std::set<std::string> domains;  // the domains they administer (normalized names)
+};
+
+// What the admin tool needs to authenticate a domain administrator. The hash is checked by
+// the tool (lib/crypto), not here.
+struct admin_login {
+    bool found = false;             // an existing, enabled address
+    std::string password_hash;      // "" when it has none
+    std::set<std::string> domains;  // the domains it administers
+};
+
 class admin_store {
 public:
     explicit admin_store(db::connection& conn) : conn_(conn) {}
+
+    // From now on every method refuses, with a one-line message, what lies outside `s`.
+    void restrict_to(admin_scope s) { scope_ = std::move(s); }
+
+    // Done when the domain (or the domain an alias names) is in scope, or there is no scope.
+    admin_result<done> may_manage(const std::string& domain);
+
+    // The stored hash, state and administered domains of a login (an address).
+    admin_result<admin_login> find_login(const std::string& login);
 
     // Runs body() with all its changes in one transaction, committed only when body succeeds
     // and `commit` is true (false: a dry run, rolled back).
@@ -113,9 +140,13 @@ private:
     admin_result<uint64_t> domain_id(const std::string& name, bool lock);
     admin_result<address_key> find_address(const std::string& address, bool must_exist);
     admin_result<done> check_limit(uint64_t domain_id, bool mailbox);
+    admin_result<done> in_scope(const std::string& normalized_domain) const;
+    admin_result<done> superadmin_only(const std::string& what) const;
+    admin_result<done> scoped_settings(const settings& s, bool domain) const;
 
     db::connection& conn_;
     bool batch_ = false;  // inside batch(): changes join its transaction
+    std::optional<admin_scope> scope_;
 };
 
 template <typename F>
