@@ -6,12 +6,17 @@
         d.wait_for_log("routing data loaded")      # regex, with a deadline
         d.hup(); d.terminate() -> exit code; d.log()
 
+    vhm_daemon.wait_for(lambda: cond(), timeout=30)  # polls with a deadline -> bool
+    mailbase = vhm_daemon.mail_base(tmp)           # Maildir base owned by the delivery user
+    vhm_daemon.delivery_config(mailbase, sendmail, lmtp_socket)   # deliver_*/lmtpd_* lines
+
 The daemon runs in the foreground (-f, logs to a file) with NOTIFY_SOCKET pointing at a socket
 of ours, so start() returns only after it sent READY=1 (systemd's Type=notify protocol), which
 also proves that notification works. Teardown always kills what it started.
 """
 
 import os
+import pwd
 import re
 import signal
 import socket
@@ -32,6 +37,33 @@ def base_config(db, tmp):
             "db_retry_interval = 1s\n"
             "mail_owner_user = nobody\n"
             "syslog_name = vhostmail\n")
+
+
+def wait_for(cond, timeout=30, interval=0.05):
+    """Polls cond() until it is true (returns True) or the deadline passes (returns False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def mail_base(tmp, name="mail"):
+    """A Maildir base directory (mode 0700) owned by the delivery user of base_config."""
+    path = os.path.join(tmp, name)
+    os.mkdir(path, 0o700)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    return path
+
+
+def delivery_config(mailbase, sendmail, lmtp_socket):
+    """deliver_* and lmtpd_* parameters for vhostmail-lmtpd / vhostmail-deliver."""
+    return (f"deliver_mail_base = {mailbase}\n"
+            f"deliver_sendmail_command = {sendmail}\n"
+            "deliver_hostname = mx.vhostmail.test\n"
+            f"lmtpd_listen = unix:{lmtp_socket}\n")
 
 
 class daemon:

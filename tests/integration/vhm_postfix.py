@@ -17,7 +17,17 @@ Python 3 standard library only. Nothing here touches /etc/postfix or the system'
         pf.rcpt("sender@x", "rcpt@y")              # (code, text) of RCPT TO via smtplib
         pf.auth("PLAIN", "user@x", "pw")           # (code, text) of SMTP AUTH (PLAIN or LOGIN,
                                                    # initial=False: no initial response)
+        pf.send("a@x", ["b@y"], msg, port=None, login=None)
+                                                   # one SMTP transaction: .rcpt {rcpt: (code,
+                                                   # text)}, .data (code, text) or None
+        pf.sendmail_shim(path)                     # a sendmail(1) stand-in for our daemons
         pf.log()                                   # its maillog file content
+
+    msg = vhm_postfix.make_message("a@x", "b@y", "subject")   # a small RFC 5322 message
+    t = vhm_postfix.lookupd_tables(tmp)            # ports and socket for one lookupd:
+    t.config()                                     # its lookupd_*_listen lines
+    t.tcp("aliases"), t.sm("aliases")              # Postfix table names that reach it
+    t.snippet(source, "main.cf.lookup")            # a shipped snippet pointed at them
 
 The private instance follows TESTING.md: own config dir, queue and data directories, maillog
 file, every service unchrooted, started with `postfix -c DIR start`, stopped with
@@ -60,6 +70,81 @@ def client_config_dir(parent):
     with open(os.path.join(conf, "main.cf"), "w") as f:
         f.write("compatibility_level = 3.6\n")
     return conf
+
+
+MAPS = ("domains", "aliases", "mailboxes", "senders")
+
+
+class lookupd_tables:
+    """Loopback ports and a socketmap socket for one vhostmail-lookupd, and the Postfix table
+    names that reach them; see the module header."""
+
+    def __init__(self, tmp):
+        self.ports = {m: free_port() for m in MAPS}
+        self.socket = os.path.join(tmp, "lookupd.sock")
+
+    def config(self):
+        tcp = " ".join(f"{m}=127.0.0.1:{p}" for m, p in self.ports.items())
+        return (f"lookupd_socketmap_listen = unix:{self.socket}\n"
+                f"lookupd_tcp_listen = {tcp}\n")
+
+    def tcp(self, m):
+        return f"tcp:127.0.0.1:{self.ports[m]}"
+
+    def sm(self, m):
+        return f"socketmap:unix:{self.socket}:{m}"
+
+    def snippet(self, source, name):
+        """A postfix-snippets/ file with the default endpoints replaced by these."""
+        with open(os.path.join(source, "postfix-snippets", name)) as f:
+            text = f.read()
+        for i, m in enumerate(MAPS):
+            text = text.replace(f"tcp:127.0.0.1:{10041 + i}", self.tcp(m))
+        return text.replace("socketmap:inet:127.0.0.1:10040:", f"socketmap:unix:{self.socket}:")
+
+
+def make_message(sender, to, subject, body="hello\n", extra=""):
+    """A small message with CRLF line ends; extra: more header lines, CRLF-terminated."""
+    return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject.replace(' ', '.')}.{time.time()}@test>\r\n{extra}\r\n"
+            + body.replace("\n", "\r\n"))
+
+
+class smtp_result:
+    """What one SMTP transaction got: per-recipient RCPT replies and the DATA reply."""
+
+    def __init__(self):
+        self.rcpt = {}      # recipient -> (code, text)
+        self.data = None    # (code, text) when DATA was sent
+
+    def refused(self):
+        """{recipient: code} of the recipients that were not accepted."""
+        return {r: c for r, (c, _) in self.rcpt.items() if c >= 300}
+
+
+# A sendmail(1) stand-in that hands a message to a private instance over SMTP. Postfix's own
+# sendmail cannot be used there by an unprivileged daemon: with -C (or MAIL_CONFIG) it insists
+# that the directory is listed in /etc/postfix/main.cf (alternate_config_directories).
+_SENDMAIL_SHIM = """#!/usr/bin/python3
+# sendmail -i -f SENDER -- RECIPIENT...: submits stdin to 127.0.0.1:{port} over SMTP.
+import smtplib, sys
+args, sender, rcpts = sys.argv[1:], "", []
+while args:
+    a = args.pop(0)
+    if a == "-f" and args:
+        sender = args.pop(0)
+    elif a == "--":
+        rcpts, args = args, []
+    elif not a.startswith("-"):
+        rcpts.append(a)
+msg = sys.stdin.buffer.read().replace(b"\\r\\n", b"\\n").replace(b"\\n", b"\\r\\n")
+try:
+    with smtplib.SMTP("127.0.0.1", {port}, timeout=60) as s:
+        s.sendmail(sender.strip("<>"), rcpts, msg)
+except (OSError, smtplib.SMTPException) as e:
+    print("sendmail shim:", e, file=sys.stderr)
+    sys.exit(75)
+"""
 
 
 class query_result:
@@ -272,6 +357,34 @@ postlog   unix-dgram n  -       n       -       1       postlogd
                 if code == 334:
                     code, text = s.docmd(b64(password))
             return code, text.decode(errors="replace")
+
+    def send(self, sender, recipients, msg, port=None, login=None, timeout=30):
+        """One SMTP transaction (after AUTH when login=(user, password)): an smtp_result.
+        DATA is sent when at least one recipient was accepted."""
+        result = smtp_result()
+        with smtplib.SMTP("127.0.0.1", port or self.smtp_port, timeout=timeout) as s:
+            s.ehlo("client.vhostmail.test")
+            if login:
+                s.login(*login)
+            code, text = s.mail(sender)
+            if code != 250:
+                result.rcpt = {r: (code, text.decode(errors="replace")) for r in recipients}
+                return result
+            for r in recipients:
+                code, text = s.rcpt(r)
+                result.rcpt[r] = (code, text.decode(errors="replace"))
+            if any(c < 300 for c, _ in result.rcpt.values()):
+                code, text = s.data(msg)
+                result.data = (code, text.decode(errors="replace"))
+        return result
+
+    def sendmail_shim(self, path):
+        """Writes a sendmail(1) stand-in at path that submits to this instance's smtpd (for
+        deliver_sendmail_command); returns path. See _SENDMAIL_SHIM for why."""
+        with open(path, "w") as f:
+            f.write(_SENDMAIL_SHIM.replace("{port}", str(self.smtp_port)))
+        os.chmod(path, 0o755)
+        return path
 
     def log(self):
         try:

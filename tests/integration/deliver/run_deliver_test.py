@@ -19,12 +19,10 @@ import os
 import pwd
 import resource
 import shutil
-import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import vhm_daemon  # noqa: E402
@@ -45,29 +43,13 @@ def newest(mailbase, path):
         return f.read()
 
 
-def wait_for(cond, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def message(sender, to, subject, body="hello\n", extra=""):
-    return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
-            f"Message-ID: <{subject.replace(' ', '.')}.{time.time()}@test>\r\n{extra}\r\n"
-            + body.replace("\n", "\r\n"))
+wait_for = vhm_daemon.wait_for
+message = vhm_postfix.make_message
 
 
 def smtp_send(pf, sender, rcpts, msg):
     """Sends through the private Postfix's smtpd; returns {rcpt: code} of refused ones."""
-    with smtplib.SMTP("127.0.0.1", pf.smtp_port, timeout=30) as s:
-        try:
-            refused = s.sendmail(sender, rcpts, msg)
-        except smtplib.SMTPRecipientsRefused as e:
-            refused = e.recipients
-        return {r: v[0] for r, v in refused.items()}
+    return pf.send(sender, rcpts, msg).refused()
 
 
 SETUP_SQL = """
@@ -84,14 +66,6 @@ INSERT INTO vacations (address_id, subject, body)
     SELECT a.id, 'Out of office', 'Vivita is away.' FROM addresses a JOIN domains d
     ON d.id = a.domain_id WHERE d.name = 'blobber.org' AND a.local_part = 'vivita';
 """
-
-
-def lookup_maps(source, ports):
-    with open(os.path.join(source, "postfix-snippets", "main.cf.lookup")) as f:
-        text = f.read()
-    for i, m in enumerate(("domains", "aliases", "mailboxes", "senders")):
-        text = text.replace(f"tcp:127.0.0.1:{10041 + i}", f"tcp:127.0.0.1:{ports[m]}")
-    return text
 
 
 def pipe_snippet(source, deliver, config):
@@ -311,9 +285,7 @@ def main():
         os.chmod(installed, 0o755)
         deliver = installed
         nobody = pwd.getpwnam("nobody")
-        mailbase = os.path.join(tmp, "mail")
-        os.mkdir(mailbase, 0o700)
-        os.chown(mailbase, nobody.pw_uid, nobody.pw_gid)
+        mailbase = vhm_daemon.mail_base(tmp)
         os.chown(tmp, nobody.pw_uid, nobody.pw_gid)  # the fallback command writes here
         base = vhm_daemon.base_config(db, tmp)
         migrate = subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}",
@@ -330,24 +302,18 @@ def main():
             f.write(f'#!/bin/sh\necho "$@" >> {sendmail_log}\ncat >> {sendmail_log}.msg\n')
         os.chmod(sendmail, 0o755)
         sock_path = os.path.join(tmp, "lmtp.sock")
-        common = base + (f"deliver_mail_base = {mailbase}\n"
-                         f"deliver_sendmail_command = {sendmail}\n"
-                         "deliver_hostname = mx.vhostmail.test\n"
-                         f"lmtpd_listen = unix:{sock_path}\n")
+        common = base + vhm_daemon.delivery_config(mailbase, sendmail, sock_path)
         deliver_cf = os.path.join(tmp, "deliver.cf")
         with open(deliver_cf, "w") as f:
             f.write(common)
         os.chmod(deliver_cf, 0o644)
-        ports = {m: vhm_postfix.free_port() for m in ("domains", "aliases", "mailboxes",
-                                                      "senders")}
-        tcp = " ".join(f"{m}=127.0.0.1:{p}" for m, p in ports.items())
-        lookup_cf = base + (f"lookupd_socketmap_listen = unix:{tmp}/lookupd.sock\n"
-                            f"lookupd_tcp_listen = {tcp}\n")
+        tables = vhm_postfix.lookupd_tables(tmp)
+        lookup_cf = base + tables.config()
         with vhm_daemon.daemon(lookupd, lookup_cf, tmp, name="lookupd") as lk, \
                 vhm_daemon.daemon(lmtpd, common, tmp, name="lmtpd") as d:
             lk.wait_for_log("routing data loaded")
             lmtp_protocol(sock_path, mailbase)
-            main_cf = (lookup_maps(source, ports) +
+            main_cf = (tables.snippet(source, "main.cf.lookup") +
                        f"virtual_transport = lmtp:unix:{sock_path}\n"
                        "transport_maps = inline:{ pipe.example=vhm-deliver: }\n"
                        "vhm-deliver_destination_recipient_limit = 1\n"

@@ -28,25 +28,12 @@ import vhm_postfix  # noqa: E402
 from vhm_check import check, failures, verdict  # noqa: E402
 
 
-class maps:
+class maps(vhm_postfix.lookupd_tables):
     """The four maps over both protocols of one lookupd."""
 
     def __init__(self, conf, tmp):
+        super().__init__(tmp)
         self.conf = conf
-        self.ports = {m: vhm_postfix.free_port() for m in ("domains", "aliases", "mailboxes",
-                                                          "senders")}
-        self.socket = os.path.join(tmp, "lookupd.sock")
-
-    def config(self):
-        tcp = " ".join(f"{m}=127.0.0.1:{p}" for m, p in self.ports.items())
-        return (f"lookupd_socketmap_listen = unix:{self.socket}\n"
-                f"lookupd_tcp_listen = {tcp}\n")
-
-    def tcp(self, m):
-        return f"tcp:127.0.0.1:{self.ports[m]}"
-
-    def sm(self, m):
-        return f"socketmap:unix:{self.socket}:{m}"
 
     def both(self, m, key, record=True):
         """(status, value) via tcp and via socketmap; checks that they agree."""
@@ -150,24 +137,15 @@ def cache_bound(db, mp, bound=1.0):
         time.sleep(0.05)
 
 
-def snippet(source, name, mp):
-    """A postfix-snippets/ file with the default endpoints replaced by this test's."""
-    with open(os.path.join(source, "postfix-snippets", name)) as f:
-        text = f.read()
-    for i, m in enumerate(("domains", "aliases", "mailboxes", "senders")):
-        text = text.replace(f"tcp:127.0.0.1:{10041 + i}", mp.tcp(m))
-    return text.replace("socketmap:inet:127.0.0.1:10040:", f"socketmap:unix:{mp.socket}:")
-
-
 def postfix_smtpd(tmp, mp, source):
     """Postfix's smtpd accepts or rejects at RCPT through our maps (no accept-then-bounce),
     configured with the shipped snippets."""
-    socketmap = snippet(source, "main.cf.lookup-socketmap", mp)
+    socketmap = mp.snippet(source, "main.cf.lookup-socketmap")
     check("socketmap snippet is complete", socketmap.count(mp.socket), 4)
     with vhm_postfix.private_postfix(tmp + "/sm", main_cf_extra=socketmap, start=False) as pf:
         check("postconf -n is warning-free with main.cf.lookup-socketmap",
               pf.postconf_warnings(), "")
-    main = snippet(source, "main.cf.lookup", mp) + "virtual_transport = discard:\n"
+    main = mp.snippet(source, "main.cf.lookup") + "virtual_transport = discard:\n"
     with vhm_postfix.private_postfix(tmp, main_cf_extra=main) as pf:
         before = len(failures)
         check("postconf -n is warning-free with main.cf.lookup", pf.postconf_warnings(), "")
