@@ -25,6 +25,10 @@ public:
     context(std::shared_ptr<const config::config> cfg, bool json) : cfg_(std::move(cfg)), json_(json) {}
 
     const config::config& cfg() const { return *cfg_; }
+
+    // Where cfg() came from (file and -o overrides), for reading the daemons' own parameters.
+    const config::load_options& load_options() const { return load_options_; }
+    void set_load_options(config::load_options o) { load_options_ = std::move(o); }
     bool json() const { return json_; }
 
     // The database connection, opened on first use; null (with a message printed) on failure.
@@ -45,6 +49,7 @@ private:
     std::unique_ptr<db::pool> pool_;
     std::optional<db::lease> lease_;
     std::optional<vhost::admin_scope> scope_;
+    config::load_options load_options_;
 };
 
 struct command {

@@ -194,6 +194,7 @@ int run_cli(int argc, char** argv) {
         return exit_failed;
     }
     context ctx(loaded.cfg, json);
+    ctx.set_load_options(options);
     if (as_login) {
         if (best->superadmin_only) {
             return ctx.fail("\"" + best->path + "\" is for the superadmin, not for domain"

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // cmd_check.cc - vhostmail check: configuration, database, schema version, and routing problems
 // an admin wants to hear about before their users do.
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <set>
 #include <filesystem>
 
 #include "daemons/admin/admin.hh"
+#include "daemons/admin/postfix_check.hh"
+#include "daemons/authd/params.hh"
+#include "daemons/deliver/params.hh"
+#include "daemons/lookupd/params.hh"
 #include "lib/config/common_params.hh"
 #include "lib/db/migrate.hh"
 #include "lib/vhost/resolver.hh"
@@ -16,8 +22,13 @@ namespace vhostmail::admin {
 namespace {
 
 struct findings {
-    std::vector<std::string> problems;
-    void add(std::string p) { problems.push_back(std::move(p)); }
+    std::vector<finding> all;
+    void add(std::string p) { all.push_back({true, std::move(p)}); }
+    void warn(std::string p) { all.push_back({false, std::move(p)}); }
+    size_t errors() const {
+        return static_cast<size_t>(
+            std::count_if(all.begin(), all.end(), [](const auto& f) { return f.error; }));
+    }
 };
 
 void check_schema(context& ctx, db::connection& conn, findings& out) {
@@ -75,7 +86,143 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
     }
 }
 
-int check(context& ctx, const std::vector<std::string>&) {
+// "1.5 GiB" for people.
+std::string size_text(uint64_t bytes) {
+    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < std::size(units)) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+// Mailboxes whose usage (mailbox_usage: the newest row written by any delivering host, as
+// 0003_delivery.sql prescribes; the rows hold absolute values, so they are not summed) has
+// reached the quota: the address's own, else the domain's default; 0 or none means no limit.
+void check_quotas(context& ctx, db::connection& conn, findings& out) {
+    auto r = conn.query(
+        "SELECT d.name, a.local_part, u.bytes, u.messages,"
+        " COALESCE(a.quota_bytes, d.quota_bytes, 0), COALESCE(a.quota_messages,"
+        " d.quota_messages, 0) FROM addresses a JOIN domains d ON d.id = a.domain_id"
+        " JOIN mailbox_usage u ON u.address_id = a.id WHERE a.mailbox AND u.node ="
+        " (SELECT v.node FROM mailbox_usage v WHERE v.address_id = a.id"
+        " ORDER BY v.updated_at DESC, v.node LIMIT 1) ORDER BY d.name, a.local_part");
+    if (!r) {
+        out.add("cannot read the mailbox usage: " + r.error().message);
+        return;
+    }
+    for (const auto& row : r->rows) {
+        if (ctx.scope() && !ctx.scope()->domains.contains(row.str(0))) {
+            continue;
+        }
+        std::string who = row.str(1) + "@" + row.str(0);
+        int64_t bytes = row.i64(2), messages = row.i64(3);
+        uint64_t max_bytes = row.u64(4), max_messages = row.u64(5);
+        if (max_bytes > 0 && bytes >= 0 && static_cast<uint64_t>(bytes) >= max_bytes) {
+            out.warn(who + " is over quota: " + size_text(static_cast<uint64_t>(bytes)) +
+                     " of " + size_text(max_bytes));
+        }
+        if (max_messages > 0 && messages >= 0 &&
+            static_cast<uint64_t>(messages) >= max_messages) {
+            out.warn(who + " is over quota: " + std::to_string(messages) + " of " +
+                     std::to_string(max_messages) + " messages");
+        }
+    }
+}
+
+// The daemons' listeners, from the same configuration file they read.
+std::optional<daemon_endpoints> our_endpoints(context& ctx, findings& out) {
+    config::param_table table;
+    config::add_common_params(table);
+    lookupd::declare_params(table);
+    authd::declare_params(table);
+    deliver::declare_lmtpd_params(table);
+    config::load_options options = ctx.load_options();
+    options.foreign_prefixes = {"policyd_", "milter_", "admin_"};
+    auto loaded = config::load_config(table, options);
+    for (const auto& e : loaded.errors) {
+        out.add(e);
+    }
+    if (!loaded.cfg) {
+        return std::nullopt;
+    }
+    daemon_endpoints ours;
+    for (const auto& item : loaded.cfg->get_list("lookupd_tcp_listen")) {
+        auto eq = item.find('=');
+        if (eq != std::string::npos) {
+            ours.lookupd_tcp[item.substr(0, eq)] = item.substr(eq + 1);
+        }
+    }
+    ours.lookupd_socketmap = loaded.cfg->get_list("lookupd_socketmap_listen");
+    ours.authd = loaded.cfg->get_list("authd_dovecot_listen");
+    ours.lmtpd = loaded.cfg->get_list("lmtpd_listen");
+    return ours;
+}
+
+void check_postfix(context& ctx, db::connection& conn, const std::string& dir, findings& out) {
+    auto ours = our_endpoints(ctx, out);
+    auto hosted_rows = conn.query("SELECT name FROM domains UNION SELECT name FROM domain_aliases");
+    if (!ours || !hosted_rows) {
+        if (!hosted_rows) {
+            out.add("cannot read the hosted domains: " + hosted_rows.error().message);
+        }
+        return;
+    }
+    std::set<std::string> hosted;
+    for (const auto& row : hosted_rows->rows) {
+        hosted.insert(row.str(0));
+    }
+    std::string error;
+    auto pf = read_postfix(ctx.cfg().get_string("admin_postconf_command"), dir, error);
+    if (!pf) {
+        out.add(error);
+        return;
+    }
+    for (auto& f : judge_postfix(*pf, *ours, hosted)) {
+        out.all.push_back(std::move(f));
+    }
+}
+
+void print_findings(const context& ctx, const findings& out) {
+    if (ctx.json()) {
+        std::string problems, detailed;
+        for (size_t i = 0; i < out.all.size(); ++i) {
+            problems += (i ? ", " : "") + json_string(out.all[i].message);
+            detailed += std::string(i ? ", " : "") + "{\"severity\": " +
+                        json_string(out.all[i].error ? "error" : "warning") +
+                        ", \"message\": " + json_string(out.all[i].message) + "}";
+        }
+        std::puts(("{\"problems\": [" + problems + "], \"findings\": [" + detailed + "]}").c_str());
+        return;
+    }
+    for (const auto& f : out.all) {
+        std::printf("%s: %s\n", f.error ? "error" : "warning", f.message.c_str());
+    }
+    size_t errors = out.errors();
+    std::printf("%zu problem%s found", out.all.size(), out.all.size() == 1 ? "" : "s");
+    if (!out.all.empty()) {
+        std::printf(" (%zu error%s, %zu warning%s)", errors, errors == 1 ? "" : "s",
+                    out.all.size() - errors, out.all.size() - errors == 1 ? "" : "s");
+    }
+    std::printf("\n");
+}
+
+int check(context& ctx, const std::vector<std::string>& a) {
+    std::optional<std::string> postfix_dir;
+    if (!a.empty()) {
+        if (a[0] != "--postfix") {
+            std::fputs("usage: vhostmail check [--postfix [DIR]]\n", stderr);
+            return exit_usage;
+        }
+        postfix_dir = a.size() > 1 ? a[1] : "";
+    }
+    if (postfix_dir && ctx.scope()) {
+        return ctx.fail("check --postfix is for the superadmin, not for domain administrators");
+    }
     findings out;
     db::connection* conn = ctx.conn();
     if (conn == nullptr) {
@@ -91,29 +238,29 @@ int check(context& ctx, const std::vector<std::string>&) {
     } else {
         check_routing(ctx, **snap, out);
     }
-    if (ctx.json()) {
-        std::string json = "{\"problems\": [";
-        for (size_t i = 0; i < out.problems.size(); ++i) {
-            json += (i ? ", " : "") + json_string(out.problems[i]);
-        }
-        std::puts((json + "]}").c_str());
-    } else {
-        for (const auto& p : out.problems) {
-            std::printf("warning: %s\n", p.c_str());
-        }
-        std::printf("%zu problem%s found\n", out.problems.size(),
-                    out.problems.size() == 1 ? "" : "s");
+    check_quotas(ctx, *conn, out);
+    if (postfix_dir) {
+        check_postfix(ctx, *conn, *postfix_dir, out);
     }
-    return out.problems.empty() ? exit_ok : exit_failed;
+    print_findings(ctx, out);
+    return out.errors() == 0 ? exit_ok : exit_failed;
 }
 
 }  // namespace
 
 std::vector<command> check_commands() {
-    return {{"check", "", "check the configuration, the database and the routing data", 0, 0, check,
-             "Reports configuration errors (file:line), an unreachable database, missing schema\n"
+    return {{"check", "[--postfix [DIR]]",
+             "check the configuration, the database, the routing data (and Postfix's wiring)", 0,
+             2, check,
+             "Errors: configuration errors (file:line), an unreachable database, missing schema\n"
              "migrations, hosted domains without postmaster@ or abuse@, forwardings to local\n"
-             "addresses that do not exist and alias loops. Exit status 1 when anything is found.\n"}};
+             "addresses that do not exist, alias loops. Warnings: mailboxes at or over quota.\n"
+             "--postfix [DIR] also reads Postfix's settings (postconf [-c DIR] -x/-M/-P) and\n"
+             "reports maps missing, pointing at the wrong lookupd map or listener, or consulted\n"
+             "after other tables; hosted domains also in mydestination, virtual_alias_domains or\n"
+             "relay_domains; no reject_unauth_destination; submission services without SMTP\n"
+             "AUTH or permit_sasl_authenticated; SASL and LMTP sockets that are not authd's and\n"
+             "lmtpd's. One line per finding; exit status 1 when there is an error.\n"}};
 }
 
 }  // namespace vhostmail::admin

@@ -2,10 +2,9 @@
 #include "daemons/admin/password_input.hh"
 
 #include <fcntl.h>
+#include <string>
 #include <termios.h>
 #include <unistd.h>
-
-#include <string>
 
 namespace vhostmail::admin {
 
@@ -35,7 +34,9 @@ std::optional<crypto::secret> read_password_line(int fd) {
     return line;
 }
 
-unique_fd open_terminal() { return unique_fd(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)); }
+unique_fd open_terminal() {
+    return unique_fd(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+}
 
 std::optional<crypto::secret> prompt_password(int tty, const char* text) {
     [[maybe_unused]] auto w = write(tty, text, std::char_traits<char>::length(text));

@@ -6,10 +6,11 @@
 // which addresses exist.
 #include <unistd.h>
 
-#include "daemons/admin/admin.hh"
-#include "daemons/admin/password_input.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
+
+#include "daemons/admin/admin.hh"
+#include "daemons/admin/password_input.hh"
 
 namespace vhostmail::admin {
 
@@ -26,7 +27,8 @@ std::optional<crypto::secret> admin_password(const context& ctx, const std::stri
     }
     unique_fd tty = open_terminal();
     if (!tty) {
-        ctx.fail("no terminal to ask for " + printable(login) + "'s password: use --password-stdin");
+        ctx.fail("no terminal to ask for " + printable(login) +
+                 "'s password: use --password-stdin");
         return std::nullopt;
     }
     std::string prompt = "Password for " + printable(login) + ": ";

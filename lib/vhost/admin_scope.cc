@@ -44,11 +44,10 @@ admin_result<done> admin_store::scoped_settings(const settings& s, bool domain) 
         return done{};
     }
     for (const auto& [name, value] : s) {
-        bool allowed =
-            domain ? std::ranges::find(domain_admin_domain_settings, name) !=
-                         std::end(domain_admin_domain_settings)
-                   : std::ranges::find(superadmin_address_settings, name) ==
-                         std::end(superadmin_address_settings);
+        bool allowed = domain ? std::ranges::find(domain_admin_domain_settings, name) !=
+                                    std::end(domain_admin_domain_settings)
+                              : std::ranges::find(superadmin_address_settings, name) ==
+                                    std::end(superadmin_address_settings);
         if (domain && name == "fallback" && value.starts_with("|")) {
             allowed = false;  // a command runs on the mail host
         }
@@ -68,9 +67,10 @@ admin_result<done> admin_store::may_manage(const std::string& domain) {
     if (!normalized) {
         return admin_failure{"invalid domain name \"" + printable(domain) + "\""};
     }
-    auto r = conn_.query("SELECT d.name FROM domain_aliases a JOIN domains d ON"
-                         " d.id = a.domain_id WHERE a.name = ?",
-                         {db::param{*normalized}});
+    auto r = conn_.query(
+        "SELECT d.name FROM domain_aliases a JOIN domains d ON"
+        " d.id = a.domain_id WHERE a.name = ?",
+        {db::param{*normalized}});
     if (!r) {
         return db_failure(r.error());
     }

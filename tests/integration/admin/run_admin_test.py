@@ -294,6 +294,124 @@ def check_command(t, db):
     code, out, _ = t.run("check")
     check("check is clean after fixing", (code, out.strip().splitlines()[-1]),
           (0, "0 problems found"))
+    over_quota(t, db)
+
+
+def over_quota(t, db):
+    """check warns about mailboxes at or over quota (newest mailbox_usage row, own or domain
+    quota, bytes and messages), and warnings alone leave the exit status 0."""
+    t.ok("address", "set", "xandros@blobber.org", "quota_messages=5")
+    ids = dict(line.split("\t") for line in db.sql(
+        "SELECT local_part, id FROM addresses WHERE local_part IN ('vivita', 'xandros')"
+        " AND domain_id = (SELECT id FROM domains WHERE name = 'blobber.org')").splitlines())
+    db.sql(f"INSERT INTO mailbox_usage (address_id, node, bytes, messages, updated_at) VALUES"
+           f" ({ids['vivita']}, 'mx1', 629145600, 3, NOW(6)),"
+           f" ({ids['vivita']}, 'mx2', 1, 1, NOW(6) - INTERVAL 1 HOUR),"
+           f" ({ids['xandros']}, 'mx1', 99999999999, 99, NOW(6) - INTERVAL 1 HOUR),"
+           f" ({ids['xandros']}, 'mx2', 1048576, 7, NOW(6))")
+    code, out, _ = t.run("check", json_output=True)
+    findings = json.loads(out)["findings"]
+    check("check: over quota in bytes (own quota) and messages, newest row only",
+          (code, findings),
+          (0, [{"severity": "warning",
+                "message": "vivita@blobber.org is over quota: 600.0 MiB of 500.0 MiB"},
+               {"severity": "warning",
+                "message": "xandros@blobber.org is over quota: 7 of 5 messages"}]))
+    code, out, _ = t.run("check")
+    check("check: warnings are marked and counted", (code, out.strip().splitlines()[-1]),
+          (0, "2 problems found (0 errors, 2 warnings)"))
+    db.sql("DELETE FROM mailbox_usage")
+    t.ok("address", "set", "xandros@blobber.org", "quota_messages=0")
+
+
+GOOD_MAIN = {
+    "compatibility_level": "3.6",
+    "mydestination": "localhost",
+    "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated,"
+                                " reject_unauth_destination",
+    "virtual_transport": "lmtp:unix:private/vhm-lmtp",
+}
+GOOD_SUBMISSION = ("submission inet n - y - - smtpd\n"
+                   "  -o smtpd_sasl_auth_enable=yes\n"
+                   "  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n")
+
+
+def postfix_dir(tmp, name, source, snippet="main.cf.lookup", changes=None,
+                submission=GOOD_SUBMISSION):
+    """A Postfix config dir (main.cf + master.cf) made of our snippets, with changes."""
+    d = os.path.join(tmp, "pf-" + name)
+    os.makedirs(d, exist_ok=True)
+    params = {}
+    for part in (snippet, "main.cf.sasl"):
+        with open(os.path.join(source, "postfix-snippets", part)) as f:
+            for line in f:
+                if "=" in line and not line.startswith(("#", " ")):
+                    k, _, v = line.partition("=")
+                    params[k.strip()] = v.strip()
+    params.update(GOOD_MAIN)
+    params.update(changes or {})
+    with open(os.path.join(d, "main.cf"), "w") as f:
+        f.write("".join(f"{k} = {v}\n" for k, v in params.items() if v is not None))
+    with open(os.path.join(d, "master.cf"), "w") as f:
+        f.write("smtp inet n - y - - smtpd\n" + submission)
+    return d
+
+
+def check_postfix(t, tmp, source):
+    for snippet in ("main.cf.lookup", "main.cf.lookup-socketmap"):
+        d = postfix_dir(tmp, "good-" + snippet, source, snippet)
+        code, out, _ = t.run("check", "--postfix", d)
+        check(f"check --postfix: {snippet} as shipped is clean", (code, out.strip()),
+              (0, "0 problems found"))
+    sub_no_auth = "submission inet n - y - - smtpd\n  -o smtpd_recipient_restrictions=" \
+                  "permit_sasl_authenticated,reject\n"
+    sub_no_permit = "submission inet n - y - - smtpd\n  -o smtpd_sasl_auth_enable=yes\n" \
+                    "  -o smtpd_relay_restrictions=permit_mynetworks,reject\n"
+    mistakes = [
+        ("no-alias-map", {"virtual_alias_maps": None}, None, "error",
+         "virtual_alias_maps does not use vhostmail-lookupd's aliases map (expected"
+         " tcp:127.0.0.1:10042 or socketmap:inet:127.0.0.1:10040:aliases)"),
+        ("swapped", {"virtual_alias_maps": "tcp:127.0.0.1:10043"}, None, "error",
+         "virtual_alias_maps = tcp:127.0.0.1:10043 asks lookupd's mailboxes map, not aliases"),
+        ("wrong-port", {"virtual_mailbox_maps": "tcp:127.0.0.1:19999"}, None, "error",
+         "virtual_mailbox_maps = tcp:127.0.0.1:19999: no vhostmail-lookupd listener there"),
+        ("socketmap-name", {"virtual_mailbox_maps": "socketmap:inet:127.0.0.1:10040:aliases"},
+         None, "error", "virtual_mailbox_maps = socketmap:inet:127.0.0.1:10040:aliases asks"
+                        " lookupd's aliases map, not mailboxes"),
+        ("shadowed", {"virtual_alias_maps": "hash:/etc/postfix/virtual, tcp:127.0.0.1:10042"},
+         None, "warning", "virtual_alias_maps: hash:/etc/postfix/virtual come(s) before"
+                          " vhostmail-lookupd and answer first"),
+        ("no-senders", {"smtpd_sender_login_maps": None}, None, "warning",
+         "smtpd_sender_login_maps does not use vhostmail-lookupd's senders map"),
+        ("mydestination", {"mydestination": "localhost, Blobber.org"}, None, "error",
+         "blobber.org is hosted by vhostmail and also listed in mydestination"),
+        ("alias-domain", {"virtual_alias_domains": "blobber.net"}, None, "error",
+         "blobber.net is hosted by vhostmail and also listed in virtual_alias_domains"),
+        ("open-relay", {"smtpd_relay_restrictions": "permit_mynetworks, permit"}, None, "error",
+         "neither smtpd_relay_restrictions nor smtpd_recipient_restrictions has"
+         " reject_unauth_destination"),
+        ("submission-no-auth", {}, sub_no_auth, "error",
+         "master.cf service submission accepts submissions without SMTP AUTH"),
+        ("submission-no-permit", {}, sub_no_permit, "error",
+         "master.cf service submission has no permit_sasl_authenticated"),
+        ("sasl-path", {"smtpd_sasl_path": "private/auth"}, None, "warning",
+         "master.cf service submission: smtpd_sasl_path = private/auth is not vhostmail-authd's"
+         " socket (authd_dovecot_listen = unix:/var/spool/postfix/private/vhostmail-auth)"),
+        ("lmtp", {"virtual_transport": "lmtp:unix:private/dovecot-lmtp"}, None, "error",
+         "virtual_transport = lmtp:unix:private/dovecot-lmtp does not reach vhostmail-lmtpd"),
+    ]
+    for name, changes, submission, severity, want in mistakes:
+        d = postfix_dir(tmp, name, source, changes=changes,
+                        submission=submission if submission is not None else GOOD_SUBMISSION)
+        code, out, _ = t.run("check", "--postfix", d, json_output=True)
+        findings = json.loads(out)["findings"]
+        check(f"check --postfix finds {name}",
+              [(f["severity"], want in f["message"] or f["message"]) for f in findings],
+              [(severity, True)])
+        check(f"check --postfix {name}: exit status", code, 1 if severity == "error" else 0)
+    code, out, err = t.run("check", "--postfix", os.path.join(tmp, "no-such-dir"))
+    check("check --postfix with a bad DIR is an error",
+          (code, "error: cannot run /usr/sbin/postconf -c" in out), (1, True))
 
 
 def domain_admins(t, db, admin_binary, tmp):
@@ -433,6 +551,7 @@ def main():
         error_paths(t, db)
         resolve_agrees_with_lookupd(t, db, lookupd, tmp)
         check_command(t, db)
+        check_postfix(t, tmp, source)
         domain_admins(t, db, admin, tmp)
         t.ok("domain", "alias", "remove", "blobber.net")
         t.ok("domain", "remove", "lala.com")
