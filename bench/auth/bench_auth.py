@@ -1,35 +1,37 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""bench_auth - vhostmail-authd throughput and latency over both of its protocols.
+"""bench_auth - vhostmail-authd against Dovecot's auth server and saslauthd + pam_mysql.
 
-usage: bench_auth.py --authd BINARY [--users 200] [--requests 2000] [--keep]
+usage: bench_auth.py --authd BINARY [--users 200] [--requests 2000] [--only NAME,...]
 
-Python 3 standard library only; needs root (authd drops privileges). Everything is private: a
-throwaway mariadbd (tests/integration/vhm_mariadb.py) with sql/migrations and --users addresses
-whose passwords are SHA512-CRYPT (5000 rounds, the scheme and cost of the fixture and of
-Dovecot's default), and one authd with a Dovecot socket and a saslauthd socket.
+Run it through bench/auth/run.sh (packages, Release build, /tmp/vhm-build.lock). Python 3
+standard library only; needs root. Everything is private: a throwaway mariadbd
+(tests/integration/vhm_mariadb.py) with sql/migrations and --users addresses whose passwords are
+SHA512-CRYPT (5000 rounds, the scheme and cost of the fixture and of Dovecot's default), and the
+four contenders reading those same rows:
+  authd-dovecot     vhostmail-authd, Dovecot auth protocol (what Postfix's smtpd speaks)
+  authd-saslauthd   vhostmail-authd, saslauthd protocol (Cyrus libsasl2)
+  dovecot-sql       Dovecot's own auth server, passdb sql (mysql driver), own config and base_dir
+  saslauthd-pam     Debian's saslauthd -a pam -n 5, PAM service with pam_mysql (crypt=1) for
+                    auth and account; its PAM file is /etc/pam.d/vhm-bench-auth-<pid> while the
+                    bench runs (PAM reads no other place), removed afterwards
+Caches are off for all four in the comparison (authd_cache_ttl = 0, auth_cache_size = 0,
+saslauthd without -c) and nobody delays failures (authd_throttle = no, auth_failure_delay = 0).
 
-Phases (each under flock /tmp/vhm-build.lock so no build competes for the cores), clients are
-processes (no GIL in the measurement):
-  dovecot|saslauthd x good|bad x 1|20 clients, cache off: authentications/s, p50, p99
-  dovecot good, cache on (repeat logins of few users): authentications/s, p50, p99
+Phases (clients are processes: no GIL in the measurement):
+  each contender x good|bad password x 1|20 clients: authentications/s, p50, p99
+  authd-dovecot good, cache on (repeat logins of few users): authentications/s, p50, p99
   50 clients hammering wrong passwords (throttled on purpose) while 5 clients log in with good
   passwords from other addresses: p50/p99 of the good logins (target p99 < 50 ms)
-Not yet compared here: Dovecot's own auth server with an SQL passdb and saslauthd+pam_mysql
-(the issue's contenders c and d): --dovecot starts Dovecot with an SQL passdb, but that path
-is unfinished (its first run hung and was not debugged).
 """
 
 import argparse
 import base64
-import fcntl
 import multiprocessing
 import os
-import shutil
 import subprocess
 import signal
 import socket
-import statistics
 import struct
 import sys
 import tempfile
@@ -54,7 +56,7 @@ def plain_signals():
 
 
 def dovecot_worker(args):
-    path, users, password, n, rip = args
+    path, users, password, n, rip, service, extra = args
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     s.sendall(b"VERSION\t1\t0\nCPID\t1\n")
@@ -66,8 +68,8 @@ def dovecot_worker(args):
         user = users[i % len(users)]
         blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
         t = time.perf_counter()
-        s.sendall(f"AUTH\t{i + 1}\tPLAIN\tservice=smtp\trip={rip}\tsecured\tresp={blob}\n"
-                  .encode())
+        s.sendall(f"AUTH\t{i + 1}\tPLAIN\tservice={service}\trip={rip}{extra}\tsecured"
+                  f"\tresp={blob}\n".encode())
         line = f.readline()
         lat.append(time.perf_counter() - t)
         ok += line.startswith(b"OK")
@@ -76,12 +78,12 @@ def dovecot_worker(args):
 
 
 def saslauthd_worker(args):
-    path, users, password, n, _rip = args
+    path, users, password, n, _rip, service, _extra = args
     lat, ok = [], 0
     for i in range(n):
         user = users[i % len(users)]
         req = b"".join(struct.pack(">H", len(x)) + x for x in
-                       (user.encode(), password.encode(), b"smtp", b""))
+                       (user.encode(), password.encode(), service.encode(), b""))
         t = time.perf_counter()
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(path)
@@ -98,12 +100,15 @@ def saslauthd_worker(args):
     return lat, ok
 
 
-def run(worker, path, users, password, clients, per_client, rip_base="192.0.2."):
-    jobs = [(path, users[c::clients] or users, password, per_client, f"{rip_base}{c + 1}")
-            for c in range(clients)]
+def run(worker, path, users, password, clients, per_client, rip_base="192.0.2.",
+        service="smtp", extra=""):
+    """extra: more AUTH parameters (Dovecot protocol), each starting with a tab."""
+    jobs = [(path, users[c::clients] or users, password, per_client, f"{rip_base}{c + 1}",
+             service, extra) for c in range(clients)]
     with multiprocessing.Pool(clients, initializer=plain_signals) as pool:
         t = time.perf_counter()
-        results = pool.map(worker, jobs)
+        # get() with a time-out stays interruptible: SIGTERM/Ctrl-C unwind and clean up.
+        results = pool.map_async(worker, jobs).get(timeout=3600)
         wall = time.perf_counter() - t
     lat = sorted(x for r in results for x in r[0])
     ok = sum(r[1] for r in results)
@@ -116,35 +121,80 @@ def report(name, r, total):
           flush=True)
 
 
-def start_dovecot(tmp, db):
-    """Dovecot's own auth server (SQL passdb, same users and hashes), or None if not installed.
-    Returns (auth-client socket path, master pid)."""
-    binary = shutil.which("dovecot", path="/usr/sbin:/usr/bin")
-    if binary is None:
-        return None
-    run = os.path.join(tmp, "dovecot-run")
-    os.makedirs(run, exist_ok=True)
-    with open(os.path.join(tmp, "dovecot-sql.conf.ext"), "w") as f:
-        f.write(f"driver = mysql\nconnect = host={db.socket} dbname={db.database} "
-                f"user={db.user} password={db.password}\n"
-                "default_pass_scheme = SHA512-CRYPT\n"
-                "password_query = SELECT CONCAT(a.local_part, '@', d.name) AS user, "
-                "a.password FROM addresses a JOIN domains d ON d.id = a.domain_id "
-                "WHERE d.name = '%d' AND a.local_part = '%n' AND a.enabled AND d.enabled\n")
-    conf = os.path.join(tmp, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write(f"""base_dir = {run}
-state_dir = {run}
+def wait_for_file(path, what, log, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            tail = open(log, errors="replace").read()[-2000:] if os.path.exists(log) else ""
+            raise RuntimeError(f"{what}: {path} did not appear within {timeout}s\n{tail}")
+        time.sleep(0.05)
+
+
+def read_pid(path):
+    with open(path) as f:
+        return int(f.read().split()[0])
+
+
+def stop_pid(pid, timeout=15):
+    """SIGTERM a process we started (it daemonized: not our child), SIGKILL after timeout."""
+    def gone():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "Z"  # exited, not reaped
+        except OSError:
+            return True
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if gone():
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class dovecot_auth:
+    """Dovecot's auth server (SQL passdb on the private database), from its own config and
+    base_dir; .socket is its auth-client socket (the protocol Postfix speaks)."""
+
+    def __init__(self, tmp, db):
+        self.tmp, self.db = tmp, db
+        self.run = os.path.join(tmp, "dovecot-run")
+        self.conf = os.path.join(tmp, "dovecot.conf")
+        self.log = os.path.join(tmp, "dovecot.log")
+        self.socket = os.path.join(self.run, "auth-client")
+        self.pid = None
+
+    def __enter__(self):
+        os.makedirs(self.run, exist_ok=True)
+        sql = os.path.join(self.tmp, "dovecot-sql.conf.ext")
+        with open(sql, "w") as f:
+            f.write(f"driver = mysql\n"
+                    f"connect = host={self.db.socket} dbname={self.db.database} "
+                    f"user={self.db.user} password={self.db.password}\n"
+                    "default_pass_scheme = SHA512-CRYPT\n"
+                    "password_query = SELECT CONCAT(a.local_part, '@', d.name) AS user, "
+                    "a.password AS password FROM addresses a JOIN domains d "
+                    "ON d.id = a.domain_id WHERE a.enabled AND d.enabled "
+                    "AND d.name = '%d' AND a.local_part = '%n'\n")
+        with open(self.conf, "w") as f:
+            f.write(f"""base_dir = {self.run}
+state_dir = {self.run}/state
+log_path = {self.log}
 protocols =
 ssl = no
-log_path = {tmp}/dovecot.log
 auth_mechanisms = plain login
 disable_plaintext_auth = no
 auth_cache_size = 0
 auth_failure_delay = 0
 passdb {{
   driver = sql
-  args = {tmp}/dovecot-sql.conf.ext
+  args = {sql}
 }}
 userdb {{
   driver = static
@@ -155,26 +205,111 @@ service auth {{
     mode = 0666
   }}
 }}
+service anvil {{
+  chroot =
+}}
 """)
-    subprocess.run([binary, "-c", conf], check=True)
-    path = os.path.join(run, "auth-client")
-    deadline = time.monotonic() + 20
-    while not os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    with open(os.path.join(run, "master.pid")) as f:
-        return path, int(f.read().strip())
+        # dovecot daemonizes and keeps its stdio: no pipes, or run() waits for ever.
+        p = subprocess.run(["dovecot", "-c", self.conf], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if p.returncode != 0:
+            check = subprocess.run(["dovecot", "-c", self.conf, "-n"], capture_output=True,
+                                   text=True)
+            raise RuntimeError(f"dovecot did not start (exit {p.returncode}):\n{check.stderr}")
+        # The master writes master.pid in base_dir; the auth-client socket comes with auth.
+        wait_for_file(os.path.join(self.run, "master.pid"), "dovecot", self.log)
+        self.pid = read_pid(os.path.join(self.run, "master.pid"))
+        wait_for_file(self.socket, "dovecot", self.log)
+        return self
+
+    def __exit__(self, *exc):
+        if self.pid:
+            stop_pid(self.pid)
+
+
+class saslauthd_pam:
+    """Debian's saslauthd with -a pam; the PAM service uses pam_mysql on the private database.
+    .socket is its mux, .service the PAM service name to send."""
+
+    def __init__(self, tmp, db, workers=5):
+        self.tmp, self.db, self.workers = tmp, db, workers
+        self.run = os.path.join(tmp, "saslauthd")
+        self.socket = os.path.join(self.run, "mux")
+        self.service = f"vhm-bench-auth-{os.getpid()}"
+        self.pam_file = os.path.join("/etc/pam.d", self.service)
+        self.pid = None
+
+    def __enter__(self):
+        os.makedirs(self.run, exist_ok=True)
+        args = (f"user={self.db.user} passwd={self.db.password} host={self.db.socket} "
+                f"db={self.db.database} "
+                "[table=addresses a JOIN domains d ON d.id = a.domain_id] "
+                "usercolumn=CONCAT(a.local_part,'@',d.name) passwdcolumn=a.password "
+                "[where=a.enabled AND d.enabled] crypt=1")
+        with open(self.pam_file, "w") as f:
+            f.write("# bench/auth/bench_auth.py: removed when the bench ends\n"
+                    f"auth required pam_mysql.so {args}\n"
+                    f"account required pam_mysql.so {args}\n")
+        subprocess.run(["saslauthd", "-a", "pam", "-m", self.run, "-n", str(self.workers)],
+                       check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        wait_for_file(os.path.join(self.run, "saslauthd.pid"), "saslauthd", "/dev/null")
+        self.pid = read_pid(os.path.join(self.run, "saslauthd.pid"))
+        wait_for_file(self.socket, "saslauthd", "/dev/null")
+        return self
+
+    def __exit__(self, *exc):
+        if self.pid:
+            stop_pid(self.pid)
+        if os.path.exists(self.pam_file):
+            os.unlink(self.pam_file)
+
+
+def compare(name, worker, path, users, requests, service="smtp"):
+    """One contender: good and bad passwords, 1 and 20 clients. Dovecot-protocol requests say
+    no-penalty: Dovecot's auth then skips its per-client failure delay (authd's throttle is off
+    here and ignores the flag)."""
+    for kind, pw in (("good", PASSWORD), ("bad", "wrong")):
+        for clients in (1, 20):
+            n = max(requests // clients, 10)
+            label = f"{name} {kind} password, {clients} client(s), uncached"
+            try:
+                report(label, run(worker, path, users, pw, clients, n, service=service,
+                                  extra="\tno-penalty"), n * clients)
+            except OSError as e:
+                print(f"{label}: FAIL ({e})", flush=True)
+
+
+def sanity(name, worker, path, users, service="smtp"):
+    """One good and one bad login, so a contender that answers wrongly is not measured."""
+    good = worker((path, users[:1], PASSWORD, 1, "192.0.2.250", service, "\tno-penalty"))[1]
+    bad = worker((path, users[:1], "wrong", 1, "192.0.2.250", service, "\tno-penalty"))[1]
+    if (good, bad) != (1, 0):
+        raise RuntimeError(f"{name}: good login ok={good}, bad login ok={bad}: not measured")
+
+
+def reload_authd(d, text):
+    d.write_config(text)
+    at = d.log_size()
+    d.hup()
+    d.wait_for_log("configuration reloaded", start_at=at)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--authd", required=True)
     ap.add_argument("--users", type=int, default=200)
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--dovecot", action="store_true",
-                    help="also measure Dovecot's auth server (UNFINISHED: hung in its first run)")
+    ap.add_argument("--requests", type=int, default=2000,
+                    help="requests per uncached case (split over the clients)")
+    ap.add_argument("--only", default="authd-dovecot,authd-saslauthd,dovecot-sql,saslauthd-pam",
+                    help="contenders to compare (the cached and hammer phases always run)")
     a = ap.parse_args()
+    only = set(a.only.split(","))
     with tempfile.TemporaryDirectory(prefix="vhm-bench-auth-") as tmp, \
             vhm_mariadb.private_mariadb() as db:
+        # Unwind on SIGTERM/SIGINT, so Dovecot, saslauthd and the PAM file go too (vhm_mariadb's
+        # own handler would end the process at once).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
         os.chmod(tmp, 0o755)
         for m in sorted(os.listdir(os.path.join(ROOT, "sql", "migrations"))):
             db.load_file(os.path.join(ROOT, "sql", "migrations", m))
@@ -187,49 +322,33 @@ def main():
             f"authd_dovecot_listen = unix:{tmp}/auth\nauthd_saslauthd_listen = unix:{tmp}/mux\n"
             "authd_max_clients = 200\ndb_pool_size = 8\n")
         nocache = cfg + "authd_cache_ttl = 0\nauthd_throttle = no\n"
-        with vhm_daemon.daemon(a.authd, nocache, tmp, name="authd") as d, \
-                open("/tmp/vhm-build.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            for proto, worker, path in (("dovecot", dovecot_worker, f"{tmp}/auth"),
-                                        ("saslauthd", saslauthd_worker, f"{tmp}/mux")):
-                for kind, pw in (("good", PASSWORD), ("bad", "wrong")):
-                    for clients in (1, 20):
-                        n = max(a.requests // clients, 10)
-                        try:
-                            report(f"{proto} {kind} password, {clients} client(s), uncached",
-                                   run(worker, path, users, pw, clients, n), n * clients)
-                        except OSError as e:
-                            print(f"{proto} {kind} {clients}: FAIL ({e})")
-                            print("\n".join(d.log().splitlines()[-8:]))
-            dovecot = start_dovecot(tmp, db) if a.dovecot else None
-            if dovecot is None:
-                print("dovecot: not installed (apt-get install dovecot-core dovecot-mysql)")
-            else:
-                try:
-                    for kind, pw in (("good", PASSWORD), ("bad", "wrong")):
-                        for clients in (1, 20):
-                            n = max(a.requests // clients, 10)
-                            report(f"Dovecot auth (SQL) {kind} password, {clients} client(s)",
-                                   run(dovecot_worker, dovecot[0], users, pw, clients, n),
-                                   n * clients)
-                finally:
-                    os.kill(dovecot[1], signal.SIGTERM)
-            d.write_config(cfg + "authd_cache_ttl = 1s\nauthd_throttle = no\n")
-            at = d.log_size()
-            d.hup()
-            d.wait_for_log("configuration reloaded", start_at=at)
+        print(f"{a.users} users, SHA512-CRYPT 5000 rounds; {os.cpu_count()} CPUs", flush=True)
+        with vhm_daemon.daemon(a.authd, nocache, tmp, name="authd") as d:
+            for name, worker, path in (("authd-dovecot", dovecot_worker, f"{tmp}/auth"),
+                                       ("authd-saslauthd", saslauthd_worker, f"{tmp}/mux")):
+                if name in only:
+                    sanity(name, worker, path, users)
+                    compare(name, worker, path, users, a.requests)
+            if "dovecot-sql" in only:
+                with dovecot_auth(tmp, db) as dc:
+                    sanity("dovecot-sql", dovecot_worker, dc.socket, users)
+                    compare("dovecot-sql", dovecot_worker, dc.socket, users, a.requests)
+            if "saslauthd-pam" in only:
+                with saslauthd_pam(tmp, db) as sp:
+                    sanity("saslauthd-pam", saslauthd_worker, sp.socket, users, sp.service)
+                    compare("saslauthd-pam", saslauthd_worker, sp.socket, users, a.requests,
+                            sp.service)
+            reload_authd(d, cfg + "authd_cache_ttl = 1s\nauthd_throttle = no\n")
             for clients in (1, 20):
                 n = max(a.requests * 5 // clients, 10)
-                report(f"dovecot good password, {clients} client(s), cached",
+                report(f"authd-dovecot good password, {clients} client(s), cached",
                        run(dovecot_worker, f"{tmp}/auth", users[:20], PASSWORD, clients, n),
                        n * clients)
-            d.write_config(cfg + "authd_cache_ttl = 0\nauthd_throttle = yes\n")
-            at = d.log_size()
-            d.hup()
-            d.wait_for_log("configuration reloaded", start_at=at)
+            reload_authd(d, cfg + "authd_cache_ttl = 0\nauthd_throttle = yes\n")
             hammer = multiprocessing.Pool(50, initializer=plain_signals)
             bad = hammer.map_async(dovecot_worker, [(f"{tmp}/auth", users[:5], "wrong", 40,
-                                                     f"198.51.100.{c + 1}") for c in range(50)])
+                                                     f"198.51.100.{c + 1}", "smtp", "")
+                                                    for c in range(50)])
             time.sleep(1)
             try:
                 r = run(dovecot_worker, f"{tmp}/auth", users[len(users) // 2:], PASSWORD, 5,

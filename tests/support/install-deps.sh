@@ -1,12 +1,13 @@
 #!/bin/sh
 # install-deps.sh - install the Debian 12 packages vhostmail builds, tests and demos with.
+#   tests/support/install-deps.sh [more packages...]   (benches name what they compare against)
 # Idempotent: does nothing (and needs no network) when everything is present.
 # Never starts a system service: a temporary policy-rc.d forbids it while apt runs.
 set -eu
 
 packages="cmake g++ make pkg-config python3 libfmt-dev libmariadb-dev libssl-dev libcrypt-dev
   catch2 mariadb-server mariadb-client postfix postfix-mysql clang libclang-rt-14-dev
-  sasl2-bin libsasl2-modules"
+  sasl2-bin libsasl2-modules $*"
 
 missing=""
 for p in $packages; do
