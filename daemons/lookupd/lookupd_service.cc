@@ -45,65 +45,27 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
 }
 
 lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
-    : settings_(read_settings(*cfg)), pool_(db_settings_from(*cfg)) {
-    refresher_ = std::thread([this] { refresh_loop(); });
-}
+    : settings_(read_settings(*cfg)),
+      pool_(db_settings_from(*cfg)),
+      refresher_(pool_, settings_.refresh_interval,
+                 settings_.outage_grace.count() > 0 ? "lookups answer TEMP after the outage grace"
+                                                    : "lookups answer TEMP") {}
 
-lookupd_service::~lookupd_service() {
-    stop();
-    if (refresher_.joinable()) {
-        refresher_.join();
-    }
-}
+lookupd_service::~lookupd_service() = default;
 
 void lookupd_service::reload(std::shared_ptr<const config::config> cfg) {
     std::lock_guard lock(settings_mutex_);
     settings_ = read_settings(*cfg);
+    refresher_.set_interval(settings_.refresh_interval);
 }
 
 void lookupd_service::stop() {
-    std::lock_guard lock(stop_mutex_);
-    stopping_ = true;
-    stop_cv_.notify_all();
+    refresher_.stop();
 }
 
 lookupd_service::settings lookupd_service::current_settings() const {
     std::lock_guard lock(settings_mutex_);
     return settings_;
-}
-
-// Polls the change serial and installs new snapshots. Database trouble is logged once when it
-// starts and once when it ends, not per poll.
-void lookupd_service::refresh_loop() {
-    std::shared_ptr<const vhost::snapshot> snap;
-    while (true) {
-        auto s = current_settings();
-        auto started = vhost::snapshot_holder::clock::now();
-        vhost::refresh_stats stats;
-        auto result = pool_.run([&](db::connection& conn) {
-            return vhost::refresh_snapshot(conn, snap, stats);
-        });
-        if (result) {
-            if (db_down_.exchange(false)) {
-                log::info("database available again: routing data is current");
-            }
-            if (stats.changed) {
-                log::info("routing data loaded: serial={} domains={} reloaded={}{}",
-                          (*result)->serial, (*result)->domains.size(), stats.domains_read,
-                          stats.full ? " (full)" : "");
-            }
-            snap = *result;
-            holder_.confirm(snap, started);
-        } else if (!db_down_.exchange(true)) {
-            log::warning("database unavailable, lookups answer TEMP{}: {}",
-                         s.outage_grace.count() > 0 ? " after the outage grace" : "",
-                         result.error().message);
-        }
-        std::unique_lock lock(stop_mutex_);
-        if (stop_cv_.wait_until(lock, started + s.refresh_interval, [this] { return stopping_; })) {
-            return;
-        }
-    }
 }
 
 lookup<std::string> lookupd_service::answer(std::string_view map_name, std::string_view key) {
@@ -113,10 +75,10 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
         return lookup<std::string>::temp_fail("unknown map");  // callers check first
     }
     auto bound = s.max_staleness;
-    if (db_down_ && s.outage_grace > bound) {
+    if (refresher_.db_down() && s.outage_grace > bound) {
         bound = s.outage_grace;
     }
-    auto snap = holder_.fresh(bound);
+    auto snap = refresher_.fresh(bound);
     if (!snap) {
         return lookup<std::string>::temp_fail("routing data not current (database unavailable)");
     }

@@ -9,17 +9,14 @@
 // misses only changes committed during the outage.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/db/pool.hh"
 #include "lib/vhost/resolver.hh"
-#include "lib/vhost/snapshot_loader.hh"
+#include "lib/vhost/snapshot_refresher.hh"
 
 namespace vhostmail::lookupd {
 
@@ -44,17 +41,11 @@ private:
     lookup<std::string> answer(std::string_view map, std::string_view key);
     void serve_socketmap(net::connection& conn);
     void serve_tcp(net::connection& conn, std::string_view map);
-    void refresh_loop();
 
     mutable std::mutex settings_mutex_;
     settings settings_;
     db::pool pool_;
-    vhost::snapshot_holder holder_;
-    std::atomic<bool> db_down_{false};
-    std::mutex stop_mutex_;
-    std::condition_variable stop_cv_;
-    bool stopping_ = false;
-    std::thread refresher_;
+    vhost::snapshot_refresher refresher_;
 };
 
 }  // namespace vhostmail::lookupd

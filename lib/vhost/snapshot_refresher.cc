@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "lib/vhost/snapshot_refresher.hh"
+
+#include "lib/log/log.hh"
+
+namespace vhostmail::vhost {
+
+snapshot_refresher::snapshot_refresher(db::pool& pool, std::chrono::milliseconds interval,
+                                       std::string outage_note, on_change_fn on_change)
+    : pool_(pool),
+      interval_(interval),
+      outage_note_(std::move(outage_note)),
+      on_change_(std::move(on_change)) {
+    thread_ = std::thread([this] { loop(); });
+}
+
+snapshot_refresher::~snapshot_refresher() {
+    stop();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void snapshot_refresher::stop() {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+    stop_cv_.notify_all();
+}
+
+void snapshot_refresher::loop() {
+    std::shared_ptr<const snapshot> snap;
+    while (true) {
+        auto started = snapshot_holder::clock::now();
+        refresh_stats stats;
+        auto result = pool_.run([&](db::connection& conn) -> db::outcome<std::shared_ptr<const snapshot>> {
+            auto r = refresh_snapshot(conn, snap, stats);
+            if (r && stats.changed && on_change_) {
+                if (auto extra = on_change_(conn, **r); !extra) {
+                    return extra.error();
+                }
+            }
+            return r;
+        });
+        if (result) {
+            if (db_down_.exchange(false)) {
+                log::info("database available again: routing data is current");
+            }
+            if (stats.changed) {
+                log::info("routing data loaded: serial={} domains={} reloaded={}{}",
+                          (*result)->serial, (*result)->domains.size(), stats.domains_read,
+                          stats.full ? " (full)" : "");
+            }
+            snap = *result;
+            holder_.confirm(snap, started);
+        } else if (!db_down_.exchange(true)) {
+            log::warning("database unavailable, {}: {}", outage_note_, result.error().message);
+        }
+        std::unique_lock lock(stop_mutex_);
+        if (stop_cv_.wait_until(lock, started + interval_.load(), [this] { return stopping_; })) {
+            return;
+        }
+    }
+}
+
+}  // namespace vhostmail::vhost

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// snapshot_refresher.hh - the thread that keeps a routing snapshot current for a daemon that
+// answers from memory (lookupd, policyd): it polls the change serial every `interval`
+// (refresh_snapshot reads only what changed), installs each result in a snapshot_holder, and
+// logs a database outage once when it starts and once when it ends, not per poll.
+// Thread safety: fresh(), current(), db_down() and set_interval() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "lib/db/pool.hh"
+#include "lib/vhost/snapshot_loader.hh"
+
+namespace vhostmail::vhost {
+
+class snapshot_refresher {
+public:
+    // Called on the refresher thread after a refresh that changed the snapshot, with the
+    // connection it used (still inside no transaction), so a daemon can reload data that the
+    // same triggers version (policyd's send limits). An error it returns is logged and the
+    // refresh counts as failed (the snapshot is not confirmed).
+    using on_change_fn = std::function<db::outcome<void>(db::connection&, const snapshot&)>;
+
+    // Starts the thread. `what` names the data in logs ("lookups answer TEMP").
+    snapshot_refresher(db::pool& pool, std::chrono::milliseconds interval, std::string outage_note,
+                       on_change_fn on_change = {});
+    ~snapshot_refresher();
+    snapshot_refresher(const snapshot_refresher&) = delete;
+    snapshot_refresher& operator=(const snapshot_refresher&) = delete;
+
+    // The snapshot if it was proven current within `bound`, else null.
+    std::shared_ptr<const snapshot> fresh(std::chrono::milliseconds bound) const {
+        return holder_.fresh(bound);
+    }
+
+    bool db_down() const { return db_down_; }
+    void set_interval(std::chrono::milliseconds interval) { interval_ = interval; }
+    // Ends the thread (also done by the destructor).
+    void stop();
+
+private:
+    void loop();
+
+    db::pool& pool_;
+    std::atomic<std::chrono::milliseconds> interval_;
+    const std::string outage_note_;
+    on_change_fn on_change_;
+    snapshot_holder holder_;
+    std::atomic<bool> db_down_{false};
+    std::mutex stop_mutex_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace vhostmail::vhost
