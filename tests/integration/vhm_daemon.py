@@ -7,6 +7,7 @@
         d.hup(); d.terminate() -> exit code; d.log()
 
     vhm_daemon.wait_for(lambda: cond(), timeout=30)  # polls with a deadline -> bool
+    vhm_daemon.migrate(admin, db, source)         # `vhostmail db migrate` -> CompletedProcess
     mailbase = vhm_daemon.mail_base(tmp)           # Maildir base owned by the delivery user
     vhm_daemon.delivery_config(mailbase, sendmail, lmtp_socket)   # deliver_*/lmtpd_* lines
 
@@ -37,6 +38,16 @@ def base_config(db, tmp):
             "db_retry_interval = 1s\n"
             "mail_owner_user = nobody\n"
             "syslog_name = vhostmail\n")
+
+
+def migrate(admin, db, source):
+    """Runs `vhostmail db migrate` with the repository's migrations against db; the
+    CompletedProcess (returncode 0 on success)."""
+    return subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}",
+                           "-o", f"db_user={db.user}", "-o", f"db_password={db.password}",
+                           "-o", f"db_name={db.database}", "-o",
+                           f"admin_migrations_directory={source}/sql/migrations",
+                           "db", "migrate"], capture_output=True, text=True)
 
 
 def wait_for(cond, timeout=30, interval=0.05):

@@ -288,11 +288,7 @@ def main():
         mailbase = vhm_daemon.mail_base(tmp)
         os.chown(tmp, nobody.pw_uid, nobody.pw_gid)  # the fallback command writes here
         base = vhm_daemon.base_config(db, tmp)
-        migrate = subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}",
-                                  "-o", f"db_user={db.user}", "-o", f"db_password={db.password}",
-                                  "-o", f"db_name={db.database}", "-o",
-                                  f"admin_migrations_directory={source}/sql/migrations",
-                                  "db", "migrate"], capture_output=True, text=True)
+        migrate = vhm_daemon.migrate(admin, db, source)
         check("vhostmail db migrate (with 0003_delivery)", migrate.returncode, 0)
         db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
         db.sql(SETUP_SQL.replace("{tmp}", tmp))

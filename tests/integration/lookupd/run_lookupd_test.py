@@ -16,7 +16,6 @@ import grp
 import os
 import pwd
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -320,11 +319,7 @@ def main():
             vhm_mariadb.private_mariadb() as db:
         os.chmod(tmp, 0o755)
         base = vhm_daemon.base_config(db, tmp)
-        migrate = subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}",
-                                  "-o", f"db_user={db.user}", "-o", f"db_password={db.password}",
-                                  "-o", f"db_name={db.database}", "-o",
-                                  f"admin_migrations_directory={source}/sql/migrations",
-                                  "db", "migrate"], capture_output=True, text=True)
+        migrate = vhm_daemon.migrate(admin, db, source)
         check("vhostmail db migrate", migrate.returncode, 0)
         db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
         conf = vhm_postfix.client_config_dir(tmp)
