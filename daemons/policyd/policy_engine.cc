@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/policyd/policy_engine.hh"
+
+#include <algorithm>
+#include <map>
+
+#include "lib/core/address.hh"
+#include "lib/core/strings.hh"
+#include "lib/log/log.hh"
+
+namespace vhostmail::policyd {
+
+namespace {
+
+struct check_name {
+    std::string_view name;
+    check bit;
+};
+
+constexpr check_name check_names[] = {
+    {"sender_login", check_sender_login}, {"hosted_sender", check_hosted_sender},
+    {"recipient", check_recipient},       {"rate_limit", check_rate_limit},
+    {"greylist", check_greylist},
+};
+
+constexpr size_t max_triplet_part = 320;  // the greylist table's column width
+
+// Rules of `over` replace those of `base` with the same budget and window; others are added.
+void override_rules(std::vector<rate_rule>& base, const std::vector<rate_rule>& over) {
+    for (const auto& r : over) {
+        auto same = std::find_if(base.begin(), base.end(), [&](const rate_rule& b) {
+            return b.what == r.what && b.window_s == r.window_s;
+        });
+        if (same != base.end()) {
+            *same = r;
+        } else {
+            base.push_back(r);
+        }
+    }
+}
+
+template <typename Map>
+const typename Map::mapped_type* find_in(const Map& m, const std::string& key) {
+    auto it = m.find(key);
+    return it == m.end() ? nullptr : &it->second;
+}
+
+uint64_t parse_count(std::string_view text) {
+    uint64_t n = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9' || n > UINT64_MAX / 10 - 10) {
+            return n;
+        }
+        n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return n;
+}
+
+}  // namespace
+
+std::optional<unsigned> parse_checks(const std::vector<std::string>& names, std::string* error) {
+    unsigned mask = 0;
+    for (const auto& n : names) {
+        auto it = std::find_if(std::begin(check_names), std::end(check_names),
+                               [&](const check_name& c) { return c.name == n; });
+        if (it == std::end(check_names)) {
+            if (error) {
+                *error = "unknown check \"" + n +
+                         "\" (sender_login, hosted_sender, recipient, rate_limit, greylist)";
+            }
+            return std::nullopt;
+        }
+        mask |= it->bit;
+    }
+    return mask;
+}
+
+// Everything one request's checks share, computed once.
+struct policy_engine::context {
+    const proto::policy_request& req;
+    const engine_settings& s;
+    connection_state& conn;
+    std::string state{}, client_address{}, client_name{}, login{}, sender{}, recipient{};
+    uint64_t size = 0;
+    int64_t now = 0;
+    std::shared_ptr<const vhost::snapshot> snap{};
+    bool snap_tried = false;
+    bool faulted = false;
+
+    // The routing data, or null when it is not current.
+    const vhost::snapshot* routing(const snapshot_fn& get) {
+        if (!snap_tried) {
+            snap_tried = true;
+            snap = get(s.max_staleness);
+        }
+        return snap.get();
+    }
+
+    vhost::resolve_options resolve_options() const {
+        auto o = s.resolve;
+        o.now = now;
+        o.trace = false;
+        return o;
+    }
+
+    bool in_mail_or_rcpt() const { return state == "RCPT" || state == "MAIL"; }
+
+    std::string where() const {
+        return state + " from " + client_name + "[" + client_address + "]";
+    }
+
+    // A refusal and its log line, in the style of smtpd's "reject: RCPT from ..." lines.
+    decision refuse(std::string action, const std::string& extra = "") const {
+        decision d;
+        bool temporary = action.starts_with("DEFER") || action.starts_with("4");
+        d.log_line = std::string(temporary ? "defer: " : "reject: ") + where() + ": " + action +
+                     "; from=<" + sender + "> to=<" + recipient + ">" +
+                     (login.empty() ? "" : " login=" + login) + extra;
+        d.action = std::move(action);
+        return d;
+    }
+};
+
+policy_engine::policy_engine(policy_store& store, snapshot_fn snapshot, engine_settings settings)
+    : store_(store),
+      snapshot_(std::move(snapshot)),
+      settings_(std::make_shared<const engine_settings>(std::move(settings))) {}
+
+void policy_engine::set_settings(engine_settings settings) {
+    auto next = std::make_shared<const engine_settings>(std::move(settings));
+    std::lock_guard lock(mutex_);
+    settings_ = std::move(next);
+}
+
+decision policy_engine::decide(const proto::policy_request& req, unsigned checks,
+                               connection_state& conn) {
+    std::shared_ptr<const engine_settings> settings;
+    {
+        std::lock_guard lock(mutex_);
+        settings = settings_;
+    }
+    context c{req, *settings, conn};
+    c.state = std::string(req.get("protocol_state"));
+    c.client_address = std::string(req.get("client_address"));
+    c.client_name = req.has("client_name") ? std::string(req.get("client_name")) : "unknown";
+    c.login = ascii_lower(req.get("sasl_username"));
+    c.sender = std::string(req.get("sender"));
+    c.recipient = std::string(req.get("recipient"));
+    c.size = parse_count(req.get("size"));
+    c.now = static_cast<int64_t>(std::time(nullptr));
+    if (req.get("instance") != conn.instance) {
+        conn.instance = std::string(req.get("instance"));
+        conn.recipients = 0;
+    }
+    if (c.state == "RCPT") {
+        ++conn.recipients;
+    }
+
+    using step = decision (policy_engine::*)(context&);
+    static constexpr std::pair<check, step> order[] = {
+        {check_sender_login, &policy_engine::sender_login},
+        {check_hosted_sender, &policy_engine::hosted_sender},
+        {check_recipient, &policy_engine::recipient},
+        {check_rate_limit, &policy_engine::rate_limit},
+        {check_greylist, &policy_engine::greylist},
+    };
+    decision result;
+    for (const auto& [bit, fn] : order) {
+        if (!(checks & bit)) {
+            continue;
+        }
+        decision d = (this->*fn)(c);
+        if (d.action != "DUNNO") {
+            result = std::move(d);
+            break;
+        }
+        if (!d.log_line.empty()) {
+            result = std::move(d);  // a warning that lets the mail through
+        }
+    }
+    if (!c.faulted && outage_.success()) {
+        log::info("policy checks work again");
+    }
+    return result;
+}
+
+decision policy_engine::fault(context& c, std::string_view check, fault_action action,
+                              const std::string& why) {
+    c.faulted = true;
+    decision d;
+    if (action == fault_action::defer) {
+        d.action = "DEFER_IF_PERMIT 4.3.0 Temporary policy service problem, try again later";
+    }
+    if (outage_.failure()) {
+        d.log_line = std::string(check) + " check cannot decide (" + why +
+                     "), answering " + (action == fault_action::defer ? "DEFER_IF_PERMIT" : "DUNNO") +
+                     " until it can";
+        d.warning = true;
+    }
+    return d;
+}
+
+decision policy_engine::sender_login(context& c) {
+    if (c.login.empty() || c.sender.empty() || !c.in_mail_or_rcpt()) {
+        return {};  // the null sender carries no identity to check
+    }
+    const auto* snap = c.routing(snapshot_);
+    if (!snap) {
+        return fault(c, "sender_login", c.s.sender_login_fault, "routing data not current");
+    }
+    vhost::snapshot_directory dir(c.snap);
+    auto logins = vhost::sender_logins(dir, c.sender, c.resolve_options());
+    if (logins.status == lookup_status::temp_fail) {
+        return fault(c, "sender_login", c.s.sender_login_fault, logins.reason);
+    }
+    if (logins.status == lookup_status::found &&
+        std::any_of(logins.value.begin(), logins.value.end(),
+                    [&](const std::string& l) { return iequals(l, c.login); })) {
+        return {};
+    }
+    return c.refuse("REJECT 5.7.1 Sender address <" + c.sender + "> is not owned by user " +
+                    c.login);
+}
+
+decision policy_engine::hosted_sender(context& c) {
+    if (!c.login.empty() || c.sender.empty() || !c.in_mail_or_rcpt()) {
+        return {};
+    }
+    auto parts = split_address(c.sender);
+    auto domain = normalize_domain(parts.domain);
+    if (!parts.has_at || !domain) {
+        return {};
+    }
+    const auto* snap = c.routing(snapshot_);
+    if (!snap) {
+        return fault(c, "hosted_sender", c.s.hosted_sender_fault, "routing data not current");
+    }
+    vhost::snapshot_directory dir(c.snap);
+    auto found = dir.find_domain(*domain);
+    if (found.status != lookup_status::found) {
+        return {};
+    }
+    if (c.s.hosted_sender_reject) {
+        return c.refuse("REJECT 5.7.1 Sender address <" + c.sender + ">: mail from " + *domain +
+                        " must be sent with authentication");
+    }
+    decision d;
+    d.log_line = c.where() + ": unauthenticated sender in a hosted domain; from=<" + c.sender +
+                 "> to=<" + c.recipient + ">";
+    d.warning = true;
+    return d;
+}
+
+decision policy_engine::recipient(context& c) {
+    if (c.state != "RCPT" || c.recipient.empty()) {
+        return {};
+    }
+    const auto* snap = c.routing(snapshot_);
+    if (!snap) {
+        return fault(c, "recipient", c.s.recipient_fault, "routing data not current");
+    }
+    vhost::snapshot_directory dir(c.snap);
+    auto res = vhost::resolve(dir, c.recipient, c.resolve_options());
+    if (res.status == lookup_status::temp_fail) {
+        return fault(c, "recipient", c.s.recipient_fault, res.reason);
+    }
+    if (res.status == lookup_status::not_found) {
+        if (!res.rejected_by_domain) {
+            return {};  // unknown users are lookupd's to reject; remote ones are relay decisions
+        }
+        // Postfix puts "<recipient>: Recipient address rejected:" before the text.
+        return c.refuse("REJECT 5.7.1 " + (res.reject_text.empty()
+                                               ? std::string("this domain does not accept mail")
+                                               : res.reject_text));
+    }
+    // Refuse only when every destination is a local mailbox and all of them are full: an alias
+    // that also reaches a mailbox with room (or a remote address) is still deliverable there.
+    size_t full = 0;
+    for (const auto& dest : res.destinations) {
+        if (dest.kind == vhost::destination_kind::autoreply) {
+            continue;  // goes along with another destination, never alone
+        }
+        if (dest.kind != vhost::destination_kind::mailbox) {
+            return {};
+        }
+        auto parts = split_address(dest.address);
+        auto dom = dir.find_domain(parts.domain);
+        if (dom.status != lookup_status::found) {
+            return {};
+        }
+        auto addr = dir.find_address(*dom.value, dest.base_local);
+        if (addr.status != lookup_status::found) {
+            return {};
+        }
+        const auto& a = *addr.value;
+        const auto& dm = *dom.value;
+        uint64_t qb = a.quota_bytes.value_or(dm.quota_bytes.value_or(0));
+        uint64_t qm = a.quota_messages.value_or(dm.quota_messages.value_or(0));
+        if (qb == 0 && qm == 0) {
+            return {};
+        }
+        auto u = store_.usage(a.id);
+        if (u.status != lookup_status::found) {
+            return fault(c, "recipient", c.s.recipient_fault, u.reason);
+        }
+        bool over = (qb > 0 && u.value.bytes + std::max<uint64_t>(c.size, 1) > qb) ||
+                    (qm > 0 && u.value.messages + 1 > qm);
+        if (!over) {
+            return {};
+        }
+        ++full;
+    }
+    if (full == 0) {
+        return {};
+    }
+    return c.refuse(c.s.over_quota_reject ? "REJECT 5.2.2 Mailbox full"
+                                          : "DEFER_IF_PERMIT 4.2.2 Mailbox full, try again later",
+                    " size=" + std::to_string(c.size));
+}
+
+namespace {
+
+struct budget_subject {
+    std::string key;  // "login:joe@example.com", "domain:example.com", "sender:..", "client:.."
+    std::vector<rate_rule> rules;
+    bool login = false;
+};
+
+std::vector<budget_subject> subjects_for(const engine_settings& s, const send_limit_table& t,
+                                         const std::string& login, const std::string& sender,
+                                         const std::string& client) {
+    std::vector<budget_subject> out;
+    if (!login.empty()) {
+        std::string domain = split_address(login).domain;
+        std::vector<rate_rule> rules = s.login_rules;
+        if (auto* each = find_in(t.domain_each, domain)) {
+            override_rules(rules, *each);
+        }
+        if (auto* own = find_in(t.address_rules, login)) {
+            override_rules(rules, *own);
+        }
+        out.push_back({"login:" + login, std::move(rules), true});
+        if (auto* total = find_in(t.domain_total, domain)) {
+            out.push_back({"domain:" + domain, *total, true});
+        }
+    } else if (!client.empty() && !s.client_rules.empty()) {
+        out.push_back({"client:" + client, s.client_rules, false});
+    }
+    if (!sender.empty() && !s.sender_rules.empty()) {
+        out.push_back({"sender:" + ascii_lower(sender), s.sender_rules, false});
+    }
+    return out;
+}
+
+uint64_t per_message_limit(const engine_settings& s, const send_limit_table& t,
+                           const std::string& login) {
+    if (!login.empty()) {
+        if (auto* own = find_in(t.address_per_message, login)) {
+            return *own;
+        }
+        if (auto* dom = find_in(t.domain_per_message, split_address(login).domain)) {
+            return *dom;
+        }
+    }
+    return s.max_recipients_per_message;
+}
+
+std::string counter_key(const budget_subject& subject, const rate_rule& rule) {
+    return subject.key + ":" + std::string(to_string(rule.what));
+}
+
+}  // namespace
+
+decision policy_engine::rate_limit(context& c) {
+    if (c.state != "RCPT" && c.state != "END-OF-MESSAGE") {
+        return {};
+    }
+    auto limits = store_.limits();
+    auto subjects = subjects_for(c.s, *limits, c.login, c.sender, c.client_address);
+    if (c.state == "END-OF-MESSAGE") {
+        uint64_t recipients = parse_count(c.req.get("recipient_count"));
+        if (recipients == 0) {
+            recipients = std::max<uint64_t>(c.conn.recipients, 1);
+        }
+        // Each counter once, however many rules (windows aside) share it.
+        std::set<std::pair<std::string, int64_t>> charged;
+        for (const auto& subject : subjects) {
+            for (const auto& rule : subject.rules) {
+                std::string key = counter_key(subject, rule);
+                if (!charged.emplace(key, rule.window_s).second) {
+                    continue;
+                }
+                uint64_t n = rule.what == budget::messages     ? 1
+                             : rule.what == budget::recipients ? recipients
+                                                               : c.size;
+                store_.charge(key, c.now, rule.window_s, n);
+            }
+        }
+        return {};
+    }
+    uint64_t per_message = per_message_limit(c.s, *limits, c.login);
+    if (per_message > 0 && c.conn.recipients > per_message) {
+        return c.refuse("452 4.5.3 Too many recipients: at most " + std::to_string(per_message) +
+                        " per message");
+    }
+    for (const auto& subject : subjects) {
+        for (const auto& rule : subject.rules) {
+            std::string key = counter_key(subject, rule);
+            auto counts = store_.counts(key, c.now, rule.window_s);
+            if (counts.status != lookup_status::found) {
+                return fault(c, "rate_limit", c.s.rate_limit_fault, counts.reason);
+            }
+            uint64_t cost = rule.what == budget::messages     ? 1
+                            : rule.what == budget::recipients ? c.conn.recipients
+                                                              : c.size;
+            int64_t wait = seconds_until_fits(counts.value, c.now, rule, cost);
+            if (wait == 0) {
+                continue;
+            }
+            std::string who = subject.key.substr(subject.key.find(':') + 1);
+            std::string text = "Sending limit reached for " + who + ": " + describe(rule) +
+                               "; try again in " + format_wait(wait);
+            if (subject.login) {
+                limit_reached(c, key, rule);
+            }
+            return c.refuse(c.s.rate_reject ? "REJECT 5.7.1 " + text
+                                            : "DEFER_IF_PERMIT 4.7.1 " + text);
+        }
+    }
+    return {};
+}
+
+// A login that hits a limit is the usual sign of a stolen password: say so loudly, once per
+// counter and window.
+void policy_engine::limit_reached(context& c, const std::string& key, const rate_rule& rule) {
+    std::lock_guard lock(reached_mutex_);
+    int64_t start = window_start(c.now, rule.window_s);
+    if (!reached_.emplace(key, start).second) {
+        return;
+    }
+    if (reached_.size() > 100000) {
+        reached_.clear();
+    }
+    log::warning("sending limit reached: {} used {} (client {}[{}]); a compromised account?",
+                 key, describe(rule), c.client_name, c.client_address);
+}
+
+decision policy_engine::greylist(context& c) {
+    if (c.state != "RCPT" || !c.login.empty() || c.recipient.empty()) {
+        return {};
+    }
+    if (!c.s.whitelist.exempt(c.client_address, c.client_name, c.recipient).empty()) {
+        return {};
+    }
+    auto net = client_network(c.client_address, c.s.greylist_ipv4_prefix, c.s.greylist_ipv6_prefix);
+    std::string sender = ascii_lower(c.sender);
+    std::string rcpt = ascii_lower(c.recipient);
+    if (!net || sender.size() > max_triplet_part || rcpt.size() > max_triplet_part) {
+        return {};
+    }
+    std::string triplet = *net + "\n" + sender + "\n" + rcpt;
+    if (store_.known_passed(triplet)) {
+        return {};
+    }
+    std::string client_key = "client\n" + *net;
+    if (c.s.greylist_auto_whitelist > 0) {
+        if (store_.known_passed(client_key)) {
+            return {};
+        }
+        auto passes = store_.client_passes(*net);
+        if (passes.status != lookup_status::found) {
+            return fault(c, "greylist", c.s.greylist_fault, passes.reason);
+        }
+        if (passes.value >= c.s.greylist_auto_whitelist) {
+            store_.remember_pass(client_key);
+            return {};
+        }
+    }
+    auto st = store_.see_triplet(*net, sender, rcpt);
+    if (st.status != lookup_status::found) {
+        return fault(c, "greylist", c.s.greylist_fault, st.reason);
+    }
+    auto verdict = decide_greylist(st.value, c.s.greylist_delay_s, c.s.greylist_retry_window_s);
+    switch (verdict.verdict) {
+        case greylist_verdict::pass:
+            store_.remember_pass(triplet);
+            if (!st.value.passed) {
+                auto r = store_.record_pass(*net, sender, rcpt);
+                if (r.status != lookup_status::found) {
+                    return fault(c, "greylist", c.s.greylist_fault, r.reason);
+                }
+                decision d;
+                d.log_line = "pass: " + c.where() + ": greylisting passed after " +
+                             std::to_string(st.value.age_s) + "s; from=<" + c.sender + "> to=<" +
+                             c.recipient + ">";
+                return d;
+            }
+            return {};
+        case greylist_verdict::restart: {
+            auto r = store_.restart_triplet(*net, sender, rcpt);
+            if (r.status != lookup_status::found) {
+                return fault(c, "greylist", c.s.greylist_fault, r.reason);
+            }
+            break;
+        }
+        case greylist_verdict::defer:
+            break;
+    }
+    return c.refuse("DEFER_IF_PERMIT 4.7.1 Greylisted: please try again in " +
+                    std::to_string(verdict.wait_s) + " seconds");
+}
+
+}  // namespace vhostmail::policyd

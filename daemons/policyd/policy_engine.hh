@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// policy_engine.hh - the checks of vhostmail-policyd, run for one policy request in a fixed
+// order (sender_login, hosted_sender, recipient, rate_limit, greylist); the first that does not
+// answer DUNNO decides. Each check acts only in the protocol states it is meant for:
+//   sender_login   MAIL/RCPT, authenticated: the login must own the envelope sender (the
+//                  resolver's sender_logins: own address, aliases, alias domains, +extension,
+//                  grants, domain admins) -> else REJECT 5.7.1.
+//   hosted_sender  MAIL/RCPT, unauthenticated: a sender in one of our domains -> REJECT 5.7.1
+//                  (or only a WARN log line, policyd_hosted_sender_action = warn).
+//   recipient      RCPT: a domain that refuses mail -> REJECT 5.7.1 with its text; the local
+//                  mailboxes the recipient resolves to all over quota (bytes with the announced
+//                  size, or messages) -> REJECT 5.2.2 or DEFER_IF_PERMIT 4.2.2.
+//   rate_limit     RCPT: refuse once a budget is spent (login, the login's domain total, sender,
+//                  client; recipients per message); END-OF-MESSAGE: charge the accepted message
+//                  with its real recipient count and size.
+//   greylist       RCPT, unauthenticated: triplet (client network, sender, recipient).
+// A check that cannot decide (database down, routing data not current) answers its configured
+// fault action (DUNNO or DEFER_IF_PERMIT), logged once per outage.
+// Thread safety: decide() may be called from many threads; connection_state is per connection.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemons/policyd/greylist.hh"
+#include "daemons/policyd/policy_store.hh"
+#include "daemons/policyd/rate.hh"
+#include "lib/log/rate_limit.hh"
+#include "lib/proto/policy.hh"
+#include "lib/vhost/resolver.hh"
+#include "lib/vhost/snapshot.hh"
+
+namespace vhostmail::policyd {
+
+enum check : unsigned {
+    check_sender_login = 1u << 0,
+    check_hosted_sender = 1u << 1,
+    check_recipient = 1u << 2,
+    check_rate_limit = 1u << 3,
+    check_greylist = 1u << 4,
+};
+
+// Parses "sender_login recipient ..." into a mask; sets *error on an unknown name.
+std::optional<unsigned> parse_checks(const std::vector<std::string>& names, std::string* error);
+
+enum class fault_action { dunno, defer };
+
+struct engine_settings {
+    vhost::resolve_options resolve;
+    std::chrono::milliseconds max_staleness{1000};
+    bool hosted_sender_reject = true;
+    std::vector<rate_rule> login_rules, sender_rules, client_rules;
+    uint64_t max_recipients_per_message = 0;  // 0: unlimited
+    bool rate_reject = false;                 // false: DEFER_IF_PERMIT
+    int64_t greylist_delay_s = 300;
+    int64_t greylist_retry_window_s = 2 * 86400;
+    unsigned greylist_ipv4_prefix = 24, greylist_ipv6_prefix = 64;
+    uint64_t greylist_auto_whitelist = 5;  // 0: off
+    greylist_whitelist whitelist;
+    bool over_quota_reject = true;  // false: DEFER_IF_PERMIT 4.2.2
+    fault_action sender_login_fault = fault_action::defer;
+    fault_action hosted_sender_fault = fault_action::dunno;
+    fault_action recipient_fault = fault_action::defer;
+    fault_action rate_limit_fault = fault_action::dunno;
+    fault_action greylist_fault = fault_action::dunno;
+};
+
+// Per-connection memory: Postfix sends one transaction at a time on a connection.
+struct connection_state {
+    std::string instance;     // the transaction the counts below belong to
+    uint64_t recipients = 0;  // RCPT requests seen in it
+};
+
+struct decision {
+    std::string action = "DUNNO";
+    std::string log_line;  // non-empty: worth one log line (refusals, faults, warnings)
+    bool warning = false;
+};
+
+class policy_engine {
+public:
+    // `snapshot` gives the routing data if proven current within the bound (else null).
+    using snapshot_fn = std::function<std::shared_ptr<const vhost::snapshot>(
+        std::chrono::milliseconds bound)>;
+
+    policy_engine(policy_store& store, snapshot_fn snapshot, engine_settings settings);
+
+    void set_settings(engine_settings settings);
+
+    decision decide(const proto::policy_request& req, unsigned checks, connection_state& conn);
+
+private:
+    struct context;
+    decision sender_login(context& c);
+    decision hosted_sender(context& c);
+    decision recipient(context& c);
+    decision rate_limit(context& c);
+    decision greylist(context& c);
+    decision fault(context& c, std::string_view check, fault_action action,
+                   const std::string& why);
+    void limit_reached(context& c, const std::string& key, const rate_rule& rule);
+
+    policy_store& store_;
+    snapshot_fn snapshot_;
+    mutable std::mutex mutex_;
+    std::shared_ptr<const engine_settings> settings_;
+    log::state_change_logger outage_;
+    std::mutex reached_mutex_;
+    std::set<std::pair<std::string, int64_t>> reached_;  // (key, window start) already logged
+};
+
+}  // namespace vhostmail::policyd

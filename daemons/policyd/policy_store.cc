@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/policyd/policy_store.hh"
+
+#include <ctime>
+#include <random>
+#include <tuple>
+
+#include "lib/core/strings.hh"
+#include "lib/log/log.hh"
+
+namespace vhostmail::policyd {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr std::string_view read_counts_sql =
+    "SELECT window_start, SUM(n) FROM rate_counters WHERE counter_key = ?"
+    " AND window_start IN (?, ?) GROUP BY window_start";
+
+constexpr std::string_view add_count_sql =
+    "INSERT INTO rate_counters (counter_key, window_start, shard, n, expires_at)"
+    " VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE n = n + VALUES(n)";
+
+constexpr std::string_view see_triplet_sql =
+    "INSERT IGNORE INTO greylist (client_net, sender, recipient, first_seen, passed_at, last_seen)"
+    " VALUES (?, ?, ?, UNIX_TIMESTAMP(), NULL, UNIX_TIMESTAMP())";
+
+constexpr std::string_view read_triplet_sql =
+    "SELECT CAST(UNIX_TIMESTAMP() AS SIGNED) - CAST(first_seen AS SIGNED), passed_at IS NOT NULL"
+    " FROM greylist WHERE client_net = ? AND sender = ? AND recipient = ?";
+
+constexpr std::string_view pass_triplet_sql =
+    "UPDATE greylist SET passed_at = UNIX_TIMESTAMP(), last_seen = UNIX_TIMESTAMP()"
+    " WHERE client_net = ? AND sender = ? AND recipient = ? AND passed_at IS NULL";
+
+constexpr std::string_view touch_triplet_sql =
+    "UPDATE greylist SET last_seen = UNIX_TIMESTAMP()"
+    " WHERE client_net = ? AND sender = ? AND recipient = ?";
+
+constexpr std::string_view restart_triplet_sql =
+    "UPDATE greylist SET first_seen = UNIX_TIMESTAMP(), last_seen = UNIX_TIMESTAMP()"
+    " WHERE client_net = ? AND sender = ? AND recipient = ? AND passed_at IS NULL";
+
+constexpr std::string_view count_pass_sql =
+    "INSERT INTO greylist_clients (client_net, shard, passes, last_pass)"
+    " VALUES (?, ?, 1, UNIX_TIMESTAMP())"
+    " ON DUPLICATE KEY UPDATE passes = passes + 1, last_pass = UNIX_TIMESTAMP()";
+
+constexpr std::string_view client_passes_sql =
+    "SELECT COALESCE(SUM(passes), 0) FROM greylist_clients"
+    " WHERE client_net = ? AND last_pass >= UNIX_TIMESTAMP() - ?";
+
+constexpr std::string_view usage_sql =
+    "SELECT bytes, messages FROM mailbox_usage WHERE address_id = ?"
+    " ORDER BY updated_at DESC LIMIT 1";
+
+constexpr std::string_view limits_sql =
+    "SELECT d.name, a.local_part, s.applies_to, s.budget, s.window_seconds, s.max_value"
+    " FROM send_limits s JOIN domains d ON d.id = s.domain_id"
+    " LEFT JOIN addresses a ON a.id = s.address_id";
+
+constexpr std::string_view expire_counters_sql =
+    "DELETE FROM rate_counters WHERE expires_at < ? LIMIT 1000";
+constexpr std::string_view expire_greylist_sql =
+    "DELETE FROM greylist WHERE last_seen < UNIX_TIMESTAMP() - ? LIMIT 1000";
+constexpr std::string_view expire_unpassed_sql =
+    "DELETE FROM greylist WHERE passed_at IS NULL AND first_seen < UNIX_TIMESTAMP() - ? LIMIT 1000";
+constexpr std::string_view expire_clients_sql =
+    "DELETE FROM greylist_clients WHERE last_pass < UNIX_TIMESTAMP() - ? LIMIT 1000";
+
+constexpr size_t max_cache_entries = 1'000'000;  // per cache; cleared whole when exceeded
+
+std::vector<db::param> triplet_params(const std::string& net, const std::string& sender,
+                                      const std::string& recipient) {
+    return {net, sender, recipient};
+}
+
+template <typename Map>
+void bound_cache(Map& m) {
+    if (m.size() >= max_cache_entries) {
+        m.clear();
+    }
+}
+
+}  // namespace
+
+policy_store::policy_store(db::pool& pool, std::string shard, store_settings settings)
+    : pool_(pool), shard_(std::move(shard)), settings_(settings) {
+    flusher_ = std::thread([this] { flusher_loop(); });
+}
+
+policy_store::~policy_store() {
+    {
+        std::lock_guard lock(stop_mutex_);
+        stopping_ = true;
+        stop_cv_.notify_all();
+    }
+    if (flusher_.joinable()) {
+        flusher_.join();
+    }
+    flush();
+}
+
+void policy_store::set_settings(store_settings settings) {
+    std::lock_guard lock(mutex_);
+    settings_ = settings;
+}
+
+// One statement (or a few) on a pooled connection; a deadlock or Galera certification conflict
+// (1213) is retried up to 3 times after 1-10 ms (CLUSTER.md rule 3).
+template <typename F>
+auto policy_store::run(F&& fn) {
+    thread_local std::minstd_rand jitter(std::random_device{}());
+    for (int attempt = 0;; ++attempt) {
+        auto r = pool_.run([&](db::connection& conn) {
+            statements_.fetch_add(1, std::memory_order_relaxed);
+            return fn(conn);
+        });
+        if (r || r.error().code != 1213 || attempt == 2) {
+            return r;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1 + jitter() % 10));
+    }
+}
+
+std::string policy_store::view_key(const std::string& key, int64_t window_s) {
+    return key + "/" + std::to_string(window_s);
+}
+
+lookup<window_counts> policy_store::counts(const std::string& key, int64_t now,
+                                           int64_t window_s) {
+    const int64_t start = window_start(now, window_s);
+    const std::string vk = view_key(key, window_s);
+    auto pending_for = [&](int64_t s) {
+        auto it = pending_.find(pending_key{key, s, window_s});
+        return it == pending_.end() ? 0 : it->second;
+    };
+    {
+        std::lock_guard lock(mutex_);
+        auto it = views_.find(vk);
+        if (it != views_.end() && steady::now() - it->second.read_at < settings_.refresh_interval &&
+            (it->second.start == start || it->second.start == start - window_s)) {
+            window_counts c = it->second.db;
+            if (it->second.start != start) {  // the window rolled since the read
+                c = {c.current, 0};
+            }
+            c.current += pending_for(start);
+            c.previous += pending_for(start - window_s);
+            return lookup<window_counts>::found(c);
+        }
+    }
+    auto read_at = steady::now();
+    auto r = run([&](db::connection& conn) {
+        return conn.query(read_counts_sql, {key, start, start - window_s});
+    });
+    if (!r) {
+        return lookup<window_counts>::temp_fail(db::describe(r.error()));
+    }
+    window_counts db_counts;
+    for (const auto& row : r->rows) {
+        (row.i64(0) == start ? db_counts.current : db_counts.previous) = row.u64(1);
+    }
+    std::lock_guard lock(mutex_);
+    bound_cache(views_);
+    views_[vk] = counter_view{start, db_counts, read_at};
+    window_counts c = db_counts;
+    c.current += pending_for(start);
+    c.previous += pending_for(start - window_s);
+    return lookup<window_counts>::found(c);
+}
+
+void policy_store::charge(const std::string& key, int64_t now, int64_t window_s, uint64_t n) {
+    if (n == 0) {
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    pending_[pending_key{key, window_start(now, window_s), window_s}] += n;
+}
+
+void policy_store::flush() {
+    std::map<pending_key, uint64_t> batch;
+    {
+        std::lock_guard lock(mutex_);
+        batch.swap(pending_);
+    }
+    if (batch.empty()) {
+        return;
+    }
+    std::map<pending_key, uint64_t> failed;
+    db::error last_error;
+    for (const auto& [k, n] : batch) {
+        auto r = run([&](db::connection& conn) {
+            return conn.query(add_count_sql, {k.key, k.start, shard_, n,
+                                              k.start + 2 * k.window_s + 60});
+        });
+        if (!r) {
+            failed.emplace(k, n);
+            last_error = r.error();
+        }
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& [k, n] : batch) {
+        if (failed.contains(k)) {
+            pending_[k] += n;  // kept for the next flush
+            continue;
+        }
+        // What this instance wrote is part of the totals from now on, until the next read.
+        auto it = views_.find(view_key(k.key, k.window_s));
+        if (it != views_.end()) {
+            if (it->second.start == k.start) {
+                it->second.db.current += n;
+            } else if (it->second.start == k.start + k.window_s) {
+                it->second.db.previous += n;
+            }
+        }
+    }
+    if (!failed.empty() && !flush_failing_) {
+        log::warning("cannot store rate counters, keeping them in memory: {}",
+                     db::describe(last_error));
+    } else if (failed.empty() && flush_failing_) {
+        log::info("rate counters stored again");
+    }
+    flush_failing_ = !failed.empty();
+}
+
+void policy_store::flusher_loop() {
+    while (true) {
+        std::chrono::milliseconds interval;
+        {
+            std::lock_guard lock(mutex_);
+            interval = settings_.flush_interval;
+        }
+        {
+            std::unique_lock lock(stop_mutex_);
+            if (stop_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+                return;
+            }
+        }
+        flush();
+        if (steady::now() - last_expiry_ > std::chrono::minutes(1)) {
+            last_expiry_ = steady::now();
+            expire_old_rows();
+        }
+    }
+}
+
+// Old rows go in small batches, so no statement holds locks for long (CLUSTER.md rule 9's
+// reason applies to DML on Galera too). Failures are retried at the next round.
+void policy_store::expire_old_rows() {
+    store_settings s;
+    {
+        std::lock_guard lock(mutex_);
+        s = settings_;
+    }
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    (void)run([&](db::connection& conn) { return conn.query(expire_counters_sql, {now}); });
+    (void)run([&](db::connection& conn) {
+        return conn.query(expire_greylist_sql, {s.greylist_max_age_s});
+    });
+    (void)run([&](db::connection& conn) {
+        return conn.query(expire_unpassed_sql, {s.greylist_stale_s});
+    });
+    (void)run([&](db::connection& conn) {
+        return conn.query(expire_clients_sql, {s.auto_whitelist_age_s});
+    });
+}
+
+bool policy_store::known_passed(const std::string& triplet_key) {
+    std::lock_guard lock(mutex_);
+    auto it = passed_.find(triplet_key);
+    if (it == passed_.end()) {
+        return false;
+    }
+    if (steady::now() - it->second > settings_.pass_cache_time) {
+        passed_.erase(it);  // ask the database again (and keep last_seen fresh there)
+        return false;
+    }
+    return true;
+}
+
+void policy_store::remember_pass(const std::string& triplet_key) {
+    std::lock_guard lock(mutex_);
+    bound_cache(passed_);
+    passed_[triplet_key] = steady::now();
+}
+
+lookup<triplet_state> policy_store::see_triplet(const std::string& net, const std::string& sender,
+                                                const std::string& recipient) {
+    triplet_state st;
+    auto r = run([&](db::connection& conn) -> db::outcome<db::result> {
+        auto ins = conn.query(see_triplet_sql, triplet_params(net, sender, recipient));
+        if (!ins || ins->affected_rows == 1) {
+            st.new_triplet = ins && ins->affected_rows == 1;
+            return ins;
+        }
+        auto sel = conn.query(read_triplet_sql, triplet_params(net, sender, recipient));
+        if (sel && !sel->rows.empty()) {
+            st.age_s = sel->rows.front().i64(0);
+            st.passed = sel->rows.front().boolean(1);
+            if (st.passed) {
+                return conn.query(touch_triplet_sql, triplet_params(net, sender, recipient));
+            }
+        }
+        return sel;
+    });
+    if (!r) {
+        return lookup<triplet_state>::temp_fail(db::describe(r.error()));
+    }
+    return lookup<triplet_state>::found(st);
+}
+
+lookup<bool> policy_store::record_pass(const std::string& net, const std::string& sender,
+                                       const std::string& recipient) {
+    bool first = false;
+    auto r = run([&](db::connection& conn) -> db::outcome<db::result> {
+        auto up = conn.query(pass_triplet_sql, triplet_params(net, sender, recipient));
+        first = up && up->affected_rows == 1;
+        if (!first) {
+            return up;  // another host recorded it: count the client once
+        }
+        return conn.query(count_pass_sql, {net, shard_});
+    });
+    if (!r) {
+        return lookup<bool>::temp_fail(db::describe(r.error()));
+    }
+    return lookup<bool>::found(first);
+}
+
+lookup<bool> policy_store::restart_triplet(const std::string& net, const std::string& sender,
+                                           const std::string& recipient) {
+    auto r = run([&](db::connection& conn) {
+        return conn.query(restart_triplet_sql, triplet_params(net, sender, recipient));
+    });
+    if (!r) {
+        return lookup<bool>::temp_fail(db::describe(r.error()));
+    }
+    return lookup<bool>::found(r->affected_rows == 1);
+}
+
+lookup<uint64_t> policy_store::client_passes(const std::string& net) {
+    int64_t age;
+    {
+        std::lock_guard lock(mutex_);
+        age = settings_.auto_whitelist_age_s;
+    }
+    auto r = run([&](db::connection& conn) { return conn.query(client_passes_sql, {net, age}); });
+    if (!r) {
+        return lookup<uint64_t>::temp_fail(db::describe(r.error()));
+    }
+    return lookup<uint64_t>::found(r->rows.empty() ? 0 : r->rows.front().u64(0));
+}
+
+lookup<mailbox_usage> policy_store::usage(uint64_t address_id) {
+    {
+        std::lock_guard lock(mutex_);
+        auto it = usage_.find(address_id);
+        if (it != usage_.end() && steady::now() - it->second.second < settings_.usage_cache_time) {
+            return lookup<mailbox_usage>::found(it->second.first);
+        }
+    }
+    auto read_at = steady::now();
+    auto r = run([&](db::connection& conn) { return conn.query(usage_sql, {address_id}); });
+    if (!r) {
+        return lookup<mailbox_usage>::temp_fail(db::describe(r.error()));
+    }
+    mailbox_usage u;  // no row yet: nothing delivered, nothing used
+    if (!r->rows.empty()) {
+        const auto& row = r->rows.front();
+        u.bytes = static_cast<uint64_t>(std::max<int64_t>(0, row.i64(0)));
+        u.messages = static_cast<uint64_t>(std::max<int64_t>(0, row.i64(1)));
+    }
+    std::lock_guard lock(mutex_);
+    bound_cache(usage_);
+    usage_[address_id] = {u, read_at};
+    return lookup<mailbox_usage>::found(u);
+}
+
+db::outcome<void> policy_store::load_limits(db::connection& conn) {
+    statements_.fetch_add(1, std::memory_order_relaxed);
+    auto r = conn.query(limits_sql);
+    if (!r) {
+        return r.error();
+    }
+    auto table = std::make_shared<send_limit_table>();
+    for (const auto& row : r->rows) {
+        std::string domain = ascii_lower(row.str(0));
+        bool for_address = !row.is_null(1);
+        std::string address = for_address ? ascii_lower(row.str(1)) + "@" + domain : "";
+        bool total = row.str(2) == "total";
+        std::string what = row.str(3);
+        uint64_t max = row.u64(5);
+        if (what == "recipients_per_message") {
+            (for_address ? table->address_per_message[address]
+                         : table->domain_per_message[domain]) = max;
+            continue;
+        }
+        rate_rule rule;
+        rule.what = what == "messages" ? budget::messages
+                    : what == "recipients" ? budget::recipients
+                                           : budget::bytes;
+        rule.window_s = std::max<int64_t>(1, row.i64(4));
+        rule.max = max;
+        if (for_address) {
+            table->address_rules[address].push_back(rule);
+        } else if (total) {
+            table->domain_total[domain].push_back(rule);
+        } else {
+            table->domain_each[domain].push_back(rule);
+        }
+    }
+    std::lock_guard lock(mutex_);
+    limits_ = std::move(table);
+    return {};
+}
+
+std::shared_ptr<const send_limit_table> policy_store::limits() const {
+    std::lock_guard lock(mutex_);
+    return limits_;
+}
+
+}  // namespace vhostmail::policyd

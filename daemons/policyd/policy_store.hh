@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// policy_store.hh - policyd's shared state in MariaDB (sql/migrations/0004_policy.sql says what
+// is kept where), with the in-memory parts that keep the per-request database cost small:
+//  * rate counters: increments are batched in memory and flushed every flush_interval by a
+//    background thread (CLUSTER.md rule 4) into this instance's own rows (rule 1); totals over
+//    all instances are read at most once per refresh_interval per counter. A limit can thus be
+//    overshot by what other hosts accepted within the last refresh_interval plus what this host
+//    accepted within the last flush_interval before a crash.
+//  * greylisting: triplets that passed are remembered for pass_cache_time, so known mail costs
+//    no query; new triplets cost an INSERT IGNORE (rule 2), retries a SELECT and an UPDATE.
+//  * mailbox usage: the newest mailbox_usage row, remembered for usage_cache_time.
+//  * send limits: read whole whenever the routing data changes (the same triggers version them).
+// Single autocommit statements that hit a deadlock/certification conflict (1213) are retried
+// about 3 times with a short random delay (rule 3), then they are a temporary failure.
+// Thread safety: all members may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "daemons/policyd/greylist.hh"
+#include "daemons/policyd/rate.hh"
+#include "lib/core/lookup.hh"
+#include "lib/db/pool.hh"
+
+namespace vhostmail::policyd {
+
+// Budgets from the send_limits table, by lower-case address / domain name.
+struct send_limit_table {
+    std::unordered_map<std::string, std::vector<rate_rule>> address_rules;
+    std::unordered_map<std::string, std::vector<rate_rule>> domain_each, domain_total;
+    std::unordered_map<std::string, uint64_t> address_per_message, domain_per_message;
+};
+
+struct mailbox_usage {
+    uint64_t bytes = 0;
+    uint64_t messages = 0;
+};
+
+struct store_settings {
+    std::chrono::milliseconds flush_interval{250};
+    std::chrono::milliseconds refresh_interval{1000};
+    std::chrono::milliseconds pass_cache_time{std::chrono::hours(1)};
+    std::chrono::milliseconds usage_cache_time{1000};
+    int64_t greylist_max_age_s = 35 * 86400;  // passed triplets unused this long are deleted
+    int64_t greylist_stale_s = 2 * 86400;     // unpassed triplets older than this are deleted
+    int64_t auto_whitelist_age_s = 35 * 86400;
+};
+
+struct store_counters {
+    uint64_t statements = 0;  // database statements run (all kinds)
+};
+
+class policy_store {
+public:
+    policy_store(db::pool& pool, std::string shard, store_settings settings);
+    ~policy_store();  // flushes what is pending (best effort) and stops the thread
+    policy_store(const policy_store&) = delete;
+    policy_store& operator=(const policy_store&) = delete;
+
+    void set_settings(store_settings settings);
+
+    // Usage of `key` in the window containing `now` and the one before (all hosts).
+    lookup<window_counts> counts(const std::string& key, int64_t now, int64_t window_s);
+    // Adds n to `key`'s current window (in memory now, in the database at the next flush).
+    void charge(const std::string& key, int64_t now, int64_t window_s, uint64_t n);
+
+    // Greylisting, by triplet; times are the database's.
+    bool known_passed(const std::string& triplet_key);
+    lookup<triplet_state> see_triplet(const std::string& net, const std::string& sender,
+                                      const std::string& recipient);
+    // Records a pass (and one more successful retry of the client network), or a restart.
+    lookup<bool> record_pass(const std::string& net, const std::string& sender,
+                             const std::string& recipient);
+    lookup<bool> restart_triplet(const std::string& net, const std::string& sender,
+                                 const std::string& recipient);
+    void remember_pass(const std::string& triplet_key);
+    // Successful retries of `net` within the auto-whitelist age (all hosts).
+    lookup<uint64_t> client_passes(const std::string& net);
+
+    lookup<mailbox_usage> usage(uint64_t address_id);
+
+    // Reads send_limits whole (called by the snapshot refresher on a routing change).
+    db::outcome<void> load_limits(db::connection& conn);
+    std::shared_ptr<const send_limit_table> limits() const;
+
+    store_counters counters() const { return {statements_.load()}; }
+
+    // Writes pending increments now (the flusher does it every flush_interval).
+    void flush();
+
+private:
+    struct counter_view {
+        int64_t start = 0;  // current window's start when read
+        window_counts db;   // as read (plus what this instance flushed since)
+        std::chrono::steady_clock::time_point read_at{};
+    };
+    struct pending_key {
+        std::string key;
+        int64_t start;
+        int64_t window_s;
+        bool operator<(const pending_key& o) const {
+            return std::tie(key, start, window_s) < std::tie(o.key, o.start, o.window_s);
+        }
+    };
+
+    template <typename F>
+    auto run(F&& fn);
+    void flusher_loop();
+    void expire_old_rows();
+    static std::string view_key(const std::string& key, int64_t window_s);
+
+    db::pool& pool_;
+    const std::string shard_;
+    mutable std::mutex mutex_;
+    store_settings settings_;
+    std::unordered_map<std::string, counter_view> views_;
+    std::map<pending_key, uint64_t> pending_;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> passed_;
+    std::unordered_map<uint64_t, std::pair<mailbox_usage, std::chrono::steady_clock::time_point>>
+        usage_;
+    std::shared_ptr<const send_limit_table> limits_ = std::make_shared<send_limit_table>();
+    std::atomic<uint64_t> statements_{0};
+    std::chrono::steady_clock::time_point last_expiry_{};
+    bool flush_failing_ = false;
+
+    std::mutex stop_mutex_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::thread flusher_;
+};
+
+}  // namespace vhostmail::policyd

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/policyd/policyd_service.hh"
+
+#include <unistd.h>
+
+#include "daemons/policyd/params.hh"
+#include "lib/daemon/db_settings.hh"
+#include "lib/log/log.hh"
+#include "lib/proto/policy.hh"
+
+namespace vhostmail::policyd {
+
+namespace {
+
+constexpr size_t read_chunk = 4096;
+
+std::string shard_from(const config::config& cfg) {
+    std::string id = cfg.get_string("policyd_shard_id");
+    if (!id.empty()) {
+        return id;
+    }
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0) {
+        return "unknown";
+    }
+    return host;
+}
+
+}  // namespace
+
+policyd_service::settings policyd_service::read_settings(const config::config& cfg) {
+    settings s;
+    s.idle_timeout = cfg.get_duration("policyd_idle_timeout");
+    s.request_timeout = cfg.get_duration("policyd_request_timeout");
+    s.max_request = static_cast<size_t>(cfg.get_size("policyd_max_request_size"));
+    s.mx_checks = checks_for(cfg, "mx");
+    s.submission_checks = checks_for(cfg, "submission");
+    return s;
+}
+
+policyd_service::policyd_service(std::shared_ptr<const config::config> cfg)
+    : settings_(read_settings(*cfg)),
+      pool_(db_settings_from(*cfg)),
+      store_(pool_, shard_from(*cfg), store_settings_from(*cfg)),
+      refresher_(pool_, cfg->get_duration("policyd_refresh_interval"),
+                 "policy checks use their fault actions",
+                 [this](db::connection& conn, const vhost::snapshot&) {
+                     return store_.load_limits(conn);
+                 }),
+      engine_(store_, [this](std::chrono::milliseconds bound) { return refresher_.fresh(bound); },
+              engine_settings_from(*cfg)) {}
+
+policyd_service::~policyd_service() {
+    refresher_.stop();
+}
+
+void policyd_service::reload(std::shared_ptr<const config::config> cfg) {
+    engine_.set_settings(engine_settings_from(*cfg));
+    store_.set_settings(store_settings_from(*cfg));
+    refresher_.set_interval(cfg->get_duration("policyd_refresh_interval"));
+    std::lock_guard lock(settings_mutex_);
+    settings_ = read_settings(*cfg);
+}
+
+void policyd_service::stop() {
+    refresher_.stop();
+    store_.flush();
+}
+
+policyd_service::settings policyd_service::current_settings() const {
+    std::lock_guard lock(settings_mutex_);
+    return settings_;
+}
+
+// Requests are answered one at a time, in order, as Postfix sends them. A malformed but framed
+// request gets DEFER_IF_PERMIT and a log line; a request beyond the size limit, a timeout or the
+// client leaving ends the connection (Postfix reconnects and retries the request).
+void policyd_service::handle(net::connection& conn, const net::listener& where) {
+    const auto s = current_settings();
+    const std::string& profile = where.tag;
+    connection_state state;
+    std::string buf;
+    while (true) {
+        auto parsed = proto::parse_policy_request(buf, s.max_request);
+        if (parsed.what == proto::policy_parse::kind::need_more) {
+            auto timeout = buf.empty() ? s.idle_timeout : s.request_timeout;
+            if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
+                return;
+            }
+            continue;
+        }
+        std::string reply;
+        if (parsed.what == proto::policy_parse::kind::error) {
+            log::warning("client {}: malformed policy request: {}", conn.peer(), parsed.error);
+            if (parsed.fatal) {
+                return;
+            }
+            reply = proto::encode_policy_reply("DEFER_IF_PERMIT 4.3.0 Malformed policy request (" +
+                                               parsed.error + ")");
+        } else {
+            auto context = parsed.request.get("policy_context");
+            unsigned checks = profile == "submission" ? s.submission_checks : s.mx_checks;
+            if (context == "submission") {
+                checks = s.submission_checks;
+            } else if (context == "mx") {
+                checks = s.mx_checks;
+            }
+            auto d = engine_.decide(parsed.request, checks, state);
+            if (!d.log_line.empty()) {
+                if (d.warning) {
+                    log::warning("{}", d.log_line);
+                } else {
+                    log::info("{}", d.log_line);
+                }
+            }
+            reply = proto::encode_policy_reply(d.action);
+            requests_.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (conn.write_all(reply, s.request_timeout) != net::io_status::ok) {
+            return;
+        }
+        buf.erase(0, parsed.consumed);
+    }
+}
+
+}  // namespace vhostmail::policyd

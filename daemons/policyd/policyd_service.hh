@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// policyd_service.hh - vhostmail-policyd's running state: the routing snapshot (kept current
+// like lookupd's, plus the send limits the same triggers version), the shared state store, the
+// engine, and the per-connection request loop.
+// A request is checked with its profile's checks: the policy_context attribute when it names a
+// profile (check_policy_service { ..., policy_context=submission }), else the listener's.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "daemons/policyd/policy_engine.hh"
+#include "daemons/policyd/policy_store.hh"
+#include "lib/config/config.hh"
+#include "lib/daemon/daemon.hh"
+#include "lib/db/pool.hh"
+#include "lib/vhost/snapshot_refresher.hh"
+
+namespace vhostmail::policyd {
+
+class policyd_service final : public service {
+public:
+    explicit policyd_service(std::shared_ptr<const config::config> cfg);
+    ~policyd_service() override;
+
+    void handle(net::connection& conn, const net::listener& where) override;
+    void reload(std::shared_ptr<const config::config> cfg) override;
+    void stop() override;
+
+private:
+    struct settings {
+        std::chrono::milliseconds idle_timeout, request_timeout;
+        size_t max_request = 0;
+        unsigned mx_checks = 0, submission_checks = 0;
+    };
+    static settings read_settings(const config::config& cfg);
+    settings current_settings() const;
+
+    mutable std::mutex settings_mutex_;
+    settings settings_;
+    db::pool pool_;
+    policy_store store_;
+    vhost::snapshot_refresher refresher_;
+    policy_engine engine_;
+    std::atomic<uint64_t> requests_{0};
+};
+
+}  // namespace vhostmail::policyd
