@@ -526,6 +526,131 @@ def set_group_id_install(admin_binary, tmp):
           (2, "vhostmail: -o is not allowed for domain administrators"))
 
 
+def imported(db, domains):
+    """The imported data of some domains, as one comparable text."""
+    names = ",".join(f"'{d}'" for d in domains)
+    return db.sql(
+        "SELECT d.name, d.enabled, d.description, COALESCE(d.max_mailboxes, ''),"
+        " COALESCE(d.max_aliases, ''), COALESCE(d.quota_bytes, ''), d.fallback,"
+        " COALESCE((SELECT GROUP_CONCAT(x.name) FROM domain_aliases x WHERE x.domain_id = d.id),"
+        " ''), COALESCE((SELECT GROUP_CONCAT(CONCAT_WS('|', a.local_part, a.enabled, a.mailbox,"
+        " COALESCE(a.maildir, '-'), COALESCE(a.quota_bytes, '-'), a.full_name,"
+        " COALESCE(a.password, '-'), COALESCE((SELECT GROUP_CONCAT(f.destination ORDER BY"
+        " f.destination) FROM forwardings f WHERE f.address_id = a.id), '-'),"
+        " COALESCE((SELECT CONCAT_WS('|', v.enabled, v.subject, v.body, v.starts_at, v.ends_at)"
+        " FROM vacations v WHERE v.address_id = a.id), '-'),"
+        " COALESCE((SELECT GROUP_CONCAT(t.name) FROM domain_admins x JOIN domains t ON"
+        " t.id = x.domain_id WHERE x.address_id = a.id), '-')) ORDER BY a.local_part"
+        " SEPARATOR ';') FROM addresses a WHERE a.domain_id = d.id), '')"
+        f" FROM domains d WHERE d.name IN ({names}) ORDER BY d.name")
+
+
+def totals(db):
+    return db.sql("SELECT (SELECT COUNT(*) FROM domains), (SELECT COUNT(*) FROM addresses),"
+                  " (SELECT COUNT(*) FROM forwardings), (SELECT COUNT(*) FROM domain_aliases),"
+                  " (SELECT COUNT(*) FROM vacations), (SELECT COUNT(*) FROM domain_admins)")
+
+
+def signs_in(t, login, password):
+    code, _, err = t.run("--as", login, "--password-stdin", "domain", "list",
+                         stdin=password + "\n")
+    return code, err
+
+
+def import_howto(t, db, here):
+    dump = os.path.join(here, "howto_sample.sql")
+    domains = ("howto.example", "lists.howto.example")
+    before = totals(db)
+    out = t.ok("import", "howto", "--from-dump", dump, "--dry-run")
+    check("import howto --dry-run shows the plan",
+          ("would add domain howto.example" in out, "would forward info@howto.example ->"
+           " boss@elsewhere.example" in out, "skip transport: 1 row(s)" in out),
+          (True, True, True))
+    check("import howto --dry-run changes nothing", totals(db), before)
+    out = t.ok("import", "howto", "--from-dump", dump)
+    from_dump = imported(db, domains)
+    check("import howto from a dump", from_dump.splitlines(), [
+        "howto.example\t1\t\t\t\t\t\t\t"
+        "anna|1|1|-|10485760||Xy3qwPYhZvUes|anna.backup@mail.example|-|-;"
+        "bert|1|1|-|0||$1$abcdefgh$uuYZx3j9lFDZkJ8so.M6t1|-|-|-;"
+        "info|1|0|-|-||-|anna@howto.example,boss@elsewhere.example|-|-",
+        "lists.howto.example\t1\t\t\t\t\tanna@howto.example\t\t"])
+    after = totals(db)
+    err = t.fails(1, "nothing imported", "import", "howto", "--from-dump", dump)
+    check("import howto again: the duplicate is named", "already exists" in err, True)
+    check("a conflicting import imports nothing", totals(db), after)
+    t.ok("admin", "add", "anna@howto.example", "howto.example")
+    t.ok("admin", "add", "bert@howto.example", "howto.example")
+    check("imported DES crypt hash verifies", signs_in(t, "anna@howto.example", "des pass"),
+          (0, ""))
+    check("imported md5crypt hash verifies", signs_in(t, "bert@howto.example", "md5 pass"),
+          (0, ""))
+    check("imported hash refuses a wrong password",
+          signs_in(t, "bert@howto.example", "md5 pas")[0], 1)
+    for d in domains:
+        t.ok("domain", "remove", d)
+    db.sql("CREATE DATABASE howto_src")
+    db.load_file(dump, database="howto_src")
+    db.sql("GRANT SELECT ON howto_src.* TO 'vhm_test'@'localhost'")
+    out = t.ok("import", "howto", "--from-db", "howto_src")
+    check("import howto from a database = from its dump", imported(db, domains), from_dump)
+    t.fails(1, "invalid database name", "import", "howto", "--from-db", "x`; DROP")
+    t.fails(1, "no howto tables", "import", "howto", "--from-db", "vhostmail")
+    t.fails(2, None, "import", "howto", "--from-db", "a", "--from-dump", "b")
+    for d in domains:
+        t.ok("domain", "remove", d)
+
+
+def import_postfixadmin(t, db, here):
+    dump = os.path.join(here, "postfixadmin_sample.sql")
+    domains = ("pfa.example",)
+    t.ok("domain", "add", "pfa-alias.example")
+    before = totals(db)
+    err = t.fails(1, "nothing imported", "import", "postfixadmin", "--from-dump", dump)
+    check("postfixadmin conflict names the row", "alias_domain pfa-alias.example" in err, True)
+    check("postfixadmin conflict imports nothing (not even the domains before it)",
+          totals(db), before)
+    t.ok("domain", "remove", "pfa-alias.example")
+    before = totals(db)
+    t.ok("import", "postfixadmin", "--from-dump", dump, "--dry-run")
+    check("import postfixadmin --dry-run changes nothing", totals(db), before)
+    out = t.ok("import", "postfixadmin", "--from-dump", dump)
+    for skip in ("skip backup.example: a backup MX domain",
+                 "skip root@admin.example: a PostfixAdmin superadmin",
+                 "skip carl@pfa.example -> carl#pfa.example@autoreply.pfa.example",
+                 "skip dora@pfa.example: maildir \"../../etc/\" is not a safe relative path"):
+        check(f"import postfixadmin says: {skip}", skip in out, True)
+    from_dump = imported(db, domains)
+    check("import postfixadmin from a dump", from_dump.splitlines(), [
+        "pfa.example\t1\tCarl's \"club\"\t5\t10\t2147483648\tsales@pfa.example"
+        "\tpfa-alias.example\t"
+        "boss|1|0|-|-||$1$zyxwvuts$y6GSeNtjEmG18AnhJCLSv1|-|-|pfa.example;"
+        "carl|1|1|pfa.example/carl-2019/|104857600|Carl Pfa|$1$abcdefgh$uuYZx3j9lFDZkJ8so.M6t1"
+        "|-|1|Away; back soon|I am away.\\nWrite to 'sales' meanwhile.\\n|2026-01-01 00:00:00"
+        "|2036-01-01 00:00:00|-;"
+        "dora|1|1|-|0|Dora|{SHA512-CRYPT}$6$rounds=5000$saltsaltsalt$FIkm4nows86Wa4BHt/6WqdWddX3U6"
+        "/IuAYaTADrlsjPUEORAc.b/txZTGlzgCzHRrK.Ihww7q/OVtIBQ5ARQB0|dora@elsewhere.example|-|-;"
+        "old|0|0|-|-||-|carl@pfa.example|-|-;"
+        "postmaster|1|0|-|-||-|carl@pfa.example|-|-;"
+        "sales|1|0|-|-||-|carl@pfa.example,dora@pfa.example|-|-"])
+    check("PostfixAdmin domain admin signs in with its kept md5crypt hash",
+          signs_in(t, "boss@pfa.example", "admin pass"), (0, ""))
+    t.ok("admin", "add", "dora@pfa.example", "pfa.example")
+    check("imported {SHA512-CRYPT} hash verifies", signs_in(t, "dora@pfa.example", "sha pass"),
+          (0, ""))
+    t.ok("admin", "remove", "dora@pfa.example", "pfa.example")
+    t.ok("domain", "remove", "pfa.example")
+    db.sql("CREATE DATABASE pfa_src")
+    db.load_file(dump, database="pfa_src")
+    db.sql("GRANT SELECT ON pfa_src.* TO 'vhm_test'@'localhost'")
+    t.ok("import", "postfixadmin", "--from-db", "pfa_src")
+    check("import postfixadmin from a database = from its dump", imported(db, domains),
+          from_dump)
+    t.fails(1, "is for the superadmin", "--as", "boss@pfa.example", "--password-stdin",
+            "import", "postfixadmin", "--from-db", "pfa_src", stdin="admin pass\n")
+    t.ok("domain", "remove", "pfa.example")
+
+
 def main():
     admin, lookupd, source = sys.argv[1:4]
     vhm_mariadb.skip_unless_available()
@@ -552,6 +677,9 @@ def main():
         resolve_agrees_with_lookupd(t, db, lookupd, tmp)
         check_command(t, db)
         check_postfix(t, tmp, source)
+        here = os.path.dirname(os.path.abspath(__file__))
+        import_howto(t, db, here)
+        import_postfixadmin(t, db, here)
         domain_admins(t, db, admin, tmp)
         t.ok("domain", "alias", "remove", "blobber.net")
         t.ok("domain", "remove", "lala.com")
