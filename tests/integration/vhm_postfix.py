@@ -240,8 +240,14 @@ smtputf8_enable = no
 biff = no
 smtpd_relay_restrictions = reject_unauth_destination
 """
+        # A parameter set in main_cf_extra replaces the base line instead of overriding it
+        # (postconf warns about a parameter defined twice).
+        extra_names = {line.split("=", 1)[0].strip() for line in self.main_cf_extra.splitlines()
+                       if "=" in line and line[:1] not in ("", " ", "\t", "#")}
+        main = "\n".join(line for line in main.splitlines()
+                         if "=" not in line or line.split("=", 1)[0].strip() not in extra_names)
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
-            f.write(main + self.main_cf_extra + "\n")
+            f.write(main + "\n" + self.main_cf_extra + "\n")
         master = f"""
 127.0.0.1:{self.smtp_port} inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup

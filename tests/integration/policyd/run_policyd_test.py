@@ -33,7 +33,7 @@ FAIL_OPEN = "policyd_recipient_fault_action = dunno\n"
 
 
 def policy_config(tmp, name, shard, extra=""):
-    return (extra +f"policyd_mx_listen = unix:{tmp}/{name}-mx\n"
+    return (extra + f"policyd_mx_listen = unix:{tmp}/{name}-mx\n"
             f"policyd_submission_listen = unix:{tmp}/{name}-sub\n"
             "policyd_mx_checks = hosted_sender recipient rate_limit greylist\n"
             "policyd_submission_checks = sender_login recipient rate_limit\n"
@@ -80,6 +80,14 @@ class policy_client:
 
     def close(self):
         self.s.close()
+
+
+def policy_snippet(source, name, tmp):
+    """A postfix-snippets/ file with policyd's default sockets replaced by the test's."""
+    with open(os.path.join(source, "postfix-snippets", name)) as f:
+        text = f.read()
+    return (text.replace("unix:private/vhostmail-policy-submission", f"unix:{tmp}/p1-sub")
+            .replace("unix:private/vhostmail-policy", f"unix:{tmp}/p1-mx"))
 
 
 def sql_setup(db):
@@ -278,19 +286,14 @@ def main():
                     "authd_allow_cleartext = yes\nauthd_hash_rounds = 5000\n")
         sub_port = vhm_postfix.free_port()
         main_cf = (tables.snippet(source, "main.cf.lookup") +
+                   policy_snippet(source, "main.cf.policy", tmp) +
                    "virtual_transport = discard:\n"
-                   f"smtpd_recipient_restrictions = reject_unauth_destination,"
-                   f" check_policy_service unix:{tmp}/p1-mx\n"
-                   f"smtpd_end_of_data_restrictions = check_policy_service unix:{tmp}/p1-mx\n")
-        master_cf = (f"127.0.0.1:{sub_port} inet n - n - - smtpd\n"
-                     "  -o smtpd_sasl_auth_enable=yes\n"
-                     "  -o smtpd_sasl_type=dovecot\n"
-                     f"  -o smtpd_sasl_path={tmp}/auth\n"
-                     "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
-                     f"  -o {{ smtpd_recipient_restrictions = check_policy_service"
-                     f" unix:{tmp}/p1-sub, permit_sasl_authenticated, reject }}\n"
-                     f"  -o {{ smtpd_end_of_data_restrictions = check_policy_service"
-                     f" unix:{tmp}/p1-sub }}\n")
+                   "mynetworks = 192.0.2.1/32\n")  # the test's 127.0.0.1 is a stranger
+        master_cf = policy_snippet(source, "master.cf.submission", tmp).replace(
+            "submission inet n       -       y", f"127.0.0.1:{sub_port} inet n - n") + (
+            # No TLS in the test (the snippet demands it) and a SASL socket of its own.
+            "  -o smtpd_tls_security_level=none\n  -o smtpd_tls_auth_only=no\n"
+            f"  -o smtpd_sasl_type=dovecot\n  -o smtpd_sasl_path={tmp}/auth\n")
         with vhm_daemon.daemon(lookupd, base + tables.config(), tmp, name="lookupd") as lk, \
                 vhm_daemon.daemon(authd, authd_cf, tmp, name="authd"), \
                 vhm_daemon.daemon(policyd, base + policy_config(tmp, "p1", "one"), tmp,
