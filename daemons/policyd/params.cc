@@ -237,10 +237,10 @@ engine_settings engine_settings_from(const config::config& cfg) {
     s.resolve.delimiters = cfg.get_string(config::common::recipient_delimiter);
     s.max_staleness = cfg.get_duration("policyd_max_staleness");
     s.hosted_sender_reject = cfg.get_string("policyd_hosted_sender_action") == "reject";
-    s.login_rules = rules_from(cfg, "login");
-    s.sender_rules = rules_from(cfg, "sender");
-    s.client_rules = rules_from(cfg, "client");
-    s.max_recipients_per_message =
+    s.budgets.login = rules_from(cfg, "login");
+    s.budgets.sender = rules_from(cfg, "sender");
+    s.budgets.client = rules_from(cfg, "client");
+    s.budgets.recipients_per_message =
         static_cast<uint64_t>(cfg.get_int("policyd_max_recipients_per_message"));
     s.rate_reject = cfg.get_string("policyd_rate_limit_action") == "reject";
     s.greylist_delay_s = cfg.get_duration("policyd_greylist_delay").count() / 1000;

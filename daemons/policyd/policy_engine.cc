@@ -25,26 +25,6 @@ constexpr check_name check_names[] = {
 
 constexpr size_t max_triplet_part = 320;  // the greylist table's column width
 
-// Rules of `over` replace those of `base` with the same budget and window; others are added.
-void override_rules(std::vector<rate_rule>& base, const std::vector<rate_rule>& over) {
-    for (const auto& r : over) {
-        auto same = std::find_if(base.begin(), base.end(), [&](const rate_rule& b) {
-            return b.what == r.what && b.window_s == r.window_s;
-        });
-        if (same != base.end()) {
-            *same = r;
-        } else {
-            base.push_back(r);
-        }
-    }
-}
-
-template <typename Map>
-const typename Map::mapped_type* find_in(const Map& m, const std::string& key) {
-    auto it = m.find(key);
-    return it == m.end() ? nullptr : &it->second;
-}
-
 uint64_t parse_count(std::string_view text) {
     uint64_t n = 0;
     for (char c : text) {
@@ -303,9 +283,7 @@ decision policy_engine::recipient(context& c) {
         if (u.status != lookup_status::found) {
             return fault(c, "recipient", c.s.recipient_fault, u.reason);
         }
-        bool over = (qb > 0 && u.value.bytes + std::max<uint64_t>(c.size, 1) > qb) ||
-                    (qm > 0 && u.value.messages + 1 > qm);
-        if (!over) {
+        if (!mailbox_full(u.value, qb, qm, c.size)) {
             return {};
         }
         ++full;
@@ -318,65 +296,12 @@ decision policy_engine::recipient(context& c) {
                     " size=" + std::to_string(c.size));
 }
 
-namespace {
-
-struct budget_subject {
-    std::string key;  // "login:joe@example.com", "domain:example.com", "sender:..", "client:.."
-    std::vector<rate_rule> rules;
-    bool login = false;
-};
-
-std::vector<budget_subject> subjects_for(const engine_settings& s, const send_limit_table& t,
-                                         const std::string& login, const std::string& sender,
-                                         const std::string& client) {
-    std::vector<budget_subject> out;
-    if (!login.empty()) {
-        std::string domain = split_address(login).domain;
-        std::vector<rate_rule> rules = s.login_rules;
-        if (auto* each = find_in(t.domain_each, domain)) {
-            override_rules(rules, *each);
-        }
-        if (auto* own = find_in(t.address_rules, login)) {
-            override_rules(rules, *own);
-        }
-        out.push_back({"login:" + login, std::move(rules), true});
-        if (auto* total = find_in(t.domain_total, domain)) {
-            out.push_back({"domain:" + domain, *total, true});
-        }
-    } else if (!client.empty() && !s.client_rules.empty()) {
-        out.push_back({"client:" + client, s.client_rules, false});
-    }
-    if (!sender.empty() && !s.sender_rules.empty()) {
-        out.push_back({"sender:" + ascii_lower(sender), s.sender_rules, false});
-    }
-    return out;
-}
-
-uint64_t per_message_limit(const engine_settings& s, const send_limit_table& t,
-                           const std::string& login) {
-    if (!login.empty()) {
-        if (auto* own = find_in(t.address_per_message, login)) {
-            return *own;
-        }
-        if (auto* dom = find_in(t.domain_per_message, split_address(login).domain)) {
-            return *dom;
-        }
-    }
-    return s.max_recipients_per_message;
-}
-
-std::string counter_key(const budget_subject& subject, const rate_rule& rule) {
-    return subject.key + ":" + std::string(to_string(rule.what));
-}
-
-}  // namespace
-
 decision policy_engine::rate_limit(context& c) {
     if (c.state != "RCPT" && c.state != "END-OF-MESSAGE") {
         return {};
     }
     auto limits = store_.limits();
-    auto subjects = subjects_for(c.s, *limits, c.login, c.sender, c.client_address);
+    auto subjects = budget_subjects(c.s.budgets, *limits, c.login, c.sender, c.client_address);
     if (c.state == "END-OF-MESSAGE") {
         uint64_t recipients = parse_count(c.req.get("recipient_count"));
         if (recipients == 0) {
@@ -398,7 +323,8 @@ decision policy_engine::rate_limit(context& c) {
         }
         return {};
     }
-    uint64_t per_message = per_message_limit(c.s, *limits, c.login);
+    uint64_t per_message = recipients_per_message(c.s.budgets.recipients_per_message, *limits,
+                                                  c.login);
     if (per_message > 0 && c.conn.recipients > per_message) {
         return c.refuse("452 4.5.3 Too many recipients: at most " + std::to_string(per_message) +
                         " per message");

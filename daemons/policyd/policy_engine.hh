@@ -30,6 +30,7 @@
 
 #include "daemons/policyd/greylist.hh"
 #include "daemons/policyd/policy_store.hh"
+#include "daemons/policyd/budgets.hh"
 #include "daemons/policyd/rate.hh"
 #include "lib/log/rate_limit.hh"
 #include "lib/proto/policy.hh"
@@ -55,8 +56,7 @@ struct engine_settings {
     vhost::resolve_options resolve;
     std::chrono::milliseconds max_staleness{1000};
     bool hosted_sender_reject = true;
-    std::vector<rate_rule> login_rules, sender_rules, client_rules;
-    uint64_t max_recipients_per_message = 0;  // 0: unlimited
+    default_budgets budgets;
     bool rate_reject = false;                 // false: DEFER_IF_PERMIT
     int64_t greylist_delay_s = 300;
     int64_t greylist_retry_window_s = 2 * 86400;

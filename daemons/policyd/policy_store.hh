@@ -28,23 +28,11 @@
 #include <vector>
 
 #include "daemons/policyd/greylist.hh"
-#include "daemons/policyd/rate.hh"
+#include "daemons/policyd/budgets.hh"
 #include "lib/core/lookup.hh"
 #include "lib/db/pool.hh"
 
 namespace vhostmail::policyd {
-
-// Budgets from the send_limits table, by lower-case address / domain name.
-struct send_limit_table {
-    std::unordered_map<std::string, std::vector<rate_rule>> address_rules;
-    std::unordered_map<std::string, std::vector<rate_rule>> domain_each, domain_total;
-    std::unordered_map<std::string, uint64_t> address_per_message, domain_per_message;
-};
-
-struct mailbox_usage {
-    uint64_t bytes = 0;
-    uint64_t messages = 0;
-};
 
 struct store_settings {
     std::chrono::milliseconds flush_interval{250};

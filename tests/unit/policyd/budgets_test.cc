@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/policyd/budgets.hh"
+
+#include <catch2/catch.hpp>
+
+using namespace vhostmail::policyd;
+
+namespace {
+
+const rate_rule per_hour{budget::messages, 3600, 100};
+const rate_rule per_day{budget::messages, 86400, 500};
+const rate_rule bytes_day{budget::bytes, 86400, 1 << 30};
+
+}  // namespace
+
+TEST_CASE("budgets: an address's rule overrides its domain's, which overrides the default") {
+    default_budgets defaults{.login = {per_hour, per_day}};
+    send_limit_table t;
+    t.domain_each["example.com"] = {{budget::messages, 3600, 50}, bytes_day};
+    t.address_rules["joe@example.com"] = {{budget::messages, 3600, 10}};
+    auto s = budget_subjects(defaults, t, "joe@example.com", "", "192.0.2.1");
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].key == "login:joe@example.com");
+    CHECK(s[0].login);
+    CHECK(s[0].rules == std::vector<rate_rule>{{budget::messages, 3600, 10}, per_day, bytes_day});
+    // Another address of the domain gets the domain's rule; another domain the default.
+    CHECK(budget_subjects(defaults, t, "ann@example.com", "", "")[0].rules ==
+          std::vector<rate_rule>{{budget::messages, 3600, 50}, per_day, bytes_day});
+    CHECK(budget_subjects(defaults, t, "bob@other.org", "", "")[0].rules ==
+          std::vector<rate_rule>{per_hour, per_day});
+}
+
+TEST_CASE("budgets: a domain total is one more subject shared by its logins") {
+    send_limit_table t;
+    t.domain_total["example.com"] = {per_day};
+    auto s = budget_subjects({}, t, "joe@example.com", "", "");
+    REQUIRE(s.size() == 1);  // no login rules at all: only the total
+    CHECK(s[0] == budget_subject{"domain:example.com", {per_day}, true});
+}
+
+TEST_CASE("budgets: client budgets for strangers only, sender budgets for everyone") {
+    default_budgets d{.sender = {per_day}, .client = {per_hour}};
+    auto anon = budget_subjects(d, {}, "", "Spam@Example.NET", "198.51.100.7");
+    REQUIRE(anon.size() == 2);
+    CHECK(anon[0] == budget_subject{"client:198.51.100.7", {per_hour}, false});
+    CHECK(anon[1] == budget_subject{"sender:spam@example.net", {per_day}, false});
+    auto logged_in = budget_subjects(d, {}, "joe@example.com", "joe@example.com", "198.51.100.7");
+    REQUIRE(logged_in.size() == 1);
+    CHECK(logged_in[0].key == "sender:joe@example.com");
+    CHECK(budget_subjects(d, {}, "", "", "").empty());  // null sender, no client address
+    CHECK(counter_key(anon[0], per_hour) == "client:198.51.100.7:messages");
+}
+
+TEST_CASE("budgets: recipients per message") {
+    send_limit_table t;
+    t.domain_per_message["example.com"] = 20;
+    t.address_per_message["boss@example.com"] = 200;
+    CHECK(recipients_per_message(50, t, "boss@example.com") == 200);
+    CHECK(recipients_per_message(50, t, "joe@example.com") == 20);
+    CHECK(recipients_per_message(50, t, "joe@other.org") == 50);
+    CHECK(recipients_per_message(0, t, "") == 0);
+}
+
+TEST_CASE("budgets: a mailbox is full for the next message, by bytes or by count") {
+    CHECK(!mailbox_full({900, 9}, 1000, 10, 99));
+    CHECK(mailbox_full({900, 9}, 1000, 10, 101));
+    CHECK(!mailbox_full({900, 9}, 1000, 10, 0));   // size unknown: counts as one byte
+    CHECK(mailbox_full({1000, 9}, 1000, 10, 0));   // ...so a mailbox exactly at quota is full
+    CHECK(mailbox_full({0, 10}, 1000, 10, 1));
+    CHECK(!mailbox_full({5000, 5000}, 0, 0, 5000)); // no quota
+    CHECK(!mailbox_full({5000, 9}, 0, 10, 5000));
+}
