@@ -1,7 +1,7 @@
 #!/bin/sh
 # demo.sh - the README's demo command: install what is missing, build (release), and run the
 # demo: a private MariaDB with the schema and SPEC.md's example data, vhostmail-lookupd,
-# vhostmail-lmtpd and vhostmail-authd, and a private Postfix (port 25 and submission) that
+# vhostmail-lmtpd, vhostmail-authd and vhostmail-policyd, and a private Postfix (port 25 and submission) that
 # SPEC.md's examples are sent through; everything started is stopped. Exit status 0 only when
 # every expected outcome was seen.
 set -eu
@@ -10,5 +10,5 @@ tests/support/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DVHOSTMAIL_TESTS=OFF
 cmake --build build/release -j"$jobs" --target vhostmail-lookupd vhostmail-lmtpd \
-    vhostmail-authd vhostmail
+    vhostmail-authd vhostmail-policyd vhostmail
 exec python3 tests/demo/demo.py build/release "$PWD"

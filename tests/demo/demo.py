@@ -6,11 +6,13 @@ usage: demo.py BUILD_DIR SOURCE_DIR
 
 Starts a private MariaDB (temp dir, unix socket), applies the schema and creates SPEC.md's
 example data with the `vhostmail` admin tool, starts vhostmail-lookupd (Postfix's virtual maps),
-vhostmail-lmtpd (virtual_transport) and vhostmail-authd (SMTP AUTH), and a private Postfix with
-an smtpd for mail from outside ("port 25") and a submission smtpd with SMTP AUTH. Then:
+vhostmail-lmtpd (virtual_transport), vhostmail-authd (SMTP AUTH) and vhostmail-policyd (sending
+rights on submission), and a private Postfix with an smtpd for mail from outside ("port 25") and
+a submission smtpd with SMTP AUTH. Then:
 Postfix's postmap asks lookupd; SPEC.md's examples are sent over SMTP and each is shown where it
 landed (Maildir, Delivered-To) or why it was refused; a vacation set with the tool answers once;
-a user logs in on the submission port and sends; a wrong password is refused; a change made
+a user logs in on the submission port and sends; a wrong password is refused; sending as one's
+own address is accepted and as someone else's refused by policyd, with the reason; a change made
 with the tool is served live; the database goes down and comes back. Everything started is
 stopped. Every outcome is also checked: exit status 0 only when all were as expected.
 """
@@ -95,9 +97,10 @@ class demo:
         self.tables = vhm_postfix.lookupd_tables(tmp)
         self.lmtp_socket = os.path.join(tmp, "lmtp.sock")
         self.auth_socket = os.path.join(tmp, "auth")
+        self.policy_socket = os.path.join(tmp, "policy-submission")
         self.submission_port = vhm_postfix.free_port()
         self.postmap_conf = vhm_postfix.client_config_dir(tmp)
-        self.pf = self.lmtpd = self.authd = None
+        self.pf = self.lmtpd = self.authd = self.policyd = None
 
     def binary(self, name):
         folder = {"lmtpd": "deliver"}.get(name, name)
@@ -118,7 +121,10 @@ class demo:
                 vhm_daemon.delivery_config(self.mailbase, sendmail, self.lmtp_socket) +
                 f"authd_dovecot_listen = unix:{self.auth_socket}\n"
                 # No TLS in the demo: Postfix does not flag the logins "secured".
-                "authd_allow_cleartext = yes\n")
+                "authd_allow_cleartext = yes\n"
+                # policyd guards the submission service only: port 25 stays as above.
+                "policyd_mx_listen =\n"
+                f"policyd_submission_listen = unix:{self.policy_socket}\n")
 
     def main_cf(self):
         with open(os.path.join(self.source, "postfix-snippets", "master.cf.lmtp")) as f:
@@ -128,15 +134,16 @@ class demo:
                 "defer_transports = smtp\n")
 
     def master_cf(self):
-        return (f"127.0.0.1:{self.submission_port} inet n - n - - smtpd\n"
-                "  -o syslog_name=postfix/submission\n"
-                "  -o smtpd_sasl_auth_enable=yes\n"
+        """The shipped submission entry, on a loopback port, without TLS (none in the demo)."""
+        with open(os.path.join(self.source, "postfix-snippets", "master.cf.submission")) as f:
+            entry = f.read()
+        entry = (entry.replace("submission inet n       -       y",
+                               f"127.0.0.1:{self.submission_port} inet n - n")
+                 .replace("unix:private/vhostmail-policy-submission",
+                          f"unix:{self.policy_socket}"))
+        return (entry + "  -o smtpd_tls_security_level=none\n  -o smtpd_tls_auth_only=no\n"
                 "  -o smtpd_sasl_type=dovecot\n"
-                f"  -o smtpd_sasl_path={self.auth_socket}\n"
-                "  -o smtpd_relay_restrictions=permit_sasl_authenticated,"
-                "reject_unauth_destination\n"
-                "  -o smtpd_recipient_restrictions=permit_sasl_authenticated,"
-                "reject_unauth_destination\n")
+                f"  -o smtpd_sasl_path={self.auth_socket}\n")
 
     def messages(self):
         """Every message in a new/ directory under the mail base: (Maildir, file, headers)."""
@@ -297,6 +304,27 @@ def submission(d):
     expect("port 25: no relaying without login", code, 554)
 
 
+def sending_rights(d):
+    port = d.submission_port
+    heading("Sending rights (vhostmail-policyd on the submission service): who may use which "
+            "sender")
+    login = ("xandros@blobber.org", PASSWORD)
+    for sender, want, note in (
+            ("xandros@blobber.org", 250, "its own address"),
+            ("xandros+news@blobber.org", 250, "its own address with an extension"),
+            ("vivita@blobber.org", 554, "someone else's address")):
+        r = d.pf.send(sender, ["vivita@blobber.org"],
+                      vhm_postfix.make_message(sender, "vivita@blobber.org", f"as {sender}"),
+                      port=port, login=login)
+        reply = r.rcpt["vivita@blobber.org"]
+        fact(f"logged in as xandros, MAIL FROM:<{sender}> ({note}): {short(reply)}")
+        expect(f"sending as {sender}", reply[0], want)
+    line = re.search(r"reject: RCPT from [^\n]*not owned by user[^\n]*", d.policyd.log())
+    if line:
+        fact(f"policyd: {line.group(0)}")
+    expect("policyd logged the refusal", bool(line), True)
+
+
 def rcpt_until(d, rcpt, done, timeout):
     """Repeats RCPT TO:<rcpt> from outside until done(code) (or the deadline):
     (code, text, seconds taken)."""
@@ -363,14 +391,17 @@ def main():
             d.vhostmail("address", "passwd", login, "--stdin", stdin=PASSWORD + "\n")
         with vhm_daemon.daemon(d.binary("lookupd"), config, tmp, name="lookupd") as lookupd, \
                 vhm_daemon.daemon(d.binary("lmtpd"), config, tmp, name="lmtpd") as lmtpd, \
-                vhm_daemon.daemon(d.binary("authd"), config, tmp, name="authd") as authd, pf:
-            d.pf, d.lmtpd, d.authd = pf, lmtpd, authd
+                vhm_daemon.daemon(d.binary("authd"), config, tmp, name="authd") as authd, \
+                vhm_daemon.daemon(d.binary("policyd"), config, tmp, name="policyd") as policyd, \
+                pf:
+            d.pf, d.lmtpd, d.authd, d.policyd = pf, lmtpd, authd, policyd
             lookupd.wait_for_log("routing data loaded")
             heading("The daemons (one vhostmail.cf) and a private Postfix are up")
             ports = ", ".join(f"{m} {p}" for m, p in d.tables.ports.items())
             fact(f"vhostmail-lookupd  tcp_table ports {ports}; socketmap {d.tables.socket}")
             fact(f"vhostmail-lmtpd    LMTP on {d.lmtp_socket}, Maildirs under {d.mailbase}")
             fact(f"vhostmail-authd    Dovecot auth protocol on {d.auth_socket}")
+            fact(f"vhostmail-policyd  policy service for submission on {d.policy_socket}")
             fact(f"postfix            port 25 = 127.0.0.1:{pf.smtp_port}, submission = "
                  f"127.0.0.1:{d.submission_port}, config {pf.conf}")
             expect("postconf -n is warning-free", pf.postconf_warnings(), "")
@@ -378,14 +409,13 @@ def main():
             port25(d)
             vacation(d)
             submission(d)
-            # Next step (policyd): logged in as xandros, sending as vivita@blobber.org is
-            # refused. It goes here, after the submission step and before the live change.
+            sending_rights(d)
             live_change(d)
             database_down(d)
             maildirs(d)
             heading("Stopping everything")
             pf.stop()
-            for daemon in (authd, lmtpd, lookupd):
+            for daemon in (policyd, authd, lmtpd, lookupd):
                 code = daemon.terminate()
                 fact(f"vhostmail-{daemon.name} stopped on SIGTERM, exit status {code}")
                 expect(f"{daemon.name} exit status", code, 0)
