@@ -8,7 +8,7 @@
 
 #include "lib/core/strings.hh"
 
-#include "daemons/deliver/command.hh"
+#include "lib/os/command.hh"
 
 namespace vhostmail::admin {
 
@@ -305,11 +305,11 @@ std::optional<std::string> postconf_output(const std::string& postconf, const st
         argv.insert(argv.end(), {"-c", dir});
     }
     argv.insert(argv.end(), args.begin(), args.end());
-    deliver::program_options o;
+    os::program_options o;
     o.time_limit = std::chrono::seconds(30);
     o.max_output = 4 << 20;
-    auto r = deliver::run_program(argv, "", o);
-    if (r.what != deliver::program_result::kind::exited || r.status != 0) {
+    auto r = os::run_program(argv, "", o);
+    if (r.what != os::program_result::kind::exited || r.status != 0) {
         error =
             "cannot run " + postconf + (dir.empty() ? "" : " -c " + dir) + " " + args[0] +
             (r.error.empty() ? " (exit status " + std::to_string(r.status) + ")" : ": " + r.error);

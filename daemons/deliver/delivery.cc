@@ -7,7 +7,7 @@
 #include <map>
 #include <optional>
 
-#include "daemons/deliver/command.hh"
+#include "lib/os/command.hh"
 #include "daemons/deliver/vacation.hh"
 #include "lib/core/address.hh"
 #include "lib/core/exit_code.hh"
@@ -17,6 +17,12 @@
 #include "lib/store/quota.hh"
 
 namespace vhostmail::deliver {
+
+using os::program_options;
+using os::program_result;
+using os::run_program;
+using os::split_command;
+using os::substitute_tokens;
 
 delivery_result result_delivered(std::string text) {
     return {250, "2.0.0", std::move(text), ex_ok};

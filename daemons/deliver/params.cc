@@ -3,11 +3,17 @@
 
 #include <unistd.h>
 
-#include "daemons/deliver/command.hh"
+#include "lib/os/command.hh"
 #include "lib/config/common_params.hh"
 #include "lib/core/strings.hh"
 
 namespace vhostmail::deliver {
+
+using os::program_options;
+using os::program_result;
+using os::run_program;
+using os::split_command;
+using os::substitute_tokens;
 
 void declare_delivery_params(config::param_table& t) {
     using config::param_type;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// command.hh - external programs run by delivery (domain filters, fallback "|command"s, the
-// sendmail that submits auto-replies) without a shell.
+// command.hh - external programs run without a shell: delivery's domain filters, fallback
+// "|command"s and the sendmail that submits auto-replies, policyd's limit notices, the admin
+// tool's postconf.
 // Command strings are split into argv by split_command: words separated by blanks; '...' and
 // "..." group (no expansion of any kind), a backslash escapes the next byte outside '...'.
 // Tokens %d (domain), %u (local part), %f (envelope sender), %% ('%') are replaced inside argv
@@ -17,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace vhostmail::deliver {
+namespace vhostmail::os {
 
 // Pure: splits a command line; nullopt for unbalanced quotes or a trailing backslash.
 std::optional<std::vector<std::string>> split_command(std::string_view line);
@@ -48,4 +49,4 @@ struct program_options {
 program_result run_program(const std::vector<std::string>& argv, std::string_view input,
                            const program_options& options);
 
-}  // namespace vhostmail::deliver
+}  // namespace vhostmail::os

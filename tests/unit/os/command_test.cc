@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/deliver/command.hh"
+#include "lib/os/command.hh"
 
 #include <catch2/catch.hpp>
 
-using namespace vhostmail::deliver;
+using namespace vhostmail::os;
 using strings = std::vector<std::string>;
 
 TEST_CASE("command lines split without a shell", "[command]") {

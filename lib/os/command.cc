@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/deliver/command.hh"
+#include "lib/os/command.hh"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 
 #include "lib/core/unique_fd.hh"
 
-namespace vhostmail::deliver {
+namespace vhostmail::os {
 
 std::optional<std::vector<std::string>> split_command(std::string_view line) {
     std::vector<std::string> out;
@@ -283,4 +283,4 @@ program_result run_program(const std::vector<std::string>& argv, std::string_vie
     return r;
 }
 
-}  // namespace vhostmail::deliver
+}  // namespace vhostmail::os
