@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/policyd/params.hh"
 
+#include <unistd.h>
+
 #include "lib/config/common_params.hh"
+#include "lib/os/command.hh"
 
 namespace vhostmail::policyd {
 
@@ -182,6 +185,15 @@ void declare_params(config::param_table& t) {
            .doc = "how long a mailbox's usage read from the database is reused",
            .min = 0,
            .max = 3600'000});
+    t.add({.name = "policyd_limit_notify",
+           .type = param_type::boolean,
+           .default_value = "no",
+           .doc = "when a login reaches a sending limit, mail the domain's administrators (or"
+                  " its postmaster), once per limit and window"});
+    t.add({.name = "policyd_sendmail_command",
+           .type = param_type::string,
+           .default_value = "/usr/sbin/sendmail",
+           .doc = "Postfix's sendmail (argv, no shell) for policyd_limit_notify"});
     add_fault_action(t, "sender_login", "defer");
     add_fault_action(t, "hosted_sender", "dunno");
     add_fault_action(t, "recipient", "defer");
@@ -226,6 +238,10 @@ std::vector<std::string> validate(const config::config& cfg) {
                                    &error)) {
         problems.push_back("policyd_greylist_client_networks: " + error);
     }
+    auto sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"));
+    if (!sendmail || sendmail->empty() || sendmail->front().front() != '/') {
+        problems.push_back("policyd_sendmail_command must be an absolute path with arguments");
+    }
     if (cfg.get_duration("policyd_refresh_interval") >= cfg.get_duration("policyd_max_staleness")) {
         problems.push_back("policyd_refresh_interval must be smaller than policyd_max_staleness");
     }
@@ -254,6 +270,12 @@ engine_settings engine_settings_from(const config::config& cfg) {
                                              cfg.get_list("policyd_greylist_recipient_domains"),
                                              nullptr);
     s.over_quota_reject = cfg.get_string("policyd_over_quota_action") == "reject";
+    if (cfg.get_bool("policyd_limit_notify")) {
+        s.notify_sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"))
+                                .value_or(std::vector<std::string>{});
+    }
+    char host[256] = {};
+    s.hostname = gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";
     s.sender_login_fault = fault_from(cfg, "sender_login");
     s.hosted_sender_fault = fault_from(cfg, "hosted_sender");
     s.recipient_fault = fault_from(cfg, "recipient");

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/log/log.hh"
+#include "lib/os/command.hh"
 
 namespace vhostmail::policyd {
 
@@ -369,6 +371,60 @@ void policy_engine::limit_reached(context& c, const std::string& key, const rate
     }
     log::warning("sending limit reached: {} used {} (client {}[{}]); a compromised account?",
                  key, describe(rule), c.client_name, c.client_address);
+    if (!c.s.notify_sendmail.empty()) {
+        send_notice(c, key, rule);
+    }
+}
+
+// Tells the domain's administrators (or its postmaster) by mail, through Postfix's sendmail
+// with the null sender (no bounce loops), on a thread of its own so the reply is not delayed.
+void policy_engine::send_notice(context& c, const std::string& key, const rate_rule& rule) {
+    std::string who = key.substr(key.find(':') + 1);
+    who = who.substr(0, who.rfind(':'));  // "login:joe@example.com:messages" -> the login
+    std::string domain = split_address(who).domain;
+    std::vector<std::string> to;
+    if (const auto* snap = c.routing(snapshot_)) {
+        auto it = snap->domains.find(domain);
+        if (it != snap->domains.end()) {
+            to = it->second->admins;
+        }
+    }
+    if (to.empty()) {
+        to.push_back("postmaster@" + domain);
+    }
+    std::string joined;
+    for (const auto& t : to) {
+        joined += (joined.empty() ? "" : ", ") + t;
+    }
+    char date[64];
+    std::time_t now = c.now;
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    std::string message =
+        "From: Mail policy service <postmaster@" + domain + ">\n" + "To: " + joined + "\n" +
+        "Subject: Sending limit reached by " + who + "\n" + "Date: " + date + "\n" +
+        "Message-ID: <policyd." + std::to_string(c.now) + "." +
+        std::to_string(std::hash<std::string>{}(key)) + "@" + c.s.hostname + ">\n" + "Auto-Submitted: auto-generated\n" +
+        "Content-Type: text/plain; charset=utf-8\n\n" + who + " reached its sending limit of " +
+        describe(rule) + ".\nThe last attempt came from " + c.client_name + "[" +
+        c.client_address + "], sender <" + c.sender + ">.\n\n" +
+        "Further mail is deferred until the budget allows it again. If the owner did not\n"
+        "send this mail, the password may be stolen: change it and check the account.\n";
+    std::vector<std::string> argv = c.s.notify_sendmail;
+    argv.insert(argv.end(), {"-i", "-f", "<>", "--"});
+    argv.insert(argv.end(), to.begin(), to.end());
+    std::thread([argv = std::move(argv), message = std::move(message), who, joined] {
+        os::program_options o;
+        o.time_limit = std::chrono::seconds(30);
+        auto r = os::run_program(argv, message, o);
+        if (r.what != os::program_result::kind::exited || r.status != 0) {
+            log::warning("cannot send the sending-limit notice for {} to {}: {} {}", who, joined,
+                         r.error, r.status);
+        } else {
+            log::info("sending-limit notice for {} sent to {}", who, joined);
+        }
+    }).detach();
 }
 
 decision policy_engine::greylist(context& c) {

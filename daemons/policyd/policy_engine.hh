@@ -64,6 +64,8 @@ struct engine_settings {
     uint64_t greylist_auto_whitelist = 5;  // 0: off
     greylist_whitelist whitelist;
     bool over_quota_reject = true;  // false: DEFER_IF_PERMIT 4.2.2
+    std::vector<std::string> notify_sendmail;  // argv; empty: no notice mail when a login hits a limit
+    std::string hostname;                     // for the notice's Message-ID
     fault_action sender_login_fault = fault_action::defer;
     fault_action hosted_sender_fault = fault_action::dunno;
     fault_action recipient_fault = fault_action::defer;
@@ -105,6 +107,7 @@ private:
     decision fault(context& c, std::string_view check, fault_action action,
                    const std::string& why);
     void limit_reached(context& c, const std::string& key, const rate_rule& rule);
+    void send_notice(context& c, const std::string& key, const rate_rule& rule);
 
     policy_store& store_;
     snapshot_fn snapshot_;

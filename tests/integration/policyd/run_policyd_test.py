@@ -32,6 +32,19 @@ OUTSIDER = "friend@example.net"
 FAIL_OPEN = "policyd_recipient_fault_action = dunno\n"
 
 
+def notify_config(tmp):
+    """policyd_limit_notify through a sendmail stand-in that records what it was given (run by
+    the unprivileged daemon, so it writes into a directory anyone may write)."""
+    spool = os.path.join(tmp, "notices")
+    os.mkdir(spool)
+    os.chmod(spool, 0o1777)
+    fake = os.path.join(tmp, "fake-sendmail")
+    with open(fake, "w") as f:
+        f.write(f'#!/bin/sh\necho "$@" > {spool}/args\ncat > {spool}/message\n')
+    os.chmod(fake, 0o755)
+    return spool, f"policyd_limit_notify = yes\npolicyd_sendmail_command = {fake}\n"
+
+
 def policy_config(tmp, name, shard, extra=""):
     return (extra + f"policyd_mx_listen = unix:{tmp}/{name}-mx\n"
             f"policyd_submission_listen = unix:{tmp}/{name}-sub\n"
@@ -134,7 +147,7 @@ def submission_cases(pf, sub_port):
     check("submission: refused message not sent", r.data, None)
 
 
-def rate_cases(pf, sub_port, db):
+def rate_cases(pf, sub_port, db, spool):
     vivita = ("vivita@blobber.org", "secret")
     msg = vhm_postfix.make_message("vivita@blobber.org", "xandros@blobber.org", "rate")
     # A refused attempt costs nothing: all its recipients rejected, no END-OF-MESSAGE.
@@ -155,6 +168,16 @@ def rate_cases(pf, sub_port, db):
     total = db.sql("SELECT SUM(n) FROM rate_counters WHERE counter_key = "
                    "'login:vivita@blobber.org:messages'").strip()
     check("rate: the database holds exactly the accepted messages", total, "3")
+    vhm_daemon.wait_for(lambda: os.path.exists(f"{spool}/message"), 10)
+    with open(f"{spool}/args") as f:
+        args = f.read().split()
+    check("rate: notice mailed to the postmaster, null sender",
+          args, ["-i", "-f", "<>", "--", "postmaster@blobber.org"])
+    with open(f"{spool}/message") as f:
+        notice = f.read()
+    check("rate: the notice names the login and the limit",
+          "Subject: Sending limit reached by vivita@blobber.org" in notice and
+          "3 messages per 1h" in notice, True)
 
 
 def greylist_cases(pf):
@@ -282,6 +305,7 @@ def main():
         db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
         sql_setup(db)
         tables = vhm_postfix.lookupd_tables(tmp)
+        spool, notify = notify_config(tmp)
         authd_cf = (base + f"authd_dovecot_listen = unix:{tmp}/auth\n"
                     "authd_allow_cleartext = yes\nauthd_hash_rounds = 5000\n")
         sub_port = vhm_postfix.free_port()
@@ -296,7 +320,7 @@ def main():
             f"  -o smtpd_sasl_type=dovecot\n  -o smtpd_sasl_path={tmp}/auth\n")
         with vhm_daemon.daemon(lookupd, base + tables.config(), tmp, name="lookupd") as lk, \
                 vhm_daemon.daemon(authd, authd_cf, tmp, name="authd"), \
-                vhm_daemon.daemon(policyd, base + policy_config(tmp, "p1", "one"), tmp,
+                vhm_daemon.daemon(policyd, base + policy_config(tmp, "p1", "one", notify), tmp,
                                   name="policyd1") as d, \
                 vhm_daemon.daemon(policyd, base + policy_config(tmp, "p2", "two", FAIL_OPEN), tmp,
                                   name="policyd2") as d2, \
@@ -307,7 +331,7 @@ def main():
             check("socket mode 0660", oct(os.stat(f"{tmp}/p1-mx").st_mode & 0o777), "0o660")
             check("postconf -n is warning-free", pf.postconf_warnings(), "")
             submission_cases(pf, sub_port)
-            rate_cases(pf, sub_port, db)
+            rate_cases(pf, sub_port, db, spool)
             recipient_cases(pf)
             greylist_cases(pf)
             db.sql("INSERT INTO send_limits (domain_id, budget, window_seconds, max_value)"
