@@ -62,9 +62,14 @@ void policyd_service::reload(std::shared_ptr<const config::config> cfg) {
     settings_ = read_settings(*cfg);
 }
 
+// The per-request database cost, for admins sizing a cluster (and for bench/policy).
 void policyd_service::stop() {
     refresher_.stop();
     store_.flush();
+    uint64_t requests = requests_.load();
+    uint64_t statements = store_.counters().statements;
+    log::info("served {} requests with {} database statements ({:.3f} per request)", requests,
+              statements, requests ? static_cast<double>(statements) / requests : 0.0);
 }
 
 policyd_service::settings policyd_service::current_settings() const {

@@ -16,6 +16,7 @@ requests; the database stopped (fault actions) and back; SIGHUP; SIGTERM.
 """
 
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -345,6 +346,9 @@ def main():
                   policy_client(f"{tmp}/p1-mx").ask(protocol_state="DATA"),
                   "DUNNO")
             check("SIGTERM: clean exit", d.terminate(), 0)
+            check("SIGTERM: the database cost per request is logged",
+                  bool(re.search(r"served \d+ requests with \d+ database statements", d.log())),
+                  True)
             check("SIGTERM: second instance clean exit", d2.terminate(), 0)
             for name, daemon_log in (("policyd1", d.log()), ("policyd2", d2.log())):
                 check(f"{name}: no crash or sanitizer report",
