@@ -444,17 +444,12 @@ decision policy_engine::greylist(context& c) {
     if (store_.known_passed(triplet)) {
         return {};
     }
-    std::string client_key = "client\n" + *net;
     if (c.s.greylist_auto_whitelist > 0) {
-        if (store_.known_passed(client_key)) {
-            return {};
+        auto white = store_.client_whitelisted(*net, c.s.greylist_auto_whitelist);
+        if (white.status != lookup_status::found) {
+            return fault(c, "greylist", c.s.greylist_fault, white.reason);
         }
-        auto passes = store_.client_passes(*net);
-        if (passes.status != lookup_status::found) {
-            return fault(c, "greylist", c.s.greylist_fault, passes.reason);
-        }
-        if (passes.value >= c.s.greylist_auto_whitelist) {
-            store_.remember_pass(client_key);
+        if (white.value) {
             return {};
         }
     }
@@ -463,14 +458,14 @@ decision policy_engine::greylist(context& c) {
         return fault(c, "greylist", c.s.greylist_fault, st.reason);
     }
     auto verdict = decide_greylist(st.value, c.s.greylist_delay_s, c.s.greylist_retry_window_s);
+    using write = policy_store::greylist_write;
     switch (verdict.verdict) {
         case greylist_verdict::pass:
             store_.remember_pass(triplet);
+            // A known triplet's last use is refreshed once per pass_cache_time (its expiry).
+            store_.queue_greylist(st.value.passed ? write::touch : write::pass, *net, sender,
+                                  rcpt);
             if (!st.value.passed) {
-                auto r = store_.record_pass(*net, sender, rcpt);
-                if (r.status != lookup_status::found) {
-                    return fault(c, "greylist", c.s.greylist_fault, r.reason);
-                }
                 decision d;
                 d.log_line = "pass: " + c.where() + ": greylisting passed after " +
                              std::to_string(st.value.age_s) + "s; from=<" + c.sender + "> to=<" +
@@ -478,14 +473,13 @@ decision policy_engine::greylist(context& c) {
                 return d;
             }
             return {};
-        case greylist_verdict::restart: {
-            auto r = store_.restart_triplet(*net, sender, rcpt);
-            if (r.status != lookup_status::found) {
-                return fault(c, "greylist", c.s.greylist_fault, r.reason);
-            }
+        case greylist_verdict::restart:
+            store_.queue_greylist(write::restart, *net, sender, rcpt);
             break;
-        }
         case greylist_verdict::defer:
+            if (st.value.new_triplet) {
+                store_.queue_greylist(write::first_seen, *net, sender, rcpt);
+            }
             break;
     }
     return c.refuse("DEFER_IF_PERMIT 4.7.1 Greylisted: please try again in " +

@@ -70,6 +70,7 @@ constexpr std::string_view expire_clients_sql =
     "DELETE FROM greylist_clients WHERE last_pass < UNIX_TIMESTAMP() - ? LIMIT 1000";
 
 constexpr size_t max_cache_entries = 1'000'000;  // per cache; cleared whole when exceeded
+constexpr size_t max_queued_greylist_ops = 100'000;  // while the database is away
 
 std::vector<db::param> triplet_params(const std::string& net, const std::string& sender,
                                       const std::string& recipient) {
@@ -178,33 +179,72 @@ void policy_store::charge(const std::string& key, int64_t now, int64_t window_s,
     pending_[pending_key{key, window_start(now, window_s), window_s}] += n;
 }
 
+// Everything queued since the last flush, in one transaction: one commit (one log flush on
+// the server) however many counters and greylist facts. On any failure the whole batch is kept
+// for the next flush (a deadlock is retried at once, up to 3 times: the server rolled it back).
 void policy_store::flush() {
     std::map<pending_key, uint64_t> batch;
+    std::vector<greylist_op> ops;
     {
         std::lock_guard lock(mutex_);
         batch.swap(pending_);
+        ops.swap(greylist_ops_);
     }
-    if (batch.empty()) {
+    if (batch.empty() && ops.empty()) {
         return;
     }
-    std::map<pending_key, uint64_t> failed;
-    db::error last_error;
-    for (const auto& [k, n] : batch) {
-        auto r = run([&](db::connection& conn) {
-            return conn.query(add_count_sql, {k.key, k.start, shard_, n,
-                                              k.start + 2 * k.window_s + 60});
-        });
-        if (!r) {
-            failed.emplace(k, n);
-            last_error = r.error();
+    auto write_all = [&](db::connection& conn) -> db::outcome<void> {
+        if (auto b = conn.begin(); !b) {
+            return b;
+        }
+        for (const auto& [k, n] : batch) {
+            statements_.fetch_add(1, std::memory_order_relaxed);
+            auto q = conn.query(add_count_sql,
+                                {k.key, k.start, shard_, n, k.start + 2 * k.window_s + 60});
+            if (!q) {
+                return q.error();
+            }
+        }
+        for (const auto& op : ops) {
+            if (auto q = apply(conn, op); !q) {
+                return q;
+            }
+        }
+        statements_.fetch_add(1, std::memory_order_relaxed);
+        return conn.commit();
+    };
+    db::outcome<void> r = db::error{};
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        auto lease = pool_.acquire();
+        if (!lease) {
+            r = lease.error();
+            break;
+        }
+        r = write_all(**lease);
+        if (r || r.error().code != 1213) {
+            break;
         }
     }
     std::lock_guard lock(mutex_);
-    for (const auto& [k, n] : batch) {
-        if (failed.contains(k)) {
+    if (!r) {
+        for (const auto& [k, n] : batch) {
             pending_[k] += n;  // kept for the next flush
-            continue;
         }
+        if (greylist_ops_.size() + ops.size() <= max_queued_greylist_ops) {
+            greylist_ops_.insert(greylist_ops_.begin(), ops.begin(), ops.end());
+        }
+        if (!flush_failing_) {
+            log::warning("cannot store rate counters and greylisting state, keeping them in"
+                         " memory: {}", db::describe(r.error()));
+        }
+        flush_failing_ = true;
+        return;
+    }
+    if (flush_failing_) {
+        log::info("rate counters and greylisting state stored again");
+    }
+    flush_failing_ = false;
+    for (const auto& [k, n] : batch) {
         // What this instance wrote is part of the totals from now on, until the next read.
         auto it = views_.find(view_key(k.key, k.window_s));
         if (it != views_.end()) {
@@ -215,13 +255,43 @@ void policy_store::flush() {
             }
         }
     }
-    if (!failed.empty() && !flush_failing_) {
-        log::warning("cannot store rate counters, keeping them in memory: {}",
-                     db::describe(last_error));
-    } else if (failed.empty() && flush_failing_) {
-        log::info("rate counters stored again");
+}
+
+db::outcome<void> policy_store::apply(db::connection& conn, const greylist_op& op) {
+    auto params = triplet_params(op.net, op.sender, op.recipient);
+    statements_.fetch_add(1, std::memory_order_relaxed);
+    switch (op.what) {
+        case greylist_write::first_seen:
+            if (auto q = conn.query(see_triplet_sql, params); !q) {
+                return q.error();
+            }
+            return {};
+        case greylist_write::touch:
+            if (auto q = conn.query(touch_triplet_sql, params); !q) {
+                return q.error();
+            }
+            return {};
+        case greylist_write::restart:
+            if (auto q = conn.query(restart_triplet_sql, params); !q) {
+                return q.error();
+            }
+            return {};
+        case greylist_write::pass: {
+            auto up = conn.query(pass_triplet_sql, params);
+            if (!up) {
+                return up.error();
+            }
+            if (up->affected_rows != 1) {
+                return {};  // another host recorded the pass: count the client once
+            }
+            statements_.fetch_add(1, std::memory_order_relaxed);
+            if (auto q = conn.query(count_pass_sql, {op.net, shard_}); !q) {
+                return q.error();
+            }
+            return {};
+        }
     }
-    flush_failing_ = !failed.empty();
+    return {};
 }
 
 void policy_store::flusher_loop() {
@@ -287,68 +357,57 @@ void policy_store::remember_pass(const std::string& triplet_key) {
 
 lookup<triplet_state> policy_store::see_triplet(const std::string& net, const std::string& sender,
                                                 const std::string& recipient) {
-    triplet_state st;
-    auto r = run([&](db::connection& conn) -> db::outcome<db::result> {
-        auto ins = conn.query(see_triplet_sql, triplet_params(net, sender, recipient));
-        if (!ins || ins->affected_rows == 1) {
-            st.new_triplet = ins && ins->affected_rows == 1;
-            return ins;
-        }
-        auto sel = conn.query(read_triplet_sql, triplet_params(net, sender, recipient));
-        if (sel && !sel->rows.empty()) {
-            st.age_s = sel->rows.front().i64(0);
-            st.passed = sel->rows.front().boolean(1);
-            if (st.passed) {
-                return conn.query(touch_triplet_sql, triplet_params(net, sender, recipient));
-            }
-        }
-        return sel;
+    auto r = run([&](db::connection& conn) {
+        return conn.query(read_triplet_sql, triplet_params(net, sender, recipient));
     });
     if (!r) {
         return lookup<triplet_state>::temp_fail(db::describe(r.error()));
     }
+    triplet_state st;
+    if (r->rows.empty()) {
+        st.new_triplet = true;
+    } else {
+        st.age_s = r->rows.front().i64(0);
+        st.passed = r->rows.front().boolean(1);
+    }
     return lookup<triplet_state>::found(st);
 }
 
-lookup<bool> policy_store::record_pass(const std::string& net, const std::string& sender,
-                                       const std::string& recipient) {
-    bool first = false;
-    auto r = run([&](db::connection& conn) -> db::outcome<db::result> {
-        auto up = conn.query(pass_triplet_sql, triplet_params(net, sender, recipient));
-        first = up && up->affected_rows == 1;
-        if (!first) {
-            return up;  // another host recorded it: count the client once
-        }
-        return conn.query(count_pass_sql, {net, shard_});
-    });
-    if (!r) {
-        return lookup<bool>::temp_fail(db::describe(r.error()));
+void policy_store::queue_greylist(greylist_write what, const std::string& net,
+                                  const std::string& sender, const std::string& recipient) {
+    std::lock_guard lock(mutex_);
+    if (greylist_ops_.size() < max_queued_greylist_ops) {
+        greylist_ops_.push_back({what, net, sender, recipient});
     }
-    return lookup<bool>::found(first);
 }
 
-lookup<bool> policy_store::restart_triplet(const std::string& net, const std::string& sender,
-                                           const std::string& recipient) {
-    auto r = run([&](db::connection& conn) {
-        return conn.query(restart_triplet_sql, triplet_params(net, sender, recipient));
-    });
-    if (!r) {
-        return lookup<bool>::temp_fail(db::describe(r.error()));
-    }
-    return lookup<bool>::found(r->affected_rows == 1);
-}
-
-lookup<uint64_t> policy_store::client_passes(const std::string& net) {
+lookup<bool> policy_store::client_whitelisted(const std::string& net, uint64_t needed) {
+    const std::string key = "client\n" + net;
     int64_t age;
     {
         std::lock_guard lock(mutex_);
+        auto no = not_whitelisted_.find(key);
+        if (no != not_whitelisted_.end() && steady::now() - no->second < std::chrono::minutes(1)) {
+            return lookup<bool>::found(false);
+        }
         age = settings_.auto_whitelist_age_s;
+    }
+    if (known_passed(key)) {
+        return lookup<bool>::found(true);
     }
     auto r = run([&](db::connection& conn) { return conn.query(client_passes_sql, {net, age}); });
     if (!r) {
-        return lookup<uint64_t>::temp_fail(db::describe(r.error()));
+        return lookup<bool>::temp_fail(db::describe(r.error()));
     }
-    return lookup<uint64_t>::found(r->rows.empty() ? 0 : r->rows.front().u64(0));
+    bool whitelisted = !r->rows.empty() && r->rows.front().u64(0) >= needed;
+    if (whitelisted) {
+        remember_pass(key);
+    } else {
+        std::lock_guard lock(mutex_);
+        bound_cache(not_whitelisted_);
+        not_whitelisted_[key] = steady::now();
+    }
+    return lookup<bool>::found(whitelisted);
 }
 
 lookup<mailbox_usage> policy_store::usage(uint64_t address_id) {

@@ -7,7 +7,14 @@
 //    overshot by what other hosts accepted within the last refresh_interval plus what this host
 //    accepted within the last flush_interval before a crash.
 //  * greylisting: triplets that passed are remembered for pass_cache_time, so known mail costs
-//    no query; new triplets cost an INSERT IGNORE (rule 2), retries a SELECT and an UPDATE.
+//    no query; any other triplet costs one primary-key SELECT. What greylisting writes (a first
+//    sighting with INSERT IGNORE, rule 2; a pass; a restart) is queued and written by the same
+//    background flush, so no request waits for a commit. A first sighting is thus recorded up
+//    to flush_interval late (a retry is accepted that much later), and a crash may forget the
+//    last flush_interval of sightings (those senders are greylisted once more).
+//  * auto-whitelisted client networks are remembered for pass_cache_time, networks that are not
+//    (yet) for a minute.
+//  Each flush is one transaction (one commit, one log flush, for all that is queued).
 //  * mailbox usage: the newest mailbox_usage row, remembered for usage_cache_time.
 //  * send limits: read whole whenever the routing data changes (the same triggers version them).
 // Single autocommit statements that hit a deadlock/certification conflict (1213) are retried
@@ -64,16 +71,18 @@ public:
 
     // Greylisting, by triplet; times are the database's.
     bool known_passed(const std::string& triplet_key);
+    void remember_pass(const std::string& triplet_key);
+    // What the database knows about the triplet (new_triplet: nothing yet). Reads only.
     lookup<triplet_state> see_triplet(const std::string& net, const std::string& sender,
                                       const std::string& recipient);
-    // Records a pass (and one more successful retry of the client network), or a restart.
-    lookup<bool> record_pass(const std::string& net, const std::string& sender,
-                             const std::string& recipient);
-    lookup<bool> restart_triplet(const std::string& net, const std::string& sender,
-                                 const std::string& recipient);
-    void remember_pass(const std::string& triplet_key);
-    // Successful retries of `net` within the auto-whitelist age (all hosts).
-    lookup<uint64_t> client_passes(const std::string& net);
+    // Queued for the next flush: a first sighting, a pass (which also counts one more
+    // successful retry of the client network, once per triplet), a restart of the delay.
+    enum class greylist_write { first_seen, pass, restart, touch };
+    void queue_greylist(greylist_write what, const std::string& net, const std::string& sender,
+                        const std::string& recipient);
+    // Whether `net` passed greylisting at least `needed` times within the auto-whitelist age
+    // (all hosts).
+    lookup<bool> client_whitelisted(const std::string& net, uint64_t needed);
 
     lookup<mailbox_usage> usage(uint64_t address_id);
 
@@ -87,6 +96,11 @@ public:
     void flush();
 
 private:
+    struct greylist_op {
+        greylist_write what;
+        std::string net, sender, recipient;
+    };
+
     struct counter_view {
         int64_t start = 0;  // current window's start when read
         window_counts db;   // as read (plus what this instance flushed since)
@@ -104,6 +118,7 @@ private:
     template <typename F>
     auto run(F&& fn);
     void flusher_loop();
+    db::outcome<void> apply(db::connection& conn, const greylist_op& op);
     void expire_old_rows();
     static std::string view_key(const std::string& key, int64_t window_s);
 
@@ -114,6 +129,8 @@ private:
     std::unordered_map<std::string, counter_view> views_;
     std::map<pending_key, uint64_t> pending_;
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> passed_;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> not_whitelisted_;
+    std::vector<greylist_op> greylist_ops_;
     std::unordered_map<uint64_t, std::pair<mailbox_usage, std::chrono::steady_clock::time_point>>
         usage_;
     std::shared_ptr<const send_limit_table> limits_ = std::make_shared<send_limit_table>();
