@@ -7,7 +7,7 @@ set -eu
 
 packages="cmake g++ make pkg-config python3 libfmt-dev libmariadb-dev libssl-dev libcrypt-dev
   catch2 mariadb-server mariadb-client postfix postfix-mysql clang libclang-rt-14-dev
-  sasl2-bin libsasl2-modules $*"
+  sasl2-bin libsasl2-modules dovecot-core dovecot-mysql $*"
 
 missing=""
 for p in $packages; do
