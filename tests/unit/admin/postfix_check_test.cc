@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/admin/postfix_check.hh"
+
+#include <catch2/catch.hpp>
+
+using namespace vhostmail::admin;
+
+namespace {
+
+daemon_endpoints defaults() {
+    return {{{"domains", "127.0.0.1:10041"},
+             {"aliases", "127.0.0.1:10042"},
+             {"mailboxes", "127.0.0.1:10043"},
+             {"senders", "127.0.0.1:10044"}},
+            {"inet:127.0.0.1:10040"},
+            {"unix:/var/spool/postfix/private/vhostmail-auth"},
+            {"unix:/var/spool/postfix/private/vhm-lmtp"}};
+}
+
+postfix_settings good() {
+    postfix_settings pf;
+    pf.main = {{"queue_directory", "/var/spool/postfix"},
+               {"virtual_mailbox_domains", "tcp:127.0.0.1:10041"},
+               {"virtual_alias_maps", "proxy:tcp:127.0.0.1:10042"},
+               {"virtual_mailbox_maps", "socketmap:inet:127.0.0.1:10040:mailboxes"},
+               {"smtpd_sender_login_maps", "tcp:127.0.0.1:10044"},
+               {"mydestination", "localhost"},
+               {"smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"},
+               {"smtpd_sasl_type", "dovecot"},
+               {"smtpd_sasl_path", "private/vhostmail-auth"},
+               {"virtual_transport", "lmtp:unix:private/vhm-lmtp"}};
+    pf.services = {{"smtp", "inet", "smtpd", {}},
+                   {"submission",
+                    "inet",
+                    "smtpd",
+                    {{"smtpd_sasl_auth_enable", "yes"},
+                     {"smtpd_relay_restrictions", "permit_sasl_authenticated,reject"}}}};
+    return pf;
+}
+
+std::vector<std::string> messages(const postfix_settings& pf) {
+    std::vector<std::string> out;
+    for (const auto& f : judge_postfix(pf, defaults(), {"blobber.org"})) {
+        out.push_back((f.error ? "error: " : "warning: ") + f.message);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("postfix check: a correct setup has no findings") {
+    CHECK(messages(good()).empty());
+}
+
+TEST_CASE("postfix check: absolute socket paths inside the queue directory match") {
+    auto pf = good();
+    pf.main["smtpd_sasl_path"] = "/private/vhostmail-auth";
+    pf.main["virtual_transport"] = "lmtp:unix:/var/spool/postfix/private/vhm-lmtp";
+    CHECK(messages(pf).empty());
+}
+
+TEST_CASE("postfix check: each mistake is one line") {
+    struct mistake {
+        const char* param;
+        const char* value;
+        const char* want;
+    };
+
+    const mistake cases[] = {
+        {"virtual_mailbox_domains", "", "error: virtual_mailbox_domains does not use"},
+        {"virtual_alias_maps", "tcp:127.0.0.1:10041",
+         "error: virtual_alias_maps = "
+         "tcp:127.0.0.1:10041 asks lookupd's domains"},
+        {"virtual_alias_maps", "tcp:localhost:10042",
+         "error: virtual_alias_maps = "
+         "tcp:localhost:10042: no vhostmail-lookupd"},
+        {"mydestination", "localhost, BLOBBER.org", "error: blobber.org is hosted"},
+        {"smtpd_relay_restrictions", "permit", "error: neither smtpd_relay_restrictions"},
+        {"virtual_transport", "lmtp:inet:127.0.0.1:24", "error: virtual_transport = lmtp:inet"},
+        {"smtpd_sender_login_maps", "", "warning: smtpd_sender_login_maps does not use"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.param, c.value);
+        auto pf = good();
+        pf.main[c.param] = c.value;
+        auto got = messages(pf);
+        REQUIRE(got.size() == 1);
+        CHECK(got[0].starts_with(c.want));
+    }
+}
+
+TEST_CASE("postfix check: submission needs AUTH and permit_sasl_authenticated first") {
+    auto pf = good();
+    pf.services[1].overrides["smtpd_sasl_auth_enable"] = "no";
+    pf.services[1].overrides["smtpd_relay_restrictions"] = "reject_unauth_destination";
+    auto got = messages(pf);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].starts_with("error: master.cf service submission accepts submissions without"));
+    CHECK(
+        got[1].starts_with("error: master.cf service submission has no"
+                           " permit_sasl_authenticated before reject_unauth_destination"));
+}
