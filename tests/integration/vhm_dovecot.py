@@ -13,6 +13,7 @@ stopped by the PID it wrote (SIGTERM, then SIGKILL), never by name.
 """
 
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -125,8 +126,5 @@ userdb {{
         return p.returncode == 0, (p.stdout + p.stderr).strip()
 
     def log(self):
-        try:
-            with open(self.logfile, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        path = pathlib.Path(self.logfile)
+        return path.read_text(errors="replace") if path.exists() else ""
