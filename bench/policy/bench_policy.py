@@ -51,6 +51,7 @@ policyd is optional: without its binary (or with --only) the others are measured
 import argparse
 import fcntl
 import os
+import re
 import random
 import shutil
 import signal
@@ -978,6 +979,12 @@ def main():
         finally:
             for s in reversed(servers):
                 s.stop()
+                # policyd says on SIGTERM how many statements its requests cost (all phases,
+                # seeding included).
+                cost = re.search(r"served \d+ requests with \d+ database statements"
+                                 r" \([0-9.]+ per request\)", s.log_text() or "")
+                if cost:
+                    print("%s: %s" % (s.label, cost.group(0)))
             servers = []
             if db_ctx is not None:
                 db_ctx.__exit__(None, None, None)

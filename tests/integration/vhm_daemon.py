@@ -8,6 +8,7 @@
 
     vhm_daemon.wait_for(lambda: cond(), timeout=30)  # polls with a deadline -> bool
     vhm_daemon.migrate(admin, db, source)         # `vhostmail db migrate` -> CompletedProcess
+    vhm_daemon.spec_database(admin, db, source)   # migrate + SPEC.md's example data
     mailbase = vhm_daemon.mail_base(tmp)           # Maildir base owned by the delivery user
     vhm_daemon.delivery_config(mailbase, sendmail, lmtp_socket)   # deliver_*/lmtpd_* lines
 
@@ -48,6 +49,15 @@ def migrate(admin, db, source):
                            "-o", f"db_name={db.database}", "-o",
                            f"admin_migrations_directory={source}/sql/migrations",
                            "db", "migrate"], capture_output=True, text=True)
+
+
+def spec_database(admin, db, source):
+    """Migrates db to the repository's schema and loads SPEC.md's example data
+    (sql/fixtures/spec-example.sql); a failed migration is a recorded check failure."""
+    from vhm_check import check
+    r = migrate(admin, db, source)
+    check("vhostmail db migrate", (r.returncode, r.stderr.strip()), (0, ""))
+    db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
 
 
 def wait_for(cond, timeout=30, interval=0.05):

@@ -288,9 +288,7 @@ def main():
         mailbase = vhm_daemon.mail_base(tmp)
         os.chown(tmp, nobody.pw_uid, nobody.pw_gid)  # the fallback command writes here
         base = vhm_daemon.base_config(db, tmp)
-        migrate = vhm_daemon.migrate(admin, db, source)
-        check("vhostmail db migrate (with 0003_delivery)", migrate.returncode, 0)
-        db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
+        vhm_daemon.spec_database(admin, db, source)
         db.sql(SETUP_SQL.replace("{tmp}", tmp))
         sendmail = os.path.join(tmp, "fake-sendmail")
         sendmail_log = os.path.join(tmp, "sendmail.log")

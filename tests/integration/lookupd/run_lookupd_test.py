@@ -319,9 +319,7 @@ def main():
             vhm_mariadb.private_mariadb() as db:
         os.chmod(tmp, 0o755)
         base = vhm_daemon.base_config(db, tmp)
-        migrate = vhm_daemon.migrate(admin, db, source)
-        check("vhostmail db migrate", migrate.returncode, 0)
-        db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
+        vhm_daemon.spec_database(admin, db, source)
         conf = vhm_postfix.client_config_dir(tmp)
         mp = maps(conf, tmp)
         with vhm_daemon.daemon(lookupd, base + mp.config(), tmp, name="lookupd") as d:

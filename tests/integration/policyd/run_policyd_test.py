@@ -301,9 +301,7 @@ def main():
             vhm_mariadb.private_mariadb() as db:
         os.chmod(tmp, 0o755)
         base = vhm_daemon.base_config(db, tmp)
-        migrate = vhm_daemon.migrate(admin, db, source)
-        check("vhostmail db migrate (with 0004_policy)", migrate.returncode, 0)
-        db.load_file(os.path.join(source, "sql/fixtures/spec-example.sql"))
+        vhm_daemon.spec_database(admin, db, source)
         sql_setup(db)
         tables = vhm_postfix.lookupd_tables(tmp)
         spool, notify = notify_config(tmp)
