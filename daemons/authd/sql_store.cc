@@ -123,7 +123,7 @@ void sql_store::record_failure(std::string_view login, std::string_view client) 
     }
     int64_t now = now_s();
     auto bucket = now / 60;
-    auto r = pool_.run([&](db::connection& conn) -> db::outcome<db::result> {
+    auto r = pool_.run_retrying_deadlocks([&](db::connection& conn) -> db::outcome<db::result> {
         auto a = conn.query(count_failure_sql,
                             {std::string("login"), std::string(login), bucket, shard_});
         if (!a || client.empty()) {
@@ -150,7 +150,7 @@ void sql_store::record_success(std::string_view login, std::string_view client, 
     if (!enabled_) {
         return;
     }
-    auto r = pool_.run([&](db::connection& conn) -> db::outcome<db::result> {
+    auto r = pool_.run_retrying_deadlocks([&](db::connection& conn) -> db::outcome<db::result> {
         if (had_failures) {
             auto a = conn.query(reset_sql, {std::string("login"), std::string(login)});
             if (!a) {
@@ -173,7 +173,7 @@ void sql_store::record_success(std::string_view login, std::string_view client, 
 
 void sql_store::update_hash(std::string_view local, std::string_view domain,
                             std::string_view old_hash, std::string_view new_hash) {
-    auto r = pool_.run([&](db::connection& conn) {
+    auto r = pool_.run_retrying_deadlocks([&](db::connection& conn) {
         return conn.query(update_hash_sql, {std::string(new_hash), std::string(domain),
                                             std::string(local), std::string(old_hash)});
     });

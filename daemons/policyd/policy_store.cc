@@ -2,7 +2,6 @@
 #include "daemons/policyd/policy_store.hh"
 
 #include <ctime>
-#include <random>
 #include <tuple>
 
 #include "lib/core/strings.hh"
@@ -108,21 +107,13 @@ void policy_store::set_settings(store_settings settings) {
     settings_ = settings;
 }
 
-// One statement (or a few) on a pooled connection; a deadlock or Galera certification conflict
-// (1213) is retried up to 3 times after 1-10 ms (CLUSTER.md rule 3).
+// One statement on a pooled connection, counted; deadlocks retried (CLUSTER.md rule 3).
 template <typename F>
 auto policy_store::run(F&& fn) {
-    thread_local std::minstd_rand jitter(std::random_device{}());
-    for (int attempt = 0;; ++attempt) {
-        auto r = pool_.run([&](db::connection& conn) {
-            statements_.fetch_add(1, std::memory_order_relaxed);
-            return fn(conn);
-        });
-        if (r || r.error().code != 1213 || attempt == 2) {
-            return r;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1 + jitter() % 10));
-    }
+    return pool_.run_retrying_deadlocks([&](db::connection& conn) {
+        statements_.fetch_add(1, std::memory_order_relaxed);
+        return fn(conn);
+    });
 }
 
 std::string policy_store::view_key(const std::string& key, int64_t window_s) {
@@ -224,6 +215,7 @@ void policy_store::flush() {
         if (r || r.error().code != 1213) {
             break;
         }
+        std::this_thread::sleep_for(db::deadlock_backoff());
     }
     std::lock_guard lock(mutex_);
     if (!r) {

@@ -2,6 +2,8 @@
 // pool.cc - leasing, lazy connects with failover, give-back and discard rules.
 #include "lib/db/pool.hh"
 
+#include <random>
+
 #include <stdexcept>
 #include <utility>
 
@@ -243,6 +245,11 @@ pool::stats pool::current_stats() const {
 bool pool::host_down(size_t index) const {
     std::lock_guard lock(mutex_);
     return index < host_states_.size() && host_states_[index].down_until > clock::now();
+}
+
+std::chrono::milliseconds deadlock_backoff() {
+    thread_local std::minstd_rand jitter(std::random_device{}());
+    return std::chrono::milliseconds(1 + jitter() % 10);
 }
 
 }  // namespace vhostmail::db

@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -92,6 +93,12 @@ public:
     template <typename F>
     auto run(F&& fn) -> std::invoke_result_t<F&, connection&>;
 
+    // run(), and again (3 tries in all) after a random 1-10 ms when fn fails with a deadlock or
+    // Galera certification conflict (1213), which the server has rolled back: CLUSTER.md rule 3,
+    // for single autocommit statements of shared state. Then the 1213 is returned (temporary).
+    template <typename F>
+    auto run_retrying_deadlocks(F&& fn) -> std::invoke_result_t<F&, connection&>;
+
     struct stats {
         unsigned open = 0;  // connections alive or being opened (idle + leased)
         unsigned idle = 0;
@@ -149,6 +156,20 @@ auto pool::run(F&& fn) -> std::invoke_result_t<F&, connection&> {
         if (r || attempt > 0 || !r.error().temporary || !(*l)->broken()) {
             return r;
         }
+    }
+}
+
+// 1-10 ms, different per thread, so that colliding writers do not collide again.
+std::chrono::milliseconds deadlock_backoff();
+
+template <typename F>
+auto pool::run_retrying_deadlocks(F&& fn) -> std::invoke_result_t<F&, connection&> {
+    for (int attempt = 1;; ++attempt) {
+        auto r = run(fn);
+        if (r || r.error().code != 1213 || attempt == 3) {
+            return r;
+        }
+        std::this_thread::sleep_for(deadlock_backoff());
     }
 }
 

@@ -293,6 +293,24 @@ def fault_cases(db, tmp, d):
     m.close()
 
 
+def idle_timeout(tmp, d, cfg_text):
+    """After SIGHUP with policyd_idle_timeout = 1s, an idle connection is closed, while one in
+    use is not."""
+    d.write_config(cfg_text + "policyd_idle_timeout = 1s\n")
+    at = d.log_size()
+    d.hup()
+    vhm_daemon.wait_for(lambda: "reload" in d.log()[at:], 5)
+    busy, idle = policy_client(f"{tmp}/p2-mx"), policy_client(f"{tmp}/p2-mx")
+    for _ in range(4):
+        time.sleep(0.4)
+        busy.ask(protocol_state="DATA")
+    check("idle: a connection in use stays open", busy.ask(protocol_state="DATA"), "DUNNO")
+    check("idle: an idle connection is closed after policyd_idle_timeout",
+          idle.ask(protocol_state="DATA"), None)
+    busy.close()
+    idle.close()
+
+
 def main():
     policyd, lookupd, authd, admin, source = sys.argv[1:6]
     vhm_mariadb.skip_unless_available()
@@ -347,6 +365,7 @@ def main():
             check("SIGTERM: the database cost per request is logged",
                   bool(re.search(r"served \d+ requests with \d+ database statements", d.log())),
                   True)
+            idle_timeout(tmp, d2, base + policy_config(tmp, "p2", "two", FAIL_OPEN))
             check("SIGTERM: second instance clean exit", d2.terminate(), 0)
             for name, daemon_log in (("policyd1", d.log()), ("policyd2", d2.log())):
                 check(f"{name}: no crash or sanitizer report",
