@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/deliver/delivery_store.hh"
 
-#include <chrono>
-#include <random>
-#include <thread>
+#include "lib/log/log.hh"
 
 namespace vhostmail::deliver {
 
@@ -27,17 +25,9 @@ constexpr const char* usage_sql =
     " ON DUPLICATE KEY UPDATE bytes = VALUES(bytes), messages = VALUES(messages),"
     " updated_at = VALUES(updated_at)";
 
-// One statement with CLUSTER.md rule 3: a deadlock/certification conflict (1213) is retried
-// up to 3 times after a short random delay; everything else goes through pool::run.
+// One statement; a deadlock/certification conflict is retried (CLUSTER.md rule 3).
 db::outcome<db::result> exec(db::pool& pool, const char* sql, const std::vector<db::param>& p) {
-    for (int attempt = 0;; ++attempt) {
-        auto r = pool.run([&](db::connection& c) { return c.query(sql, p); });
-        if (r || r.error().code != 1213 || attempt == 2) {
-            return r;
-        }
-        thread_local std::mt19937 gen{std::random_device{}()};
-        std::this_thread::sleep_for(std::chrono::milliseconds(1 + gen() % 10));
-    }
+    return pool.run_retrying_deadlocks([&](db::connection& c) { return c.query(sql, p); });
 }
 
 store_result fail(const db::error& e) {
@@ -45,6 +35,68 @@ store_result fail(const db::error& e) {
 }
 
 }  // namespace
+
+sql_delivery_store::sql_delivery_store(db::pool& pool, std::string node,
+                                       std::chrono::milliseconds usage_interval)
+    : pool_(pool), node_(std::move(node)), usage_interval_(usage_interval) {
+    if (usage_interval_.count() > 0) {
+        writer_ = std::thread([this] {
+            std::unique_lock lock(mutex_);
+            while (!stop_cv_.wait_for(lock, usage_interval_, [this] { return stopping_; })) {
+                lock.unlock();
+                flush_usage();
+                lock.lock();
+            }
+        });
+    }
+}
+
+sql_delivery_store::~sql_delivery_store() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (writer_.joinable()) {
+        writer_.join();
+    }
+    flush_usage();
+}
+
+void sql_delivery_store::flush_usage() {
+    std::map<uint64_t, std::pair<int64_t, int64_t>> batch;
+    {
+        std::lock_guard lock(mutex_);
+        batch.swap(pending_usage_);
+    }
+    if (batch.empty()) {
+        return;
+    }
+    auto r = pool_.run_retrying_deadlocks([&](db::connection& c) -> db::outcome<void> {
+        if (auto b = c.begin(); !b) {
+            return b;
+        }
+        for (const auto& [id, u] : batch) {
+            if (auto q = c.query(usage_sql, {id, node_, u.first, u.second}); !q) {
+                return q.error();
+            }
+        }
+        return c.commit();
+    });
+    std::lock_guard lock(mutex_);
+    if (!r) {
+        for (const auto& [id, u] : batch) {
+            pending_usage_.emplace(id, u);  // a newer record queued meanwhile wins
+        }
+        if (!usage_failing_) {
+            log::warning("cannot store mailbox usage records, keeping them in memory: {}",
+                         db::describe(r.error()));
+        }
+    } else if (usage_failing_) {
+        log::info("mailbox usage records stored again");
+    }
+    usage_failing_ = !r;
+}
 
 store_result sql_delivery_store::vacation(uint64_t address_id, vacation_text& out) {
     auto r = exec(pool_, vacation_sql, {address_id});
@@ -87,6 +139,11 @@ store_result sql_delivery_store::release_reply(uint64_t address_id, const std::s
 
 store_result sql_delivery_store::record_usage(uint64_t address_id, int64_t bytes,
                                               int64_t messages) {
+    if (usage_interval_.count() > 0) {
+        std::lock_guard lock(mutex_);
+        pending_usage_[address_id] = {bytes, messages};
+        return {};
+    }
     auto r = exec(pool_, usage_sql, {address_id, node_, bytes, messages});
     return r ? store_result{} : fail(r.error());
 }

@@ -6,8 +6,14 @@
 // Thread safety: sql_delivery_store is safe for concurrent use (the pool is).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "lib/db/pool.hh"
 
@@ -42,7 +48,17 @@ public:
 class sql_delivery_store final : public delivery_store {
 public:
     // `node`: a stable id of this host (its hostname), the key of its usage rows.
-    sql_delivery_store(db::pool& pool, std::string node) : pool_(pool), node_(std::move(node)) {}
+    // usage_interval > 0 (lmtpd): usage records are kept in memory, the newest per mailbox, and
+    // written every usage_interval in one transaction by a thread of their own, so a delivery
+    // never waits for a commit (a log flush on the server) of its own. The values are absolute,
+    // so coalescing loses only intermediate states; a crash loses at most the last interval,
+    // which the next delivery to the mailbox corrects (maildirsize stays the authority).
+    // 0 (vhostmail-deliver, one message per process): written at once.
+    sql_delivery_store(db::pool& pool, std::string node,
+                       std::chrono::milliseconds usage_interval = {});
+    ~sql_delivery_store() override;  // writes what is pending
+    sql_delivery_store(const sql_delivery_store&) = delete;
+    sql_delivery_store& operator=(const sql_delivery_store&) = delete;
 
     store_result vacation(uint64_t address_id, vacation_text& out) override;
     store_result claim_reply(uint64_t address_id, const std::string& sender,
@@ -50,9 +66,19 @@ public:
     store_result release_reply(uint64_t address_id, const std::string& sender) override;
     store_result record_usage(uint64_t address_id, int64_t bytes, int64_t messages) override;
 
+    // Writes the pending usage records now (the thread does it every usage_interval).
+    void flush_usage();
+
 private:
     db::pool& pool_;
     std::string node_;
+    std::chrono::milliseconds usage_interval_;
+    std::mutex mutex_;
+    std::map<uint64_t, std::pair<int64_t, int64_t>> pending_usage_;  // address -> bytes, messages
+    bool usage_failing_ = false;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::thread writer_;
 };
 
 }  // namespace vhostmail::deliver

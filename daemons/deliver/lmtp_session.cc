@@ -33,6 +33,10 @@ lmtp_settings lmtp_settings_from(const config::config& cfg) {
 
 namespace {
 
+// Mailbox usage records (for policyd's quota check on every host) go to the database in
+// batches this often; see sql_delivery_store.
+constexpr std::chrono::milliseconds usage_write_interval{250};
+
 unique_fd open_base(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
@@ -48,7 +52,7 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
     : settings_(std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg))),
       base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
       pool_(db_settings_from(*cfg)),
-      store_(pool_, settings_->delivery.hostname) {
+      store_(pool_, settings_->delivery.hostname, usage_write_interval) {
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
 }
 

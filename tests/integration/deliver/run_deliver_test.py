@@ -130,7 +130,7 @@ def lmtp_protocol(sock_path, mailbase):
     s.close()
 
 
-def through_postfix(pf, mailbase, tmp, sendmail_log):
+def through_postfix(pf, mailbase, tmp, sendmail_log, db):
     n = lambda p: count(mailbase, p)  # noqa: E731
     x0, v0 = n("blobber.org/xandros/"), n("blobber.org/vivita/")
     for rcpt in ("john@whopper.nu", "julian@lala.com"):
@@ -188,6 +188,11 @@ def through_postfix(pf, mailbase, tmp, sendmail_log):
     check("over quota: bounced with 5.2.2",
           wait_for(lambda: "dsn=5.2.2" in pf.log() and "small@blobber.org" in pf.log()), True)
     check("over quota: nothing written", n("blobber.org/small/"), s0 + 1)
+    # The usage record the policy service reads on every host (lmtpd writes it in batches).
+    usage_sql = ("SELECT messages FROM mailbox_usage u JOIN addresses a ON a.id = u.address_id"
+                 " WHERE a.local_part = 'small' ORDER BY u.updated_at DESC LIMIT 1")
+    check("over quota: the usage record holds the delivered message",
+          wait_for(lambda: db.sql(usage_sql).strip() == str(s0 + 1), 10), True)
 
     # Filter and fallback command.
     smtp_send(pf, "bob@remote.example", ["ann@filter.example"],
@@ -318,7 +323,7 @@ def main():
                 check("postconf -n is warning-free with the delivery snippets",
                       pf.postconf_warnings(), "")
                 before = len(failures)
-                through_postfix(pf, mailbase, tmp, sendmail_log)
+                through_postfix(pf, mailbase, tmp, sendmail_log, db)
                 if len(failures) > before:
                     print("postfix log:\n" + pf.log()[-6000:])
             durability(deliver, deliver_cf, mailbase)
