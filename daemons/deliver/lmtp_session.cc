@@ -28,6 +28,8 @@ lmtp_settings lmtp_settings_from(const config::config& cfg) {
     s.data_timeout = cfg.get_duration("lmtpd_data_timeout");
     s.max_message_size = cfg.get_size("deliver_max_message_size");
     s.max_recipients = static_cast<size_t>(cfg.get_int("lmtpd_max_recipients"));
+    s.routing_copy = cfg.get_bool("lmtpd_routing_copy");
+    s.max_staleness = cfg.get_duration("lmtpd_max_staleness");
     return s;
 }
 
@@ -46,14 +48,25 @@ unique_fd open_base(const std::string& path) {
     return unique_fd(fd);
 }
 
+db::settings single_connection(db::settings s) {
+    s.pool_size = 1;
+    return s;
+}
+
 }  // namespace
 
 lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
     : settings_(std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg))),
       base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
       pool_(db_settings_from(*cfg)),
+      refresh_pool_(single_connection(db_settings_from(*cfg))),
       store_(pool_, settings_->delivery.hostname, usage_write_interval) {
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
+    if (settings_->routing_copy) {
+        refresher_ = std::make_unique<vhost::snapshot_refresher>(
+            refresh_pool_, cfg->get_duration("lmtpd_refresh_interval"),
+            "mail is routed by direct database queries");
+    }
 }
 
 std::shared_ptr<const lmtp_settings> lmtpd_service::settings() const {
@@ -69,7 +82,16 @@ void lmtpd_service::reload(std::shared_ptr<const config::config> cfg) {
 
 void lmtpd_service::handle(net::connection& conn, const net::listener&) {
     auto s = settings();
-    serve_lmtp(conn, *s, base_fd_.get(), pool_, store_);
+    directory_source directories = [this, s](bool from_database)
+        -> std::unique_ptr<vhost::directory> {
+        if (refresher_ && s->routing_copy && !from_database) {
+            if (auto snap = refresher_->fresh(s->max_staleness)) {
+                return std::make_unique<vhost::snapshot_directory>(std::move(snap));
+            }
+        }
+        return std::make_unique<vhost::sql_directory>(pool_);
+    };
+    serve_lmtp(conn, *s, base_fd_.get(), directories, store_);
 }
 
 namespace {
@@ -81,9 +103,9 @@ struct recipient {
 
 class session {
 public:
-    session(net::connection& conn, const lmtp_settings& s, int base_fd, db::pool& pool,
-            delivery_store& store)
-        : conn_(conn), s_(s), base_fd_(base_fd), pool_(pool), store_(store) {}
+    session(net::connection& conn, const lmtp_settings& s, int base_fd,
+            const directory_source& directories, delivery_store& store)
+        : conn_(conn), s_(s), base_fd_(base_fd), directories_(directories), store_(store) {}
 
     void run();
 
@@ -104,13 +126,14 @@ private:
     net::connection& conn_;
     const lmtp_settings& s_;
     int base_fd_;
-    db::pool& pool_;
+    const directory_source& directories_;
     delivery_store& store_;
     std::string in_, out_;
     bool greeted_ = false;
     std::optional<std::string> sender_;
     std::vector<recipient> rcpts_;
-    std::unique_ptr<vhost::sql_directory> dir_;
+    std::unique_ptr<vhost::directory> dir_;
+    bool dir_from_database_ = false;
 };
 
 bool session::flush() {
@@ -195,7 +218,8 @@ bool session::command(const proto::lmtp_command& c) {
                 }
             }
             sender_ = c.address;
-            dir_ = std::make_unique<vhost::sql_directory>(pool_);
+            dir_ = directories_(false);
+            dir_from_database_ = false;
             reply(250, "2.1.0", "Sender OK");
             return true;
         }
@@ -243,6 +267,13 @@ void session::rcpt(const proto::lmtp_command& c) {
     vhost::resolve_options opts = s_.delivery.resolve;
     opts.now = std::time(nullptr);
     auto r = vhost::resolve(*dir_, c.address, opts);
+    if (r.status == lookup_status::not_found && !dir_from_database_) {
+        // Maybe only the copy does not know it yet: ask the database, and route the rest of
+        // this transaction from there (all its recipients resolve from one source at DATA).
+        dir_ = directories_(true);
+        dir_from_database_ = true;
+        r = vhost::resolve(*dir_, c.address, opts);
+    }
     if (r.status == lookup_status::temp_fail) {
         log::warning("to=<{}>: lookup failed: {}", c.address, r.reason);
         reply(451, "4.3.0", "<" + c.address + "> Temporary lookup failure");
@@ -311,8 +342,8 @@ bool session::data() {
 }  // namespace
 
 void serve_lmtp(net::connection& conn, const lmtp_settings& settings, int base_fd,
-                db::pool& pool, delivery_store& store) {
-    session(conn, settings, base_fd, pool, store).run();
+                const directory_source& directories, delivery_store& store) {
+    session(conn, settings, base_fd, directories, store).run();
 }
 
 }  // namespace vhostmail::deliver

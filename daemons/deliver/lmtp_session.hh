@@ -6,12 +6,18 @@
 // message is decoded once into memory (bounded by deliver_max_message_size) and delivered to
 // each accepted recipient, then one reply per accepted RCPT, in order; a recipient given twice
 // gets the first one's result without a second copy. Replies to pipelined commands are sent
-// together when no further complete command is buffered. Each transaction reads the database
-// through its own sql_directory (fresh data per message).
+// together when no further complete command is buffered. Each transaction routes through the
+// in-memory copy of the routing data when it was proven current within lmtpd_max_staleness
+// (lmtpd_routing_copy, like lookupd's: no database round trip per recipient), else through its
+// own sql_directory (fresh data per message), so a stale copy never routes mail. A recipient the
+// copy does not know is looked up in the database before it is refused (and the transaction
+// then routes from the database): a change that lookupd already served to Postfix is never
+// bounced because the copy is a poll behind.
 // Thread safety: the service is shared by all connection threads; a session is one thread's.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +28,8 @@
 #include "lib/core/unique_fd.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/db/pool.hh"
+#include "lib/vhost/directory.hh"
+#include "lib/vhost/snapshot_refresher.hh"
 
 namespace vhostmail::deliver {
 
@@ -31,7 +39,13 @@ struct lmtp_settings {
     std::chrono::milliseconds data_timeout{600000};
     size_t max_message_size = 50u << 20;
     size_t max_recipients = 1000;
+    bool routing_copy = true;
+    std::chrono::milliseconds max_staleness{1000};
 };
+
+// The directory one transaction routes through: the in-memory copy when allowed and current,
+// else (or when from_database) direct database queries.
+using directory_source = std::function<std::unique_ptr<vhost::directory>(bool from_database)>;
 
 lmtp_settings lmtp_settings_from(const config::config& cfg);
 
@@ -51,11 +65,13 @@ private:
     std::shared_ptr<const lmtp_settings> settings_;
     unique_fd base_fd_;
     db::pool pool_;
+    db::pool refresh_pool_;  // the routing refresher's own connection
     sql_delivery_store store_;
+    std::unique_ptr<vhost::snapshot_refresher> refresher_;  // null: lmtpd_routing_copy = no
 };
 
 // Serves one connection until QUIT, EOF, timeout or server stop.
 void serve_lmtp(net::connection& conn, const lmtp_settings& settings, int base_fd,
-                db::pool& pool, delivery_store& store);
+                const directory_source& directories, delivery_store& store);
 
 }  // namespace vhostmail::deliver

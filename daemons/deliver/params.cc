@@ -59,6 +59,15 @@ void declare_lmtpd_params(config::param_table& t) {
            .max = 86400'000});
     t.add({.name = "lmtpd_data_timeout", .type = param_type::duration, .default_value = "600s",
            .doc = "time to receive the whole DATA section", .min = 1000, .max = 86400'000});
+    t.add({.name = "lmtpd_routing_copy", .type = param_type::boolean, .default_value = "yes",
+           .doc = "route from an in-memory copy of the routing data (kept current like"
+                  " lookupd's); no: query the database for every message"});
+    t.add({.name = "lmtpd_max_staleness", .type = param_type::duration, .default_value = "1s",
+           .doc = "the in-memory copy is used only if proven current this recently; otherwise"
+                  " the database is asked directly", .min = 100, .max = 3600'000});
+    t.add({.name = "lmtpd_refresh_interval", .type = param_type::duration,
+           .default_value = "250ms", .doc = "how often the routing change serial is polled",
+           .min = 10, .max = 3600'000});
     t.add({.name = "lmtpd_max_recipients", .type = param_type::integer, .default_value = "1000",
            .doc = "recipients per transaction (more get 452 4.5.3)", .min = 1, .max = 100000});
 }
