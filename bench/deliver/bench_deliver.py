@@ -269,10 +269,16 @@ def main():
         cfg = base + os.environ.get("VHM_BENCH_EXTRA_CF", "").replace(";", "\n") + (
                      f"deliver_mail_base = {mailbase('vhm')}\n"
                       f"deliver_sendmail_command = {sendmail}\nlmtpd_listen = unix:{sock}\n")
+        # deliver (nobody) may use lmtpd's socket for the deliver-relay column.
+        cfg += "lmtpd_socket_mode = 0666\n"
         cfg_file = os.path.join(tmp, "deliver.cf")
         with open(cfg_file, "w") as f:
             f.write(cfg)
         os.chmod(cfg_file, 0o644)
+        relay_cfg_file = os.path.join(tmp, "deliver-relay.cf")
+        with open(relay_cfg_file, "w") as f:
+            f.write(cfg + f"deliver_lmtp_relay = unix:{sock}\n")
+        os.chmod(relay_cfg_file, 0o644)
         dconf = dovecot_config(tmp, mailbase("dovecot"))
         # dovecot daemonizes and keeps its stdio: no pipes here, or run() never returns.
         dovecot = subprocess.run(["dovecot", "-c", dconf], stdin=subprocess.DEVNULL,
@@ -297,6 +303,10 @@ def main():
                     print("lmtpd", row, flush=True)
                     row["deliver"] = process_rate(
                         lambda i, n: [deliver, "-c", cfg_file, "-f", "bench@remote.example",
+                                      "--", f"u{(i * 7 + n) % MAILBOXES}@bench.example"],
+                        msg, a.seconds, a.clients)
+                    row["deliver-relay"] = process_rate(
+                        lambda i, n: [deliver, "-c", relay_cfg_file, "-f", "bench@remote.example",
                                       "--", f"u{(i * 7 + n) % MAILBOXES}@bench.example"],
                         msg, a.seconds, a.clients)
                     if os.path.exists(lda):
@@ -337,7 +347,7 @@ def main():
             if dovecot.returncode == 0:
                 subprocess.run(["doveadm", "-c", dconf, "stop"], capture_output=True)
     print("\nmessages/s (each message fsync'ed), clients =", a.clients)
-    keys = ["ceiling", "lmtpd", "deliver", "dovecot-lmtp", "dovecot-lda", "e2e-lmtpd",
+    keys = ["ceiling", "lmtpd", "deliver", "deliver-relay", "dovecot-lmtp", "dovecot-lda", "e2e-lmtpd",
             "e2e-virtual"]
     print("size     " + "".join(f"{k:>14}" for k in keys))
     for r in results:

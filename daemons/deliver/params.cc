@@ -41,6 +41,10 @@ void declare_delivery_params(config::param_table& t) {
     t.add({.name = "deliver_sendmail_command", .type = param_type::string,
            .default_value = "/usr/sbin/sendmail",
            .doc = "Postfix's sendmail (argv, no shell) for auto-replies and forwarding"});
+    t.add({.name = "deliver_lmtp_relay", .type = param_type::string, .default_value = "",
+           .doc = "vhostmail-deliver hands messages to this running vhostmail-lmtpd"
+                  " (unix:/path) instead of delivering them itself; unreachable: it delivers"
+                  " itself"});
     t.add({.name = "deliver_vacation_addresses", .type = param_type::list, .default_value = "",
            .doc = "further addresses that count as \"addressed to me\" for auto-replies"});
     t.add({.name = "deliver_max_message_size", .type = param_type::size,

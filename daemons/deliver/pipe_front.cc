@@ -14,6 +14,7 @@
 
 #include "daemons/deliver/delivery.hh"
 #include "daemons/deliver/delivery_store.hh"
+#include "daemons/deliver/lmtp_relay.hh"
 #include "daemons/deliver/message.hh"
 #include "daemons/deliver/params.hh"
 #include "lib/config/common_params.hh"
@@ -116,12 +117,53 @@ store::maildir::hook crash_hook() {
     };
 }
 
+// The worst of several results, as one exit status: a temporary failure beats a permanent one
+// beats success (pipe(8) has one status for all the recipients of one invocation).
+int finish_worst(const args& a, const std::vector<delivery_result>& results, bool relayed) {
+    std::optional<delivery_result> worst;
+    for (size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
+        log::info("to=<{}>, orig_to=<{}>, from=<{}>, {}status={} {} {}", a.recipients[i],
+                  a.original, a.sender, relayed ? "relay=lmtpd, " : "", r.code, r.enhanced,
+                  r.text);
+        if (!worst || (r.temporary() && !worst->temporary()) ||
+            (worst->delivered() && !r.delivered())) {
+            worst = r;
+        }
+    }
+    return finish(worst->exit, worst->enhanced, worst->text);
+}
+
+// deliver_lmtp_relay: lmtpd's results, or nullopt when it is not reachable.
+std::optional<std::vector<delivery_result>> try_relay(const args& a, const config::config& cfg,
+                                                      const delivery_settings& settings,
+                                                      std::string_view message) {
+    std::string relay = cfg.get_string("deliver_lmtp_relay");
+    if (relay.empty()) {
+        return std::nullopt;
+    }
+    relay_request req;
+    req.socket_path = relay.starts_with("unix:") ? relay.substr(5) : relay;
+    req.sender = a.sender;
+    req.recipients = a.recipients;
+    req.original_recipient = a.original;
+    req.helo_name = settings.hostname;
+    auto results = relay_to_lmtpd(req, message);
+    if (!results) {
+        log::info("lmtpd not reachable at {}: delivering directly", relay);
+    }
+    return results;
+}
+
 int deliver_all(const args& a, const config::config& cfg) {
     delivery_settings settings = delivery_settings_from(cfg);
     settings.hook = crash_hook();
     std::string message;
     if (!read_message(message, cfg.get_size("deliver_max_message_size"))) {
         return finish(ex_dataerr, "5.3.4", "message too big");
+    }
+    if (auto relayed = try_relay(a, cfg, settings, message)) {
+        return finish_worst(a, *relayed, true);
     }
     std::string base = cfg.get_string("deliver_mail_base");
     int base_fd = ::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -137,17 +179,11 @@ int deliver_all(const args& a, const config::config& cfg) {
     vhost::sql_directory dir(pool);
     delivery_agent agent(settings, base_fd, dir, store);
     auto headers = parse_headers(message);
-    std::optional<delivery_result> worst;
+    std::vector<delivery_result> results;
     for (const auto& rcpt : a.recipients) {
-        auto r = agent.deliver({a.sender, rcpt, a.original}, message, headers);
-        log::info("to=<{}>, orig_to=<{}>, from=<{}>, status={} {} {}", rcpt, a.original, a.sender,
-                  r.code, r.enhanced, r.text);
-        if (!worst || (r.temporary() && !worst->temporary()) ||
-            (worst->delivered() && !r.delivered())) {
-            worst = r;
-        }
+        results.push_back(agent.deliver({a.sender, rcpt, a.original}, message, headers));
     }
-    return finish(worst->exit, worst->enhanced, worst->text);
+    return finish_worst(a, results, false);
 }
 
 }  // namespace

@@ -298,4 +298,63 @@ std::string lmtp_multiline(int code, const std::vector<std::string>& lines) {
     return out;
 }
 
+std::string encode_xtext(std::string_view raw) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(raw.size());
+    for (char ch : raw) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 33 || c > 126 || c == '+' || c == '=') {
+            out += '+';
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+// "d.d.d" with 1-3 digits per part (RFC 3463), followed by the end or a space.
+size_t enhanced_code_length(std::string_view t) {
+    size_t i = 0;
+    for (int part = 0; part < 3; ++part) {
+        size_t start = i;
+        while (i < t.size() && i - start < 3 && t[i] >= '0' && t[i] <= '9') {
+            ++i;
+        }
+        if (i == start || (part < 2 && (i >= t.size() || t[i] != '.'))) {
+            return 0;
+        }
+        if (part < 2) {
+            ++i;
+        }
+    }
+    return i == t.size() || t[i] == ' ' ? i : 0;
+}
+
+}  // namespace
+
+std::optional<lmtp_reply_line> parse_lmtp_reply(std::string_view line) {
+    if (line.size() < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+        line[2] < '0' || line[2] > '9') {
+        return std::nullopt;
+    }
+    lmtp_reply_line r;
+    r.code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (line.size() > 3 && line[3] != ' ' && line[3] != '-') {
+        return std::nullopt;
+    }
+    r.last = line.size() == 3 || line[3] == ' ';
+    std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view{};
+    if (size_t n = enhanced_code_length(text)) {
+        r.enhanced = std::string(text.substr(0, n));
+        text.remove_prefix(std::min(n + 1, text.size()));
+    }
+    r.text = std::string(text);
+    return r;
+}
+
 }  // namespace vhostmail::proto

@@ -75,4 +75,19 @@ std::string lmtp_reply(int code, std::string_view enhanced, std::string_view tex
 // Multi-line reply: "250-first\r\n250-...\r\n250 last\r\n" (no enhanced code: LHLO).
 std::string lmtp_multiline(int code, const std::vector<std::string>& lines);
 
+// Client side (vhostmail-deliver relaying to lmtpd): RFC 3461 xtext, the inverse of
+// decode_xtext: '+', '=' and bytes outside 33..126 become "+XX".
+std::string encode_xtext(std::string_view raw);
+
+// One reply line without its CRLF: "250 2.1.5 text", "250-PIPELINING", "354 go ahead".
+struct lmtp_reply_line {
+    int code = 0;          // 200..599
+    bool last = true;      // false for "code-..." continuation lines
+    std::string enhanced;  // "2.1.5" when the text starts with one, else ""
+    std::string text;      // after the enhanced code
+};
+
+// nullopt when the line does not start with a code 200..599 followed by SP, '-' or its end.
+std::optional<lmtp_reply_line> parse_lmtp_reply(std::string_view line);
+
 }  // namespace vhostmail::proto

@@ -63,6 +63,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         VHOSTMAIL_FUZZ_CHECK(line.consumed > 0 && line.consumed <= rest.size());
         if (line.what == lmtp_line::kind::line) {
             VHOSTMAIL_FUZZ_CHECK(line.text.find('\n') == std::string_view::npos);
+            // The same line as a reply the relay client reads, and xtext both ways.
+            if (auto reply = parse_lmtp_reply(line.text)) {
+                VHOSTMAIL_FUZZ_CHECK(reply->code >= 200 && reply->code <= 599);
+                VHOSTMAIL_FUZZ_CHECK(reply->text.size() < line.text.size());
+            }
+            VHOSTMAIL_FUZZ_CHECK(decode_xtext(encode_xtext(line.text)) == std::string(line.text));
             auto p = parse_lmtp_command(line.text);
             if (p.ok) {
                 for (const auto& param : p.command.params) {

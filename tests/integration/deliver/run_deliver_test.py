@@ -259,6 +259,32 @@ def durability(deliver, config, mailbase):
     check("pipe: loop bounced 5.4.6", out[:5], "5.4.6")
 
 
+def relay_mode(deliver, tmp, common, sock_path, lmtpd, mailbase):
+    """deliver_lmtp_relay: vhostmail-deliver hands the message to lmtpd (which writes it and
+    answers per recipient); with lmtpd unreachable it delivers itself."""
+    def config(relay):
+        path = os.path.join(tmp, f"relay-{len(relay)}.cf")
+        with open(path, "w") as f:
+            f.write(common + f"deliver_lmtp_relay = {relay}\n")
+        os.chmod(path, 0o644)
+        return path
+    relayed = config(f"unix:{sock_path}")
+    x0 = count(mailbase, "blobber.org/xandros/")
+    at = len(lmtpd.log())
+    code, out = run_deliver(deliver, relayed, "a@remote.example", "xandros@blobber.org",
+                            "Subject: relayed\n\nvia lmtpd\n")
+    check("relay: delivered through lmtpd (exit 0)", (code, out), (0, ""))
+    check("relay: lmtpd wrote it", "<xandros@blobber.org>" in lmtpd.log()[at:], True)
+    check("relay: one copy", count(mailbase, "blobber.org/xandros/"), x0 + 1)
+    code, out = run_deliver(deliver, relayed, "a@remote.example", "nobody@blobber.org",
+                            "Subject: nobody\n\nx\n")
+    check("relay: unknown user is exit 67 with lmtpd's 5.1.1", (code, out[:5]), (67, "5.1.1"))
+    code, out = run_deliver(deliver, config(f"unix:{tmp}/no-such.sock"), "a@remote.example",
+                            "xandros@blobber.org", "Subject: direct\n\nx\n")
+    check("relay: lmtpd unreachable -> delivered directly", (code, out), (0, ""))
+    check("relay: ...one more copy", count(mailbase, "blobber.org/xandros/"), x0 + 2)
+
+
 def copy_behind(db, sock_path):
     """A mailbox created a moment ago (lookupd may already have let Postfix accept it) is known
     to lmtpd at once, although its in-memory copy is polled only every 250 ms."""
@@ -317,7 +343,9 @@ def main():
             f.write(f'#!/bin/sh\necho "$@" >> {sendmail_log}\ncat >> {sendmail_log}.msg\n')
         os.chmod(sendmail, 0o755)
         sock_path = os.path.join(tmp, "lmtp.sock")
-        common = base + vhm_daemon.delivery_config(mailbase, sendmail, sock_path)
+        common = (base + vhm_daemon.delivery_config(mailbase, sendmail, sock_path) +
+                  # vhostmail-deliver runs as nobody here and may relay to lmtpd's socket.
+                  "lmtpd_socket_mode = 0666\n")
         deliver_cf = os.path.join(tmp, "deliver.cf")
         with open(deliver_cf, "w") as f:
             f.write(common)
@@ -343,6 +371,7 @@ def main():
                 if len(failures) > before:
                     print("postfix log:\n" + pf.log()[-6000:])
             durability(deliver, deliver_cf, mailbase)
+            relay_mode(deliver, tmp, common, sock_path, d, mailbase)
             copy_behind(db, sock_path)
             database_down(db, deliver, deliver_cf, sock_path)
             check("lmtpd: no crash or sanitizer report",

@@ -179,3 +179,36 @@ TEST_CASE("dot_stuff is the inverse of the decoder", "[lmtp]") {
         CHECK(r.out == expect);
     }
 }
+
+TEST_CASE("LMTP replies as the relay client reads them", "[lmtp]") {
+    auto r = parse_lmtp_reply("250 2.1.5 <joe@example.com> Recipient OK");
+    REQUIRE(r);
+    CHECK(r->code == 250);
+    CHECK(r->last);
+    CHECK(r->enhanced == "2.1.5");
+    CHECK(r->text == "<joe@example.com> Recipient OK");
+    r = parse_lmtp_reply("250-PIPELINING");
+    REQUIRE(r);
+    CHECK(!r->last);
+    CHECK(r->enhanced.empty());
+    CHECK(r->text == "PIPELINING");
+    r = parse_lmtp_reply("354 Send message; end with <CRLF>.<CRLF>");
+    REQUIRE(r);
+    CHECK(r->enhanced.empty());
+    r = parse_lmtp_reply("552 5.2.2");
+    REQUIRE(r);
+    CHECK(r->enhanced == "5.2.2");
+    CHECK(r->text.empty());
+    CHECK(parse_lmtp_reply("250") ->last);
+    CHECK(!parse_lmtp_reply("25"));
+    CHECK(!parse_lmtp_reply("199 too low"));
+    CHECK(!parse_lmtp_reply("600 too high"));
+    CHECK(!parse_lmtp_reply("250x"));
+    CHECK(parse_lmtp_reply("451 4.3.0.1 not a code")->enhanced.empty());
+}
+
+TEST_CASE("xtext encodes what decode_xtext reads back", "[lmtp]") {
+    CHECK(encode_xtext("joe+x=y@example.com") == "joe+2Bx+3Dy@example.com");
+    CHECK(encode_xtext("a b\x01\xc3") == "a+20b+01+C3");
+    CHECK(decode_xtext(encode_xtext("joe+x=y@example.com")) == "joe+x=y@example.com");
+}

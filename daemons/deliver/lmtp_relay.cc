@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/deliver/lmtp_relay.hh"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lib/core/exit_code.hh"
+#include "lib/core/unique_fd.hh"
+#include "lib/proto/lmtp.hh"
+#include "lib/proto/lmtp_data.hh"
+
+namespace vhostmail::deliver {
+
+namespace {
+
+// A blocking client connection with send/receive time-outs.
+class lmtp_client {
+public:
+    explicit lmtp_client(unique_fd fd) : fd_(std::move(fd)) {}
+
+    bool send(std::string_view data) {
+        while (!data.empty()) {
+            ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return false;
+            }
+            data.remove_prefix(static_cast<size_t>(n));
+        }
+        return true;
+    }
+
+    // The final line of the next (possibly multi-line) reply; nullopt on EOF, time-out or
+    // garbage.
+    std::optional<proto::lmtp_reply_line> reply() {
+        while (true) {
+            auto line = proto::take_lmtp_line(buf_);
+            if (line.what == proto::lmtp_line::kind::too_long) {
+                return std::nullopt;
+            }
+            if (line.what == proto::lmtp_line::kind::line) {
+                auto r = proto::parse_lmtp_reply(line.text);
+                buf_.erase(0, line.consumed);
+                if (!r) {
+                    return std::nullopt;
+                }
+                if (r->last) {
+                    return r;
+                }
+                continue;
+            }
+            char chunk[4096];
+            ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return std::nullopt;
+            }
+            buf_.append(chunk, static_cast<size_t>(n));
+        }
+    }
+
+private:
+    unique_fd fd_;
+    std::string buf_;
+};
+
+// The connected socket, or an invalid fd when lmtpd is not there to be asked.
+unique_fd connect_unix(const std::string& path, std::chrono::milliseconds timeout) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof(addr.sun_path)) {
+        return unique_fd();
+    }
+    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        return unique_fd();
+    }
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        return unique_fd();
+    }
+    return fd;
+}
+
+}  // namespace
+
+delivery_result result_from_reply(int code, std::string_view enhanced, std::string_view text) {
+    std::string why = "lmtpd: " + std::string(text);
+    if (code / 100 == 2) {
+        return result_delivered(why);
+    }
+    std::string status(enhanced);
+    if (code / 100 != 5) {
+        return {code, status.empty() ? "4.3.0" : status, why, ex_tempfail};
+    }
+    if (status.empty()) {
+        status = "5.3.0";
+    }
+    int exit = ex_unavailable;
+    if (status.starts_with("5.1.")) {
+        exit = ex_nouser;
+    } else if (status == "5.2.2") {
+        exit = ex_cantcreat;
+    } else if (status == "5.4.6" || status == "5.3.4") {
+        exit = ex_dataerr;
+    }
+    return {code, status, why, exit};
+}
+
+std::optional<std::vector<delivery_result>> relay_to_lmtpd(const relay_request& req,
+                                                           std::string_view lf_message) {
+    unique_fd fd = connect_unix(req.socket_path, req.timeout);
+    if (!fd) {
+        return std::nullopt;
+    }
+    lmtp_client c(std::move(fd));
+    std::vector<delivery_result> results(req.recipients.size(),
+                                         result_temp("lmtpd: connection lost"));
+    auto greeting = c.reply();
+    if (!greeting || greeting->code != 220 || !c.send("LHLO " + req.helo_name + "\r\n")) {
+        return results;
+    }
+    auto lhlo = c.reply();
+    if (!lhlo || lhlo->code != 250) {
+        return results;
+    }
+    // PIPELINING (lmtpd offers it): MAIL, every RCPT and DATA in one write.
+    std::string cmds = "MAIL FROM:<" + req.sender + ">\r\n";
+    for (const auto& r : req.recipients) {
+        cmds += "RCPT TO:<" + r + ">";
+        if (!req.original_recipient.empty()) {
+            cmds += " ORCPT=rfc822;" + proto::encode_xtext(req.original_recipient);
+        }
+        cmds += "\r\n";
+    }
+    cmds += "DATA\r\n";
+    if (!c.send(cmds)) {
+        return results;
+    }
+    auto mail = c.reply();
+    if (!mail) {
+        return results;
+    }
+    std::vector<size_t> accepted;
+    for (size_t i = 0; i < req.recipients.size(); ++i) {
+        auto r = c.reply();
+        if (!r) {
+            return results;
+        }
+        if (mail->code / 100 != 2) {
+            results[i] = result_from_reply(mail->code, mail->enhanced, mail->text);
+        } else if (r->code / 100 != 2) {
+            results[i] = result_from_reply(r->code, r->enhanced, r->text);
+        } else {
+            accepted.push_back(i);
+        }
+    }
+    auto data = c.reply();
+    if (!data || data->code != 354) {
+        if (accepted.empty()) {
+            (void)c.send("QUIT\r\n");
+        }
+        return results;  // the accepted ones stay "connection lost": temporary, retried
+    }
+    if (!c.send(proto::dot_stuff(lf_message))) {
+        return results;
+    }
+    for (size_t i : accepted) {
+        auto r = c.reply();
+        if (!r) {
+            return results;
+        }
+        results[i] = result_from_reply(r->code, r->enhanced, r->text);
+    }
+    (void)c.send("QUIT\r\n");
+    return results;
+}
+
+}  // namespace vhostmail::deliver
