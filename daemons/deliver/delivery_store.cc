@@ -21,7 +21,7 @@ constexpr const char* release_sql =
     "DELETE FROM vacation_notifications WHERE address_id = ? AND sender = ?";
 constexpr const char* usage_sql =
     "INSERT INTO mailbox_usage (address_id, node, bytes, messages, updated_at)"
-    " VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
+    " VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))"
     " ON DUPLICATE KEY UPDATE bytes = VALUES(bytes), messages = VALUES(messages),"
     " updated_at = VALUES(updated_at)";
 
@@ -64,7 +64,7 @@ sql_delivery_store::~sql_delivery_store() {
 }
 
 void sql_delivery_store::flush_usage() {
-    std::map<uint64_t, std::pair<int64_t, int64_t>> batch;
+    std::map<uint64_t, usage_record> batch;
     {
         std::lock_guard lock(mutex_);
         batch.swap(pending_usage_);
@@ -77,7 +77,7 @@ void sql_delivery_store::flush_usage() {
             return b;
         }
         for (const auto& [id, u] : batch) {
-            if (auto q = c.query(usage_sql, {id, node_, u.first, u.second}); !q) {
+            if (auto q = c.query(usage_sql, {id, node_, u.bytes, u.messages, u.measured_at}); !q) {
                 return q.error();
             }
         }
@@ -139,12 +139,16 @@ store_result sql_delivery_store::release_reply(uint64_t address_id, const std::s
 
 store_result sql_delivery_store::record_usage(uint64_t address_id, int64_t bytes,
                                               int64_t messages) {
+    // The time of the measurement, not of the write: readers take the newest row of all hosts,
+    // and a record held back by an outage must not pass for the newest when it is written.
+    double now = std::chrono::duration<double>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
     if (usage_interval_.count() > 0) {
         std::lock_guard lock(mutex_);
-        pending_usage_[address_id] = {bytes, messages};
+        pending_usage_[address_id] = {bytes, messages, now};
         return {};
     }
-    auto r = exec(pool_, usage_sql, {address_id, node_, bytes, messages});
+    auto r = exec(pool_, usage_sql, {address_id, node_, bytes, messages, now});
     return r ? store_result{} : fail(r.error());
 }
 

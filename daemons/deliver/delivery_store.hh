@@ -74,7 +74,11 @@ private:
     std::string node_;
     std::chrono::milliseconds usage_interval_;
     std::mutex mutex_;
-    std::map<uint64_t, std::pair<int64_t, int64_t>> pending_usage_;  // address -> bytes, messages
+    struct usage_record {
+        int64_t bytes = 0, messages = 0;
+        double measured_at = 0;  // UNIX time
+    };
+    std::map<uint64_t, usage_record> pending_usage_;  // by address
     bool usage_failing_ = false;
     std::condition_variable stop_cv_;
     bool stopping_ = false;

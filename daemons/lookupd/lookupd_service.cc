@@ -59,10 +59,6 @@ void lookupd_service::reload(std::shared_ptr<const config::config> cfg) {
     refresher_.set_interval(settings_.refresh_interval);
 }
 
-void lookupd_service::stop() {
-    refresher_.stop();
-}
-
 lookupd_service::settings lookupd_service::current_settings() const {
     std::lock_guard lock(settings_mutex_);
     return settings_;

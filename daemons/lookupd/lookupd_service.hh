@@ -27,7 +27,6 @@ public:
 
     void handle(net::connection& conn, const net::listener& where) override;
     void reload(std::shared_ptr<const config::config> cfg) override;
-    void stop() override;
 
 private:
     struct settings {

@@ -74,7 +74,20 @@ uint64_t recipients_per_message(uint64_t dflt, const send_limit_table& table,
 }
 
 std::string counter_key(const budget_subject& subject, const rate_rule& rule) {
-    return subject.key + ":" + std::string(to_string(rule.what));
+    return storable_key(subject.key + ":" + std::string(to_string(rule.what)), 400);
+}
+
+std::string storable_key(std::string_view s, size_t max) {
+    if (s.size() <= max && valid_utf8(s)) {
+        return std::string(s);
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    uint64_t h = stable_hash(s);
+    std::string out = "#";
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        out += hex[(h >> shift) & 0xf];
+    }
+    return out;
 }
 
 bool mailbox_full(const mailbox_usage& used, uint64_t quota_bytes, uint64_t quota_messages,

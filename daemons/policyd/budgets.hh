@@ -52,8 +52,13 @@ std::vector<budget_subject> budget_subjects(const default_budgets& defaults,
 uint64_t recipients_per_message(uint64_t dflt, const send_limit_table& table,
                                 const std::string& login);
 
-// The counter a rule of a subject counts in (the window is stored separately).
+// The counter a rule of a subject counts in (the window is stored separately), storable.
 std::string counter_key(const budget_subject& subject, const rate_rule& rule);
+
+// `s` itself when it is valid UTF-8 of at most `max` bytes (what the columns hold), else
+// "#" and a hash of it that every host computes alike: an address a client made too long or
+// not UTF-8 still counts and greylists, instead of failing the database write.
+std::string storable_key(std::string_view s, size_t max);
 
 struct mailbox_usage {
     uint64_t bytes = 0;

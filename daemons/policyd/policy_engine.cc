@@ -67,13 +67,16 @@ struct policy_engine::context {
     int64_t now = 0;
     std::shared_ptr<const vhost::snapshot> snap{};
     bool snap_tried = false;
+    uint64_t recipients = 0;  // this transaction's recipients so far, this one included
     bool faulted = false;
+    bool used_state = false;  // routing data or the database answered: proof they work
 
     // The routing data, or null when it is not current.
     const vhost::snapshot* routing(const snapshot_fn& get) {
         if (!snap_tried) {
             snap_tried = true;
             snap = get(s.max_staleness);
+            used_state = used_state || snap != nullptr;
         }
         return snap.get();
     }
@@ -134,9 +137,7 @@ decision policy_engine::decide(const proto::policy_request& req, unsigned checks
         conn.instance = std::string(req.get("instance"));
         conn.recipients = 0;
     }
-    if (c.state == "RCPT") {
-        ++conn.recipients;
-    }
+    c.recipients = conn.recipients + (c.state == "RCPT" ? 1 : 0);
 
     using step = decision (policy_engine::*)(context&);
     static constexpr std::pair<check, step> order[] = {
@@ -160,7 +161,10 @@ decision policy_engine::decide(const proto::policy_request& req, unsigned checks
             result = std::move(d);  // a warning that lets the mail through
         }
     }
-    if (!c.faulted && outage_.success()) {
+    if (c.state == "RCPT" && result.action == "DUNNO") {
+        ++conn.recipients;  // refused recipients do not count against the message
+    }
+    if (!c.faulted && c.used_state && outage_.success()) {
         log::info("policy checks work again");
     }
     return result;
@@ -285,6 +289,7 @@ decision policy_engine::recipient(context& c) {
         if (u.status != lookup_status::found) {
             return fault(c, "recipient", c.s.recipient_fault, u.reason);
         }
+        c.used_state = true;
         if (!mailbox_full(u.value, qb, qm, c.size)) {
             return {};
         }
@@ -327,7 +332,7 @@ decision policy_engine::rate_limit(context& c) {
     }
     uint64_t per_message = recipients_per_message(c.s.budgets.recipients_per_message, *limits,
                                                   c.login);
-    if (per_message > 0 && c.conn.recipients > per_message) {
+    if (per_message > 0 && c.recipients > per_message) {
         return c.refuse("452 4.5.3 Too many recipients: at most " + std::to_string(per_message) +
                         " per message");
     }
@@ -338,8 +343,9 @@ decision policy_engine::rate_limit(context& c) {
             if (counts.status != lookup_status::found) {
                 return fault(c, "rate_limit", c.s.rate_limit_fault, counts.reason);
             }
+            c.used_state = true;
             uint64_t cost = rule.what == budget::messages     ? 1
-                            : rule.what == budget::recipients ? c.conn.recipients
+                            : rule.what == budget::recipients ? c.recipients
                                                               : c.size;
             int64_t wait = seconds_until_fits(counts.value, c.now, rule, cost);
             if (wait == 0) {
@@ -381,7 +387,11 @@ void policy_engine::limit_reached(context& c, const std::string& key, const rate
 void policy_engine::send_notice(context& c, const std::string& key, const rate_rule& rule) {
     std::string who = key.substr(key.find(':') + 1);
     who = who.substr(0, who.rfind(':'));  // "login:joe@example.com:messages" -> the login
-    std::string domain = split_address(who).domain;
+    // "domain:example.com:messages" (a domain's total) names the domain itself.
+    std::string domain = key.starts_with("domain:") ? who : split_address(who).domain;
+    if (domain.empty()) {
+        return;
+    }
     std::vector<std::string> to;
     if (const auto* snap = c.routing(snapshot_)) {
         auto it = snap->domains.find(domain);
@@ -435,9 +445,10 @@ decision policy_engine::greylist(context& c) {
         return {};
     }
     auto net = client_network(c.client_address, c.s.greylist_ipv4_prefix, c.s.greylist_ipv6_prefix);
-    std::string sender = ascii_lower(c.sender);
-    std::string rcpt = ascii_lower(c.recipient);
-    if (!net || sender.size() > max_triplet_part || rcpt.size() > max_triplet_part) {
+    // Too long or not UTF-8 (a client's choice): greylisted by a hash of it all the same.
+    std::string sender = storable_key(ascii_lower(c.sender), max_triplet_part);
+    std::string rcpt = storable_key(ascii_lower(c.recipient), max_triplet_part);
+    if (!net) {
         return {};
     }
     std::string triplet = *net + "\n" + sender + "\n" + rcpt;
@@ -457,6 +468,7 @@ decision policy_engine::greylist(context& c) {
     if (st.status != lookup_status::found) {
         return fault(c, "greylist", c.s.greylist_fault, st.reason);
     }
+    c.used_state = true;
     auto verdict = decide_greylist(st.value, c.s.greylist_delay_s, c.s.greylist_retry_window_s);
     using write = policy_store::greylist_write;
     switch (verdict.verdict) {

@@ -70,6 +70,7 @@ constexpr std::string_view expire_clients_sql =
 
 constexpr size_t max_cache_entries = 1'000'000;  // per cache; cleared whole when exceeded
 constexpr size_t max_queued_greylist_ops = 100'000;  // while the database is away
+constexpr size_t max_pending_counters = 1'000'000;
 
 std::vector<db::param> triplet_params(const std::string& net, const std::string& sender,
                                       const std::string& recipient) {
@@ -218,7 +219,18 @@ void policy_store::flush() {
         std::this_thread::sleep_for(db::deadlock_backoff());
     }
     std::lock_guard lock(mutex_);
+    if (!r && !r.error().temporary) {
+        // Retrying cannot help (a value the schema refuses): drop this batch rather than block
+        // every later one.
+        log::error("dropped {} rate counter and {} greylisting updates: {}", batch.size(),
+                   ops.size(), db::describe(r.error()));
+        return;
+    }
     if (!r) {
+        if (pending_.size() + batch.size() > max_pending_counters) {
+            log::warning("database away too long: dropping {} rate counter updates", batch.size());
+            batch.clear();
+        }
         for (const auto& [k, n] : batch) {
             pending_[k] += n;  // kept for the next flush
         }

@@ -84,7 +84,8 @@ void policyd_service::reload(std::shared_ptr<const config::config> cfg) {
 
 // The per-request database cost, for admins sizing a cluster (and for bench/policy).
 void policyd_service::stop() {
-    refresher_.stop();
+    // The refresher keeps running through the drain (requests still being answered need
+    // current routing data); the destructor stops it.
     store_.flush();
     uint64_t requests = requests_.load();
     uint64_t statements = store_.counters().statements;

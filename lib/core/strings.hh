@@ -2,6 +2,8 @@
 // strings.hh - small ASCII string helpers shared by every layer. Pure, reentrant.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,15 @@ std::vector<std::string> split_list(std::string_view s, std::string_view separat
 // Replaces CR, LF, other bytes below 0x20 and DEL with '?', so untrusted text cannot forge
 // log lines or error messages.
 std::string printable(std::string_view s);
+
+// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0 when the bytes there are not one.
+size_t utf8_sequence_length(std::string_view s, size_t i);
+bool valid_utf8(std::string_view s);
+
+// FNV-1a, 64 bits: a hash that is the same on every host and every build (std::hash is not
+// promised to be), for keys that several hosts must compute alike.
+uint64_t stable_hash(std::string_view s);
 
 bool starts_with_icase(std::string_view s, std::string_view prefix);
 bool ends_with_icase(std::string_view s, std::string_view suffix);

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "lib/core/strings.hh"
+
 namespace vhostmail::proto {
 
 std::string_view policy_request::get(std::string_view name) const {
@@ -82,46 +84,6 @@ policy_parse parse_policy_request(std::string_view buf, size_t max_request,
     return out;
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence at s[i], or 0 (RFC 3629: no overlongs, no surrogates,
-// nothing above U+10FFFF).
-size_t utf8_sequence(std::string_view s, size_t i) {
-    auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-    uint8_t b = byte(i);
-    size_t n;
-    uint8_t lo = 0x80, hi = 0xbf;
-    if (b < 0x80) {
-        return 1;
-    } else if (b >= 0xc2 && b <= 0xdf) {
-        n = 2;
-    } else if (b >= 0xe0 && b <= 0xef) {
-        n = 3;
-        if (b == 0xe0) lo = 0xa0;
-        if (b == 0xed) hi = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        n = 4;
-        if (b == 0xf0) lo = 0x90;
-        if (b == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size()) {
-        return 0;
-    }
-    if (byte(i + 1) < lo || byte(i + 1) > hi) {
-        return 0;
-    }
-    for (size_t k = 2; k < n; ++k) {
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-}  // namespace
-
 std::string encode_policy_reply(std::string_view action) {
     std::string out = "action=";
     out.reserve(action.size() + 9);
@@ -132,7 +94,7 @@ std::string encode_policy_reply(std::string_view action) {
             ++i;
             continue;
         }
-        size_t n = utf8_sequence(action, i);
+        size_t n = utf8_sequence_length(action, i);
         if (n == 0) {
             out += '?';
             ++i;

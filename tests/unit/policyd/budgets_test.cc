@@ -51,6 +51,20 @@ TEST_CASE("budgets: client budgets for strangers only, sender budgets for everyo
     CHECK(counter_key(anon[0], per_hour) == "client:198.51.100.7:messages");
 }
 
+TEST_CASE("budgets: keys that would not fit a column are hashed alike everywhere") {
+    CHECK(storable_key("sender:joe@example.com", 400) == "sender:joe@example.com");
+    std::string long_one = "sender:" + std::string(500, 'a') + "@example.com";
+    auto k = storable_key(long_one, 400);
+    CHECK(k.size() == 17);
+    CHECK(k[0] == '#');
+    CHECK(storable_key(long_one, 400) == k);
+    CHECK(storable_key(long_one + "x", 400) != k);
+    CHECK(storable_key("sender:\xff@example.com", 400)[0] == '#');
+    CHECK(storable_key("sender:j\xc3\xb6rg@example.com", 400) == "sender:j\xc3\xb6rg@example.com");
+    budget_subject s{"sender:" + std::string(500, 'b'), {}, false};
+    CHECK(counter_key(s, {budget::messages, 60, 1}).size() == 17);
+}
+
 TEST_CASE("budgets: recipients per message") {
     send_limit_table t;
     t.domain_per_message["example.com"] = 20;
