@@ -22,18 +22,6 @@ constexpr size_t read_chunk = 4096;
 constexpr size_t max_pending = 16;  // Postfix has one request in flight; abandoned ones expire
 constexpr std::string_view generic_reason = "Authentication failed";
 
-std::string shard_from(const config::config& cfg) {
-    std::string id = cfg.get_string("authd_shard_id");
-    if (!id.empty()) {
-        return id;
-    }
-    char host[256] = {};
-    if (gethostname(host, sizeof(host) - 1) != 0) {
-        return "unknown";
-    }
-    return host;
-}
-
 unsigned hash_concurrency(const config::config& cfg) {
     auto n = cfg.get_int("authd_hash_concurrency");
     if (n > 0) {
@@ -56,7 +44,7 @@ std::string hex(std::string_view bytes) {
 
 authd_service::authd_service(std::shared_ptr<const config::config> cfg)
     : pool_(db_settings_from(*cfg)),
-      store_(pool_, shard_from(*cfg), auth_settings_from(*cfg).throttle),
+      store_(pool_, shard_id(*cfg, "authd_shard_id"), auth_settings_from(*cfg).throttle),
       auth_(store_, auth_settings_from(*cfg), hash_concurrency(*cfg)),
       pid_(static_cast<uint64_t>(getpid())) {
     reload(std::move(cfg));

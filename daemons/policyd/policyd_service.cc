@@ -15,18 +15,6 @@ namespace {
 
 constexpr size_t read_chunk = 4096;
 
-std::string shard_from(const config::config& cfg) {
-    std::string id = cfg.get_string("policyd_shard_id");
-    if (!id.empty()) {
-        return id;
-    }
-    char host[256] = {};
-    if (gethostname(host, sizeof(host) - 1) != 0) {
-        return "unknown";
-    }
-    return host;
-}
-
 // Unlike the other daemons, policyd's request threads read the database (greylist triplets,
 // counters, usage): with the shared default of 4 connections, bench/policy measured a p99 of
 // 10 ms at 50 Postfix connections, with 16 under 4 ms. An explicit db_pool_size still wins.
@@ -61,7 +49,7 @@ policyd_service::policyd_service(std::shared_ptr<const config::config> cfg)
     : settings_(read_settings(*cfg)),
       pool_(request_pool(*cfg)),
       refresh_pool_(single_connection(db_settings_from(*cfg))),
-      store_(pool_, shard_from(*cfg), store_settings_from(*cfg)),
+      store_(pool_, shard_id(*cfg, "policyd_shard_id"), store_settings_from(*cfg)),
       refresher_(refresh_pool_, cfg->get_duration("policyd_refresh_interval"),
                  "policy checks use their fault actions",
                  [this](db::connection& conn, const vhost::snapshot&) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/daemon/db_settings.hh"
 
+#include <unistd.h>
+
 #include "lib/config/common_params.hh"
 
 namespace vhostmail {
@@ -23,6 +25,18 @@ db::settings db_settings_from(const config::config& cfg) {
     s.lease_timeout = cfg.get_duration(c::db_lease_timeout);
     s.pool_size = static_cast<unsigned>(cfg.get_int(c::db_pool_size));
     return s;
+}
+
+std::string shard_id(const config::config& cfg, std::string_view param) {
+    std::string id = cfg.get_string(param);
+    if (!id.empty()) {
+        return id;
+    }
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0) {
+        return "unknown";
+    }
+    return host;
 }
 
 }  // namespace vhostmail

@@ -2,11 +2,18 @@
 // db_settings.hh - the db_* parameters of the shared configuration as database settings.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "lib/config/config.hh"
 #include "lib/db/settings.hh"
 
 namespace vhostmail {
 
 db::settings db_settings_from(const config::config& cfg);
+
+// This instance's id for the counter rows it owns (CLUSTER.md rule 1): the value of the
+// parameter `param` (e.g. "policyd_shard_id"), else the host name.
+std::string shard_id(const config::config& cfg, std::string_view param);
 
 }  // namespace vhostmail
