@@ -41,14 +41,20 @@ def base_config(db, tmp):
             "syslog_name = vhostmail\n")
 
 
+def admin_tool(admin, db, *args, stdin=None, options=()):
+    """Runs the `vhostmail` tool against db (no config file: -o db_* settings); the
+    CompletedProcess."""
+    opts = [f"db_hosts=unix:{db.socket}", f"db_user={db.user}", f"db_password={db.password}",
+            f"db_name={db.database}", *options]
+    return subprocess.run([admin, "-c", "/dev/null"] + [x for o in opts for x in ("-o", o)] +
+                          list(args), input=stdin, capture_output=True, text=True)
+
+
 def migrate(admin, db, source):
     """Runs `vhostmail db migrate` with the repository's migrations against db; the
     CompletedProcess (returncode 0 on success)."""
-    return subprocess.run([admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}",
-                           "-o", f"db_user={db.user}", "-o", f"db_password={db.password}",
-                           "-o", f"db_name={db.database}", "-o",
-                           f"admin_migrations_directory={source}/sql/migrations",
-                           "db", "migrate"], capture_output=True, text=True)
+    return admin_tool(admin, db, "db", "migrate",
+                      options=[f"admin_migrations_directory={source}/sql/migrations"])
 
 
 def spec_database(admin, db, source):

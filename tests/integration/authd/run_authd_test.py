@@ -138,6 +138,17 @@ def postfix_cases(pf):
                       (235, "2.7.0") if ok else (535, "5.7.8"))
 
 
+def tool_password(pf, admin, db):
+    """A password set with the admin tool (its default hash) logs in through authd."""
+    r = vhm_daemon.admin_tool(admin, db, "address", "passwd", "vivita@blobber.org", "--stdin",
+                              stdin="from the tool 1\n")
+    check("vhostmail address passwd --stdin", (r.returncode, r.stderr.strip()), (0, ""))
+    code, _ = pf.auth("PLAIN", "vivita@blobber.org", "from the tool 1")
+    check("a password set with the tool logs in through authd", code, 235)
+    code, _ = pf.auth("PLAIN", "vivita@blobber.org", PASSWORD)
+    check("...and the old one no longer does", code, 535)
+
+
 def saslauthd_cases(tmp):
     for name, login, pw, ok in CASES:
         code, out = testsaslauthd(tmp, login, pw)
@@ -366,6 +377,7 @@ def main():
             database_faults(db, pf, d, tmp)
             cyrus_postfix(tmp, source, db)
             snippets_parse(tmp, source)
+            tool_password(pf, admin, db)  # last: it changes vivita's password
             check("SIGTERM: clean exit", d.terminate(), 0)
             check("no crash or sanitizer report", "ERROR: " in d.log() or "runtime error" in
                   d.log(), False)
