@@ -3,5 +3,5 @@
 #include "daemons/deliver/pipe_front.hh"
 
 int main(int argc, char** argv) {
-    return vhostmail::deliver::run_pipe(argc, argv);
+    return vhostmail::deliver::run_relay_front(argc, argv);
 }

@@ -16,6 +16,14 @@
 
 namespace vhostmail::deliver {
 
+// vhostmail-deliver-direct: routes and writes the message itself (database, Maildir, vacation).
 int run_pipe(int argc, char** argv);
+
+// vhostmail-deliver, the command in master.cf: a thin front end linked without the database
+// and OpenSSL (its start-up is most of a per-message process's cost). With deliver_lmtp_relay
+// it hands the message to lmtpd; otherwise, or when lmtpd cannot be reached, it execs
+// vhostmail-deliver-direct from its own directory with the same arguments (the message, if
+// already read, in a memfd as its stdin).
+int run_relay_front(int argc, char** argv);
 
 }  // namespace vhostmail::deliver

@@ -330,6 +330,10 @@ def main():
         installed = os.path.join(tmp, "vhostmail-deliver")
         shutil.copy2(deliver, installed)
         os.chmod(installed, 0o755)
+        # ...with the direct delivery it execs, from the same directory.
+        direct = os.path.join(tmp, "vhostmail-deliver-direct")
+        shutil.copy2(os.path.join(os.path.dirname(deliver), "vhostmail-deliver-direct"), direct)
+        os.chmod(direct, 0o755)
         deliver = installed
         nobody = pwd.getpwnam("nobody")
         mailbase = vhm_daemon.mail_base(tmp)

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemons/deliver/pipe_common.hh"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include "daemons/deliver/params.hh"
+#include "lib/config/common_params.hh"
+#include "lib/core/exit_code.hh"
+#include "lib/log/log.hh"
+#include "lib/os/privileges.hh"
+
+namespace vhostmail::deliver {
+
+namespace {
+
+bool parse_args(int argc, char** argv, pipe_args& a) {
+    int opt;
+    while ((opt = getopt(argc, argv, "c:o:vf:a:")) != -1) {
+        switch (opt) {
+            case 'c':
+                a.config_file = optarg;
+                a.config_given = true;
+                break;
+            case 'o':
+                a.overrides.emplace_back(optarg);
+                break;
+            case 'v':
+                a.verbose = true;
+                break;
+            case 'f':
+                a.sender = optarg;
+                a.sender_given = true;
+                break;
+            case 'a':
+                a.original = optarg;
+                break;
+            default:
+                return false;
+        }
+    }
+    for (int i = optind; i < argc; ++i) {
+        a.recipients.emplace_back(argv[i]);
+    }
+    if (a.sender == "<>" || a.sender == "MAILER-DAEMON") {
+        a.sender.clear();  // pipe(8) null_sender
+    }
+    return a.sender_given && !a.recipients.empty();
+}
+
+}  // namespace
+
+int pipe_finish(int code, std::string_view dsn, std::string_view text) {
+    if (code != ex_ok) {
+        std::printf("%.*s %.*s\n", static_cast<int>(dsn.size()), dsn.data(),
+                    static_cast<int>(text.size()), text.data());
+    }
+    std::fflush(stdout);
+    return code;
+}
+
+int pipe_finish_worst(const pipe_args& a, const std::vector<delivery_result>& results,
+                      bool relayed) {
+    std::optional<delivery_result> worst;
+    for (size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
+        log::info("to=<{}>, orig_to=<{}>, from=<{}>, {}status={} {} {}", a.recipients[i],
+                  a.original, a.sender, relayed ? "relay=lmtpd, " : "", r.code, r.enhanced,
+                  r.text);
+        if (!worst || (r.temporary() && !worst->temporary()) ||
+            (worst->delivered() && !r.delivered())) {
+            worst = r;
+        }
+    }
+    return pipe_finish(worst->exit, worst->enhanced, worst->text);
+}
+
+pipe_start start_pipe(int argc, char** argv) {
+    pipe_start st;
+    pipe_args& a = st.args;
+    if (!parse_args(argc, argv, a)) {
+        std::fprintf(stderr, "usage: vhostmail-deliver [-c config] [-o name=value] [-v]"
+                             " -f sender [-a original_recipient] [--] recipient...\n");
+        st.exit_code = pipe_finish(ex_tempfail, "4.3.5", "bad vhostmail-deliver command line");
+        return st;
+    }
+    if (!a.config_given) {
+        struct stat sb {};
+        if (::stat(std::string(config::default_config_file).c_str(), &sb) == 0) {
+            a.config_file = std::string(config::default_config_file);
+        }
+    }
+    config::param_table table;
+    config::add_common_params(table);
+    declare_delivery_params(table);
+    auto loaded = config::load_config(
+        table, {a.config_file, a.overrides, config::other_daemon_prefixes("deliver_")});
+    log::init("vhostmail-deliver", {.foreground_stderr = false, .verbose = a.verbose});
+    if (loaded.errors.empty()) {
+        loaded.errors = validate(*loaded.cfg);
+    }
+    if (!loaded.errors.empty()) {
+        for (const auto& e : loaded.errors) {
+            log::error("{}", e);
+        }
+        st.exit_code = pipe_finish(ex_tempfail, "4.3.5", "vhostmail-deliver configuration error");
+        return st;
+    }
+    auto dropped = os::drop_privileges(loaded.cfg->get_string(config::common::mail_owner_user));
+    if (!dropped.ok) {
+        log::error("cannot drop privileges: {}", dropped.error);
+        st.exit_code = pipe_finish(ex_tempfail, "4.3.0", "cannot drop privileges");
+        return st;
+    }
+    log::init(loaded.cfg->get_string(config::common::syslog_name) + "-deliver",
+              {.foreground_stderr = false, .verbose = a.verbose});
+    st.cfg = loaded.cfg;
+    return st;
+}
+
+bool read_message(std::string& out, size_t max) {
+    char buf[65536];
+    while (true) {
+        ssize_t n = ::read(0, buf, sizeof buf);
+        if (n == 0) {
+            return true;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw std::runtime_error(std::string("read stdin: ") + std::strerror(errno));
+        }
+        if (out.size() + static_cast<size_t>(n) > max) {
+            return false;
+        }
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+}  // namespace vhostmail::deliver

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// pipe_common.hh - what both pipe(8) front ends share: the command line, the configuration and
+// privilege drop, reading the message, and the one-line result pipe(8) reads. See pipe_front.hh.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemons/deliver/delivery.hh"
+#include "lib/config/config.hh"
+
+namespace vhostmail::deliver {
+
+struct pipe_args {
+    std::string config_file;
+    bool config_given = false;
+    std::vector<std::string> overrides;
+    bool verbose = false;
+    std::string sender;
+    bool sender_given = false;
+    std::string original;
+    std::vector<std::string> recipients;
+};
+
+// Exits like pipe(8) expects: one line "<dsn> <text>" on stdout for failures; returns `code`.
+int pipe_finish(int code, std::string_view dsn, std::string_view text);
+
+// The worst of several results as one exit status (a temporary failure beats a permanent one
+// beats success: pipe(8) has one status for all recipients of one invocation); logs each.
+int pipe_finish_worst(const pipe_args& a, const std::vector<delivery_result>& results,
+                      bool relayed);
+
+// Parses argv; on a usage error prints the usage and returns the exit code in `exit_code`.
+struct pipe_start {
+    pipe_args args;
+    std::shared_ptr<const config::config> cfg;  // null: exit with exit_code
+    int exit_code = 0;
+};
+
+// Arguments, configuration (validated), logging, privilege drop: everything before the message.
+pipe_start start_pipe(int argc, char** argv);
+
+// Reads stdin whole; false when it exceeds `max`. Throws on read errors.
+bool read_message(std::string& out, size_t max);
+
+}  // namespace vhostmail::deliver
