@@ -48,23 +48,17 @@ unique_fd open_base(const std::string& path) {
     return unique_fd(fd);
 }
 
-db::settings single_connection(db::settings s) {
-    s.pool_size = 1;
-    return s;
-}
-
 }  // namespace
 
 lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
     : settings_(std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg))),
       base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
       pool_(db_settings_from(*cfg)),
-      refresh_pool_(single_connection(db_settings_from(*cfg))),
       store_(pool_, settings_->delivery.hostname, usage_write_interval) {
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
     if (settings_->routing_copy) {
         refresher_ = std::make_unique<vhost::snapshot_refresher>(
-            refresh_pool_, cfg->get_duration("lmtpd_refresh_interval"),
+            db_settings_from(*cfg), cfg->get_duration("lmtpd_refresh_interval"),
             "mail is routed by direct database queries");
     }
 }

@@ -65,7 +65,6 @@ private:
     std::shared_ptr<const lmtp_settings> settings_;
     unique_fd base_fd_;
     db::pool pool_;
-    db::pool refresh_pool_;  // the routing refresher's own connection
     sql_delivery_store store_;
     std::unique_ptr<vhost::snapshot_refresher> refresher_;  // null: lmtpd_routing_copy = no
 };

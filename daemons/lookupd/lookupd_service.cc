@@ -46,8 +46,7 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
 
 lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
     : settings_(read_settings(*cfg)),
-      pool_(db_settings_from(*cfg)),
-      refresher_(pool_, settings_.refresh_interval,
+      refresher_(db_settings_from(*cfg), settings_.refresh_interval,
                  settings_.outage_grace.count() > 0 ? "lookups answer TEMP after the outage grace"
                                                     : "lookups answer TEMP") {}
 

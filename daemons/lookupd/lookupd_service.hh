@@ -43,7 +43,6 @@ private:
 
     mutable std::mutex settings_mutex_;
     settings settings_;
-    db::pool pool_;
     vhost::snapshot_refresher refresher_;
 };
 

@@ -28,11 +28,6 @@ db::settings request_pool(const config::config& cfg) {
     return s;
 }
 
-db::settings single_connection(db::settings s) {
-    s.pool_size = 1;
-    return s;
-}
-
 }  // namespace
 
 policyd_service::settings policyd_service::read_settings(const config::config& cfg) {
@@ -48,9 +43,8 @@ policyd_service::settings policyd_service::read_settings(const config::config& c
 policyd_service::policyd_service(std::shared_ptr<const config::config> cfg)
     : settings_(read_settings(*cfg)),
       pool_(request_pool(*cfg)),
-      refresh_pool_(single_connection(db_settings_from(*cfg))),
       store_(pool_, shard_id(*cfg, "policyd_shard_id"), store_settings_from(*cfg)),
-      refresher_(refresh_pool_, cfg->get_duration("policyd_refresh_interval"),
+      refresher_(db_settings_from(*cfg), cfg->get_duration("policyd_refresh_interval"),
                  "policy checks use their fault actions",
                  [this](db::connection& conn, const vhost::snapshot&) {
                      return store_.load_limits(conn);

@@ -40,7 +40,6 @@ private:
     mutable std::mutex settings_mutex_;
     settings settings_;
     db::pool pool_;          // requests and the state flush
-    db::pool refresh_pool_;  // the routing refresher's own connection: never queued behind load
     policy_store store_;
     vhost::snapshot_refresher refresher_;
     policy_engine engine_;

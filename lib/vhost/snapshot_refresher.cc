@@ -5,9 +5,18 @@
 
 namespace vhostmail::vhost {
 
-snapshot_refresher::snapshot_refresher(db::pool& pool, std::chrono::milliseconds interval,
+namespace {
+
+db::settings one_connection(db::settings s) {
+    s.pool_size = 1;
+    return s;
+}
+
+}  // namespace
+
+snapshot_refresher::snapshot_refresher(db::settings db, std::chrono::milliseconds interval,
                                        std::string outage_note, on_change_fn on_change)
-    : pool_(pool),
+    : pool_(one_connection(std::move(db))),
       interval_(interval),
       outage_note_(std::move(outage_note)),
       on_change_(std::move(on_change)) {

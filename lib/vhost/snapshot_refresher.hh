@@ -2,7 +2,8 @@
 // snapshot_refresher.hh - the thread that keeps a routing snapshot current for a daemon that
 // answers from memory (lookupd, policyd): it polls the change serial every `interval`
 // (refresh_snapshot reads only what changed), installs each result in a snapshot_holder, and
-// logs a database outage once when it starts and once when it ends, not per poll.
+// logs a database outage once when it starts and once when it ends, not per poll. It polls over
+// a connection of its own, so it is never queued behind a daemon's request traffic.
 // Thread safety: fresh(), current(), db_down() and set_interval() may be called from any thread.
 #pragma once
 
@@ -28,9 +29,10 @@ public:
     // refresh counts as failed (the snapshot is not confirmed).
     using on_change_fn = std::function<db::outcome<void>(db::connection&, const snapshot&)>;
 
-    // Starts the thread. `what` names the data in logs ("lookups answer TEMP").
-    snapshot_refresher(db::pool& pool, std::chrono::milliseconds interval, std::string outage_note,
-                       on_change_fn on_change = {});
+    // Starts the thread, with a one-connection pool from `db` (hosts, credentials, timeouts).
+    // `outage_note` says in logs what an outage means ("lookups answer TEMP").
+    snapshot_refresher(db::settings db, std::chrono::milliseconds interval,
+                       std::string outage_note, on_change_fn on_change = {});
     ~snapshot_refresher();
     snapshot_refresher(const snapshot_refresher&) = delete;
     snapshot_refresher& operator=(const snapshot_refresher&) = delete;
@@ -48,7 +50,7 @@ public:
 private:
     void loop();
 
-    db::pool& pool_;
+    db::pool pool_;
     std::atomic<std::chrono::milliseconds> interval_;
     const std::string outage_note_;
     on_change_fn on_change_;
