@@ -169,17 +169,27 @@ admin_result<done> admin_store::remove_domain(const std::string& name) {
     });
 }
 
-admin_result<done> admin_store::set_domain(const std::string& name, const settings& s) {
-    if (auto allowed = scoped_settings(s, true); !allowed) {
+admin_result<done> admin_store::columns_to_set(const std::vector<column>& columns,
+                                               const settings& s, bool domain,
+                                               std::vector<std::string>& names,
+                                               std::vector<db::param>& values) const {
+    if (auto allowed = scoped_settings(s, domain); !allowed) {
         return allowed;
     }
-    std::vector<std::string> names;
-    std::vector<db::param> values;
-    if (auto bad = bind_settings(domain_columns, s, names, values)) {
+    if (auto bad = bind_settings(columns, s, names, values)) {
         return admin_failure{*bad};
     }
     if (names.empty()) {
         return admin_failure{"nothing to set"};
+    }
+    return done{};
+}
+
+admin_result<done> admin_store::set_domain(const std::string& name, const settings& s) {
+    std::vector<std::string> names;
+    std::vector<db::param> values;
+    if (auto ok = columns_to_set(domain_columns, s, true, names, values); !ok) {
+        return ok;
     }
     return in_transaction([&]() -> admin_result<done> {
         auto id = domain_id(name, true);
@@ -347,16 +357,10 @@ admin_result<done> admin_store::remove_address(const std::string& address) {
 }
 
 admin_result<done> admin_store::set_address(const std::string& address, const settings& s) {
-    if (auto allowed = scoped_settings(s, false); !allowed) {
-        return allowed;
-    }
     std::vector<std::string> names;
     std::vector<db::param> values;
-    if (auto bad = bind_settings(address_columns, s, names, values)) {
-        return admin_failure{*bad};
-    }
-    if (names.empty()) {
-        return admin_failure{"nothing to set"};
+    if (auto ok = columns_to_set(address_columns, s, false, names, values); !ok) {
+        return ok;
     }
     return in_transaction([&]() -> admin_result<done> {
         auto key = find_address(address, true);

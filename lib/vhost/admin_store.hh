@@ -19,6 +19,8 @@
 
 namespace vhostmail::vhost {
 
+struct column;  // admin_settings.hh (internal)
+
 struct admin_failure {
     std::string message;
     bool temporary = false;  // database trouble: try again
@@ -143,6 +145,11 @@ private:
     admin_result<done> in_scope(const std::string& normalized_domain) const;
     admin_result<done> superadmin_only(const std::string& what) const;
     admin_result<done> scoped_settings(const settings& s, bool domain) const;
+    // A "set" command's columns and values, checked against the caller's scope; refused when
+    // there is nothing to set.
+    admin_result<done> columns_to_set(const std::vector<column>& columns, const settings& s,
+                                      bool domain, std::vector<std::string>& names,
+                                      std::vector<db::param>& values) const;
 
     db::connection& conn_;
     bool batch_ = false;  // inside batch(): changes join its transaction
