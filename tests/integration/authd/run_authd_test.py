@@ -227,13 +227,17 @@ def database_faults(db, pf, d, tmp):
         check("db hung: answered within Postfix's 10 s", time.monotonic() - started < 9, True)
     finally:
         db.resume()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        code, _ = pf.auth("PLAIN", "vivita@blobber.org", PASSWORD)
-        if code == 235:
-            break
+    check("db resumed: postfix AUTH works again", auth_when_back(pf, "vivita@blobber.org"), 235)
+
+
+def auth_when_back(pf, login, timeout=20):
+    """The AUTH reply code once the database is back: 235, or the last code after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code, _ = pf.auth("PLAIN", login, PASSWORD)
+        if code == 235 or time.monotonic() >= deadline:
+            return code
         time.sleep(0.3)
-    check("db resumed: postfix AUTH works again", code, 235)
 
 
 def throttling(db, pf, d, tmp, cfg_text):
@@ -329,13 +333,7 @@ def cyrus_postfix(tmp, source, db):
             check("cyrus postfix, db stopped, wrong password -> 454", code, 454)
         finally:
             db.start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            code, _ = pf.auth("PLAIN", "xandros@blobber.org", PASSWORD)
-            if code == 235:
-                break
-            time.sleep(0.3)
-        check("cyrus postfix, db back -> 235", code, 235)
+        check("cyrus postfix, db back -> 235", auth_when_back(pf, "xandros@blobber.org"), 235)
         if failures:
             time.sleep(1)
             print("cyrus postfix log:\n" + pf.log()[-3000:])
