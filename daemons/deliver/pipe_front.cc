@@ -3,10 +3,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -17,11 +15,9 @@
 #include "daemons/deliver/message.hh"
 #include "daemons/deliver/params.hh"
 #include "daemons/deliver/pipe_common.hh"
-#include "lib/config/common_params.hh"
 #include "lib/core/exit_code.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
-#include "lib/os/privileges.hh"
 #include "lib/vhost/sql_directory.hh"
 
 namespace vhostmail::deliver {
