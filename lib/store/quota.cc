@@ -197,8 +197,12 @@ quota_read scan(int dir_fd, std::time_t& newest) {
         return r;
     }
     while (dirent* ent = ::readdir(d)) {
+        // Every folder, .Trash too: Dovecot's maildir quota counts what its quota_rule does not
+        // exclude, and by default that is nothing. A recalculation that left Trash out (as
+        // Courier does) would disagree with the lines Dovecot appends when mail is moved to or
+        // expunged from Trash, and let a full mailbox grow by whatever sits in Trash.
         std::string_view n = ent->d_name;
-        if (n.size() < 2 || n[0] != '.' || n == ".." || n == ".Trash") {
+        if (n.size() < 2 || n[0] != '.' || n == "..") {
             continue;
         }
         int sub = ::openat(dir_fd, ent->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -3,10 +3,11 @@
 // (protocols.md section 9.5), so IMAP clients served by Dovecot see the same usage.
 //   line 1: "<bytes>S,<count>C" (0 or a missing type = unlimited)
 //   then:   "<bytes> <count>" per delivery/removal (may be negative), summed for the usage.
-// Recalculated (scan of new/ and cur/ of the Maildir and its folders except .Trash, using ,S=
-// from the names, else stat) when the file is missing, >= 5120 bytes, has negative sums, its
-// limits differ from the database's, or it says "over quota" with more than one usage line or
-// an mtime >= 15 minutes old. The pure parts (parse, decide, format) are separate from the I/O.
+// Recalculated (scan of new/ and cur/ of the Maildir and all its folders, .Trash included as
+// Dovecot's maildir quota backend counts it, using ,S= from the names, else stat) when the file
+// is missing, >= 5120 bytes, has negative sums, its limits differ from the database's, or it
+// says "over quota" with more than one usage line or an mtime >= 15 minutes old. The pure
+// parts (parse, decide, format) are separate from the I/O.
 // Thread safety: reentrant; concurrent appends are atomic (O_APPEND, one write).
 #pragma once
 
@@ -69,7 +70,7 @@ struct quota_read {
 // when the rule says so.
 quota_read read_quota(int dir_fd, const quota_limits& limits, std::time_t now);
 
-// Pure scan helper exposed for tests: sums new/ and cur/ of the Maildir and its folders.
+// Pure scan helper exposed for tests: sums new/ and cur/ of the Maildir and all its folders.
 quota_read scan_maildir(int dir_fd);
 
 // Appends one usage line (one write, O_APPEND). Missing file: nothing (next read recalculates).

@@ -105,14 +105,14 @@ TEST_CASE("read_quota recalculates from the Maildir and appends stay consistent"
     auto r = read_quota(md.dir_fd(), l, std::time(nullptr));
     CHECK(r.error == 0);
     CHECK(r.recalculated);
-    CHECK(r.usage.bytes == 100 + 50 + 30 + 7);
-    CHECK(r.usage.messages == 4);
+    CHECK(r.usage.bytes == 100 + 50 + 30 + 999 + 7);  // .Trash counts, as in Dovecot
+    CHECK(r.usage.messages == 5);
 
     CHECK(append_usage(md.dir_fd(), 20, 1) == 0);
     auto again = read_quota(md.dir_fd(), l, std::time(nullptr));
     CHECK_FALSE(again.recalculated);
-    CHECK(again.usage.bytes == 207);
-    CHECK(again.usage.messages == 5);
+    CHECK(again.usage.bytes == 1206);
+    CHECK(again.usage.messages == 6);
 
     auto changed = read_quota(md.dir_fd(), quota_limits{20000, 0}, std::time(nullptr));
     CHECK(changed.recalculated);  // the database's limit differs from the file's
@@ -120,6 +120,49 @@ TEST_CASE("read_quota recalculates from the Maildir and appends stay consistent"
     std::string header;
     std::getline(f, header);
     CHECK(header == "20000S,0C");
+}
+
+// Dovecot 2.3's maildir quota backend (quota-maildir.c) recalculates over every mailbox its
+// quota_rule does not ignore: with the stock "quota = maildir:User quota", Trash and its
+// subfolders too. Checked against doveadm quota recalc by the integration test
+// tests/integration/deliver/run_quota_dovecot_test.py.
+TEST_CASE("recalculation counts every folder, .Trash too, as Dovecot does", "[quota]") {
+    test::temp_dir base;
+    auto bfd = base.open();
+    auto opened = open_beneath(bfd.get(), {"m"}, true);
+    maildir md(std::move(opened.fd), true);
+    REQUIRE(md.ok());
+    for (const char* folder : {".Trash", ".Trash.Old", ".Archive"}) {
+        std::filesystem::create_directories(base.path() + "/m/" + folder + "/new");
+        std::filesystem::create_directories(base.path() + "/m/" + folder + "/cur");
+    }
+    std::ofstream(base.path() + "/m/.Trash/cur/1.a.h,S=400,W=410:2,ST") << "x";
+    std::ofstream(base.path() + "/m/.Trash/new/2.b.h,S=300,W=305") << "x";
+    std::ofstream(base.path() + "/m/.Trash.Old/cur/3.c.h,S=20:2,S") << "x";
+    std::ofstream(base.path() + "/m/.Archive/cur/4.d.h,S=5:2,") << "x";
+    auto r = scan_maildir(md.dir_fd());
+    CHECK(r.error == 0);
+    CHECK(r.usage.bytes == 400 + 300 + 20 + 5);
+    CHECK(r.usage.messages == 4);
+}
+
+// The header forms Dovecot writes: "<bytes>S" without ",0C", "<count>C" without "0S", and "0S"
+// when it recalculated a mailbox with no limits known (no quota_rule and no maildirsize).
+TEST_CASE("maildirsize headers as Dovecot writes them", "[quota]") {
+    quota_limits db{8000, 12};
+    auto same = parse_maildirsize("8000S,12C\n5445 9\n");
+    REQUIRE(same);
+    CHECK_FALSE(needs_recalc(same, 17, 0, db));
+    auto bytes_only = parse_maildirsize("8000S\n100 1\n");
+    REQUIRE(bytes_only);
+    CHECK_FALSE(needs_recalc(bytes_only, 14, 0, quota_limits{8000, 0}));
+    auto count_only = parse_maildirsize("12C\n100 1\n");
+    REQUIRE(count_only);
+    CHECK_FALSE(needs_recalc(count_only, 12, 0, quota_limits{0, 12}));
+    auto no_limits = parse_maildirsize("0S\n5445 9\n");
+    REQUIRE(no_limits);
+    CHECK(no_limits->limits.unlimited());
+    CHECK(needs_recalc(no_limits, 10, 0, db));  // put the database's limits back
 }
 
 TEST_CASE("read_quota refuses a symlinked maildirsize", "[quota]") {
