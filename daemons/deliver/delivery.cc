@@ -131,7 +131,7 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
         return result_temp("cannot open the Maildir of " + d.address);
     }
     std::time_t now = std::time(nullptr);
-    if (unsigned n = md.clean_tmp(now)) {
+    if (unsigned n = md.tmp_scan_due(now) ? md.clean_tmp(now) : 0) {
         log::info("mailbox {}: removed {} stale file(s) from tmp/", d.address, n);
     }
     std::string prefix = trace_headers(d, env);

@@ -11,13 +11,19 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <random>
+#include <utility>
+
+#include "lib/store/directory_sync.hh"
 
 namespace vhostmail::store {
 
 namespace {
 
 std::atomic<uint64_t> delivery_counter{0};
+std::atomic<bool> anonymous_tmp_usable{true};
 
 maildir_error sys_error(int err, std::string what) {
     return {err == 0 ? EIO : err, what + ": " + std::strerror(err == 0 ? EIO : err)};
@@ -116,6 +122,20 @@ maildir::maildir(unique_fd dir_fd, bool create) : dir_(std::move(dir_fd)) {
     }
 }
 
+void maildir::use_unnamed_tmp_files(bool use) {
+    anonymous_tmp_usable = use;
+}
+
+std::string maildir::unique_name(uint64_t size, uint64_t wsize, std::string_view host) {
+    timeval tv{};
+    ::gettimeofday(&tv, nullptr);
+    char rnd[17];
+    std::snprintf(rnd, sizeof rnd, "%016llx", static_cast<unsigned long long>(random64()));
+    return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" +
+           std::to_string(::getpid()) + "Q" + std::to_string(++delivery_counter) + "R" + rnd +
+           "." + maildir_host(host) + ",S=" + std::to_string(size) + ",W=" + std::to_string(wsize);
+}
+
 maildir::delivered maildir::deliver(std::string_view prefix, std::string_view body,
                                     std::string_view host, const hook& on_stage) {
     delivered d;
@@ -124,18 +144,91 @@ maildir::delivered maildir::deliver(std::string_view prefix, std::string_view bo
         return d;
     }
     d.size = prefix.size() + body.size();
-    uint64_t wsize = rfc822_size(prefix, body);
+    const uint64_t wsize = rfc822_size(prefix, body);
+    if (anonymous_tmp_usable.load(std::memory_order_relaxed)) {
+        bool unsupported = false;
+        d = deliver_anonymous(prefix, body, wsize, host, on_stage, unsupported);
+        if (!unsupported) {
+            return d;
+        }
+        anonymous_tmp_usable = false;  // this file system or sandbox: named files from now on
+        d.size = prefix.size() + body.size();
+    }
+    return deliver_named(prefix, body, wsize, host, on_stage);
+}
+
+// tmp/ through an O_TMPFILE: the file has no name until it is linked into new/, so a crash
+// leaves nothing behind in tmp/, and neither the fsync of the file (which on ext4 without a
+// journal also writes out the directory of a newly named file) nor the create and unlink touch
+// tmp/, which concurrent deliveries to the Maildir would otherwise queue on.
+maildir::delivered maildir::deliver_anonymous(std::string_view prefix, std::string_view body,
+                                              uint64_t wsize, std::string_view host,
+                                              const hook& on_stage, bool& unsupported) {
+    delivered d;
+    d.size = prefix.size() + body.size();
+    unique_fd fd(::openat(tmp_.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+    if (!fd) {
+        unsupported = errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL;
+        d.error = sys_error(errno, "create a file in tmp/");
+        return d;
+    }
+    maildir_error e;
+    if (!write_all(fd.get(), prefix, body, e)) {
+        e.what = "tmp/: " + e.what;
+        d.error = std::move(e);
+        return d;
+    }
+    if (on_stage) {
+        on_stage("tmp-written");
+    }
+    if (::fsync(fd.get()) != 0) {
+        d.error = sys_error(errno, "fsync tmp/");
+        return d;
+    }
+    if (on_stage) {
+        on_stage("synced");
+    }
+    // Linking an unnamed file needs /proc (or CAP_DAC_READ_SEARCH for AT_EMPTY_PATH).
+    const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+    for (int attempt = 0; attempt < 5 && d.name.empty(); ++attempt) {
+        std::string name = unique_name(d.size, wsize, host);
+        if (::linkat(AT_FDCWD, self.c_str(), new_.get(), name.c_str(), AT_SYMLINK_FOLLOW) == 0 ||
+            (errno == ENOENT &&
+             ::linkat(fd.get(), "", new_.get(), name.c_str(), AT_EMPTY_PATH) == 0)) {
+            d.name = std::move(name);
+        } else if (errno == ENOENT || errno == EPERM) {
+            unsupported = true;
+            d.error = sys_error(errno, "link into new/");
+            return d;
+        } else if (errno != EEXIST) {
+            d.error = sys_error(errno, "link new/" + name);
+            return d;
+        }
+    }
+    if (d.name.empty()) {
+        d.error = {EEXIST, "cannot find a unique name in new/"};
+        return d;
+    }
+    if (on_stage) {
+        on_stage("linked");
+    }
+    if (int err = shared_directory_syncer().sync(new_.get()); err != 0) {
+        ::unlinkat(new_.get(), d.name.c_str(), 0);
+        d.error = sys_error(err, "fsync new/");
+        d.name.clear();
+    }
+    return d;
+}
+
+maildir::delivered maildir::deliver_named(std::string_view prefix, std::string_view body,
+                                          uint64_t wsize, std::string_view host,
+                                          const hook& on_stage) {
+    delivered d;
+    d.size = prefix.size() + body.size();
     std::string tmp_name;
     unique_fd fd;
     for (int attempt = 0; attempt < 5 && !fd; ++attempt) {
-        timeval tv{};
-        ::gettimeofday(&tv, nullptr);
-        tmp_name = std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" +
-                   std::to_string(::getpid()) + "Q" + std::to_string(++delivery_counter);
-        char rnd[17];
-        std::snprintf(rnd, sizeof rnd, "%016llx", static_cast<unsigned long long>(random64()));
-        tmp_name += std::string("R") + rnd + "." + maildir_host(host) +
-                    ",S=" + std::to_string(d.size) + ",W=" + std::to_string(wsize);
+        tmp_name = unique_name(d.size, wsize, host);
         int f = ::openat(tmp_.get(), tmp_name.c_str(),
                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (f >= 0) {
@@ -177,14 +270,35 @@ maildir::delivered maildir::deliver(std::string_view prefix, std::string_view bo
     if (on_stage) {
         on_stage("linked");
     }
-    if (::fsync(new_.get()) != 0) {
-        int err = errno;
+    if (int err = shared_directory_syncer().sync(new_.get()); err != 0) {
         ::unlinkat(new_.get(), tmp_name.c_str(), 0);
         return fail(sys_error(err, "fsync new/"));
     }
     ::unlinkat(tmp_.get(), tmp_name.c_str(), 0);
     d.name = tmp_name;
     return d;
+}
+
+bool maildir::tmp_scan_due(std::time_t now, std::time_t interval) const {
+    struct stat st {};
+    if (!tmp_ || ::fstat(tmp_.get(), &st) != 0) {
+        return true;
+    }
+    static std::mutex mutex;
+    static std::map<std::pair<dev_t, ino_t>, std::time_t> last_scan;
+    std::lock_guard lock(mutex);
+    if (last_scan.size() >= 65536) {
+        last_scan.clear();
+    }
+    auto [it, inserted] = last_scan.try_emplace({st.st_dev, st.st_ino}, now);
+    if (inserted) {
+        return true;
+    }
+    if (now - it->second < interval && now >= it->second) {
+        return false;
+    }
+    it->second = now;
+    return true;
 }
 
 unsigned maildir::clean_tmp(std::time_t now, std::time_t max_age) {

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // maildir.hh - durable Maildir delivery (protocols.md section 9.3).
-// Sequence: open tmp/<unique> O_CREAT|O_EXCL|O_NOFOLLOW 0600 -> write everything -> fsync ->
-// close -> link into new/<unique> (never overwrites) -> fsync new/ -> unlink the tmp name.
+// Sequence: an unnamed file in tmp/ (O_TMPFILE, 0600) -> write everything -> fsync -> link into
+// new/<unique> (never overwrites) -> fsync new/ (shared with concurrent deliveries to the same
+// Maildir: directory_sync.hh). Where tmp/ cannot hold unnamed files, or they cannot be linked
+// (no /proc), the classic way: tmp/<unique> O_CREAT|O_EXCL|O_NOFOLLOW -> write -> fsync -> link
+// into new/ -> fsync new/ -> unlink the tmp name.
 // Only after deliver() returned ok is the message in new/; any failure unlinks what it wrote and
 // returns an error, which the caller reports as a temporary failure. A crash at any point leaves
-// at worst a file in tmp/ (removed by clean_tmp after 36 hours), never a partial file in new/.
+// nothing in new/ that is not complete; at worst a named file in tmp/ (removed by clean_tmp after
+// 36 hours), or, unnamed, nothing at all.
 // Unique name: <sec>.M<usec>P<pid>Q<count>R<random>.<host>,S=<size>,W=<rfc822 size>.
 // Thread safety: a maildir object is used by one thread; the file name counter is atomic.
 #pragma once
@@ -53,10 +57,29 @@ public:
     delivered deliver(std::string_view prefix, std::string_view body, std::string_view host,
                       const hook& on_stage = {});
 
+    // false: always the classic named tmp/ file (tests; a file system that misbehaves with
+    // O_TMPFILE). Process wide; true is the default and is turned off by itself where
+    // unnamed files are refused.
+    static void use_unnamed_tmp_files(bool use);
+
     // Removes files in tmp/ not modified for `max_age` seconds. Returns how many.
     unsigned clean_tmp(std::time_t now, std::time_t max_age = 36 * 3600);
 
+    // True when this process has not scanned this Maildir's tmp/ for `interval` seconds
+    // (and records the scan as done now). A long-running daemon thus reads tmp/ about once an
+    // hour per Maildir instead of on every delivery, where the directory read would queue
+    // behind the creates and unlinks of concurrent deliveries. A file is still removed at the
+    // first delivery after it is 36 + 1 hours old. Thread safe; remembers at most 65536
+    // Maildirs (then forgets all, which only costs extra scans).
+    bool tmp_scan_due(std::time_t now, std::time_t interval = 3600) const;
+
 private:
+    static std::string unique_name(uint64_t size, uint64_t wsize, std::string_view host);
+    delivered deliver_anonymous(std::string_view prefix, std::string_view body, uint64_t wsize,
+                                std::string_view host, const hook& on_stage, bool& unsupported);
+    delivered deliver_named(std::string_view prefix, std::string_view body, uint64_t wsize,
+                            std::string_view host, const hook& on_stage);
+
     unique_fd dir_, tmp_, new_, cur_;
     maildir_error error_;
 };

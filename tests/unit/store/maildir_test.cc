@@ -54,8 +54,16 @@ TEST_CASE("rfc822 size counts bare LFs twice", "[store]") {
     CHECK(rfc822_size("a\n", "b\r\nc\n") == 7 + 2);
 }
 
+// Runs a test once with unnamed tmp/ files (the default) and once the classic way.
+struct both_tmp_ways {
+    bool unnamed = GENERATE(true, false);
+    both_tmp_ways() { maildir::use_unnamed_tmp_files(unnamed); }
+    ~both_tmp_ways() { maildir::use_unnamed_tmp_files(true); }
+};
+
 TEST_CASE("a delivery lands in new/ with its size in the name, nothing left in tmp/",
           "[store]") {
+    both_tmp_ways way;
     test::temp_dir base;
     auto md = open_md(base);
     REQUIRE(md.ok());
@@ -87,6 +95,7 @@ TEST_CASE("a delivery lands in new/ with its size in the name, nothing left in t
 }
 
 TEST_CASE("a write failure leaves nothing in new/ or tmp/", "[store]") {
+    both_tmp_ways way;
     test::temp_dir base;
     auto md = open_md(base);
     REQUIRE(md.ok());
@@ -110,6 +119,7 @@ TEST_CASE("an unwritable Maildir is an error, not a crash", "[store]") {
         WARN("root ignores permissions: not tested");
         return;
     }
+    both_tmp_ways way;
     test::temp_dir base;
     auto md = open_md(base);
     fs::permissions(base.path() + "/d/u/tmp", fs::perms::owner_read | fs::perms::owner_exec);
@@ -129,4 +139,18 @@ TEST_CASE("stale tmp files are removed after 36 hours, fresh ones kept", "[store
     ::utime((tmp + "old").c_str(), &times);
     CHECK(md.clean_tmp(now) == 1);
     CHECK(names(base.path() + "/d/u/tmp") == std::vector<std::string>{"fresh"});
+}
+
+TEST_CASE("tmp/ is scanned at most once per interval per Maildir", "[store]") {
+    test::temp_dir base, other_base;
+    auto md = open_md(base);
+    auto other = open_md(other_base);
+    std::time_t now = std::time(nullptr);
+    CHECK(md.tmp_scan_due(now));
+    CHECK_FALSE(md.tmp_scan_due(now + 10));
+    CHECK_FALSE(open_md(base).tmp_scan_due(now + 3599));  // the same Maildir opened anew
+    CHECK(other.tmp_scan_due(now + 10));
+    CHECK(md.tmp_scan_due(now + 3600));
+    CHECK_FALSE(md.tmp_scan_due(now + 3601));
+    CHECK(md.tmp_scan_due(now - 10));  // the clock went back: scan rather than wait an hour
 }
