@@ -5,6 +5,7 @@ dovecot-lda and LMTP server, end to end through Postfix (lmtpd vs virtual(8)), a
 own ceiling, in one run on the same disk. Not part of the test suite; run as root.
 
 usage: bench_deliver.py --bin BUILD_DIR [--seconds 8] [--clients 4] [--sizes 4096,102400]
+                       [--e2e-messages 1000] [--rows all|COLUMN,...]
 
 Everything runs privately (vhm_mariadb, vhm_postfix, a private Dovecot config); mail goes to a
 temporary directory under --dir (default /var/tmp, the real disk). Each contender delivers for
@@ -12,6 +13,10 @@ temporary directory under --dir (default /var/tmp, the real disk). Each contende
 messages / wall time. Every contender fsyncs each message (lmtpd/deliver: file + new/;
 Dovecot: mail_fsync = always; Postfix virtual(8): fsync of the file).
 Ceiling: one loop of create in tmp/, write, fsync, rename to new/, fsync new/.
+End to end, the same private Postfix either hands the mail to lmtpd (its tables from lookupd,
+as the shipped snippets configure it) or delivers with its own virtual(8), once with inline:
+tables (no lookups at all: the fastest Postfix can be) and once with mysql: tables on the same
+MariaDB (the glue admins run today).
 The vhostmail mailboxes have a quota (maildirsize + usage record) and one has a vacation, so the
 checks run on every message.
 """
@@ -227,17 +232,61 @@ def wait_count(maildir, want, timeout=120):
     return False
 
 
+def cpu_by_program():
+    """CPU seconds (user + system) of every running process, summed per program name."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = {}
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except (OSError, ValueError):
+            continue
+        if not pid.isdigit():
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if name.startswith("kworker/"):  # the name carries the current work item
+            name = "kworker"
+        fields = stat[stat.rindex(")") + 2:].split()
+        total[name] = total.get(name, 0) + (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def end_to_end(tmp, pf_extra, mailbase, size, count, clients, name):
+    """Messages/s from smtp-source into smtpd until all are in the Maildir. With
+    VHM_BENCH_SPLIT=1 the two halves are timed apart: intake (smtpd + cleanup + lookups, the
+    messages held) and then delivery alone (the hold queue released)."""
+    split = bool(os.environ.get("VHM_BENCH_SPLIT"))
     master = "virtual   unix  -       n       n       -       -       virtual\n"
+    hold = "smtpd_data_restrictions = check_client_access static:HOLD\n" if split else ""
     with vhm_postfix.private_postfix(os.path.join(tmp, name), main_cf_extra=pf_extra +
-                                     "in_flow_delay = 0s\n", master_cf_extra=master) as pf:
+                                     "in_flow_delay = 0s\n" + hold +
+                                     os.environ.get("VHM_BENCH_PF_EXTRA", "").replace(";", "\n"),
+                                     master_cf_extra=master) as pf:
+        cpu_before = cpu_by_program()
         start = time.monotonic()
         subprocess.run(["smtp-source", "-s", str(clients), "-m", str(count), "-l", str(size),
                         "-f", "bench@remote.example", "-t", "u1@bench.example",
                         f"127.0.0.1:{pf.smtp_port}"], check=True, capture_output=True)
+        accepted = time.monotonic() - start
+        if split:
+            released = time.monotonic()
+            for release in (["postsuper", "-c", pf.conf, "-H", "ALL"],  # to deferred/
+                            ["postqueue", "-c", pf.conf, "-f"]):
+                subprocess.run(release, check=True, capture_output=True)
         ok = wait_count(mailbase, count)
         elapsed = time.monotonic() - start
+        if os.environ.get("VHM_BENCH_CPU"):
+            cpu = cpu_by_program()
+            used = {k: v - cpu_before.get(k, 0) for k, v in cpu.items()}
+            print(name, "CPU ms per message:", ", ".join(
+                f"{k} {1000 * v / count:.2f}" for k, v in
+                sorted(used.items(), key=lambda kv: -kv[1]) if v > 0.005))
+        if split:
+            print(f"{name}: intake {count / accepted:.0f}/s, delivery alone "
+                  f"{count / (time.monotonic() - released):.0f}/s")
         if os.environ.get("VHM_BENCH_VERBOSE"):
+            print(f"{name}: smtp-source done after {accepted:.2f} s, delivered after {elapsed:.2f} s")
             print("\n".join([ln for ln in pf.log().splitlines() if "relay=" in ln][-3:]))
         if not ok:
             print(pf.log()[-3000:])
@@ -255,7 +304,13 @@ def main():
     ap.add_argument("--sizes", default="4096,102400")
     ap.add_argument("--e2e-messages", type=int, default=1000)
     ap.add_argument("--dir", default="/var/tmp")
+    ap.add_argument("--rows", default="all",
+                    help="comma-separated columns to measure (default: all)")
     a = ap.parse_args()
+    wanted = set(a.rows.split(","))
+
+    def want(column):
+        return "all" in wanted or column in wanted
     lmtpd = os.path.join(a.bin, "daemons/deliver/vhostmail-lmtpd")
     deliver = os.path.join(a.bin, "daemons/deliver/vhostmail-deliver")
     lookupd = os.path.join(a.bin, "daemons/lookupd/vhostmail-lookupd")
@@ -322,50 +377,79 @@ def main():
                 lk.wait_for_log("routing data loaded")
                 for size in [int(s) for s in a.sizes.split(",")]:
                     msg = make_message(size)
-                    row = {"size": size, "ceiling": ceiling(tmp, msg, a.seconds)}
-                    print("ceiling", row, flush=True)
-                    row["lmtpd"] = lmtp_rate(sock, msg, a.seconds, a.clients, "bench.example")
-                    print("lmtpd", row, flush=True)
-                    row["deliver"] = process_rate(
-                        lambda i, n: [deliver, "-c", cfg_file, "-f", "bench@remote.example",
-                                      "--", f"u{(i * 7 + n) % MAILBOXES}@bench.example"],
-                        msg, a.seconds, a.clients)
-                    row["deliver-relay"] = process_rate(
-                        lambda i, n: [deliver, "-c", relay_cfg_file, "-f", "bench@remote.example",
-                                      "--", f"u{(i * 7 + n) % MAILBOXES}@bench.example"],
-                        msg, a.seconds, a.clients)
-                    if os.path.exists(lda):
+                    row = {"size": size}
+                    if want("ceiling"):
+                        row["ceiling"] = ceiling(tmp, msg, a.seconds)
+                    if want("lmtpd"):
+                        row["lmtpd"] = lmtp_rate(sock, msg, a.seconds, a.clients,
+                                                 "bench.example")
+                    print(row, flush=True)
+                    for column, config in (("deliver", cfg_file),
+                                           ("deliver-relay", relay_cfg_file)):
+                        if want(column):
+                            row[column] = process_rate(
+                                lambda i, n: [deliver, "-c", config, "-f",
+                                              "bench@remote.example", "--",
+                                              f"u{(i * 7 + n) % MAILBOXES}@bench.example"],
+                                msg, a.seconds, a.clients)
+                    if os.path.exists(lda) and want("dovecot-lda"):
                         row["dovecot-lda"] = process_rate(
                             lambda i, n: [lda, "-c", dconf, "-d",
                                           f"u{(i * 7 + n) % MAILBOXES}@bench.example"],
                             msg, a.seconds, a.clients)
-                    if dovecot.returncode == 0:
+                    if dovecot.returncode == 0 and want("dovecot-lmtp"):
                         row["dovecot-lmtp"] = lmtp_rate(os.path.join(tmp, "dovecot-lmtp"), msg,
                                                         a.seconds, a.clients, "bench.example")
-                    e2e_lmtpd = (open(os.path.join(source, "postfix-snippets",
-                                                   "main.cf.lookup")).read())
+                    print(row, flush=True)
+                    lookup_maps = (open(os.path.join(source, "postfix-snippets",
+                                                     "main.cf.lookup")).read())
                     for i, m in enumerate(("domains", "aliases", "mailboxes", "senders")):
-                        e2e_lmtpd = e2e_lmtpd.replace(f"tcp:127.0.0.1:{10041 + i}",
-                                                      f"tcp:127.0.0.1:{ports[m]}")
-                    e2e_lmtpd += f"virtual_transport = lmtp:unix:{sock}\n"
-                    vbase = mailbase(f"virtual-{size}")
-                    e2e_virtual = ("virtual_mailbox_domains = bench.example\n"
+                        lookup_maps = lookup_maps.replace(f"tcp:127.0.0.1:{10041 + i}",
+                                                          f"tcp:127.0.0.1:{ports[m]}")
+                    virtual_agent = (f"virtual_uid_maps = static:{nobody.pw_uid}\n"
+                                     f"virtual_gid_maps = static:{nobody.pw_gid}\n"
+                                     "virtual_transport = virtual\n")
+                    inline_maps = ("virtual_mailbox_domains = bench.example\n"
                                    "virtual_mailbox_maps = inline:{ " +
                                    ", ".join(f"u{i}@bench.example=bench.example/u{i}/"
-                                             for i in range(MAILBOXES)) + " }\n"
-                                   f"virtual_mailbox_base = {vbase}\n"
-                                   f"virtual_uid_maps = static:{nobody.pw_uid}\n"
-                                   f"virtual_gid_maps = static:{nobody.pw_gid}\n"
-                                   "virtual_transport = virtual\n")
+                                             for i in range(MAILBOXES)) + " }\n")
+                    # The glue admins run today: Postfix's own mysql: tables (postfix-mysql).
+                    mysql_maps = ""
+                    if want("e2e-virtual-mysql"):
+                        where = ("FROM addresses a JOIN domains d ON d.id = a.domain_id WHERE "
+                                 "a.local_part = '%u' AND d.name = '%d' AND a.enabled AND "
+                                 "d.enabled")
+                        queries = {
+                            "domains": "SELECT 1 FROM domains WHERE name = '%s' AND enabled",
+                            "mailboxes": "SELECT CONCAT(d.name, '/', a.local_part, '/') " +
+                                         where + " AND a.mailbox",
+                            "aliases": "SELECT f.destination FROM forwardings f JOIN addresses a"
+                                       " ON a.id = f.address_id JOIN domains d ON"
+                                       " d.id = a.domain_id WHERE a.local_part = '%u' AND"
+                                       " d.name = '%d' AND a.enabled AND d.enabled"}
+                        for m, q in queries.items():
+                            with open(os.path.join(tmp, f"mysql-{m}.cf"), "w") as f:
+                                f.write(f"hosts = unix:{db.socket}\nuser = {db.user}\n"
+                                        f"password = {db.password}\ndbname = {db.database}\n"
+                                        f"query = {q}\n")
+                        mysql_maps = (f"virtual_mailbox_domains = mysql:{tmp}/mysql-domains.cf\n"
+                                      f"virtual_mailbox_maps = mysql:{tmp}/mysql-mailboxes.cf\n"
+                                      f"virtual_alias_maps = mysql:{tmp}/mysql-aliases.cf\n")
                     n = a.e2e_messages
-                    u1 = os.path.join(tmp, "vhm", "bench.example", "u1")
-                    before = count_new(u1)
-                    row["e2e-lmtpd"] = end_to_end(tmp, e2e_lmtpd, u1, size, n + before,
-                                                  a.clients, f"pf-l-{size}")
-                    row["e2e-lmtpd"] *= n / (n + before)
-                    row["e2e-virtual"] = end_to_end(tmp, e2e_virtual,
-                                                    os.path.join(vbase, "bench.example", "u1"),
-                                                    size, n, a.clients, f"pf-v-{size}")
+                    if want("e2e-lmtpd"):
+                        u1 = os.path.join(tmp, "vhm", "bench.example", "u1")
+                        before = count_new(u1)
+                        row["e2e-lmtpd"] = end_to_end(
+                            tmp, lookup_maps + f"virtual_transport = lmtp:unix:{sock}\n", u1,
+                            size, n + before, a.clients, f"pf-l-{size}") * n / (n + before)
+                    for column, maps in (("e2e-virtual", inline_maps),
+                                         ("e2e-virtual-mysql", mysql_maps)):
+                        if want(column):
+                            vbase = mailbase(f"{column}-{size}")
+                            row[column] = end_to_end(
+                                tmp, maps + virtual_agent + f"virtual_mailbox_base = {vbase}\n",
+                                os.path.join(vbase, "bench.example", "u1"), size, n, a.clients,
+                                f"pf-{column}-{size}")
                     results.append(row)
                     print(row, flush=True)
         finally:
@@ -373,10 +457,12 @@ def main():
                 subprocess.run(["doveadm", "-c", dconf, "stop"], capture_output=True)
     print("\nmessages/s (each message fsync'ed), clients =", a.clients)
     keys = ["ceiling", "lmtpd", "deliver", "deliver-relay", "dovecot-lmtp", "dovecot-lda", "e2e-lmtpd",
-            "e2e-virtual"]
-    print("size     " + "".join(f"{k:>14}" for k in keys))
+            "e2e-virtual", "e2e-virtual-mysql"]
+    keys = [k for k in keys if any(k in r for r in results)]
+    widths = [max(14, len(k) + 2) for k in keys]
+    print("size     " + "".join(f"{k:>{w}}" for k, w in zip(keys, widths)))
     for r in results:
-        print(f"{r['size']:<9}" + "".join(f"{r.get(k, 0):>14.0f}" for k in keys))
+        print(f"{r['size']:<9}" + "".join(f"{r.get(k, 0):>{w}.0f}" for k, w in zip(keys, widths)))
     return 0
 
 
