@@ -17,6 +17,7 @@ with nothing left behind; the LMTP protocol details (pipelining, ORCPT, size, ba
 
 import os
 import pwd
+import re
 import resource
 import shutil
 import socket
@@ -178,6 +179,14 @@ def through_postfix(pf, mailbase, tmp, sendmail_log, db):
     check("vacation reply headers", all(h in reply for h in (
         "Auto-Submitted: auto-replied", "Subject: Out of office", "In-Reply-To: <multi."
     )), True)
+    # The recorded command line and message, handed to Postfix's real sendmail (as root, so
+    # it may use the private instance's config directory): queued with the null sender.
+    real = subprocess.run(["/usr/sbin/sendmail", "-C", pf.conf] + calls[0].split(),
+                          input=reply.encode(), capture_output=True, timeout=60)
+    check("real sendmail accepts the reply command line", (real.returncode, real.stderr), (0, b""))
+    check("real sendmail: queued from <> to the envelope sender", wait_for(
+        lambda: re.search(r"qmgr\[\d+\]: (\w+): from=<>, size=\d+, nrcpt=1.*\n(?:.*\n)*?"
+                          r".*\1: to=<carol@remote\.example>", pf.log()) is not None), True)
 
     # Over quota: small@blobber.org holds 3000 bytes.
     s0 = n("blobber.org/small/")
