@@ -72,6 +72,33 @@ io_status connection::read_some(std::string& buf, size_t max, std::chrono::milli
     }
 }
 
+io_status connection::read_bulk(std::string& buf, size_t max, std::chrono::milliseconds timeout) {
+    bool forever = timeout.count() <= 0;
+    auto deadline = clock::now() + timeout;
+    thread_local std::array<char, 65536> chunk;
+    max = std::min(max, chunk.size());
+    while (true) {
+        ssize_t n = recv(fd_.get(), chunk.data(), max, MSG_DONTWAIT);
+        if (n > 0) {
+            buf.append(chunk.data(), static_cast<size_t>(n));
+            return io_status::ok;
+        }
+        if (n == 0) {
+            return io_status::eof;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return io_status::error;
+        }
+        io_status w = wait_for(fd_.get(), POLLIN, stop_fd_, deadline, forever);
+        if (w != io_status::ok) {
+            return w;
+        }
+    }
+}
+
 io_status connection::write_all(std::string_view data, std::chrono::milliseconds timeout) {
     auto deadline = clock::now() + timeout;
     while (!data.empty()) {

@@ -23,6 +23,10 @@ public:
     // Appends at most `max` bytes to `buf`. timeout <= 0: wait forever (still woken by stop).
     io_status read_some(std::string& buf, size_t max, std::chrono::milliseconds timeout);
 
+    // The same for a stream that is expected to keep coming (a message body): reads what is
+    // already there first, up to 64 KB a call, and waits only when nothing is.
+    io_status read_bulk(std::string& buf, size_t max, std::chrono::milliseconds timeout);
+
     // Writes all of `data` within `timeout` overall.
     io_status write_all(std::string_view data, std::chrono::milliseconds timeout);
 
