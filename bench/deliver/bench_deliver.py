@@ -52,6 +52,7 @@ def make_message(size):
 
 def run_for(seconds, clients, work):
     """Runs work(client_index, stop_event) -> count in threads; returns messages/s."""
+    os.sync()  # no write-back left over from the row before
     stop = threading.Event()
     counts = [0] * clients
 
@@ -138,6 +139,7 @@ def process_rate(argv_for, message, seconds, clients, as_nobody=True):
     process of its own (no GIL between them) that drops to nobody once and then starts the
     program with posix_spawn/vfork (no preexec_fn, stdin from a file, output discarded), so the
     harness costs well under a millisecond per start, for every contender alike."""
+    os.sync()  # no write-back left over from the row before
     nobody = pwd.getpwnam("nobody")
     ctx = multiprocessing.get_context("fork")
     stop = ctx.Event()
@@ -257,6 +259,7 @@ def end_to_end(tmp, pf_extra, mailbase, size, count, clients, name):
     VHM_BENCH_SPLIT=1 the two halves are timed apart: intake (smtpd + cleanup + lookups, the
     messages held) and then delivery alone (the hold queue released)."""
     split = bool(os.environ.get("VHM_BENCH_SPLIT"))
+    os.sync()  # no write-back left over from the rows before (hundreds of MB at 100 KB)
     master = "virtual   unix  -       n       n       -       -       virtual\n"
     hold = "smtpd_data_restrictions = check_client_access static:HOLD\n" if split else ""
     with vhm_postfix.private_postfix(os.path.join(tmp, name), main_cf_extra=pf_extra +
