@@ -301,7 +301,7 @@ bool session::data() {
         }
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0 || conn_.read_bulk(in_, 1 << 20, left) != net::io_status::ok) {
+        if (left.count() <= 0 || conn_.read_bulk(in_, 65536, left) != net::io_status::ok) {
             return false;  // nothing acknowledged: Postfix retries the whole transaction
         }
     }

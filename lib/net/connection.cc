@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <memory>
 
 namespace vhostmail::net {
 
@@ -75,12 +76,18 @@ io_status connection::read_some(std::string& buf, size_t max, std::chrono::milli
 io_status connection::read_bulk(std::string& buf, size_t max, std::chrono::milliseconds timeout) {
     bool forever = timeout.count() <= 0;
     auto deadline = clock::now() + timeout;
-    thread_local std::array<char, 65536> chunk;
-    max = std::min(max, chunk.size());
+    constexpr size_t chunk_size = 65536;
+    // Allocated by the threads that read bulk only: a thread_local array would sit in the TLS
+    // block of every thread of every daemon.
+    thread_local std::unique_ptr<char[]> chunk;
+    if (!chunk) {
+        chunk = std::make_unique<char[]>(chunk_size);
+    }
+    max = std::min(max, chunk_size);
     while (true) {
-        ssize_t n = recv(fd_.get(), chunk.data(), max, MSG_DONTWAIT);
+        ssize_t n = recv(fd_.get(), chunk.get(), max, MSG_DONTWAIT);
         if (n > 0) {
-            buf.append(chunk.data(), static_cast<size_t>(n));
+            buf.append(chunk.get(), static_cast<size_t>(n));
             return io_status::ok;
         }
         if (n == 0) {

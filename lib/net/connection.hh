@@ -24,7 +24,7 @@ public:
     io_status read_some(std::string& buf, size_t max, std::chrono::milliseconds timeout);
 
     // The same for a stream that is expected to keep coming (a message body): reads what is
-    // already there first, up to 64 KB a call, and waits only when nothing is.
+    // already there first and waits only when nothing is. At most min(max, 64 KB) a call.
     io_status read_bulk(std::string& buf, size_t max, std::chrono::milliseconds timeout);
 
     // Writes all of `data` within `timeout` overall.

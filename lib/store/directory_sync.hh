@@ -39,15 +39,16 @@ private:
         std::shared_ptr<round> running;  // an fsync in progress
         std::shared_ptr<round> next;     // joins until `running` ends, then starts
         unsigned users = 0;
+        std::condition_variable done;    // only this directory's callers wake up
     };
 
     sync_function sync_;
     std::mutex mutex_;
-    std::condition_variable done_;
     std::map<std::pair<dev_t, ino_t>, directory> directories_;
 };
 
-// The process's one syncer (all Maildir deliveries share it).
+// The process's one syncer (all Maildir deliveries share it). Never destroyed: a detached
+// connection thread may still be delivering while the process exits.
 directory_syncer& shared_directory_syncer();
 
 }  // namespace vhostmail::store

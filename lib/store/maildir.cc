@@ -23,7 +23,7 @@ namespace vhostmail::store {
 namespace {
 
 std::atomic<uint64_t> delivery_counter{0};
-std::atomic<bool> anonymous_tmp_usable{true};
+std::atomic<bool> unnamed_tmp_usable{true};
 
 maildir_error sys_error(int err, std::string what) {
     return {err == 0 ? EIO : err, what + ": " + std::strerror(err == 0 ? EIO : err)};
@@ -61,10 +61,11 @@ bool write_all(int fd, std::string_view a, std::string_view b, maildir_error& e)
                         {const_cast<char*>(b.data()), b.size()}};
         ssize_t n = ::writev(fd, iov, 2);
         if (n < 0) {
-            if (errno == EINTR) {
+            const int err = errno;
+            if (err == EINTR) {
                 continue;
             }
-            e = sys_error(errno, "write");
+            e = sys_error(err, "write");
             return false;
         }
         size_t done = static_cast<size_t>(n);
@@ -73,6 +74,37 @@ bool write_all(int fd, std::string_view a, std::string_view b, maildir_error& e)
         b.remove_prefix(std::min(done - from_a, b.size()));
     }
     return true;
+}
+
+// Writes prefix + body to the new file `fd` and fsyncs it (hooks "tmp-written", "synced").
+maildir_error write_synced(int fd, std::string_view prefix, std::string_view body,
+                           const std::string& what, const maildir::hook& on_stage) {
+    maildir_error e;
+    if (!write_all(fd, prefix, body, e)) {
+        e.what = what + ": " + e.what;
+        return e;
+    }
+    if (on_stage) {
+        on_stage("tmp-written");
+    }
+    if (::fsync(fd) != 0) {
+        const int err = errno;
+        return sys_error(err, "fsync " + what);
+    }
+    if (on_stage) {
+        on_stage("synced");
+    }
+    return {};
+}
+
+// Makes `name`, just linked into new/, durable; if that fails it is taken out again, so that
+// nothing stays in new/ that was not acknowledged.
+maildir_error sync_or_unlink(int new_fd, const std::string& name) {
+    if (int err = shared_directory_syncer().sync(new_fd); err != 0) {
+        ::unlinkat(new_fd, name.c_str(), 0);
+        return sys_error(err, "fsync new/");
+    }
+    return {};
 }
 
 }  // namespace
@@ -123,7 +155,11 @@ maildir::maildir(unique_fd dir_fd, bool create) : dir_(std::move(dir_fd)) {
 }
 
 void maildir::use_unnamed_tmp_files(bool use) {
-    anonymous_tmp_usable = use;
+    unnamed_tmp_usable = use;
+}
+
+bool maildir::unnamed_tmp_files_in_use() {
+    return unnamed_tmp_usable;
 }
 
 std::string maildir::unique_name(uint64_t size, uint64_t wsize, std::string_view host) {
@@ -138,70 +174,63 @@ std::string maildir::unique_name(uint64_t size, uint64_t wsize, std::string_view
 
 maildir::delivered maildir::deliver(std::string_view prefix, std::string_view body,
                                     std::string_view host, const hook& on_stage) {
-    delivered d;
     if (!ok()) {
-        d.error = error_;
+        return {error_, {}, 0};
+    }
+    const uint64_t wsize = rfc822_size(prefix, body);
+    if (!unnamed_tmp_usable.load(std::memory_order_relaxed)) {
+        return deliver_named(prefix, body, wsize, host, on_stage);
+    }
+    bool fall_back = false;
+    delivered d = deliver_unnamed(prefix, body, wsize, host, on_stage, fall_back);
+    if (!fall_back) {
         return d;
     }
-    d.size = prefix.size() + body.size();
-    const uint64_t wsize = rfc822_size(prefix, body);
-    if (anonymous_tmp_usable.load(std::memory_order_relaxed)) {
-        bool unsupported = false;
-        d = deliver_anonymous(prefix, body, wsize, host, on_stage, unsupported);
-        if (!unsupported) {
-            return d;
-        }
-        anonymous_tmp_usable = false;  // this file system or sandbox: named files from now on
-        d.size = prefix.size() + body.size();
+    // The file system or a sandbox refused the unnamed file or its link: this message the
+    // classic way, and all later ones too once that worked (the refusal was not a fluke of a
+    // Maildir removed under us).
+    d = deliver_named(prefix, body, wsize, host, on_stage);
+    if (d.error.ok()) {
+        unnamed_tmp_usable = false;
     }
-    return deliver_named(prefix, body, wsize, host, on_stage);
+    return d;
 }
 
 // tmp/ through an O_TMPFILE: the file has no name until it is linked into new/, so a crash
 // leaves nothing behind in tmp/, and neither the fsync of the file (which on ext4 without a
 // journal also writes out the directory of a newly named file) nor the create and unlink touch
 // tmp/, which concurrent deliveries to the Maildir would otherwise queue on.
-maildir::delivered maildir::deliver_anonymous(std::string_view prefix, std::string_view body,
-                                              uint64_t wsize, std::string_view host,
-                                              const hook& on_stage, bool& unsupported) {
+maildir::delivered maildir::deliver_unnamed(std::string_view prefix, std::string_view body,
+                                            uint64_t wsize, std::string_view host,
+                                            const hook& on_stage, bool& fall_back) {
     delivered d;
     d.size = prefix.size() + body.size();
     unique_fd fd(::openat(tmp_.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
     if (!fd) {
-        unsupported = errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL;
-        d.error = sys_error(errno, "create a file in tmp/");
+        const int err = errno;
+        fall_back = err == EOPNOTSUPP || err == EISDIR || err == EINVAL;
+        d.error = sys_error(err, "create a file in tmp/");
         return d;
     }
-    maildir_error e;
-    if (!write_all(fd.get(), prefix, body, e)) {
-        e.what = "tmp/: " + e.what;
-        d.error = std::move(e);
+    if (d.error = write_synced(fd.get(), prefix, body, "tmp/", on_stage); !d.error.ok()) {
         return d;
     }
-    if (on_stage) {
-        on_stage("tmp-written");
-    }
-    if (::fsync(fd.get()) != 0) {
-        d.error = sys_error(errno, "fsync tmp/");
-        return d;
-    }
-    if (on_stage) {
-        on_stage("synced");
-    }
-    // Linking an unnamed file needs /proc (or CAP_DAC_READ_SEARCH for AT_EMPTY_PATH).
+    // Linking an unnamed file needs /proc, or CAP_DAC_READ_SEARCH for AT_EMPTY_PATH.
     const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
     for (int attempt = 0; attempt < 5 && d.name.empty(); ++attempt) {
         std::string name = unique_name(d.size, wsize, host);
-        if (::linkat(AT_FDCWD, self.c_str(), new_.get(), name.c_str(), AT_SYMLINK_FOLLOW) == 0 ||
-            (errno == ENOENT &&
-             ::linkat(fd.get(), "", new_.get(), name.c_str(), AT_EMPTY_PATH) == 0)) {
+        bool linked =
+            ::linkat(AT_FDCWD, self.c_str(), new_.get(), name.c_str(), AT_SYMLINK_FOLLOW) == 0;
+        int err = linked ? 0 : errno;
+        if (!linked && err != EEXIST) {
+            linked = ::linkat(fd.get(), "", new_.get(), name.c_str(), AT_EMPTY_PATH) == 0;
+            err = linked ? 0 : errno;
+        }
+        if (linked) {
             d.name = std::move(name);
-        } else if (errno == ENOENT || errno == EPERM) {
-            unsupported = true;
-            d.error = sys_error(errno, "link into new/");
-            return d;
-        } else if (errno != EEXIST) {
-            d.error = sys_error(errno, "link new/" + name);
+        } else if (err != EEXIST) {
+            fall_back = true;  // no /proc, a sandbox, or new/ itself: the named way will tell
+            d.error = sys_error(err, "link into new/");
             return d;
         }
     }
@@ -212,9 +241,7 @@ maildir::delivered maildir::deliver_anonymous(std::string_view prefix, std::stri
     if (on_stage) {
         on_stage("linked");
     }
-    if (int err = shared_directory_syncer().sync(new_.get()); err != 0) {
-        ::unlinkat(new_.get(), d.name.c_str(), 0);
-        d.error = sys_error(err, "fsync new/");
+    if (d.error = sync_or_unlink(new_.get(), d.name); !d.error.ok()) {
         d.name.clear();
     }
     return d;
@@ -233,8 +260,8 @@ maildir::delivered maildir::deliver_named(std::string_view prefix, std::string_v
                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (f >= 0) {
             fd.reset(f);
-        } else if (errno != EEXIST) {
-            d.error = sys_error(errno, "create tmp/" + tmp_name);
+        } else if (const int err = errno; err != EEXIST) {
+            d.error = sys_error(err, "create tmp/" + tmp_name);
             return d;
         }
     }
@@ -247,46 +274,40 @@ maildir::delivered maildir::deliver_named(std::string_view prefix, std::string_v
         d.error = std::move(e);
         return d;
     };
-    maildir_error e;
-    if (!write_all(fd.get(), prefix, body, e)) {
-        e.what = "tmp/" + tmp_name + ": " + e.what;
+    if (auto e = write_synced(fd.get(), prefix, body, "tmp/" + tmp_name, on_stage); !e.ok()) {
         return fail(e);
     }
-    if (on_stage) {
-        on_stage("tmp-written");
-    }
-    if (::fsync(fd.get()) != 0) {
-        return fail(sys_error(errno, "fsync tmp/" + tmp_name));
-    }
     if (::close(fd.release()) != 0) {
-        return fail(sys_error(errno, "close tmp/" + tmp_name));
-    }
-    if (on_stage) {
-        on_stage("synced");
+        const int err = errno;
+        return fail(sys_error(err, "close tmp/" + tmp_name));
     }
     if (::linkat(tmp_.get(), tmp_name.c_str(), new_.get(), tmp_name.c_str(), 0) != 0) {
-        return fail(sys_error(errno, "link new/" + tmp_name));
+        const int err = errno;
+        return fail(sys_error(err, "link new/" + tmp_name));
     }
     if (on_stage) {
         on_stage("linked");
     }
-    if (int err = shared_directory_syncer().sync(new_.get()); err != 0) {
-        ::unlinkat(new_.get(), tmp_name.c_str(), 0);
-        return fail(sys_error(err, "fsync new/"));
+    if (auto e = sync_or_unlink(new_.get(), tmp_name); !e.ok()) {
+        return fail(e);
     }
     ::unlinkat(tmp_.get(), tmp_name.c_str(), 0);
     d.name = tmp_name;
     return d;
 }
 
-bool maildir::tmp_scan_due(std::time_t now, std::time_t interval) const {
+bool maildir::tmp_scan_due(std::time_t now, std::time_t interval) {
     struct stat st {};
     if (!tmp_ || ::fstat(tmp_.get(), &st) != 0) {
         return true;
     }
-    static std::mutex mutex;
-    static std::map<std::pair<dev_t, ino_t>, std::time_t> last_scan;
-    std::lock_guard lock(mutex);
+    struct scans {
+        std::mutex mutex;
+        std::map<std::pair<dev_t, ino_t>, std::time_t> last;
+    };
+    static auto* const state = new scans;  // never destroyed: detached threads may outlive exit
+    std::lock_guard lock(state->mutex);
+    auto& last_scan = state->last;
     if (last_scan.size() >= 65536) {
         last_scan.clear();
     }

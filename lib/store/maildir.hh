@@ -10,7 +10,9 @@
 // nothing in new/ that is not complete; at worst a named file in tmp/ (removed by clean_tmp after
 // 36 hours), or, unnamed, nothing at all.
 // Unique name: <sec>.M<usec>P<pid>Q<count>R<random>.<host>,S=<size>,W=<rfc822 size>.
-// Thread safety: a maildir object is used by one thread; the file name counter is atomic.
+// Thread safety: a maildir object is used by one thread; what is process wide (the file name
+// counter, the unnamed-file switch, the shared new/ fsyncs, the tmp/ scan times) is safe to
+// share. The test hooks fire again when a message falls back to the named way.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +63,7 @@ public:
     // O_TMPFILE). Process wide; true is the default and is turned off by itself where
     // unnamed files are refused.
     static void use_unnamed_tmp_files(bool use);
+    static bool unnamed_tmp_files_in_use();
 
     // Removes files in tmp/ not modified for `max_age` seconds. Returns how many.
     unsigned clean_tmp(std::time_t now, std::time_t max_age = 36 * 3600);
@@ -71,12 +74,12 @@ public:
     // behind the creates and unlinks of concurrent deliveries. A file is still removed at the
     // first delivery after it is 36 + 1 hours old. Thread safe; remembers at most 65536
     // Maildirs (then forgets all, which only costs extra scans).
-    bool tmp_scan_due(std::time_t now, std::time_t interval = 3600) const;
+    bool tmp_scan_due(std::time_t now, std::time_t interval = 3600);
 
 private:
     static std::string unique_name(uint64_t size, uint64_t wsize, std::string_view host);
-    delivered deliver_anonymous(std::string_view prefix, std::string_view body, uint64_t wsize,
-                                std::string_view host, const hook& on_stage, bool& unsupported);
+    delivered deliver_unnamed(std::string_view prefix, std::string_view body, uint64_t wsize,
+                              std::string_view host, const hook& on_stage, bool& fall_back);
     delivered deliver_named(std::string_view prefix, std::string_view body, uint64_t wsize,
                             std::string_view host, const hook& on_stage);
 
