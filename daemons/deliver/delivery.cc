@@ -156,6 +156,10 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
         }
     }
     auto written = md.deliver(prefix, message, s_.hostname, s_.hook);
+    if (!written.switched_to_named.empty()) {
+        log::warning("unnamed files in tmp/ refused ({}): named tmp/ files from now on",
+                     written.switched_to_named);
+    }
     if (!written.error.ok()) {
         log::warning("mailbox {}: {}", d.address, written.error.what);
         return result_temp("cannot write to the mailbox of " + d.address + ": " +

@@ -175,7 +175,7 @@ std::string maildir::unique_name(uint64_t size, uint64_t wsize, std::string_view
 maildir::delivered maildir::deliver(std::string_view prefix, std::string_view body,
                                     std::string_view host, const hook& on_stage) {
     if (!ok()) {
-        return {error_, {}, 0};
+        return {error_, {}, 0, {}};
     }
     const uint64_t wsize = rfc822_size(prefix, body);
     if (!unnamed_tmp_usable.load(std::memory_order_relaxed)) {
@@ -189,9 +189,10 @@ maildir::delivered maildir::deliver(std::string_view prefix, std::string_view bo
     // The file system or a sandbox refused the unnamed file or its link: this message the
     // classic way, and all later ones too once that worked (the refusal was not a fluke of a
     // Maildir removed under us).
+    std::string refused = d.error.what;
     d = deliver_named(prefix, body, wsize, host, on_stage);
-    if (d.error.ok()) {
-        unnamed_tmp_usable = false;
+    if (d.error.ok() && unnamed_tmp_usable.exchange(false)) {
+        d.switched_to_named = std::move(refused);
     }
     return d;
 }

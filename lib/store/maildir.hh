@@ -55,6 +55,9 @@ public:
         maildir_error error;
         std::string name;
         uint64_t size = 0;
+        // Set on the one delivery that switched the process to named tmp/ files: why the
+        // unnamed way was refused (for the caller to log once).
+        std::string switched_to_named;
     };
     delivered deliver(std::string_view prefix, std::string_view body, std::string_view host,
                       const hook& on_stage = {});
