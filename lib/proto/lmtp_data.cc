@@ -73,21 +73,21 @@ size_t data_decoder::feed(std::string_view in, std::string& out) {
 std::string dot_stuff(std::string_view lf_text) {
     std::string out;
     out.reserve(lf_text.size() + lf_text.size() / 32 + 8);
-    bool line_start = true;
-    for (char c : lf_text) {
-        if (line_start && c == '.') {
+    // A line at a time (memchr), not a byte at a time: a 100 KB body is copied in ~1,500
+    // appends instead of 100,000.
+    size_t pos = 0;
+    while (pos < lf_text.size()) {
+        size_t nl = lf_text.find('\n', pos);
+        size_t end = nl == std::string_view::npos ? lf_text.size() : nl;
+        if (lf_text[pos] == '.') {
             out += '.';
         }
-        if (c == '\n') {
-            out += "\r\n";
-            line_start = true;
-        } else {
-            out += c;
-            line_start = false;
+        out.append(lf_text.substr(pos, end - pos));
+        out += "\r\n";  // also ends a last line that had no LF
+        if (nl == std::string_view::npos) {
+            break;
         }
-    }
-    if (!line_start) {
-        out += "\r\n";
+        pos = nl + 1;
     }
     out += ".\r\n";
     return out;

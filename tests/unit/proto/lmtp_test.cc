@@ -180,6 +180,14 @@ TEST_CASE("dot_stuff is the inverse of the decoder", "[lmtp]") {
     }
 }
 
+TEST_CASE("dot_stuff output, byte for byte", "[lmtp]") {
+    CHECK(dot_stuff("") == ".\r\n");
+    CHECK(dot_stuff("x") == "x\r\n.\r\n");
+    CHECK(dot_stuff("a\n.b\n") == "a\r\n..b\r\n.\r\n");
+    CHECK(dot_stuff("\n.\n..\nend") == "\r\n..\r\n...\r\nend\r\n.\r\n");
+    CHECK(dot_stuff("a.b\n") == "a.b\r\n.\r\n");  // only a leading dot is doubled
+}
+
 TEST_CASE("LMTP replies as the relay client reads them", "[lmtp]") {
     auto r = parse_lmtp_reply("250 2.1.5 <joe@example.com> Recipient OK");
     REQUIRE(r);
