@@ -2,17 +2,17 @@
 // cli.cc - global options, command lookup and help (like git: help at every level).
 #include "daemons/admin/cli.hh"
 
-#include <sys/auxv.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <sys/auxv.h>
+#include <unistd.h>
 #include <vector>
 
-#include "daemons/admin/admin.hh"
 #include "lib/config/common_params.hh"
 #include "lib/core/strings.hh"
+
+#include "daemons/admin/admin.hh"
 
 namespace vhostmail::admin {
 
@@ -26,7 +26,9 @@ const char* global_usage =
 // credentials), the tool serves callers who may not read it themselves: domain
 // administrators. Then the caller chooses no configuration, no overrides and no environment,
 // and must sign in with --as.
-bool set_id_caller() { return getauxval(AT_SECURE) != 0; }
+bool set_id_caller() {
+    return getauxval(AT_SECURE) != 0;
+}
 
 // After the database connection is open, the borrowed group is given back: files named on the
 // command line (imports, vacation bodies) are then read with the caller's own rights.
@@ -47,7 +49,9 @@ std::vector<command> all_commands() {
     return all;
 }
 
-std::vector<std::string> words_of(const std::string& path) { return split_list(path, " "); }
+std::vector<std::string> words_of(const std::string& path) {
+    return split_list(path, " ");
+}
 
 bool has_prefix(const std::vector<std::string>& args, const std::vector<std::string>& prefix) {
     if (args.size() < prefix.size()) {
@@ -197,7 +201,8 @@ int run_cli(int argc, char** argv) {
     ctx.set_load_options(options);
     if (as_login) {
         if (best->superadmin_only) {
-            return ctx.fail("\"" + best->path + "\" is for the superadmin, not for domain"
+            return ctx.fail("\"" + best->path +
+                            "\" is for the superadmin, not for domain"
                             " administrators");
         }
         if (int r = sign_in(ctx, *as_login, password_stdin); r != exit_ok) {

@@ -4,18 +4,19 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <set>
 #include <filesystem>
+#include <set>
+
+#include "lib/config/common_params.hh"
+#include "lib/db/migrate.hh"
+#include "lib/vhost/resolver.hh"
+#include "lib/vhost/snapshot_loader.hh"
 
 #include "daemons/admin/admin.hh"
 #include "daemons/admin/postfix_check.hh"
 #include "daemons/authd/params.hh"
 #include "daemons/deliver/params.hh"
 #include "daemons/lookupd/params.hh"
-#include "lib/config/common_params.hh"
-#include "lib/db/migrate.hh"
-#include "lib/vhost/resolver.hh"
-#include "lib/vhost/snapshot_loader.hh"
 
 namespace vhostmail::admin {
 
@@ -23,8 +24,11 @@ namespace {
 
 struct findings {
     std::vector<finding> all;
+
     void add(std::string p) { all.push_back({true, std::move(p)}); }
+
     void warn(std::string p) { all.push_back({false, std::move(p)}); }
+
     size_t errors() const {
         return static_cast<size_t>(
             std::count_if(all.begin(), all.end(), [](const auto& f) { return f.error; }));
@@ -123,11 +127,10 @@ void check_quotas(context& ctx, db::connection& conn, findings& out) {
         int64_t bytes = row.i64(2), messages = row.i64(3);
         uint64_t max_bytes = row.u64(4), max_messages = row.u64(5);
         if (max_bytes > 0 && bytes >= 0 && static_cast<uint64_t>(bytes) >= max_bytes) {
-            out.warn(who + " is over quota: " + size_text(static_cast<uint64_t>(bytes)) +
-                     " of " + size_text(max_bytes));
+            out.warn(who + " is over quota: " + size_text(static_cast<uint64_t>(bytes)) + " of " +
+                     size_text(max_bytes));
         }
-        if (max_messages > 0 && messages >= 0 &&
-            static_cast<uint64_t>(messages) >= max_messages) {
+        if (max_messages > 0 && messages >= 0 && static_cast<uint64_t>(messages) >= max_messages) {
             out.warn(who + " is over quota: " + std::to_string(messages) + " of " +
                      std::to_string(max_messages) + " messages");
         }
@@ -192,8 +195,8 @@ void print_findings(const context& ctx, const findings& out) {
         std::string problems, detailed;
         for (size_t i = 0; i < out.all.size(); ++i) {
             problems += (i ? ", " : "") + json_string(out.all[i].message);
-            detailed += std::string(i ? ", " : "") + "{\"severity\": " +
-                        json_string(out.all[i].error ? "error" : "warning") +
+            detailed += std::string(i ? ", " : "") +
+                        "{\"severity\": " + json_string(out.all[i].error ? "error" : "warning") +
                         ", \"message\": " + json_string(out.all[i].message) + "}";
         }
         std::puts(("{\"problems\": [" + problems + "], \"findings\": [" + detailed + "]}").c_str());
@@ -250,8 +253,8 @@ int check(context& ctx, const std::vector<std::string>& a) {
 
 std::vector<command> check_commands() {
     return {{"check", "[--postfix [DIR]]",
-             "check the configuration, the database, the routing data (and Postfix's wiring)", 0,
-             2, check,
+             "check the configuration, the database, the routing data (and Postfix's wiring)", 0, 2,
+             check,
              "Errors: configuration errors (file:line), an unreachable database, missing schema\n"
              "migrations, hosted domains without postmaster@ or abuse@, forwardings to local\n"
              "addresses that do not exist, alias loops. Warnings: mailboxes at or over quota.\n"

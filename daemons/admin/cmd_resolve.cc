@@ -5,12 +5,13 @@
 #include <cstdio>
 #include <ctime>
 
-#include "daemons/admin/admin.hh"
-#include "daemons/lookupd/lookup_service.hh"
 #include "lib/config/common_params.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/vhost/snapshot_loader.hh"
+
+#include "daemons/admin/admin.hh"
+#include "daemons/lookupd/lookup_service.hh"
 
 namespace vhostmail::admin {
 
@@ -42,8 +43,8 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     vhost::snapshot_directory dir(*snap);
     auto r = vhost::resolve(dir, a[0], options);
     vhost::fields answers;
-    for (auto map : {lookupd::map_kind::aliases, lookupd::map_kind::mailboxes,
-                     lookupd::map_kind::senders}) {
+    for (auto map :
+         {lookupd::map_kind::aliases, lookupd::map_kind::mailboxes, lookupd::map_kind::senders}) {
         auto answer = lookupd::answer(map, a[0], dir, options);
         answers.emplace_back(std::string(lookupd::to_string(map)),
                              answer.status == lookup_status::found ? answer.value
@@ -52,15 +53,16 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
                                  : "(temporary failure: " + answer.reason + ")");
     }
     if (ctx.json()) {
-        std::string out = "{\"address\": " + json_string(a[0]) + ", \"result\": " +
-                          json_string(r.status == lookup_status::found ? "deliverable"
-                                                                        : "rejected") +
-                          ", \"destinations\": [";
+        std::string out =
+            "{\"address\": " + json_string(a[0]) + ", \"result\": " +
+            json_string(r.status == lookup_status::found ? "deliverable" : "rejected") +
+            ", \"destinations\": [";
         for (size_t i = 0; i < r.destinations.size(); ++i) {
             const auto& d = r.destinations[i];
-            out += std::string(i ? ", " : "") + "{\"kind\": " +
-                   json_string(vhost::to_string(d.kind)) + ", \"address\": " +
-                   json_string(d.address) + ", \"maildir\": " + json_string(d.maildir) +
+            out += std::string(i ? ", " : "") +
+                   "{\"kind\": " + json_string(vhost::to_string(d.kind)) +
+                   ", \"address\": " + json_string(d.address) +
+                   ", \"maildir\": " + json_string(d.maildir) +
                    ", \"command\": " + json_string(d.command) + "}";
         }
         out += "], \"steps\": [";
@@ -82,9 +84,10 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     if (r.status == lookup_status::found) {
         std::printf("result: deliverable to\n");
         for (const auto& d : r.destinations) {
-            std::string where = d.kind == vhost::destination_kind::mailbox   ? " (Maildir " + d.maildir + ")"
-                                : d.kind == vhost::destination_kind::command ? " (|" + d.command + ")"
-                                                                             : "";
+            std::string where =
+                d.kind == vhost::destination_kind::mailbox   ? " (Maildir " + d.maildir + ")"
+                : d.kind == vhost::destination_kind::command ? " (|" + d.command + ")"
+                                                             : "";
             std::printf("  %-9s %s%s\n", std::string(vhost::to_string(d.kind)).c_str(),
                         d.address.c_str(), where.c_str());
         }

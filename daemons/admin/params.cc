@@ -4,15 +4,19 @@
 namespace vhostmail::admin {
 
 void declare_params(config::param_table& t) {
-    t.add({.name = "admin_migrations_directory", .type = config::param_type::string,
+    t.add({.name = "admin_migrations_directory",
+           .type = config::param_type::string,
            .default_value = "/usr/share/vhostmail/sql/migrations",
            .doc = "where \"vhostmail db migrate\" finds the NNNN_name.sql schema migrations"});
-    t.add({.name = "admin_postconf_command", .type = config::param_type::string,
+    t.add({.name = "admin_postconf_command",
+           .type = config::param_type::string,
            .default_value = "/usr/sbin/postconf",
            .doc = "Postfix's postconf, run by \"vhostmail check --postfix\""});
     // Read, not owned: "vhostmail resolve" must route exactly as lookupd is configured to.
-    t.add({.name = "lookupd_propagate_unmatched_extensions", .type = config::param_type::boolean,
-           .default_value = "yes", .doc = "see vhostmail-lookupd(8)"});
+    t.add({.name = "lookupd_propagate_unmatched_extensions",
+           .type = config::param_type::boolean,
+           .default_value = "yes",
+           .doc = "see vhostmail-lookupd(8)"});
 }
 
 }  // namespace vhostmail::admin

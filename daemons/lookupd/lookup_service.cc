@@ -40,8 +40,9 @@ std::string format_address(std::string_view address) {
     auto parts = split_address(address);
     bool needs_quotes = parts.local.empty();
     for (unsigned char c : parts.local) {
-        if (c <= ' ' || c == 0x7f || std::string_view("()<>[]:;@\\,\"").find(static_cast<char>(c)) !=
-                                         std::string_view::npos) {
+        if (c <= ' ' || c == 0x7f ||
+            std::string_view("()<>[]:;@\\,\"").find(static_cast<char>(c)) !=
+                std::string_view::npos) {
             needs_quotes = true;
             break;
         }

@@ -32,9 +32,8 @@ void override_rules(std::vector<rate_rule>& base, const std::vector<rate_rule>& 
 }
 
 std::vector<budget_subject> budget_subjects(const default_budgets& defaults,
-                                            const send_limit_table& table,
-                                            const std::string& login, const std::string& sender,
-                                            const std::string& client) {
+                                            const send_limit_table& table, const std::string& login,
+                                            const std::string& sender, const std::string& client) {
     std::vector<budget_subject> out;
     if (!login.empty()) {
         std::string domain = split_address(login).domain;

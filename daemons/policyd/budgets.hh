@@ -45,9 +45,8 @@ void override_rules(std::vector<rate_rule>& base, const std::vector<rate_rule>& 
 
 // `login` lower-case ("" when unauthenticated); subjects without rules are left out.
 std::vector<budget_subject> budget_subjects(const default_budgets& defaults,
-                                            const send_limit_table& table,
-                                            const std::string& login, const std::string& sender,
-                                            const std::string& client);
+                                            const send_limit_table& table, const std::string& login,
+                                            const std::string& sender, const std::string& client);
 
 uint64_t recipients_per_message(uint64_t dflt, const send_limit_table& table,
                                 const std::string& login);

@@ -2,7 +2,6 @@
 #include "daemons/policyd/greylist.hh"
 
 #include <arpa/inet.h>
-
 #include <cstring>
 
 #include "lib/core/strings.hh"
@@ -149,13 +148,13 @@ std::string greylist_whitelist::exempt(std::string_view client_address,
     return "";
 }
 
-greylist_decision decide_greylist(const triplet_state& s, int64_t delay_s,
-                                  int64_t retry_window_s) {
+greylist_decision decide_greylist(const triplet_state& s, int64_t delay_s, int64_t retry_window_s) {
     if (s.passed) {
         return {greylist_verdict::pass, 0};
     }
     if (s.new_triplet || s.age_s < delay_s) {
-        return {greylist_verdict::defer, std::max<int64_t>(1, delay_s - std::max<int64_t>(0, s.age_s))};
+        return {greylist_verdict::defer,
+                std::max<int64_t>(1, delay_s - std::max<int64_t>(0, s.age_s))};
     }
     if (s.age_s > delay_s + retry_window_s) {
         return {greylist_verdict::restart, delay_s};

@@ -16,7 +16,8 @@ void add_fault_action(config::param_table& t, const std::string& check, const ch
     t.add({.name = "policyd_" + check + "_fault_action",
            .type = config::param_type::choice,
            .default_value = dflt,
-           .doc = "answer of the " + check + " check when it cannot decide (database down):"
+           .doc = "answer of the " + check +
+                  " check when it cannot decide (database down):"
                   " dunno (fail open) or defer (DEFER_IF_PERMIT, fail closed)",
            .choices = {"dunno", "defer"}});
 }
@@ -31,7 +32,7 @@ void add_rate_rules(config::param_table& t, const std::string& subject, const st
 
 fault_action fault_from(const config::config& cfg, const std::string& check) {
     return cfg.get_string("policyd_" + check + "_fault_action") == "defer" ? fault_action::defer
-                                                                         : fault_action::dunno;
+                                                                           : fault_action::dunno;
 }
 
 std::vector<rate_rule> rules_from(const config::config& cfg, const std::string& subject,
@@ -97,8 +98,9 @@ void declare_params(config::param_table& t) {
            .doc = "unauthenticated mail whose sender is in a hosted domain: reject, or warn"
                   " (log only)",
            .choices = {"reject", "warn"}});
-    add_rate_rules(t, "login", "budgets of each SASL login (the database's per-domain and"
-                               " per-address send_limits override them)");
+    add_rate_rules(t, "login",
+                   "budgets of each SASL login (the database's per-domain and"
+                   " per-address send_limits override them)");
     add_rate_rules(t, "sender", "budgets of each envelope sender address");
     add_rate_rules(t, "client", "budgets of each unauthenticated client IP address");
     t.add({.name = "policyd_max_recipients_per_message",
@@ -265,10 +267,10 @@ engine_settings engine_settings_from(const config::config& cfg) {
     s.greylist_ipv6_prefix = static_cast<unsigned>(cfg.get_int("policyd_greylist_ipv6_prefix"));
     s.greylist_auto_whitelist =
         static_cast<uint64_t>(cfg.get_int("policyd_greylist_auto_whitelist"));
-    s.whitelist = *greylist_whitelist::parse(cfg.get_list("policyd_greylist_client_networks"),
-                                             cfg.get_list("policyd_greylist_client_names"),
-                                             cfg.get_list("policyd_greylist_recipient_domains"),
-                                             nullptr);
+    s.whitelist =
+        *greylist_whitelist::parse(cfg.get_list("policyd_greylist_client_networks"),
+                                   cfg.get_list("policyd_greylist_client_names"),
+                                   cfg.get_list("policyd_greylist_recipient_domains"), nullptr);
     s.over_quota_reject = cfg.get_string("policyd_over_quota_action") == "reject";
     if (cfg.get_bool("policyd_limit_notify")) {
         s.notify_sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"))
@@ -293,7 +295,8 @@ store_settings store_settings_from(const config::config& cfg) {
     s.greylist_max_age_s = max_age;
     s.auto_whitelist_age_s = max_age;
     s.greylist_stale_s = (cfg.get_duration("policyd_greylist_delay").count() +
-                          cfg.get_duration("policyd_greylist_retry_window").count()) / 1000;
+                          cfg.get_duration("policyd_greylist_retry_window").count()) /
+                         1000;
     return s;
 }
 

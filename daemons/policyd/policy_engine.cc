@@ -178,8 +178,8 @@ decision policy_engine::fault(context& c, std::string_view check, fault_action a
         d.action = "DEFER_IF_PERMIT 4.3.0 Temporary policy service problem, try again later";
     }
     if (outage_.failure()) {
-        d.log_line = std::string(check) + " check cannot decide (" + why +
-                     "), answering " + (action == fault_action::defer ? "DEFER_IF_PERMIT" : "DUNNO") +
+        d.log_line = std::string(check) + " check cannot decide (" + why + "), answering " +
+                     (action == fault_action::defer ? "DEFER_IF_PERMIT" : "DUNNO") +
                      " until it can";
         d.warning = true;
     }
@@ -330,8 +330,8 @@ decision policy_engine::rate_limit(context& c) {
         }
         return {};
     }
-    uint64_t per_message = recipients_per_message(c.s.budgets.recipients_per_message, *limits,
-                                                  c.login);
+    uint64_t per_message =
+        recipients_per_message(c.s.budgets.recipients_per_message, *limits, c.login);
     if (per_message > 0 && c.recipients > per_message) {
         return c.refuse("452 4.5.3 Too many recipients: at most " + std::to_string(per_message) +
                         " per message");
@@ -375,8 +375,8 @@ void policy_engine::limit_reached(context& c, const std::string& key, const rate
     if (reached_.size() > 100000) {
         reached_.clear();
     }
-    log::warning("sending limit reached: {} used {} (client {}[{}]); a compromised account?",
-                 key, describe(rule), c.client_name, c.client_address);
+    log::warning("sending limit reached: {} used {} (client {}[{}]); a compromised account?", key,
+                 describe(rule), c.client_name, c.client_address);
     if (!c.s.notify_sendmail.empty()) {
         send_notice(c, key, rule);
     }
@@ -415,10 +415,10 @@ void policy_engine::send_notice(context& c, const std::string& key, const rate_r
         "From: Mail policy service <postmaster@" + domain + ">\n" + "To: " + joined + "\n" +
         "Subject: Sending limit reached by " + who + "\n" + "Date: " + date + "\n" +
         "Message-ID: <policyd." + std::to_string(c.now) + "." +
-        std::to_string(std::hash<std::string>{}(key)) + "@" + c.s.hostname + ">\n" + "Auto-Submitted: auto-generated\n" +
-        "Content-Type: text/plain; charset=utf-8\n\n" + who + " reached its sending limit of " +
-        describe(rule) + ".\nThe last attempt came from " + c.client_name + "[" +
-        c.client_address + "], sender <" + c.sender + ">.\n\n" +
+        std::to_string(std::hash<std::string>{}(key)) + "@" + c.s.hostname + ">\n" +
+        "Auto-Submitted: auto-generated\n" + "Content-Type: text/plain; charset=utf-8\n\n" + who +
+        " reached its sending limit of " + describe(rule) + ".\nThe last attempt came from " +
+        c.client_name + "[" + c.client_address + "], sender <" + c.sender + ">.\n\n" +
         "Further mail is deferred until the budget allows it again. If the owner did not\n"
         "send this mail, the password may be stolen: change it and check the account.\n";
     std::vector<std::string> argv = c.s.notify_sendmail;
@@ -475,8 +475,7 @@ decision policy_engine::greylist(context& c) {
         case greylist_verdict::pass:
             store_.remember_pass(triplet);
             // A known triplet's last use is refreshed once per pass_cache_time (its expiry).
-            store_.queue_greylist(st.value.passed ? write::touch : write::pass, *net, sender,
-                                  rcpt);
+            store_.queue_greylist(st.value.passed ? write::touch : write::pass, *net, sender, rcpt);
             if (!st.value.passed) {
                 decision d;
                 d.log_line = "pass: " + c.where() + ": greylisting passed after " +

@@ -75,7 +75,9 @@ bool valid_local_part(std::string_view local) {
     return true;
 }
 
-std::string normalize_local_part(std::string_view local) { return ascii_lower(local); }
+std::string normalize_local_part(std::string_view local) {
+    return ascii_lower(local);
+}
 
 std::optional<address_parts> parse_address(std::string_view address) {
     if (address.size() > max_address_length) {

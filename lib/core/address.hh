@@ -9,9 +9,9 @@
 
 namespace vhostmail {
 
-inline constexpr size_t max_local_part_length = 64;   // RFC 5321 4.5.3.1.1
-inline constexpr size_t max_domain_length = 253;      // RFC 1035 without the trailing dot
-inline constexpr size_t max_address_length = 254;     // RFC 5321 path minus the brackets
+inline constexpr size_t max_local_part_length = 64;  // RFC 5321 4.5.3.1.1
+inline constexpr size_t max_domain_length = 253;     // RFC 1035 without the trailing dot
+inline constexpr size_t max_address_length = 254;    // RFC 5321 path minus the brackets
 
 struct address_parts {
     std::string local;   // may be empty ("@domain" forms)

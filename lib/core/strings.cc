@@ -4,7 +4,9 @@
 namespace vhostmail {
 
 namespace {
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 }  // namespace
 
 std::string ascii_lower(std::string_view s) {
@@ -85,12 +87,16 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
         n = 2;
     } else if (b >= 0xe0 && b <= 0xef) {
         n = 3;
-        if (b == 0xe0) lo = 0xa0;
-        if (b == 0xed) hi = 0x9f;
+        if (b == 0xe0)
+            lo = 0xa0;
+        if (b == 0xed)
+            hi = 0x9f;
     } else if (b >= 0xf0 && b <= 0xf4) {
         n = 4;
-        if (b == 0xf0) lo = 0x90;
-        if (b == 0xf4) hi = 0x8f;
+        if (b == 0xf0)
+            lo = 0x90;
+        if (b == 0xf4)
+            hi = 0x8f;
     } else {
         return 0;
     }

@@ -30,8 +30,8 @@ std::optional<uint64_t> parse_number(std::string_view v, uint64_t unit_base) {
     if (units.find(last) != std::string_view::npos) {
         v.remove_suffix(1);
         if (unit_base == 1024) {
-            int power = 1 + static_cast<int>(std::string_view("kmgt").find(
-                                static_cast<char>(last | 0x20)));
+            int power =
+                1 + static_cast<int>(std::string_view("kmgt").find(static_cast<char>(last | 0x20)));
             for (int i = 0; i < power; ++i) {
                 multiplier *= 1024;
             }
@@ -108,7 +108,9 @@ std::variant<db::param, std::string> convert(const column& c, const std::string&
             if (none && c.type != kind::seconds) {
                 return db::param{nullptr};
             }
-            auto n = parse_number(v, c.type == kind::size ? 1024 : c.type == kind::seconds ? 60 : 0);
+            auto n = parse_number(v, c.type == kind::size      ? 1024
+                                     : c.type == kind::seconds ? 60
+                                                               : 0);
             if (!n) {
                 return std::string(c.type == kind::size      ? "a size like 500M or none"
                                    : c.type == kind::seconds ? "a duration like 7d"
@@ -190,12 +192,6 @@ const std::vector<column> vacation_columns = {
     {"interval_seconds", kind::seconds, "at most one reply per sender per interval, e.g. 7d"},
 };
 
-
-
-
-
-
-
 // Checks `s` against `cols`; fills "col = ?" assignments and their values.
 std::optional<std::string> bind_settings(const std::vector<column>& cols, const settings& s,
                                          std::vector<std::string>& names,
@@ -212,8 +208,8 @@ std::optional<std::string> bind_settings(const std::vector<column>& cols, const 
         }
         auto converted = convert(*c, raw);
         if (auto* expected = std::get_if<std::string>(&converted)) {
-            return "bad value for " + name + ": \"" + printable(raw) + "\" (expected " +
-                   *expected + ")";
+            return "bad value for " + name + ": \"" + printable(raw) + "\" (expected " + *expected +
+                   ")";
         }
         names.push_back(c->name);
         values.push_back(std::get<db::param>(converted));

@@ -79,7 +79,7 @@ admin_result<uint64_t> admin_store::domain_id(const std::string& name, bool lock
 }
 
 admin_result<admin_store::address_key> admin_store::find_address(const std::string& address,
-                                                                bool must_exist) {
+                                                                 bool must_exist) {
     auto parts = parse_address(address);
     if (!parts) {
         return admin_failure{"invalid address \"" + printable(address) + "\""};
@@ -89,9 +89,10 @@ admin_result<admin_store::address_key> admin_store::find_address(const std::stri
     }
     auto dom = domain_id(parts->domain, true);
     if (!dom) {
-        auto alias = conn_.query("SELECT d.name FROM domain_aliases a JOIN domains d ON"
-                                 " d.id = a.domain_id WHERE a.name = ?",
-                                 {db::param{parts->domain}});
+        auto alias = conn_.query(
+            "SELECT d.name FROM domain_aliases a JOIN domains d ON"
+            " d.id = a.domain_id WHERE a.name = ?",
+            {db::param{parts->domain}});
         if (alias && !alias->rows.empty()) {
             return admin_failure{parts->domain + " is a domain alias: use " + parts->local + "@" +
                                  alias->rows.front().str(0)};
@@ -148,8 +149,9 @@ admin_result<done> admin_store::add_domain(const std::string& name, const settin
         auto r = conn_.query(insertion("domains", names), values);
         if (!r) {
             auto f = db_failure(r.error());
-            return r.error().code == 1062 ? admin_failure{"domain " + *normalized + " already exists"}
-                                          : f;
+            return r.error().code == 1062
+                       ? admin_failure{"domain " + *normalized + " already exists"}
+                       : f;
         }
         return done{};
     });
@@ -213,9 +215,9 @@ admin_result<table> admin_store::list_domains() {
     if (!r) {
         return db_failure(r.error());
     }
-    table t{{"domain", "enabled", "accepts_mail", "mailboxes", "aliases", "domain_aliases",
-             "fallback"},
-            {}};
+    table t{
+        {"domain", "enabled", "accepts_mail", "mailboxes", "aliases", "domain_aliases", "fallback"},
+        {}};
     for (const auto& row : r->rows) {
         if (!in_scope(row.str(0))) {
             continue;  // a domain administrator sees only their own domains
@@ -383,8 +385,8 @@ admin_result<done> admin_store::set_address(const std::string& address, const se
             }
         }
         values.push_back(db::param{key->address_id});
-        auto r = conn_.query("UPDATE addresses SET " + assignments(names) + " WHERE id = ?",
-                             values);
+        auto r =
+            conn_.query("UPDATE addresses SET " + assignments(names) + " WHERE id = ?", values);
         return executed(r);
     });
 }
@@ -439,9 +441,9 @@ admin_result<fields> admin_store::show_address(const std::string& address) {
     if (!r) {
         return db_failure(r.error());
     }
-    return row_fields(*r, {"address", "enabled", "mailbox", "maildir", "quota_bytes",
-                           "quota_messages", "password", "full_name", "logins", "forwards",
-                           "may_send_as", "vacation"});
+    return row_fields(*r,
+                      {"address", "enabled", "mailbox", "maildir", "quota_bytes", "quota_messages",
+                       "password", "full_name", "logins", "forwards", "may_send_as", "vacation"});
 }
 
 admin_result<done> admin_store::add_forward(const std::string& address,
@@ -455,9 +457,9 @@ admin_result<done> admin_store::add_forward(const std::string& address,
         if (!key) {
             return key.failure();
         }
-        auto r = conn_.query("INSERT INTO forwardings (address_id, destination) VALUES (?, ?)",
-                             {db::param{key->address_id},
-                              db::param{dest->local + "@" + dest->domain}});
+        auto r =
+            conn_.query("INSERT INTO forwardings (address_id, destination) VALUES (?, ?)",
+                        {db::param{key->address_id}, db::param{dest->local + "@" + dest->domain}});
         if (!r) {
             return r.error().code == 1062 ? admin_failure{"already forwarded there"}
                                           : db_failure(r.error());
@@ -477,9 +479,9 @@ admin_result<done> admin_store::remove_forward(const std::string& address,
         if (!key) {
             return key.failure();
         }
-        auto r = conn_.query("DELETE FROM forwardings WHERE address_id = ? AND destination = ?",
-                             {db::param{key->address_id},
-                              db::param{dest->local + "@" + dest->domain}});
+        auto r =
+            conn_.query("DELETE FROM forwardings WHERE address_id = ? AND destination = ?",
+                        {db::param{key->address_id}, db::param{dest->local + "@" + dest->domain}});
         if (!r) {
             return db_failure(r.error());
         }
@@ -592,10 +594,11 @@ admin_result<done> admin_store::set_vacation(const std::string& address, const s
         if (!r) {
             return db_failure(r.error());
         }
-        auto window = conn_.query("SELECT 1 FROM vacations WHERE address_id = ? AND"
-                                  " starts_at IS NOT NULL AND ends_at IS NOT NULL AND"
-                                  " ends_at <= starts_at",
-                                  {db::param{key->address_id}});
+        auto window = conn_.query(
+            "SELECT 1 FROM vacations WHERE address_id = ? AND"
+            " starts_at IS NOT NULL AND ends_at IS NOT NULL AND"
+            " ends_at <= starts_at",
+            {db::param{key->address_id}});
         if (window && !window->rows.empty()) {
             return admin_failure{"ends_at must be after starts_at"};
         }
@@ -609,8 +612,8 @@ admin_result<done> admin_store::clear_vacation(const std::string& address) {
         if (!key) {
             return key.failure();
         }
-        auto r = conn_.query("DELETE FROM vacations WHERE address_id = ?",
-                             {db::param{key->address_id}});
+        auto r =
+            conn_.query("DELETE FROM vacations WHERE address_id = ?", {db::param{key->address_id}});
         return executed(r);
     });
 }
@@ -630,8 +633,8 @@ admin_result<fields> admin_store::show_vacation(const std::string& address) {
     if (r->rows.empty()) {
         return admin_failure{"no vacation set for " + key->local + "@" + key->domain};
     }
-    return row_fields(*r, {"enabled", "subject", "body", "starts_at", "ends_at",
-                           "interval_seconds"});
+    return row_fields(*r,
+                      {"enabled", "subject", "body", "starts_at", "ends_at", "interval_seconds"});
 }
 
 admin_result<done> admin_store::add_domain_admin(const std::string& login,
@@ -697,7 +700,8 @@ admin_result<table> admin_store::list_domain_admins(const std::string& domain) {
     auto r = conn_.query(
         "SELECT t.name, CONCAT(a.local_part, '@', d.name) FROM domain_admins x"
         " JOIN domains t ON t.id = x.domain_id JOIN addresses a ON a.id = x.address_id"
-        " JOIN domains d ON d.id = a.domain_id" + where + " ORDER BY t.name, 2",
+        " JOIN domains d ON d.id = a.domain_id" +
+            where + " ORDER BY t.name, 2",
         params);
     if (!r) {
         return db_failure(r.error());

@@ -30,12 +30,19 @@ template <typename T>
 class admin_result {
 public:
     admin_result(T v) : v_(std::in_place_index<0>, std::move(v)) {}
+
     admin_result(admin_failure f) : v_(std::in_place_index<1>, std::move(f)) {}
+
     bool ok() const { return v_.index() == 0; }
+
     explicit operator bool() const { return ok(); }
+
     T& value() { return std::get<0>(v_); }
+
     T& operator*() { return value(); }
+
     T* operator->() { return &value(); }
+
     const admin_failure& failure() const { return std::get<1>(v_); }
 
 private:
@@ -137,6 +144,7 @@ private:
         uint64_t address_id = 0;  // 0: does not exist
         std::string local, domain;
     };
+
     template <typename F>
     admin_result<done> in_transaction(F&& body);
     admin_result<uint64_t> domain_id(const std::string& name, bool lock);

@@ -49,16 +49,17 @@ public:
 
 private:
     outcome dead(std::string why);
+
     // Callers test options_.trace first, so a lookup that needs no trace builds no strings.
     void note(std::string step) { result_.trace.push_back(std::move(step)); }
+
     outcome temp(std::string why);
     outcome add(destination dest);
     outcome expand_local(const domain_record& domain, const std::string& local,
                          std::string_view original_local, unsigned depth);
     outcome expand_record(const domain_record& domain, const address_record& record,
                           const std::optional<extension_split>& ext, unsigned depth);
-    outcome expand_fallback(const domain_record& domain, const std::string& local,
-                            unsigned depth);
+    outcome expand_fallback(const domain_record& domain, const std::string& local, unsigned depth);
 
     directory& dir_;
     const resolve_options& options_;
@@ -202,8 +203,8 @@ outcome expander::expand_record(const domain_record& dom, const address_record& 
     std::string extension = propagate ? ext->extension : std::string();
     outcome result = outcome::dead;
     if (record.mailbox) {
-        result = add({destination_kind::mailbox, self, record.maildir, {}, record.local_part,
-                      extension});
+        result = add(
+            {destination_kind::mailbox, self, record.maildir, {}, record.local_part, extension});
     } else if (record.vacation && record.vacation->active_at(options_.now)) {
         result = add({destination_kind::autoreply, self, {}, {}, record.local_part, extension});
     }
@@ -235,8 +236,11 @@ outcome expander::expand_fallback(const domain_record& dom, const std::string& l
     }
     if (fallback.front() == '|') {
         auto base = split_extension(local, options_.delimiters);
-        return add({destination_kind::command, local + "@" + dom.name, {},
-                    std::string(trim(fallback.substr(1))), base ? base->base : local,
+        return add({destination_kind::command,
+                    local + "@" + dom.name,
+                    {},
+                    std::string(trim(fallback.substr(1))),
+                    base ? base->base : local,
                     base ? base->extension : std::string()});
     }
     if (fallback.front() == '@') {

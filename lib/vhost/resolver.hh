@@ -43,14 +43,14 @@ struct destination {
 };
 
 struct resolve_options {
-    std::string delimiters = "+";      // recipient_delimiter
-    bool propagate_extension = true;   // Postfix propagate_unmatched_extensions (canonical, virtual)
-    bool use_fallback = true;          // false: explicit routing only (sender rights)
+    std::string delimiters = "+";     // recipient_delimiter
+    bool propagate_extension = true;  // Postfix propagate_unmatched_extensions (canonical, virtual)
+    bool use_fallback = true;         // false: explicit routing only (sender rights)
     bool use_full_name = true;
-    unsigned max_depth = 20;           // nesting of aliases
-    size_t max_destinations = 1000;    // Postfix virtual_alias_expansion_limit
-    std::time_t now = 0;               // for vacation windows
-    bool trace = true;                 // record resolution::trace (lookupd skips it: hot path)
+    unsigned max_depth = 20;         // nesting of aliases
+    size_t max_destinations = 1000;  // Postfix virtual_alias_expansion_limit
+    std::time_t now = 0;             // for vacation windows
+    bool trace = true;               // record resolution::trace (lookupd skips it: hot path)
 };
 
 struct resolution {

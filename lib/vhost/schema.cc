@@ -33,8 +33,8 @@ std::string normalize_full_name(std::string_view name) {
     std::string out;
     bool pending_dot = false;
     for (unsigned char c : name) {
-        bool word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 ||
-                    (c >= 'A' && c <= 'Z');
+        bool word =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 || (c >= 'A' && c <= 'Z');
         if (!word) {
             pending_dot = !out.empty();
             continue;

@@ -26,6 +26,7 @@ struct vacation_window {
     bool enabled = false;
     std::optional<std::time_t> starts_at;  // UTC seconds; nullopt: no start limit
     std::optional<std::time_t> ends_at;    // nullopt: open-ended
+
     bool active_at(std::time_t now) const {
         return enabled && (!starts_at || *starts_at <= now) && (!ends_at || now < *ends_at);
     }
@@ -36,7 +37,8 @@ struct address_record {
     std::string local_part;  // lower case
     bool enabled = true;
     bool mailbox = false;
-    std::string maildir;  // relative to the mail base, ends in '/'; "" when the address has no mailbox
+    std::string
+        maildir;  // relative to the mail base, ends in '/'; "" when the address has no mailbox
     bool has_password = false;
     std::string full_name;
     unsigned logins = login_smtp | login_imap | login_pop3 | login_sieve;

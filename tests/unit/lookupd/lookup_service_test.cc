@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "daemons/lookupd/lookup_service.hh"
+
 #include <catch2/catch.hpp>
 
-#include "daemons/lookupd/lookup_service.hh"
 #include "tests/support/snapshot_builder.hh"
 
 using namespace vhostmail;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "lib/vhost/resolver.hh"
+
 #include <catch2/catch.hpp>
 
-#include "lib/vhost/resolver.hh"
 #include "tests/support/snapshot_builder.hh"
 
 using namespace vhostmail;
@@ -57,7 +58,8 @@ TEST_CASE("case is folded and extensions are handled") {
     CHECK(routes(b, "karl+x@blobber.org") == list{"remote karl.vovianda+x@gmail.com"});
     resolve_options no_propagation;
     no_propagation.propagate_extension = false;
-    CHECK(routes(b, "karl+x@blobber.org", no_propagation) == list{"remote karl.vovianda@gmail.com"});
+    CHECK(routes(b, "karl+x@blobber.org", no_propagation) ==
+          list{"remote karl.vovianda@gmail.com"});
     CHECK(routes(b, "julian+x@blobber.org") == list{"NOTFOUND"});
     resolve_options dash;
     dash.delimiters = "-";
@@ -111,9 +113,9 @@ TEST_CASE("forwardings expand recursively, keep copies and drop dead branches") 
     auto& team = b.address("blobber.org", "team");
     team.forwards = {"xandros@blobber.org", "vivita@blobber.org", "ghost@blobber.org",
                      "friend@example.net"};
-    CHECK(routes(b, "team@blobber.org") ==
-          list{"mailbox xandros@blobber.org", "mailbox vivita@blobber.org",
-               "remote friend@example.net"});
+    CHECK(routes(b, "team@blobber.org") == list{"mailbox xandros@blobber.org",
+                                                "mailbox vivita@blobber.org",
+                                                "remote friend@example.net"});
     b.address("blobber.org", "vivita").forwards = {"vivita@example.net"};
     CHECK(routes(b, "vivita@blobber.org") ==
           list{"mailbox vivita@blobber.org", "remote vivita@example.net"});
@@ -134,8 +136,8 @@ TEST_CASE("loops and deep nesting end, not hang") {
     b.domain("self.example", "nobody");
     CHECK(routes(b, "x@self.example") == list{"NOTFOUND"});
     for (int i = 0; i < 30; ++i) {
-        b.address("blobber.org", "n" + std::to_string(i)).forwards = {
-            "n" + std::to_string(i + 1) + "@blobber.org"};
+        b.address("blobber.org", "n" + std::to_string(i)).forwards = {"n" + std::to_string(i + 1) +
+                                                                      "@blobber.org"};
     }
     b.mailbox("blobber.org", "n30");
     CHECK(routes(b, "n10@blobber.org") == list{"mailbox n30@blobber.org"});

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <catch2/catch.hpp>
-
 #include "lib/vhost/schema.hh"
+
+#include <catch2/catch.hpp>
 
 using namespace vhostmail::vhost;
 
