@@ -41,10 +41,27 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     options.propagate_extension = ctx.cfg().get_bool("lookupd_propagate_unmatched_extensions");
     options.now = std::time(nullptr);
     vhost::snapshot_directory dir(*snap);
-    auto r = vhost::resolve(dir, a[0], options);
+    auto verdict = vhost::resolve(dir, a[0], options);
+    // A domain administrator sees the routing inside their own domains only: the view stops
+    // where the expansion enters another hosted domain. The verdict is the full resolution's.
+    auto r = verdict;
+    if (ctx.scope()) {
+        options.visible_domains = &ctx.scope()->domains;
+        r = vhost::resolve(dir, a[0], options);
+        r.status = verdict.status;
+        r.reason = verdict.reason;
+        r.rejected_by_domain = verdict.rejected_by_domain;
+        r.reject_text = verdict.reject_text;
+        options.visible_domains = nullptr;
+    }
     vhost::fields answers;
     for (auto map :
          {lookupd::map_kind::aliases, lookupd::map_kind::mailboxes, lookupd::map_kind::senders}) {
+        if (!r.outside_scope.empty() && map != lookupd::map_kind::mailboxes) {
+            answers.emplace_back(std::string(lookupd::to_string(map)),
+                                 "(not shown: the routing leaves your domains)");
+            continue;
+        }
         auto answer = lookupd::answer(map, a[0], dir, options);
         answers.emplace_back(std::string(lookupd::to_string(map)),
                              answer.status == lookup_status::found ? answer.value
@@ -65,6 +82,10 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
                    ", \"maildir\": " + json_string(d.maildir) +
                    ", \"command\": " + json_string(d.command) + "}";
         }
+        out += "], \"outside_scope\": [";
+        for (size_t i = 0; i < r.outside_scope.size(); ++i) {
+            out += (i ? ", " : "") + json_string(r.outside_scope[i]);
+        }
         out += "], \"steps\": [";
         for (size_t i = 0; i < r.trace.size(); ++i) {
             out += (i ? ", " : "") + json_string(r.trace[i]);
@@ -83,6 +104,9 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     }
     if (r.status == lookup_status::found) {
         std::printf("result: deliverable to\n");
+        for (const auto& other : r.outside_scope) {
+            std::printf("  %-9s %s (outside your domains: not shown)\n", "other", other.c_str());
+        }
         for (const auto& d : r.destinations) {
             std::string where =
                 d.kind == vhost::destination_kind::mailbox   ? " (Maildir " + d.maildir + ")"
@@ -93,8 +117,9 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
         }
     } else {
         std::printf("result: rejected at RCPT (%s)\n",
-                    r.rejected_by_domain ? ("domain refuses mail: " + r.reject_text).c_str()
-                                         : r.reason.c_str());
+                    r.rejected_by_domain      ? ("domain refuses mail: " + r.reject_text).c_str()
+                    : r.outside_scope.empty() ? r.reason.c_str()
+                                              : "a dead end outside your domains");
     }
     std::printf("lookupd answers:\n");
     for (const auto& [map, value] : answers) {

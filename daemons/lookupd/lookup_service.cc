@@ -3,6 +3,7 @@
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
+#include "lib/store/mailbox_path.hh"
 
 namespace vhostmail::lookupd {
 
@@ -123,8 +124,14 @@ answer_t answer_mailbox(std::string_view key, vhost::directory& dir,
     }
     std::string normalized = self->local + "@" + self->domain;
     for (const auto& d : r.destinations) {
-        if (d.kind == vhost::destination_kind::mailbox && iequals(d.address, normalized) &&
-            !d.maildir.empty()) {
+        if (d.kind == vhost::destination_kind::mailbox && iequals(d.address, normalized)) {
+            // virtual(8) writes where this answer says: a path that the delivery agents would
+            // refuse (absolute, "..", control bytes, a local part with '/') defers the mail
+            // instead, until an admin repairs the row.
+            if (auto path = store::check_mailbox_path(d.maildir); !path.ok()) {
+                return answer_t::temp_fail("Maildir path of " + normalized +
+                                           " refused: " + path.error);
+            }
             return answer_t::found(d.maildir);
         }
     }

@@ -4,23 +4,29 @@
 // every way into a change (a command, an import line) meets them.
 #include <algorithm>
 #include <iterator>
+#include <span>
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/vhost/admin_settings.hh"
 #include "lib/vhost/admin_store.hh"
+#include "lib/vhost/schema.hh"
 
 namespace vhostmail::vhost {
 
 namespace {
 
 // Domain settings a domain administrator may change: none of them raises a limit, runs a
-// program or reaches beyond the domain.
+// program or reaches beyond the domain (a fallback that names a command is refused below).
 constexpr std::string_view domain_admin_domain_settings[] = {
     "description", "fullname_matching", "fallback", "accepts_mail", "reject_text"};
 
 // Address settings they may not: a Maildir path could point into another domain's mail.
 constexpr std::string_view superadmin_address_settings[] = {"maildir"};
+
+bool listed(std::span<const std::string_view> names, std::string_view name) {
+    return std::ranges::find(names, name) != names.end();
+}
 
 }  // namespace
 
@@ -39,21 +45,74 @@ admin_result<done> admin_store::superadmin_only(const std::string& what) const {
                          scope_->login};
 }
 
-admin_result<done> admin_store::scoped_settings(const settings& s, bool domain) const {
+admin_result<done> admin_store::scoped_settings(const std::vector<std::string>& names,
+                                                const std::vector<db::param>& values,
+                                                bool domain) const {
     if (!scope_) {
         return done{};
     }
-    for (const auto& [name, value] : s) {
-        bool allowed = domain ? std::ranges::find(domain_admin_domain_settings, name) !=
-                                    std::end(domain_admin_domain_settings)
-                              : std::ranges::find(superadmin_address_settings, name) ==
-                                    std::end(superadmin_address_settings);
-        if (domain && name == "fallback" && value.starts_with("|")) {
-            allowed = false;  // a command runs on the mail host
+    for (size_t i = 0; i < names.size(); ++i) {
+        const std::string& name = names[i];
+        bool allowed = domain ? listed(domain_admin_domain_settings, name)
+                              : !listed(superadmin_address_settings, name);
+        // Decided on the converted value the resolver will read, never on what was typed.
+        const auto* text = std::get_if<std::string>(&values[i]);
+        bool command = domain && name == "fallback" && text != nullptr &&
+                       parse_fallback(*text).what == fallback_rule::kind::command;
+        if (!allowed || command) {
+            return superadmin_only("setting " + printable(name) + (command ? " to a command" : ""));
         }
-        if (!allowed) {
-            return superadmin_only("setting " + printable(name) +
-                                   (name == "fallback" ? " to a command" : ""));
+    }
+    return done{};
+}
+
+admin_result<done> admin_store::quotas_within_domain(uint64_t domain_id,
+                                                     const std::vector<std::string>& names,
+                                                     const std::vector<db::param>& values) {
+    if (!scope_) {
+        return done{};
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (names[i] != "quota_bytes" && names[i] != "quota_messages") {
+            continue;
+        }
+        if (std::holds_alternative<std::nullptr_t>(values[i])) {
+            continue;  // the domain's default
+        }
+        auto r = conn_.query("SELECT " + names[i] + " FROM domains WHERE id = ?",
+                             {db::param{domain_id}});
+        if (!r) {
+            return db_failure(r.error());
+        }
+        if (r->rows.empty() || r->rows.front().is_null(0)) {
+            continue;  // the domain sets no limit: any quota is within it
+        }
+        uint64_t limit = r->rows.front().u64(0);
+        uint64_t wanted = std::get<uint64_t>(values[i]);
+        if (wanted == 0 || wanted > limit) {
+            return superadmin_only("setting " + names[i] + " " +
+                                   (wanted == 0 ? std::string("to unlimited")
+                                                : "above the domain's " + std::to_string(limit)));
+        }
+    }
+    return done{};
+}
+
+admin_result<done> admin_store::address_in_reach(uint64_t address_id) {
+    if (!scope_) {
+        return done{};
+    }
+    auto r = conn_.query(
+        "SELECT d.name FROM domain_admins x JOIN domains d ON d.id = x.domain_id"
+        " WHERE x.address_id = ?",
+        {db::param{address_id}});
+    if (!r) {
+        return db_failure(r.error());
+    }
+    for (const auto& row : r->rows) {
+        if (!scope_->domains.contains(ascii_lower(row.str(0)))) {
+            return admin_failure{"that address administers " + row.str(0) + ", which " +
+                                 scope_->login + " does not: changing it is for the superadmin"};
         }
     }
     return done{};

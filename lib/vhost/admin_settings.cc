@@ -46,17 +46,37 @@ std::optional<uint64_t> parse_number(std::string_view v, uint64_t unit_base) {
     return std::strtoull(std::string(v).c_str(), nullptr, 10) * multiplier;
 }
 
-bool valid_fallback(std::string_view f) {
-    if (f.empty() || (f.front() == '|' && f.size() > 1)) {
-        return true;
+// The canonical text of a valid fallback, or nullopt. Interpreted by parse_fallback, the rule
+// the resolver routes by, so what is checked here is what runs.
+std::optional<std::string> canonical_fallback(std::string_view raw) {
+    fallback_rule rule = parse_fallback(raw);
+    if (printable(rule.target) != rule.target) {
+        return std::nullopt;  // control characters inside: no reader could agree on them
     }
-    if (f.front() == '@') {
-        return valid_domain(f.substr(1));
+    bool ok = false;
+    switch (rule.what) {
+        case fallback_rule::kind::none:
+            ok = true;
+            break;
+        case fallback_rule::kind::command:
+            ok = !rule.target.empty();
+            break;
+        case fallback_rule::kind::domain:
+            ok = valid_domain(rule.target);
+            rule.target = ascii_lower(rule.target);
+            break;
+        case fallback_rule::kind::address:
+            if (auto a = parse_address(rule.target)) {
+                ok = true;
+                rule.target = a->local + "@" + a->domain;
+            }
+            break;
+        case fallback_rule::kind::local:
+            ok = valid_local_part(rule.target) && rule.target.find(' ') == std::string::npos;
+            rule.target = normalize_local_part(rule.target);
+            break;
     }
-    if (f.find('@') != std::string_view::npos) {
-        return parse_address(f).has_value();
-    }
-    return valid_local_part(f) && f.find(' ') == std::string_view::npos;
+    return ok ? std::optional(fallback_text(rule)) : std::nullopt;
 }
 
 bool valid_datetime(std::string_view v) {
@@ -131,10 +151,10 @@ std::variant<db::param, std::string> convert(const column& c, const std::string&
             return db::param{set};
         }
         case kind::fallback:
-            if (!valid_fallback(v)) {
-                return std::string("'', user@domain, @domain, localpart or |command");
+            if (auto canonical = canonical_fallback(raw)) {
+                return db::param{*canonical};
             }
-            return db::param{v};
+            return std::string("'', user@domain, @domain, localpart or |command");
         case kind::path:
             if (none) {
                 return db::param{nullptr};
@@ -239,11 +259,12 @@ std::optional<settings> parse_settings(const std::vector<std::string>& words, st
     settings out;
     for (const auto& w : words) {
         auto eq = w.find('=');
-        if (eq == std::string::npos || eq == 0) {
+        if (eq == std::string::npos || trim(std::string_view(w).substr(0, eq)).empty()) {
             error = "expected name=value, got \"" + printable(w) + "\"";
             return std::nullopt;
         }
-        out.emplace_back(w.substr(0, eq), w.substr(eq + 1));
+        // Names are fixed lower-case identifiers; "Fallback" and " fallback" mean the same.
+        out.emplace_back(ascii_lower(trim(std::string_view(w).substr(0, eq))), w.substr(eq + 1));
     }
     return out;
 }

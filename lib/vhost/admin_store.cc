@@ -110,6 +110,21 @@ admin_result<admin_store::address_key> admin_store::find_address(const std::stri
         key.address_id = r->rows.front().u64(0);
     } else if (must_exist) {
         return admin_failure{"no such address " + parts->local + "@" + parts->domain};
+    } else if (!storable_local_part(parts->local)) {
+        return admin_failure{"local part \"" + printable(parts->local) +
+                             "\" cannot name a Maildir (no '/', not . or ..)"};
+    }
+    return key;
+}
+
+admin_result<admin_store::address_key> admin_store::find_address_to_change(
+    const std::string& address) {
+    auto key = find_address(address, true);
+    if (!key) {
+        return key;
+    }
+    if (auto reach = address_in_reach(key->address_id); !reach) {
+        return reach.failure();
     }
     return key;
 }
@@ -175,11 +190,11 @@ admin_result<done> admin_store::columns_to_set(const std::vector<column>& column
                                                const settings& s, bool domain,
                                                std::vector<std::string>& names,
                                                std::vector<db::param>& values) const {
-    if (auto allowed = scoped_settings(s, domain); !allowed) {
-        return allowed;
-    }
     if (auto bad = bind_settings(columns, s, names, values)) {
         return admin_failure{*bad};
+    }
+    if (auto allowed = scoped_settings(names, values, domain); !allowed) {
+        return allowed;
     }
     if (names.empty()) {
         return admin_failure{"nothing to set"};
@@ -310,13 +325,13 @@ admin_result<done> admin_store::remove_domain_alias(const std::string& alias) {
 }
 
 admin_result<done> admin_store::add_address(const std::string& address, const settings& s) {
-    if (auto allowed = scoped_settings(s, false); !allowed) {
-        return allowed;
-    }
     std::vector<std::string> names{"domain_id", "local_part"};
     std::vector<db::param> values{db::param{int64_t{0}}, db::param{std::string()}};
     if (auto bad = bind_settings(address_columns, s, names, values)) {
         return admin_failure{*bad};
+    }
+    if (auto allowed = scoped_settings(names, values, false); !allowed) {
+        return allowed;
     }
     bool mailbox = false;
     for (size_t i = 0; i < names.size(); ++i) {
@@ -335,6 +350,9 @@ admin_result<done> admin_store::add_address(const std::string& address, const se
         if (auto limit = check_limit(key->domain_id, mailbox); !limit) {
             return limit;
         }
+        if (auto quota = quotas_within_domain(key->domain_id, names, values); !quota) {
+            return quota;
+        }
         values[0] = db::param{key->domain_id};
         values[1] = db::param{key->local};
         return executed(conn_.query(insertion("addresses", names), values));
@@ -343,7 +361,7 @@ admin_result<done> admin_store::add_address(const std::string& address, const se
 
 admin_result<done> admin_store::remove_address(const std::string& address) {
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(address, true);
+        auto key = find_address_to_change(address);
         if (!key) {
             return key.failure();
         }
@@ -365,9 +383,12 @@ admin_result<done> admin_store::set_address(const std::string& address, const se
         return ok;
     }
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(address, true);
+        auto key = find_address_to_change(address);
         if (!key) {
             return key.failure();
+        }
+        if (auto quota = quotas_within_domain(key->domain_id, names, values); !quota) {
+            return quota;
         }
         for (size_t i = 0; i < names.size(); ++i) {
             auto* on = std::get_if<int64_t>(&values[i]);
@@ -453,7 +474,7 @@ admin_result<done> admin_store::add_forward(const std::string& address,
         return admin_failure{"invalid destination \"" + printable(destination) + "\""};
     }
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(address, true);
+        auto key = find_address_to_change(address);
         if (!key) {
             return key.failure();
         }
@@ -475,7 +496,7 @@ admin_result<done> admin_store::remove_forward(const std::string& address,
         return admin_failure{"invalid destination \"" + printable(destination) + "\""};
     }
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(address, true);
+        auto key = find_address_to_change(address);
         if (!key) {
             return key.failure();
         }
@@ -511,7 +532,7 @@ admin_result<done> admin_store::add_grant(const std::string& login, const std::s
                              "\" (local@domain or @domain)"};
     }
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(login, true);
+        auto key = find_address_to_change(login);
         if (!key) {
             return key.failure();
         }
@@ -536,7 +557,7 @@ admin_result<done> admin_store::remove_grant(const std::string& login, const std
         return admin_failure{"invalid grant target \"" + printable(target) + "\""};
     }
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(login, true);
+        auto key = find_address_to_change(login);
         if (!key) {
             return key.failure();
         }
@@ -558,7 +579,7 @@ admin_result<done> admin_store::remove_grant(const std::string& login, const std
 admin_result<done> admin_store::set_password_hash(const std::string& address,
                                                   const std::optional<std::string>& hash) {
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(address, true);
+        auto key = find_address_to_change(address);
         if (!key) {
             return key.failure();
         }
@@ -576,7 +597,7 @@ admin_result<done> admin_store::set_vacation(const std::string& address, const s
         return admin_failure{*bad};
     }
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(address, true);
+        auto key = find_address_to_change(address);
         if (!key) {
             return key.failure();
         }
@@ -608,7 +629,7 @@ admin_result<done> admin_store::set_vacation(const std::string& address, const s
 
 admin_result<done> admin_store::clear_vacation(const std::string& address) {
     return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(address, true);
+        auto key = find_address_to_change(address);
         if (!key) {
             return key.failure();
         }

@@ -152,7 +152,19 @@ private:
     admin_result<done> check_limit(uint64_t domain_id, bool mailbox);
     admin_result<done> in_scope(const std::string& normalized_domain) const;
     admin_result<done> superadmin_only(const std::string& what) const;
-    admin_result<done> scoped_settings(const settings& s, bool domain) const;
+    // Whether a domain administrator may give these (converted) values; done without a scope.
+    admin_result<done> scoped_settings(const std::vector<std::string>& names,
+                                       const std::vector<db::param>& values, bool domain) const;
+    // A domain administrator's address quotas stay within the domain's default: never
+    // unlimited (0) nor above it, when the domain has one.
+    admin_result<done> quotas_within_domain(uint64_t domain_id,
+                                            const std::vector<std::string>& names,
+                                            const std::vector<db::param>& values);
+    // A domain administrator may not change an address whose own admin rights reach beyond
+    // theirs (its password would give them those domains).
+    admin_result<done> address_in_reach(uint64_t address_id);
+    // find_address for a change: the address must also be within the caller's reach.
+    admin_result<address_key> find_address_to_change(const std::string& address);
     // A "set" command's columns and values, checked against the caller's scope; refused when
     // there is nothing to set.
     admin_result<done> columns_to_set(const std::vector<column>& columns, const settings& s,

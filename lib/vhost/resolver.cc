@@ -125,6 +125,14 @@ outcome expander::expand(std::string_view address, unsigned depth) {
             note("domain alias " + *domain_name + " -> " + dom.name);
         }
     }
+    if (options_.visible_domains != nullptr && !options_.visible_domains->contains(dom.name)) {
+        std::string where = normalize_local_part(parts.local) + "@" + dom.name;
+        if (options_.trace) {
+            note("leaves your domains at " + where + ": not shown");
+        }
+        result_.outside_scope.push_back(where);
+        return outcome::deliverable;
+    }
     if (!dom.enabled) {
         return dead("domain " + dom.name + " is disabled");
     }
@@ -185,7 +193,7 @@ outcome expander::expand_local(const domain_record& dom, const std::string& loca
             return expand_record(dom, *named.value, std::nullopt, depth);
         }
     }
-    if (options_.use_fallback && !trim(dom.fallback).empty()) {
+    if (options_.use_fallback && parse_fallback(dom.fallback).what != fallback_rule::kind::none) {
         return expand_fallback(dom, local, depth);
     }
     return dead("no address " + local + "@" + dom.name + " and no fallback");
@@ -230,26 +238,30 @@ outcome expander::expand_record(const domain_record& dom, const address_record& 
 
 outcome expander::expand_fallback(const domain_record& dom, const std::string& local,
                                   unsigned depth) {
-    std::string fallback(trim(dom.fallback));
+    fallback_rule rule = parse_fallback(dom.fallback);
     if (options_.trace) {
-        note("fallback of " + dom.name + ": " + fallback);
+        note("fallback of " + dom.name + ": " + fallback_text(rule));
     }
-    if (fallback.front() == '|') {
-        auto base = split_extension(local, options_.delimiters);
-        return add({destination_kind::command,
-                    local + "@" + dom.name,
-                    {},
-                    std::string(trim(fallback.substr(1))),
-                    base ? base->base : local,
-                    base ? base->extension : std::string()});
+    switch (rule.what) {
+        case fallback_rule::kind::none:
+            break;
+        case fallback_rule::kind::command: {
+            auto base = split_extension(local, options_.delimiters);
+            return add({destination_kind::command,
+                        local + "@" + dom.name,
+                        {},
+                        rule.target,
+                        base ? base->base : local,
+                        base ? base->extension : std::string()});
+        }
+        case fallback_rule::kind::domain:
+            return expand(local + "@" + rule.target, depth + 1);
+        case fallback_rule::kind::address:
+            return expand(rule.target, depth + 1);
+        case fallback_rule::kind::local:
+            return expand(rule.target + "@" + dom.name, depth + 1);
     }
-    if (fallback.front() == '@') {
-        return expand(local + fallback, depth + 1);
-    }
-    if (fallback.find('@') != std::string::npos) {
-        return expand(fallback, depth + 1);
-    }
-    return expand(fallback + "@" + dom.name, depth + 1);
+    return dead("no address " + local + "@" + dom.name + " and no fallback");
 }
 
 // A login is an enabled address with a password, in an enabled domain, allowed to use SMTP.

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <ctime>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,16 +52,21 @@ struct resolve_options {
     size_t max_destinations = 1000;  // Postfix virtual_alias_expansion_limit
     std::time_t now = 0;             // for vacation windows
     bool trace = true;               // record resolution::trace (lookupd skips it: hot path)
+    // For showing routing to a domain administrator: hosted domains outside this set are not
+    // entered; the address that leads there is listed in resolution::outside_scope and counts
+    // as deliverable. Such a resolution is a view, never a routing answer. null: no boundary.
+    const std::set<std::string>* visible_domains = nullptr;
 };
 
 struct resolution {
     lookup_status status = lookup_status::not_found;
-    std::vector<destination> destinations;  // found: deduplicated, in expansion order
-    std::vector<std::string> trace;         // each step, for `vhostmail resolve` and verbose logs
-    std::vector<std::string> visited;       // hosted addresses passed through (canonical)
-    std::string reason;                     // temp_fail: why; not_found: the first dead end
-    bool rejected_by_domain = false;        // not_found because the domain refuses mail
-    std::string reject_text;                // that domain's text
+    std::vector<destination> destinations;   // found: deduplicated, in expansion order
+    std::vector<std::string> trace;          // each step, for `vhostmail resolve` and verbose logs
+    std::vector<std::string> visited;        // hosted addresses passed through (canonical)
+    std::string reason;                      // temp_fail: why; not_found: the first dead end
+    bool rejected_by_domain = false;         // not_found because the domain refuses mail
+    std::string reject_text;                 // that domain's text
+    std::vector<std::string> outside_scope;  // visible_domains: where the view stopped
 };
 
 resolution resolve(directory& dir, std::string_view address, const resolve_options& options);

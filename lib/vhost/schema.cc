@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/vhost/schema.hh"
 
+#include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 
 namespace vhostmail::vhost {
@@ -21,12 +22,52 @@ unsigned parse_login_set(std::string_view set) {
     return bits;
 }
 
+bool storable_local_part(std::string_view local) {
+    return valid_local_part(local) && local.find('/') == std::string_view::npos && local != "." &&
+           local != "..";
+}
+
 std::string default_maildir(std::string_view domain, std::string_view local_part) {
+    if (!storable_local_part(local_part)) {
+        return {};
+    }
     std::string path(domain);
     path += '/';
     path += local_part;
     path += '/';
     return path;
+}
+
+fallback_rule parse_fallback(std::string_view stored) {
+    std::string_view v = trim(stored);
+    if (v.empty()) {
+        return {};
+    }
+    if (v.front() == '|') {
+        return {fallback_rule::kind::command, std::string(trim(v.substr(1)))};
+    }
+    if (v.front() == '@') {
+        return {fallback_rule::kind::domain, std::string(v.substr(1))};
+    }
+    if (v.find('@') != std::string_view::npos) {
+        return {fallback_rule::kind::address, std::string(v)};
+    }
+    return {fallback_rule::kind::local, std::string(v)};
+}
+
+std::string fallback_text(const fallback_rule& rule) {
+    switch (rule.what) {
+        case fallback_rule::kind::none:
+            return {};
+        case fallback_rule::kind::command:
+            return "|" + rule.target;
+        case fallback_rule::kind::domain:
+            return "@" + rule.target;
+        case fallback_rule::kind::address:
+        case fallback_rule::kind::local:
+            return rule.target;
+    }
+    return {};
 }
 
 std::string normalize_full_name(std::string_view name) {

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vhostmail::vhost {
@@ -63,8 +64,35 @@ struct domain_record {
     bool fullname_matching = false;
 };
 
-// The default Maildir of an address: "<domain>/<local>/".
+// The default Maildir of an address: "<domain>/<local>/"; "" when the local part cannot name
+// a directory of its own (see storable_local_part), so the path check refuses it.
 std::string default_maildir(std::string_view domain, std::string_view local_part);
+
+// A local part the database may hold: valid for Postfix (valid_local_part) and usable as the
+// last component of a default Maildir path: no '/', not "." or "..", so no address can have its
+// Maildir inside another address's mailbox or outside its domain's directory.
+bool storable_local_part(std::string_view local);
+
+// A domain's fallback (catch-all) as every reader must understand it. The stored text is
+// interpreted after trimming blanks (space, tab, CR, LF) on both ends; a command is the text
+// after a leading '|', trimmed again. This is the one interpretation: the resolver routes by it
+// and the admin store decides permissions by it, so the two cannot disagree about whether a
+// value runs a program.
+struct fallback_rule {
+    enum class kind {
+        none,     // "": unknown addresses are rejected
+        command,  // "|/path args": pipe to a program (target = the command line)
+        domain,   // "@other.example": the same local part there (target = "other.example")
+        address,  // "user@other.example" (target = the address)
+        local,    // "localpart": another address of the same domain (target = the local part)
+    } what = kind::none;
+    std::string target;
+};
+
+fallback_rule parse_fallback(std::string_view stored);
+
+// The canonical text of a rule (what the admin tool stores): "", "|cmd", "@d", "u@d", "local".
+std::string fallback_text(const fallback_rule& rule);
 
 // "Joe  van-Who" -> "joe.van.who": ASCII letters folded, runs of anything that is not a letter,
 // digit or non-ASCII byte become one '.', so a local part and a full name compare equal.

@@ -75,6 +75,16 @@ TEST_CASE("mailboxes map answers the Maildir of the address itself") {
     CHECK(ask(b, map_kind::mailboxes, "not-an-address") == "NOTFOUND");
 }
 
+TEST_CASE("mailboxes map never hands Postfix a Maildir path the delivery agents would refuse") {
+    auto b = test::spec_example();
+    b.mailbox("blobber.org", "abs").maildir = "/etc/";
+    b.mailbox("blobber.org", "up").maildir = "blobber.org/../../etc/";
+    b.mailbox("blobber.org", "nested/cur");  // a '/' in the local part: default path ""
+    for (auto key : {"abs@blobber.org", "up@blobber.org", "nested/cur@blobber.org"}) {
+        CHECK(ask(b, map_kind::mailboxes, key).starts_with("TEMP Maildir path of"));
+    }
+}
+
 TEST_CASE("senders map lists the logins that own a sender address") {
     auto b = test::spec_example();
     CHECK(ask(b, map_kind::senders, "xandros@blobber.org") == "xandros@blobber.org");

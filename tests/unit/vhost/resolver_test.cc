@@ -158,6 +158,39 @@ TEST_CASE("fallback forms") {
     CHECK(routes(b, "john@whopper.nu", no_fallback) == list{"NOTFOUND"});
 }
 
+TEST_CASE("a fallback with blanks around it routes as its trimmed form") {
+    // What the admin store checks permissions on (parse_fallback) is what routes here.
+    auto b = test::spec_example();
+    for (std::string v : {" |/bin/handler %u", "\t|/bin/handler %u", "|  /bin/handler %u ",
+                          "\r\n|/bin/handler %u"}) {
+        b.domain("cmd.example", v);
+        CHECK(routes(b, "who@cmd.example") == list{"command who@cmd.example"});
+        CHECK(parse_fallback(v).what == fallback_rule::kind::command);
+        CHECK(parse_fallback(v).target == "/bin/handler %u");
+    }
+    b.domain("cmd.example", " @whopper.nu ");
+    CHECK(routes(b, "who@cmd.example") == list{"mailbox xandros@blobber.org"});
+    CHECK(parse_fallback("  ").what == fallback_rule::kind::none);
+    CHECK(fallback_text(parse_fallback("\t@other.example ")) == "@other.example");
+}
+
+TEST_CASE("a view bounded to some domains stops where routing enters another") {
+    auto b = test::spec_example();
+    std::set<std::string> mine{"whopper.nu"};
+    resolve_options view;
+    view.visible_domains = &mine;
+    snapshot_directory dir(b.build());
+    auto r = resolve(dir, "john@whopper.nu", view);
+    CHECK(r.destinations.empty());  // xandros's Maildir is not shown
+    CHECK(r.outside_scope == std::vector<std::string>{"xandros@blobber.org"});
+    bool stopped = false;
+    for (const auto& step : r.trace) {
+        CHECK(step.find("Maildir") == std::string::npos);
+        stopped = stopped || step == "leaves your domains at xandros@blobber.org: not shown";
+    }
+    CHECK(stopped);
+}
+
 TEST_CASE("full-name matching only when enabled and unambiguous") {
     auto b = test::spec_example();
     CHECK(routes(b, "xandros.blob@blobber.org") == list{"NOTFOUND"});

@@ -28,3 +28,15 @@ TEST_CASE("vacation windows honour start and end") {
     CHECK_FALSE(w.active_at(150));
     CHECK(vacation_window{true, std::nullopt, std::nullopt}.active_at(0));
 }
+
+TEST_CASE("local parts that cannot name a Maildir of their own are not storable") {
+    CHECK(storable_local_part("joe"));
+    CHECK(storable_local_part(".hidden"));
+    CHECK_FALSE(storable_local_part("joe/cur"));
+    CHECK_FALSE(storable_local_part("."));
+    CHECK_FALSE(storable_local_part(".."));
+    CHECK_FALSE(storable_local_part(""));
+    CHECK(default_maildir("x.org", "joe") == "x.org/joe/");
+    CHECK(default_maildir("x.org", "joe/cur") == "");  // refused by the path check at delivery
+    CHECK(default_maildir("x.org", "..") == "");
+}
