@@ -189,7 +189,9 @@ int run_cli(int argc, char** argv) {
     config::param_table table;
     config::add_common_params(table);
     declare_params(table);
+    // authd's parameters are the tool's too: --as counts and honours authd's throttling.
     options.foreign_prefixes = config::other_daemon_prefixes("admin_");
+    std::erase(options.foreign_prefixes, "authd_");
     auto loaded = config::load_config(table, options);
     for (const auto& e : loaded.errors) {
         std::fprintf(stderr, "vhostmail: %s\n", e.c_str());

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "daemons/authd/params.hh"
+
+#include "lib/daemon/daemon.hh"
+
 #include "daemons/admin/admin.hh"
 
 namespace vhostmail::admin {
@@ -17,6 +21,9 @@ void declare_params(config::param_table& t) {
            .type = config::param_type::boolean,
            .default_value = "yes",
            .doc = "see vhostmail-lookupd(8)"});
+    // Read, not owned: --as signs in under authd's throttling (vhostmail-authd(8)).
+    add_server_params(t, "authd_", 200);
+    authd::declare_params(t);
 }
 
 }  // namespace vhostmail::admin

@@ -46,22 +46,28 @@ unsigned service_bit(std::string_view service) {
 authenticator::authenticator(auth_store& store, auth_settings s, unsigned max_concurrent_hashes,
                              sleep_fn sleep, clock_fn now)
     : store_(store),
-      settings_(std::move(s)),
       hashing_(static_cast<std::ptrdiff_t>(std::clamp(max_concurrent_hashes, 1u, 64u))),
       sleep_(sleep ? std::move(sleep)
                    : sleep_fn([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); })),
       now_(now ? std::move(now) : clock_fn([] { return std::chrono::steady_clock::now(); })),
       cache_secret_(crypto::random_bytes(32)) {
-    // A dummy of the default scheme and cost, so refusals cost what a real check costs.
-    auto dummy = crypto::hash_password(random_phrase(), settings_.hash_rounds);
-    if (!dummy) {
-        throw std::runtime_error("cannot create the dummy password hash");
-    }
-    dummy_hash_ = *dummy;
+    set_settings(std::move(s));
 }
 
 void authenticator::set_settings(auth_settings s) {
+    std::string dummy;
+    if (s.hash_rounds != dummy_rounds_ || dummy_hash_.empty()) {
+        auto made = crypto::hash_password(random_phrase(), s.hash_rounds);
+        if (!made) {
+            throw std::runtime_error("cannot create the dummy password hash");
+        }
+        dummy = std::move(*made);
+    }
     std::lock_guard lock(mu_);
+    if (!dummy.empty()) {
+        dummy_hash_ = std::move(dummy);
+        dummy_rounds_ = s.hash_rounds;
+    }
     settings_ = std::move(s);
     cache_.clear();
 }
@@ -120,21 +126,6 @@ void authenticator::cache_put(std::string key, const auth_settings& s) {
     cache_[std::move(key)] = {now + s.cache_ttl};
 }
 
-std::string authenticator::timing_hash() const {
-    std::lock_guard lock(mu_);
-    return last_real_hash_.empty() ? dummy_hash_ : last_real_hash_;
-}
-
-void authenticator::remember_timing_hash(const std::string& stored) {
-    if (crypto::scheme_of(stored).empty()) {
-        return;  // unusable values cost nothing; they would make refusals fast
-    }
-    std::lock_guard lock(mu_);
-    if (last_real_hash_ != stored) {
-        last_real_hash_ = stored;
-    }
-}
-
 auth_answer authenticator::authenticate(const auth_request& r) {
     auth_settings s;
     {
@@ -150,34 +141,42 @@ auth_answer authenticator::authenticate(const auth_request& r) {
             return {auth_status::ok, user, "cached"};
         }
     }
-    auto counts = store_.throttle_state(user, r.client);
-    if (counts.status == lookup_status::temp_fail) {
-        return {auth_status::temp_fail, user, "throttle state: " + counts.reason};
+    throttle_subject who = throttle_keys(user, r.client, s.delimiters);
+    auto begun = store_.begin_attempt(who);
+    if (begun.status == lookup_status::temp_fail) {
+        return {auth_status::temp_fail, user, "throttle state: " + begun.reason};
     }
-    throttle_decision d = decide(counts.value, s.throttle);
+    throttle_decision d = decide(begun.value.before, s.throttle);
     if (d.delay.count() > 0) {
         sleep_(d.delay);
     }
     if (d.refuse) {
+        store_.end_attempt(who, begun.value, attempt_end::refused);
         return {auth_status::failed, user, "too many failures, refused"};
     }
     auth_answer a = check(r, user, s);
     if (a.status == auth_status::ok) {
-        store_.record_success(
-            user, r.client, counted_failures(counts.value) > 0 || counts.value.login_failures > 0);
+        store_.end_attempt(who, begun.value, attempt_end::succeeded);
         if (!key.empty()) {
             cache_put(std::move(key), s);
         }
     } else if (a.status == auth_status::failed) {
-        store_.record_failure(user, r.client);
+        store_.end_attempt(who, begun.value, attempt_end::failed);
+    } else {
+        store_.end_attempt(who, begun.value, attempt_end::refused);  // not the client's fault
     }
     return a;
 }
 
 auth_answer authenticator::check(const auth_request& r, const std::string& user,
                                  const auth_settings& s) {
+    std::string dummy;
+    {
+        std::lock_guard lock(mu_);
+        dummy = dummy_hash_;
+    }
     auto refuse = [&](std::string why) {
-        (void)verify(r.password, timing_hash(), {});
+        (void)verify(r.password, dummy, {});
         return auth_answer{auth_status::failed, user, std::move(why)};
     };
     auto parsed = parse_address(r.login);
@@ -211,7 +210,6 @@ auth_answer authenticator::check(const auth_request& r, const std::string& user,
     if ((u.logins & bit) == 0) {
         return refuse("service " + printable(r.service) + " locked for the address");
     }
-    remember_timing_hash(u.password_hash);
     switch (verify(r.password, u.password_hash, s.verify)) {
         case crypto::verify_status::match:
             break;

@@ -42,12 +42,11 @@ public:
     virtual ~auth_store() = default;
     // The account local@domain (both normalized). not_found for unknown ones, temp_fail on trouble.
     virtual lookup<user_record> find_user(std::string_view local, std::string_view domain) = 0;
-    virtual lookup<throttle_counts> throttle_state(std::string_view login,
-                                                   std::string_view client) = 0;
-    // Counting is best effort: a failure to count must not turn an answer into temp_fail.
-    virtual void record_failure(std::string_view login, std::string_view client) = 0;
-    virtual void record_success(std::string_view login, std::string_view client,
-                                bool had_failures) = 0;
+    // Counts an attempt as a failure before its password is checked (throttle_store.hh) and
+    // returns the failures before it; temp_fail on trouble.
+    virtual lookup<attempt> begin_attempt(const throttle_subject& who) = 0;
+    // Best effort: a failure to record must not turn an answer into temp_fail.
+    virtual void end_attempt(const throttle_subject& who, const attempt& a, attempt_end how) = 0;
     // Replaces the stored hash if it is still `old_hash` (rehash on login). Best effort.
     virtual void update_hash(std::string_view local, std::string_view domain,
                              std::string_view old_hash, std::string_view new_hash) = 0;
@@ -60,13 +59,14 @@ struct auth_settings {
     unsigned hash_rounds = crypto::default_sha512_rounds;
     std::chrono::milliseconds cache_ttl{1000};  // 0: no cache
     size_t cache_max_entries = 10000;
+    std::string delimiters = "+";  // recipient_delimiter: login extensions share a counter
 };
 
 struct auth_request {
     std::string_view login;     // as the client typed it
     std::string_view password;  // never stored, logged or cached
     std::string_view service;   // "smtp", "imap", ... as the protocol names it
-    std::string_view client;    // client address, "" when unknown
+    std::string_view client;    // client address, "" when unknown ("uid:N": a local user)
 };
 
 enum class auth_status { ok, failed, temp_fail };
@@ -111,15 +111,12 @@ private:
     std::counting_semaphore<64> hashing_;
     sleep_fn sleep_;
     clock_fn now_;
-    std::string timing_hash() const;
-    void remember_timing_hash(const std::string& stored);
-
-    // Refusals verify the password against the last real account hash seen (so they cost what
-    // the database's hashes cost, whatever scheme and rounds they use), or against a dummy of
-    // the default scheme before any was seen. Hashes are not secrets of the kind passwords are;
-    // the result of such a check is ignored.
+    // Refusals verify the password against a dummy hash of the default scheme and cost
+    // (authd_hash_rounds), made at start and on a change of the cost: the same work, whatever
+    // the refused account's own hash is or was, so the time of an answer tells nothing about
+    // which accounts exist or what scheme they use. The result of that check is ignored.
     std::string dummy_hash_;
-    std::string last_real_hash_;
+    unsigned dummy_rounds_ = 0;
     std::string cache_secret_;
     std::unordered_map<std::string, cache_entry> cache_;
 };

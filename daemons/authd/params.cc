@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/authd/params.hh"
 
+#include "lib/config/common_params.hh"
+
 namespace vhostmail::authd {
 
 void declare_params(config::param_table& t) {
@@ -143,6 +145,7 @@ auth_settings auth_settings_from(const config::config& cfg) {
     s.verify.allow_plain = cfg.get_bool("authd_allow_plain_passwords");
     s.rehash_weak = cfg.get_bool("authd_rehash_weak_passwords");
     s.hash_rounds = static_cast<unsigned>(cfg.get_int("authd_hash_rounds"));
+    s.delimiters = cfg.get_string(config::common::recipient_delimiter);
     s.cache_ttl = cfg.get_duration("authd_cache_ttl");
     return s;
 }

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/authd/sql_store.hh"
 
-#include <ctime>
-
 #include "lib/log/log.hh"
 #include "lib/vhost/schema.hh"
 
@@ -15,37 +13,9 @@ constexpr std::string_view find_user_sql =
     "SELECT a.password, a.enabled, d.enabled, a.logins, d.logins FROM addresses a"
     " JOIN domains d ON d.id = a.domain_id WHERE d.name = ? AND a.local_part = ?";
 
-constexpr std::string_view failures_sql =
-    "SELECT kind, SUM(failures) FROM auth_failures"
-    " WHERE ((kind = 'client' AND subject = ?) OR (kind = 'login' AND subject = ?))"
-    " AND bucket >= ? GROUP BY kind";
-
-constexpr std::string_view trust_sql =
-    "SELECT 1 FROM auth_trust WHERE login = ? AND client = ? AND last_success >= ?";
-
-constexpr std::string_view count_failure_sql =
-    "INSERT INTO auth_failures (kind, subject, bucket, shard, failures) VALUES (?, ?, ?, ?, 1)"
-    " ON DUPLICATE KEY UPDATE failures = failures + 1";
-
-constexpr std::string_view reset_sql = "DELETE FROM auth_failures WHERE kind = ? AND subject = ?";
-
-constexpr std::string_view trust_upsert_sql =
-    "INSERT INTO auth_trust (login, client, last_success) VALUES (?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE last_success = GREATEST(last_success, VALUES(last_success))";
-
-constexpr std::string_view expire_failures_sql =
-    "DELETE FROM auth_failures WHERE bucket < ? LIMIT 500";
-
-constexpr std::string_view expire_trust_sql =
-    "DELETE FROM auth_trust WHERE last_success < ? LIMIT 500";
-
 constexpr std::string_view update_hash_sql =
     "UPDATE addresses a JOIN domains d ON d.id = a.domain_id SET a.password = ?"
     " WHERE d.name = ? AND a.local_part = ? AND a.password = ?";
-
-int64_t now_s() {
-    return static_cast<int64_t>(std::time(nullptr));
-}
 
 void warn_if_failed(const db::outcome<db::result>& r, std::string_view what) {
     if (!r) {
@@ -56,15 +26,7 @@ void warn_if_failed(const db::outcome<db::result>& r, std::string_view what) {
 }  // namespace
 
 sql_store::sql_store(db::pool& pool, std::string shard, throttle_limits limits)
-    : pool_(pool), shard_(std::move(shard)) {
-    set_limits(limits);
-}
-
-void sql_store::set_limits(throttle_limits limits) {
-    window_s_ = limits.window.count();
-    trust_s_ = limits.trust_time.count();
-    enabled_ = limits.enabled;
-}
+    : pool_(pool), throttle_(std::move(shard), limits) {}
 
 lookup<user_record> sql_store::find_user(std::string_view local, std::string_view domain) {
     auto r = pool_.run([&](db::connection& c) {
@@ -86,89 +48,31 @@ lookup<user_record> sql_store::find_user(std::string_view local, std::string_vie
     return lookup<user_record>::found(std::move(u));
 }
 
-lookup<throttle_counts> sql_store::throttle_state(std::string_view login, std::string_view client) {
-    throttle_counts c;
-    if (!enabled_) {
-        return lookup<throttle_counts>::found(c);
+lookup<attempt> sql_store::begin_attempt(const throttle_subject& who) {
+    if (!throttle_.enabled()) {
+        return lookup<attempt>::found(attempt{});
     }
-    int64_t now = now_s();
-    auto r = pool_.run([&](db::connection& conn) -> db::outcome<db::result> {
-        auto sums = conn.query(
-            failures_sql, {std::string(client), std::string(login), (now - window_s_.load()) / 60});
-        if (!sums) {
-            return sums;
-        }
-        for (const auto& row : sums->rows) {
-            (row.str(0) == "client" ? c.client_failures : c.login_failures) = row.u64(1);
-        }
-        if (c.login_failures == 0) {
-            return sums;  // trust only matters when the login has failures
-        }
-        auto t =
-            conn.query(trust_sql, {std::string(login), std::string(client), now - trust_s_.load()});
-        if (t) {
-            c.trusted = !t->rows.empty();
-        }
-        return t;
-    });
+    // Not retried on a deadlock: the count may already be made (over-counting is the safe side).
+    auto r = pool_.run([&](db::connection& c) { return throttle_.begin_attempt(c, who); });
     if (!r) {
-        return lookup<throttle_counts>::temp_fail(db::describe(r.error()));
+        return lookup<attempt>::temp_fail(db::describe(r.error()));
     }
-    return lookup<throttle_counts>::found(c);
+    if (throttle_.expiry_due()) {
+        // Old rows go now and then, in small batches (CLUSTER.md: no long locks).
+        warn_if_failed(pool_.run([&](db::connection& c) { return throttle_.expire(c); }),
+                       "expire throttling state");
+    }
+    return lookup<attempt>::found(std::move(*r));
 }
 
-void sql_store::record_failure(std::string_view login, std::string_view client) {
-    if (!enabled_) {
+void sql_store::end_attempt(const throttle_subject& who, const attempt& a, attempt_end how) {
+    if (!throttle_.enabled() || how == attempt_end::failed) {
         return;
     }
-    int64_t now = now_s();
-    auto bucket = now / 60;
-    auto r = pool_.run_retrying_deadlocks([&](db::connection& conn) -> db::outcome<db::result> {
-        auto a = conn.query(count_failure_sql,
-                            {std::string("login"), std::string(login), bucket, shard_});
-        if (!a || client.empty()) {
-            return a;
-        }
-        return conn.query(count_failure_sql,
-                          {std::string("client"), std::string(client), bucket, shard_});
-    });
-    warn_if_failed(r, "count an authentication failure");
-    // Expire old rows now and then, in small batches (CLUSTER.md: no long locks).
-    if (++writes_ % 100 == 1) {
-        auto e = pool_.run([&](db::connection& conn) -> db::outcome<db::result> {
-            auto a = conn.query(expire_failures_sql, {(now - window_s_.load()) / 60 - 1});
-            if (!a) {
-                return a;
-            }
-            return conn.query(expire_trust_sql, {now - trust_s_.load()});
-        });
-        warn_if_failed(e, "expire throttling state");
-    }
-}
-
-void sql_store::record_success(std::string_view login, std::string_view client, bool had_failures) {
-    if (!enabled_) {
-        return;
-    }
-    auto r = pool_.run_retrying_deadlocks([&](db::connection& conn) -> db::outcome<db::result> {
-        if (had_failures) {
-            auto a = conn.query(reset_sql, {std::string("login"), std::string(login)});
-            if (!a) {
-                return a;
-            }
-            if (!client.empty()) {
-                a = conn.query(reset_sql, {std::string("client"), std::string(client)});
-                if (!a) {
-                    return a;
-                }
-            }
-        }
-        if (client.empty()) {
-            return db::result{};
-        }
-        return conn.query(trust_upsert_sql, {std::string(login), std::string(client), now_s()});
-    });
-    warn_if_failed(r, "record a successful login");
+    auto r = pool_.run_retrying_deadlocks(
+        [&](db::connection& c) { return throttle_.end_attempt(c, who, a, how); });
+    warn_if_failed(r, how == attempt_end::succeeded ? "record a successful login"
+                                                    : "take back a refused attempt");
 }
 
 void sql_store::update_hash(std::string_view local, std::string_view domain,

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// sql_store.hh - auth_store over MariaDB: accounts from addresses/domains, throttling state in
-// auth_failures/auth_trust (sql/migrations/0002_auth.sql says what is kept where). Every
-// statement is a fixed prepared statement. Counters follow CLUSTER.md rule 1: one row per
-// writing instance (`shard`), summed on read.
+// sql_store.hh - auth_store over MariaDB: accounts from addresses/domains, throttling state
+// through throttle_store (auth_attempts, auth_trust). Every statement is a fixed prepared
+// statement.
 // Thread safety: all members may be called concurrently (the pool leases per call).
 #pragma once
 
-#include <atomic>
 #include <string>
 
 #include "lib/db/pool.hh"
 
 #include "daemons/authd/auth_service.hh"
+#include "daemons/authd/throttle_store.hh"
 
 namespace vhostmail::authd {
 
@@ -21,22 +20,16 @@ public:
     sql_store(db::pool& pool, std::string shard, throttle_limits limits);
 
     lookup<user_record> find_user(std::string_view local, std::string_view domain) override;
-    lookup<throttle_counts> throttle_state(std::string_view login,
-                                           std::string_view client) override;
-    void record_failure(std::string_view login, std::string_view client) override;
-    void record_success(std::string_view login, std::string_view client,
-                        bool had_failures) override;
+    lookup<attempt> begin_attempt(const throttle_subject& who) override;
+    void end_attempt(const throttle_subject& who, const attempt& a, attempt_end how) override;
     void update_hash(std::string_view local, std::string_view domain, std::string_view old_hash,
                      std::string_view new_hash) override;
 
-    void set_limits(throttle_limits limits);
+    void set_limits(throttle_limits limits) { throttle_.set_limits(limits); }
 
 private:
     db::pool& pool_;
-    const std::string shard_;
-    std::atomic<int64_t> window_s_, trust_s_;
-    std::atomic<bool> enabled_;
-    std::atomic<uint64_t> writes_{0};
+    throttle_store throttle_;
 };
 
 }  // namespace vhostmail::authd

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "lib/core/address.hh"
+#include "lib/core/network.hh"
 #include "lib/core/strings.hh"
 
 namespace vhostmail::policyd {
@@ -36,25 +37,27 @@ std::vector<budget_subject> budget_subjects(const default_budgets& defaults,
                                             const std::string& sender, const std::string& client) {
     std::vector<budget_subject> out;
     if (!login.empty()) {
-        std::string domain = split_address(login).domain;
+        std::string key = address_counting_key(login, defaults.delimiters);
+        std::string domain = split_address(key).domain;
         std::vector<rate_rule> rules = defaults.login;
         if (auto* each = find_in(table.domain_each, domain)) {
             override_rules(rules, *each);
         }
-        if (auto* own = find_in(table.address_rules, login)) {
+        if (auto* own = find_in(table.address_rules, key)) {
             override_rules(rules, *own);
         }
         if (!rules.empty()) {
-            out.push_back({"login:" + login, std::move(rules), true});
+            out.push_back({"login:" + key, std::move(rules), true});
         }
         if (auto* total = find_in(table.domain_total, domain)) {
             out.push_back({"domain:" + domain, *total, true});
         }
     } else if (!client.empty() && !defaults.client.empty()) {
-        out.push_back({"client:" + client, defaults.client, false});
+        out.push_back({"client:" + client_counting_key(client), defaults.client, false});
     }
     if (!sender.empty() && !defaults.sender.empty()) {
-        out.push_back({"sender:" + ascii_lower(sender), defaults.sender, false});
+        out.push_back({"sender:" + address_counting_key(sender, defaults.delimiters),
+                       defaults.sender, false});
     }
     return out;
 }
@@ -74,19 +77,6 @@ uint64_t recipients_per_message(uint64_t dflt, const send_limit_table& table,
 
 std::string counter_key(const budget_subject& subject, const rate_rule& rule) {
     return storable_key(subject.key + ":" + std::string(to_string(rule.what)), 400);
-}
-
-std::string storable_key(std::string_view s, size_t max) {
-    if (s.size() <= max && valid_utf8(s)) {
-        return std::string(s);
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    uint64_t h = stable_hash(s);
-    std::string out = "#";
-    for (int shift = 60; shift >= 0; shift -= 4) {
-        out += hex[(h >> shift) & 0xf];
-    }
-    return out;
 }
 
 bool mailbox_full(const mailbox_usage& used, uint64_t quota_bytes, uint64_t quota_messages,

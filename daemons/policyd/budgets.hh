@@ -4,8 +4,11 @@
 //                           window by the login's domain 'each' rules, then by the address's own
 //                           rules (send_limits); plus the domain's 'total' rules, one budget
 //                           shared by all its logins.
-//   client (unauthenticated only): policyd_client_rate_limits, by client IP address.
-//   sender (any non-null sender):  policyd_sender_rate_limits, by lower-case address.
+//   client (unauthenticated only): policyd_client_rate_limits, by client_counting_key (an IPv6
+//                           client by its /64).
+//   sender (any non-null sender):  policyd_sender_rate_limits, by address_counting_key (case
+//                           and +extension variants of an address share its budget; so do
+//                           those of a login).
 // Recipients per message: the address's rule, else the domain's, else the config's.
 // Thread safety: pure functions over immutable tables.
 #pragma once
@@ -30,6 +33,7 @@ struct send_limit_table {
 struct default_budgets {
     std::vector<rate_rule> login{}, sender{}, client{};
     uint64_t recipients_per_message = 0;  // 0: unlimited
+    std::string delimiters = "+";         // recipient_delimiter: extensions share a budget
 };
 
 struct budget_subject {
@@ -43,7 +47,7 @@ struct budget_subject {
 // Rules of `over` replace those of `base` with the same budget and window; others are added.
 void override_rules(std::vector<rate_rule>& base, const std::vector<rate_rule>& over);
 
-// `login` lower-case ("" when unauthenticated); subjects without rules are left out.
+// `login` "" when unauthenticated; subjects without rules are left out.
 std::vector<budget_subject> budget_subjects(const default_budgets& defaults,
                                             const send_limit_table& table, const std::string& login,
                                             const std::string& sender, const std::string& client);
@@ -53,11 +57,6 @@ uint64_t recipients_per_message(uint64_t dflt, const send_limit_table& table,
 
 // The counter a rule of a subject counts in (the window is stored separately), storable.
 std::string counter_key(const budget_subject& subject, const rate_rule& rule);
-
-// `s` itself when it is valid UTF-8 of at most `max` bytes (what the columns hold), else
-// "#" and a hash of it that every host computes alike: an address a client made too long or
-// not UTF-8 still counts and greylists, instead of failing the database write.
-std::string storable_key(std::string_view s, size_t max);
 
 struct mailbox_usage {
     uint64_t bytes = 0;

@@ -4,29 +4,14 @@
 // Thread safety: pure; greylist_whitelist is immutable after construction.
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lib/core/network.hh"
+
 namespace vhostmail::policyd {
-
-// The client's network for the triplet: IPv4 masked to ipv4_prefix bits ("198.51.100.0/24"),
-// IPv6 to ipv6_prefix bits ("2001:db8::/64"); nullopt when `address` is not an IP address.
-std::optional<std::string> client_network(std::string_view address, unsigned ipv4_prefix,
-                                          unsigned ipv6_prefix);
-
-// One CIDR network or single address ("192.0.2.0/24", "2001:db8::/32", "198.51.100.7").
-struct cidr {
-    std::array<uint8_t, 16> bytes{};
-    unsigned prefix = 0;  // bits
-    bool v6 = false;
-
-    static std::optional<cidr> parse(std::string_view text);
-    bool contains(std::string_view address) const;
-};
 
 struct greylist_whitelist {
     std::vector<cidr> networks;

@@ -258,6 +258,7 @@ engine_settings engine_settings_from(const config::config& cfg) {
     s.budgets.login = rules_from(cfg, "login");
     s.budgets.sender = rules_from(cfg, "sender");
     s.budgets.client = rules_from(cfg, "client");
+    s.budgets.delimiters = cfg.get_string(config::common::recipient_delimiter);
     s.budgets.recipients_per_message =
         static_cast<uint64_t>(cfg.get_int("policyd_max_recipients_per_message"));
     s.rate_reject = cfg.get_string("policyd_rate_limit_action") == "reject";

@@ -330,8 +330,9 @@ decision policy_engine::rate_limit(context& c) {
         }
         return {};
     }
-    uint64_t per_message =
-        recipients_per_message(c.s.budgets.recipients_per_message, *limits, c.login);
+    uint64_t per_message = recipients_per_message(
+        c.s.budgets.recipients_per_message, *limits,
+        c.login.empty() ? c.login : address_counting_key(c.login, c.s.budgets.delimiters));
     if (per_message > 0 && c.recipients > per_message) {
         return c.refuse("452 4.5.3 Too many recipients: at most " + std::to_string(per_message) +
                         " per message");

@@ -113,4 +113,15 @@ std::optional<extension_split> split_extension(std::string_view local,
                            local[pos]};
 }
 
+std::string address_counting_key(std::string_view address, std::string_view delimiters) {
+    auto parts = parse_address(address);
+    if (!parts) {
+        return ascii_lower(trim(address));
+    }
+    if (auto ext = split_extension(parts->local, delimiters)) {
+        parts->local = ext->base;
+    }
+    return parts->local + "@" + parts->domain;
+}
+
 }  // namespace vhostmail

@@ -51,4 +51,9 @@ struct extension_split {
 // delimiter. Returns nullopt when there is nothing to split.
 std::optional<extension_split> split_extension(std::string_view local, std::string_view delimiters);
 
+// The key a login's or a sender's failures and budgets are counted under: the address in lower
+// case without its +extension ("Joe+x@Example.COM" -> "joe@example.com"), so case and extension
+// variants of one address share one counter. Not an address: trimmed and lower-cased.
+std::string address_counting_key(std::string_view address, std::string_view delimiters);
+
 }  // namespace vhostmail

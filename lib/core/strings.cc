@@ -131,4 +131,17 @@ uint64_t stable_hash(std::string_view s) {
     return h;
 }
 
+std::string storable_key(std::string_view s, size_t max) {
+    if (s.size() <= max && valid_utf8(s)) {
+        return std::string(s);
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    uint64_t h = stable_hash(s);
+    std::string out = "#";
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        out += hex[(h >> shift) & 0xf];
+    }
+    return out;
+}
+
 }  // namespace vhostmail

@@ -33,6 +33,11 @@ bool valid_utf8(std::string_view s);
 // promised to be), for keys that several hosts must compute alike.
 uint64_t stable_hash(std::string_view s);
 
+// `s` itself when it is valid UTF-8 of at most `max` bytes (what a key column holds), else "#"
+// and a hash of it that every host computes alike: a key a client made too long or not UTF-8
+// still counts, instead of failing the database write.
+std::string storable_key(std::string_view s, size_t max);
+
 bool starts_with_icase(std::string_view s, std::string_view prefix);
 bool ends_with_icase(std::string_view s, std::string_view suffix);
 

@@ -249,7 +249,7 @@ def throttling(db, pf, d, tmp, cfg_text):
     at = d.log_size()
     d.hup()
     d.wait_for_log("configuration reloaded", start_at=at)
-    db.sql("DELETE FROM auth_failures; DELETE FROM auth_trust;", database=db.database)
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
     # The owner logs in from 198.51.100.5 first: that client becomes trusted for the login.
     c = dovecot_client(f"{tmp}/auth")
     check("trusted client: first login", c.plain(1, "vivita@blobber.org", PASSWORD,
@@ -264,10 +264,10 @@ def throttling(db, pf, d, tmp, cfg_text):
     check("throttle: first failures are not delayed", times[0] < 0.35 and times[1] < 0.35, True)
     check("throttle: the 4th failure is delayed (>= 0.4 s)", times[3] >= 0.4, True)
     check("throttle: delays capped (< 1.5 s)", max(times) < 1.5, True)
-    rows = db.sql("SELECT kind, SUM(failures) FROM auth_failures GROUP BY kind ORDER BY kind",
+    rows = db.sql("SELECT client, login, SUM(failures) FROM auth_attempts GROUP BY client, login",
                   database=db.database)
-    check("throttle: failures counted in the database", rows.split()[-4:],
-          ["client", "6", "login", "6"])
+    check("throttle: failures counted in the database per client and login", rows.split()[-3:],
+          ["127.0.0.1", "vivita@blobber.org", "6"])
     code, _ = pf.auth("PLAIN", "vivita@blobber.org", PASSWORD)
     check("throttle: blocked client refused even with the right password", code, 535)
     check("throttle: refusal logged", "too many failures" in d.log()[at:], True)
@@ -277,9 +277,12 @@ def throttling(db, pf, d, tmp, cfg_text):
     check("throttle: the login's trusted client still logs in",
           c.plain(3, "vivita@blobber.org", PASSWORD, rip="198.51.100.5"),
           "OK\t3\tuser=vivita@blobber.org")
-    check("throttle: that success reset the login's count",
-          c.plain(4, "vivita@blobber.org", PASSWORD, rip="203.0.113.9"),
-          "OK\t4\tuser=vivita@blobber.org")
+    # The owner's success forgives only their own client's failures: it does not hand the
+    # attacker a fresh set of guesses from elsewhere.
+    check("throttle: the owner's success elsewhere does not lift the block for others",
+          c.plain(4, "vivita@blobber.org", PASSWORD, rip="203.0.113.9").startswith("FAIL\t4"),
+          True)
+    db.sql("DELETE FROM auth_attempts;", database=db.database)
     # Two requests on one connection before reading either reply.
     blob = base64.b64encode(f"\0xandros@blobber.org\0{PASSWORD}".encode()).decode()
     c.send(f"AUTH\t5\tPLAIN\tservice=smtp\trip=192.0.2.50\tsecured\tresp={blob}\n"
@@ -287,11 +290,104 @@ def throttling(db, pf, d, tmp, cfg_text):
     check("pipelined: first reply", c.line(), "OK\t5\tuser=xandros@blobber.org")
     check("pipelined: second reply", c.line(), "CONT\t6\tVXNlcm5hbWU6")
     c.close()
+    spraying_and_variants(db, c_path=f"{tmp}/auth")
+    concurrent_wrong_attempts(db, f"{tmp}/auth")
+    saslauthd_never_locks_out(db, tmp)
     d.write_config(cfg_text)
     at = d.log_size()
     d.hup()
     d.wait_for_log("configuration reloaded", start_at=at)
-    db.sql("DELETE FROM auth_failures;", database=db.database)
+    db.sql("DELETE FROM auth_attempts;", database=db.database)
+
+
+def attempts(db, client=None, login=None):
+    where = [f"{k} = '{v}'" for k, v in (("client", client), ("login", login)) if v is not None]
+    out = db.sql("SELECT COALESCE(SUM(failures), 0) FROM auth_attempts" +
+                 (" WHERE " + " AND ".join(where) if where else ""), database=db.database)
+    return int(out.split()[-1])
+
+
+def spraying_and_variants(db, c_path):
+    """block_after = 6: one client trying passwords on many logins stays blocked even when it
+    logs in with an account of its own; an IPv6 client is its /64; case and +extension variants
+    of a login are that login."""
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
+    c = dovecot_client(c_path)
+    sprayer = "192.0.2.66"
+    for i, victim in enumerate(["vivita@blobber.org", "gone@blobber.org", "karl@blobber.org",
+                                "imaponly@blobber.org"]):
+        c.plain(10 + i, victim, "guess", rip=sprayer)
+    check("spraying: the sprayer's own account logs in",
+          c.plain(20, "xandros@blobber.org", PASSWORD, rip=sprayer),
+          "OK\t20\tuser=xandros@blobber.org")
+    check("spraying: that success did not wipe the client's failures",
+          attempts(db, client=sprayer), 4)
+    c.plain(21, "vivita@blobber.org", "guess", rip=sprayer)
+    c.plain(22, "karl@blobber.org", "guess", rip=sprayer)
+    check("spraying: blocked at block_after, even for its own account",
+          c.plain(23, "xandros@blobber.org", PASSWORD, rip=sprayer).startswith("FAIL\t23"), True)
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
+    for i in range(6):
+        c.plain(30 + i, "xandros@blobber.org", "guess", rip=f"2001:db8:7:8::{i + 1:x}")
+    check("IPv6: six addresses of one /64 are one client",
+          attempts(db, client="2001:db8:7:8::/64"), 6)
+    check("IPv6: a seventh address of that /64 is refused",
+          c.plain(40, "xandros@blobber.org", PASSWORD, rip="2001:db8:7:8::ffff").startswith(
+              "FAIL\t40"), True)
+    check("IPv6: the next /64 is another client",
+          c.plain(41, "imaponly@blobber.org", "guess", rip="2001:db8:7:9::1").startswith(
+              "FAIL\t41"), True)
+    check("IPv6: ... with its own count", attempts(db, client="2001:db8:7:9::/64"), 1)
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
+    for i, variant in enumerate(["Vivita@blobber.org", "vivita+a@blobber.org",
+                                 "VIVITA+b@Blobber.ORG"]):
+        c.plain(50 + i, variant, "guess", rip=f"198.51.100.{i + 10}")
+    check("login variants: counted under one login key",
+          attempts(db, login="vivita@blobber.org"), 3)
+    c.close()
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
+
+
+def concurrent_wrong_attempts(db, c_path, n=64, block_after=6):
+    """n wrong passwords for one login from one client at the same moment: each attempt is
+    counted before its password is checked, so no more than block_after are ever checked."""
+    import threading
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
+    clients = [dovecot_client(c_path) for _ in range(n)]
+    answers = [None] * n
+    start = threading.Barrier(n)
+
+    def one(i):
+        start.wait()
+        answers[i] = clients[i].plain(100 + i, "vivita@blobber.org", "guess", rip="192.0.2.99")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for c in clients:
+        c.close()
+    check(f"{n} concurrent wrong attempts: all refused",
+          sum(1 for a in answers if a and a.startswith("FAIL")), n)
+    checked = attempts(db, client="192.0.2.99")
+    check(f"{n} concurrent wrong attempts: at most block_after ({block_after}) were checked",
+          (checked <= block_after, checked >= 1), (True, True))
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
+
+
+def saslauthd_never_locks_out(db, tmp):
+    """The saslauthd protocol names no client: failures delay a login but never lock it, since
+    anyone anywhere could otherwise lock its owner out."""
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
+    for _ in range(8):
+        testsaslauthd(tmp, "xandros@blobber.org", "wrong")
+    check("saslauthd: failures counted for the login", attempts(db, login="xandros@blobber.org"),
+          8)
+    code, out = testsaslauthd(tmp, "xandros@blobber.org", PASSWORD)
+    check("saslauthd: the right password still works after block_after failures",
+          (code, "OK" in out), (0, True))
+    db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
 
 
 def snippets_parse(tmp, source):

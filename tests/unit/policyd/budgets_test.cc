@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "lib/core/strings.hh"
+
+using namespace vhostmail;
 using namespace vhostmail::policyd;
 
 namespace {
@@ -49,6 +52,20 @@ TEST_CASE("budgets: client budgets for strangers only, sender budgets for everyo
     CHECK(logged_in[0].key == "sender:joe@example.com");
     CHECK(budget_subjects(d, {}, "", "", "").empty());  // null sender, no client address
     CHECK(counter_key(anon[0], per_hour) == "client:198.51.100.7:messages");
+}
+
+TEST_CASE("budgets: case, +extension and IPv6 host variants share one budget") {
+    default_budgets d{.login = {per_hour}, .sender = {per_day}, .client = {per_hour}};
+    auto a = budget_subjects(d, {}, "", "Spam+1@Example.NET", "2001:db8:1:2::5");
+    auto b = budget_subjects(d, {}, "", "spam+2@example.net", "2001:db8:1:2::6");
+    REQUIRE(a.size() == 2);
+    CHECK(a == b);
+    CHECK(a[0].key == "client:2001:db8:1:2::/64");
+    CHECK(a[1].key == "sender:spam@example.net");
+    auto l1 = budget_subjects(d, {}, "Joe+x@Example.com", "", "");
+    auto l2 = budget_subjects(d, {}, "joe@example.com", "", "");
+    CHECK(l1 == l2);
+    CHECK(l1[0].key == "login:joe@example.com");
 }
 
 TEST_CASE("budgets: keys that would not fit a column are hashed alike everywhere") {

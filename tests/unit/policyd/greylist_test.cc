@@ -5,16 +5,6 @@
 
 using namespace vhostmail::policyd;
 
-TEST_CASE("greylist: the triplet's client network") {
-    CHECK(client_network("198.51.100.77", 24, 64) == "198.51.100.0/24");
-    CHECK(client_network("198.51.100.77", 32, 64) == "198.51.100.77/32");
-    CHECK(client_network("2001:db8:1:2:3:4:5:6", 24, 64) == "2001:db8:1:2::/64");
-    CHECK(client_network("::ffff:192.0.2.9", 24, 64) == "192.0.2.0/24");
-    CHECK(client_network("unknown", 24, 64) == std::nullopt);
-    CHECK(client_network("", 24, 64) == std::nullopt);
-    CHECK(client_network("1.2.3.4/8", 24, 64) == std::nullopt);
-}
-
 TEST_CASE("greylist: networks, names and domains exempt") {
     std::string error;
     auto w = greylist_whitelist::parse({"192.0.2.0/24", "2001:db8::/32", "203.0.113.5"},
