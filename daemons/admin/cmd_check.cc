@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <set>
+#include <sys/stat.h>
 
 #include "lib/config/common_params.hh"
 #include "lib/db/migrate.hh"
@@ -88,6 +89,25 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
             }
         }
     }
+}
+
+// Files that hold the database password must not be readable by every local user: any of them
+// could log in to the database as the daemons (or as the admin) with it.
+void check_secret_files(context& ctx, findings& out) {
+    auto exposed = [&](const std::string& path, const char* what) {
+        struct stat st {};
+        if (path.empty() || ::stat(path.c_str(), &st) != 0) {
+            return;
+        }
+        if ((st.st_mode & S_IROTH) != 0) {
+            out.warn(path + " holds " + what + " and is readable by every local user: chmod o-r " +
+                     "(mode 0640, group of the daemons that read it)");
+        }
+    };
+    if (!ctx.cfg().get_string(config::common::db_password).empty()) {
+        exposed(ctx.load_options().file, "db_password");
+    }
+    exposed(ctx.cfg().get_string(config::common::db_option_file), "database credentials");
 }
 
 // "1.5 GiB" for people.
@@ -233,6 +253,7 @@ int check(context& ctx, const std::vector<std::string>& a) {
     }
     if (!ctx.scope()) {
         check_schema(ctx, *conn, out);  // only the superadmin can act on it
+        check_secret_files(ctx, out);
     }
     vhost::refresh_stats stats;
     auto snap = vhost::refresh_snapshot(*conn, nullptr, stats);
@@ -257,7 +278,9 @@ std::vector<command> check_commands() {
              check,
              "Errors: configuration errors (file:line), an unreachable database, missing schema\n"
              "migrations, hosted domains without postmaster@ or abuse@, forwardings to local\n"
-             "addresses that do not exist, alias loops. Warnings: mailboxes at or over quota.\n"
+             "addresses that do not exist, alias loops. Warnings: mailboxes at or over quota; the\n"
+             "configuration file (when it holds db_password) or db_option_file readable by\n"
+             "every local user.\n"
              "--postfix [DIR] also reads Postfix's settings (postconf [-c DIR] -x/-M/-P) and\n"
              "reports maps missing, pointing at the wrong lookupd map or listener, or consulted\n"
              "after other tables; hosted domains also in mydestination, virtual_alias_domains or\n"
