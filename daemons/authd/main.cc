@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
                        .declare_params = authd::declare_params,
                        .listeners = authd::listeners,
                        .validate = authd::validate,
+                       .command_user = {},  // runs no programs
                        .start = [](std::shared_ptr<const config::config> cfg) {
                            return std::unique_ptr<service>(
                                std::make_unique<authd::authd_service>(std::move(cfg)));

@@ -54,6 +54,24 @@ bool has_delivered_to(const std::vector<header_field>& headers, std::string_view
     return false;
 }
 
+// Options for a program the database names (a filter, a fallback command): the command user.
+program_options database_program(const delivery_settings& s) {
+    program_options o;
+    o.as_command_user = true;
+    o.may_run_as_self = s.command_as_daemon_user;
+    o.limits = s.command_limits;
+    return o;
+}
+
+// Options for a program the configuration names (sendmail): the daemon's own user.
+program_options configured_program(const delivery_settings& s) {
+    program_options o;
+    o.time_limit = s.command_time_limit;
+    o.limits = s.command_limits;
+    o.limits.processes = 0;  // counted per user: the daemon's threads would count too
+    return o;
+}
+
 // A program outcome as a delivery result (filters and commands alike).
 delivery_result from_program(const program_result& r, std::string_view what) {
     switch (r.what) {
@@ -89,7 +107,7 @@ delivery_result delivery_agent::filter(const vhost::domain_record& dom, const en
     if (!argv || argv->empty()) {
         return result_temp("filter of " + dom.name + " is not a valid command line", "4.3.5");
     }
-    program_options o;
+    program_options o = database_program(s_);
     o.time_limit = s_.filter_time_limit;
     o.max_output = s_.filter_max_output;
     o.env = {"SENDER=" + env.sender, "RECIPIENT=" + env.recipient, "DOMAIN=" + dom.name};
@@ -190,9 +208,16 @@ delivery_result delivery_agent::to_command(const vhost::destination& d, const en
     if (!argv || argv->empty()) {
         return result_temp("fallback command of " + domain_of(d.address) + " is invalid", "4.3.5");
     }
+    if (auto script = os::tokens_in_script(*argv); !script.empty()) {
+        log::error(
+            "fallback command of {} refused: %d/%u/%f inside the script \"{}\" would run"
+            " the values as code; pass them as arguments (vhostmail-lmtpd(8))",
+            domain_of(d.address), printable(script));
+        return result_temp("fallback command of " + domain_of(d.address) + " is refused", "4.3.5");
+    }
     auto local = split_address(d.address).local;
     auto args = substitute_tokens(*argv, {domain_of(d.address), local, env.sender});
-    program_options o;
+    program_options o = database_program(s_);
     o.time_limit = s_.command_time_limit;
     o.env = {"SENDER=" + env.sender, "RECIPIENT=" + d.address};
     std::string full = trace_headers(d, env);
@@ -211,9 +236,7 @@ delivery_result delivery_agent::to_remote(const vhost::destination& d, const env
     }
     std::vector<std::string> argv = s_.sendmail;
     argv.insert(argv.end(), {"-i", "-f", env.sender.empty() ? "<>" : env.sender, "--", d.address});
-    program_options o;
-    o.time_limit = s_.command_time_limit;
-    auto r = run_program(argv, message, o);
+    auto r = run_program(argv, message, configured_program(s_));
     if (r.what != program_result::kind::exited || r.status != 0) {
         return result_temp("forwarding to " + d.address + " failed");
     }
@@ -265,9 +288,8 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
     std::string reply = compose_reply(c, headers);
     std::vector<std::string> argv = s_.sendmail;
     argv.insert(argv.end(), {"-i", "-f", "<>", "--", env.sender});
-    program_options o;
-    o.time_limit = s_.command_time_limit;
-    auto r = s_.sendmail.empty() ? program_result{} : run_program(argv, reply, o);
+    auto r =
+        s_.sendmail.empty() ? program_result{} : run_program(argv, reply, configured_program(s_));
     if (r.what != program_result::kind::exited || r.status != 0) {
         (void)store_.release_reply(rec.id, sender);
         return result_temp("auto-reply of " + base + " could not be submitted");

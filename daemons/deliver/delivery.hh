@@ -27,11 +27,13 @@
 #include <string_view>
 #include <vector>
 
-#include "daemons/deliver/delivery_store.hh"
-#include "daemons/deliver/message.hh"
+#include "lib/os/command.hh"
 #include "lib/store/maildir.hh"
 #include "lib/vhost/directory.hh"
 #include "lib/vhost/resolver.hh"
+
+#include "daemons/deliver/delivery_store.hh"
+#include "daemons/deliver/message.hh"
 
 namespace vhostmail::deliver {
 
@@ -41,6 +43,8 @@ struct delivery_settings {
     std::chrono::milliseconds filter_time_limit{60000};
     size_t filter_max_output = 64u << 20;
     std::chrono::milliseconds command_time_limit{300000};
+    bool command_as_daemon_user = false;  // filters/commands without a command user (unsafe)
+    os::program_limits command_limits;
     std::vector<std::string> sendmail;    // argv of Postfix's sendmail, e.g. {"/usr/sbin/sendmail"}
     std::vector<std::string> vacation_addresses;  // extra addresses counted as "addressed to me"
     vhost::resolve_options resolve;

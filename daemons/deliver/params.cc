@@ -3,9 +3,10 @@
 
 #include <unistd.h>
 
-#include "lib/os/command.hh"
 #include "lib/config/common_params.hh"
 #include "lib/core/strings.hh"
+#include "lib/os/command.hh"
+#include "lib/os/sandbox.hh"
 
 namespace vhostmail::deliver {
 
@@ -38,6 +39,33 @@ void declare_delivery_params(config::param_table& t) {
            .default_value = "300s",
            .doc = "run time limit of fallback commands and of sendmail", .min = 100,
            .max = 3600'000});
+    t.add({.name = "deliver_command_user",
+           .type = param_type::string,
+           .default_value = "",
+           .doc = "the dedicated unprivileged user domain filters and fallback commands run as"
+                  " (never root, never the daemon's own user); lmtpd must be started as root"
+                  " to switch to it; \"\": none (see deliver_command_as_daemon_user)"});
+    t.add({.name = "deliver_command_as_daemon_user",
+           .type = param_type::boolean,
+           .default_value = "no",
+           .doc = "without a usable deliver_command_user, run filters and fallback commands as"
+                  " the delivery user itself (they can then read every mailbox); no: such mail"
+                  " is deferred with a logged error"});
+    t.add({.name = "deliver_command_memory_limit",
+           .type = param_type::size,
+           .default_value = "1g",
+           .doc = "address space of a filter, command or sendmail (RLIMIT_AS); 0: none"});
+    t.add({.name = "deliver_command_file_size_limit",
+           .type = param_type::size,
+           .default_value = "1g",
+           .doc = "largest file a filter, command or sendmail may write (RLIMIT_FSIZE); 0: none"});
+    t.add({.name = "deliver_command_process_limit",
+           .type = param_type::integer,
+           .default_value = "100",
+           .doc = "processes the command user may have at once (RLIMIT_NPROC, counted over all"
+                  " its programs); 0: none",
+           .min = 0,
+           .max = 100000});
     t.add({.name = "deliver_sendmail_command", .type = param_type::string,
            .default_value = "/usr/sbin/sendmail",
            .doc = "Postfix's sendmail (argv, no shell) for auto-replies and forwarding"});
@@ -94,6 +122,15 @@ std::vector<std::string> validate(const config::config& cfg) {
     if (!argv || argv->empty() || argv->front().front() != '/') {
         problems.push_back("deliver_sendmail_command must be an absolute path with arguments");
     }
+    if (std::string user = cfg.get_string("deliver_command_user"); !user.empty()) {
+        try {
+            // lmtpd checks it against its own user; vhostmail-deliver runs as pipe(8)'s user.
+            (void)os::resolve_command_user(
+                user, cfg.declared("lmtpd_user") ? cfg.get_string("lmtpd_user") : std::string());
+        } catch (const std::exception& e) {
+            problems.push_back("deliver_command_user: " + std::string(e.what()));
+        }
+    }
     return problems;
 }
 
@@ -109,6 +146,11 @@ delivery_settings delivery_settings_from(const config::config& cfg) {
     s.filter_time_limit = cfg.get_duration("deliver_filter_time_limit");
     s.filter_max_output = cfg.get_size("deliver_filter_max_output");
     s.command_time_limit = cfg.get_duration("deliver_command_time_limit");
+    s.command_as_daemon_user = cfg.get_bool("deliver_command_as_daemon_user");
+    s.command_limits.memory = cfg.get_size("deliver_command_memory_limit");
+    s.command_limits.file_size = cfg.get_size("deliver_command_file_size_limit");
+    s.command_limits.processes =
+        static_cast<uint32_t>(cfg.get_int("deliver_command_process_limit"));
     s.sendmail = split_command(cfg.get_string("deliver_sendmail_command"))
                      .value_or(std::vector<std::string>{});
     for (const auto& a : cfg.get_list("deliver_vacation_addresses")) {

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
                        .declare_params = lookupd::declare_params,
                        .listeners = lookupd::listeners,
                        .validate = lookupd::validate,
+                       .command_user = {},  // runs no programs
                        .start = [](std::shared_ptr<const config::config> cfg) {
                            return std::unique_ptr<service>(
                                std::make_unique<lookupd::lookupd_service>(std::move(cfg)));

@@ -14,8 +14,11 @@ int main(int argc, char** argv) {
                        .declare_params = policyd::declare_params,
                        .listeners = policyd::listeners,
                        .validate = policyd::validate,
-                       .start = [](std::shared_ptr<const config::config> cfg) {
-                           return std::unique_ptr<service>(
-                               std::make_unique<policyd::policyd_service>(std::move(cfg)));
-                       }});
+                       // sendmail for limit notices; nothing the database names
+                       .command_user = [](const config::config&) { return std::string(); },
+                       .start =
+                           [](std::shared_ptr<const config::config> cfg) {
+                               return std::unique_ptr<service>(
+                                   std::make_unique<policyd::policyd_service>(std::move(cfg)));
+                           }});
 }

@@ -52,6 +52,9 @@ public:
     std::vector<std::string> get_list(std::string_view name) const;
     unsigned get_mode(std::string_view name) const;
 
+    // Is `name` a parameter of this table (shared code asking about another daemon's)?
+    bool declared(std::string_view name) const { return entries_.find(name) != entries_.end(); }
+
     // Was `name` set in the file or by -o (even to its default text)? Throws like the getters.
     bool is_set(std::string_view name) const;
 

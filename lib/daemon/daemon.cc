@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/daemon/daemon.hh"
 
+#include <cstdio>
+#include <exception>
 #include <signal.h>
 #include <sys/stat.h>
 #include <syslog.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <exception>
 #include <thread>
+#include <unistd.h>
 
 #include "lib/config/common_params.hh"
 #include "lib/core/exit_code.hh"
@@ -18,6 +17,7 @@
 #include "lib/net/server.hh"
 #include "lib/os/notify.hh"
 #include "lib/os/privileges.hh"
+#include "lib/os/sandbox.hh"
 
 namespace vhostmail {
 
@@ -229,7 +229,12 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         if (!open_listeners(spec, *cfg, listeners)) {
             return ex_oserr;
         }
-        auto dropped = os::drop_privileges(cfg->get_string(spec.prefix + "user"));
+        std::string user = cfg->get_string(spec.prefix + "user");
+        if (spec.command_user) {
+            // Forked now: this process is still single-threaded (and still root, if it was).
+            os::start_program_runner(os::resolve_command_user(spec.command_user(*cfg), user), user);
+        }
+        auto dropped = os::drop_privileges(user);
         if (!dropped.ok) {
             log::error("cannot drop privileges: {}", dropped.error);
             return ex_oserr;

@@ -49,6 +49,10 @@ struct daemon_spec {
     std::function<std::vector<listen_request>(const config::config&)> listeners;
     // Checks across parameters that the typed table cannot express; messages name the parameter.
     std::function<std::vector<std::string>(const config::config&)> validate;
+    // Daemons that run external programs: the name of the command user for programs the
+    // database names ("" when none is configured). Their program runner (lib/os/sandbox.hh)
+    // is started before the privilege drop; a change of this needs a restart.
+    std::function<std::string(const config::config&)> command_user;
     // Builds the service (after the privilege drop). Throwing ends the daemon (EX_SOFTWARE).
     std::function<std::unique_ptr<service>(std::shared_ptr<const config::config>)> start;
 };

@@ -3,6 +3,7 @@
 #include "lib/db/connection.hh"
 
 #include <errmsg.h>
+#include <fcntl.h>
 #include <mutex>
 
 #include <mysql.h>
@@ -110,6 +111,12 @@ outcome<std::unique_ptr<connection>> connection::open(const settings& s, const h
                            CLIENT_MULTI_RESULTS) == nullptr) {
         return make_error(mysql_errno(m.get()), mysql_sqlstate(m.get()),
                           where + ": " + mysql_error(m.get()));
+    }
+    // Connector/C opens its socket without close-on-exec: a program started by a daemon would
+    // otherwise inherit a logged-in connection (the sandbox closes it too; this is the second
+    // lock on the same door).
+    if (int fd = static_cast<int>(mysql_get_socket(m.get())); fd >= 0) {
+        ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
     }
     return std::unique_ptr<connection>(new connection(m.release(), host));
 }

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/os/command.hh"
 
+#include <algorithm>
+#include <cstring>
 #include <errno.h>
 #include <fcntl.h>
+#include <optional>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
-
 #include "lib/core/unique_fd.hh"
+#include "lib/os/sandbox.hh"
 
 namespace vhostmail::os {
 
@@ -102,19 +104,118 @@ std::vector<std::string> substitute_tokens(const std::vector<std::string>& argv,
 
 namespace {
 
-struct spawn_actions {
-    posix_spawn_file_actions_t a;
-    spawn_actions() { posix_spawn_file_actions_init(&a); }
-    ~spawn_actions() { posix_spawn_file_actions_destroy(&a); }
+bool has_token(std::string_view arg) {
+    for (size_t i = 0; i + 1 < arg.size(); ++i) {
+        if (arg[i] == '%') {
+            char t = arg[i + 1];
+            if (t == 'd' || t == 'u' || t == 'f') {
+                return true;
+            }
+            ++i;  // "%%" and other pairs
+        }
+    }
+    return false;
+}
+
+std::string_view base_name(std::string_view path) {
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// How a program takes code from its command line: the option letters that introduce a script
+// (in an option bundle, the script is glued to it or is the next argument), and whether its
+// first operand is a program text (awk, sed) unless a script file is given with -f.
+struct interpreter_rule {
+    std::string_view script_options;
+    bool first_operand_is_code = false;
 };
 
-struct spawn_attr {
-    posix_spawnattr_t a;
-    spawn_attr() { posix_spawnattr_init(&a); }
-    ~spawn_attr() { posix_spawnattr_destroy(&a); }
-};
+// "python3.11" is "python" with a version: the name, then only digits and dots.
+bool named(std::string_view name, std::string_view family) {
+    return name.starts_with(family) &&
+           name.substr(family.size()).find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+std::optional<interpreter_rule> interpreter(std::string_view path) {
+    std::string_view name = base_name(path);
+    for (std::string_view shell :
+         {"sh", "bash", "dash", "ksh", "mksh", "zsh", "csh", "tcsh", "fish", "busybox"}) {
+        if (name == shell) {
+            return interpreter_rule{"c"};
+        }
+    }
+    if (named(name, "perl")) {
+        return interpreter_rule{"eE"};
+    }
+    if (named(name, "python")) {
+        return interpreter_rule{"c"};
+    }
+    if (named(name, "ruby") || named(name, "lua")) {
+        return interpreter_rule{"e"};
+    }
+    if (named(name, "node") || name == "nodejs") {
+        return interpreter_rule{"ep"};
+    }
+    if (named(name, "php")) {
+        return interpreter_rule{"r"};
+    }
+    for (std::string_view text_program : {"awk", "gawk", "mawk", "nawk", "sed"}) {
+        if (name == text_program) {
+            return interpreter_rule{"e", true};
+        }
+    }
+    return std::nullopt;
+}
+
+// The code an interpreter started at argv[at] takes from its command line, if any ("" when it
+// runs a file). Options are looked for in every later argument: a false alarm (a script's own
+// "-c" argument) only refuses a command, a miss would run a value as code.
+std::string script_of(const std::vector<std::string>& argv, size_t at,
+                      const interpreter_rule& rule) {
+    bool script_file = false;
+    std::optional<std::string> first_operand;
+    for (size_t i = at + 1; i < argv.size(); ++i) {
+        std::string_view a = argv[i];
+        if (a == "--") {
+            if (!first_operand && i + 1 < argv.size()) {
+                first_operand = argv[i + 1];
+            }
+            break;
+        }
+        if (a.size() < 2 || a[0] != '-' || a[1] == '-') {
+            if (!first_operand) {
+                first_operand = std::string(a);
+            }
+            continue;
+        }
+        script_file = script_file || (rule.first_operand_is_code && a.find('f', 1) != a.npos);
+        auto at_option = a.find_first_of(rule.script_options, 1);
+        if (at_option != std::string_view::npos) {
+            if (at_option + 1 < a.size()) {
+                return std::string(a.substr(at_option + 1));  // "-e'code'"
+            }
+            return i + 1 < argv.size() ? argv[i + 1] : std::string();
+        }
+    }
+    return rule.first_operand_is_code && !script_file ? first_operand.value_or("") : "";
+}
+
+constexpr auto result_grace = std::chrono::seconds(5);  // the supervisor reports after the limit
 
 }  // namespace
+
+std::string tokens_in_script(const std::vector<std::string>& argv) {
+    // Every position counts, so "env X=1 sh -c", "nice sh -c" and "timeout 5 perl -e" do too.
+    for (size_t i = 0; i < argv.size(); ++i) {
+        if (auto rule = interpreter(argv[i])) {
+            std::string script = script_of(argv, i, *rule);
+            if (has_token(script)) {
+                return script;
+            }
+        }
+    }
+    return {};
+}
 
 program_result run_program(const std::vector<std::string>& argv, std::string_view input,
                            const program_options& options) {
@@ -123,56 +224,44 @@ program_result run_program(const std::vector<std::string>& argv, std::string_vie
         r.error = "command must be an absolute path";
         return r;
     }
+    program_request req;
+    req.argv = argv;
+    req.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C"};
+    req.env.insert(req.env.end(), options.env.begin(), options.env.end());
+    req.time_limit_ms = static_cast<uint32_t>(
+        std::clamp<int64_t>(options.time_limit.count(), 1, int64_t{86400} * 1000));
+    req.as_command_user = options.as_command_user;
+    req.may_run_as_self = options.may_run_as_self;
+    req.memory_limit = options.limits.memory;
+    req.file_size_limit = options.limits.file_size;
+    req.process_limit = options.limits.processes;
+
     int in_pipe[2];
-    int out_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) != 0) {
         r.error = std::string("pipe: ") + std::strerror(errno);
         return r;
     }
     unique_fd in_read(in_pipe[0]), in_write(in_pipe[1]);
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-        r.error = std::string("pipe: ") + std::strerror(errno);
-        return r;
-    }
-    unique_fd out_read(out_pipe[0]), out_write(out_pipe[1]);
-
-    spawn_actions fa;
-    posix_spawn_file_actions_adddup2(&fa.a, in_read.get(), 0);
+    unique_fd out_read, out_write;
     if (options.max_output > 0) {
-        posix_spawn_file_actions_adddup2(&fa.a, out_write.get(), 1);
+        int out_pipe[2];
+        if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+            r.error = std::string("pipe: ") + std::strerror(errno);
+            return r;
+        }
+        out_read.reset(out_pipe[0]);
+        out_write.reset(out_pipe[1]);
     } else {
-        posix_spawn_file_actions_addopen(&fa.a, 1, "/dev/null", O_WRONLY, 0);
+        out_write.reset(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     }
-    posix_spawn_file_actions_addopen(&fa.a, 2, "/dev/null", O_WRONLY, 0);
-    spawn_attr attr;
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr.a, &none);
-    posix_spawnattr_setsigdefault(&attr.a, &all);
-    posix_spawnattr_setpgroup(&attr.a, 0);
-    posix_spawnattr_setflags(&attr.a, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                          POSIX_SPAWN_SETPGROUP);
-
-    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C"};
-    env.insert(env.end(), options.env.begin(), options.env.end());
-    std::vector<char*> cargv, cenv;
-    for (const auto& a : argv) {
-        cargv.push_back(const_cast<char*>(a.c_str()));
-    }
-    cargv.push_back(nullptr);
-    for (const auto& e : env) {
-        cenv.push_back(const_cast<char*>(e.c_str()));
-    }
-    cenv.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = ::posix_spawn(&pid, argv.front().c_str(), &fa.a, &attr.a, cargv.data(), cenv.data());
+    auto started = start_supervised(req, in_read.get(), out_write.get());
     in_read.reset();
     out_write.reset();
-    if (rc != 0) {
-        r.error = "spawn " + argv.front() + ": " + std::strerror(rc);
+    if (started.result_fd < 0) {
+        r.error = started.error;
         return r;
     }
+    unique_fd result(started.result_fd);
     ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
     // A program may stop reading early (EPIPE): block SIGPIPE in this thread while feeding it,
     // then consume a pending one, so the caller's signal handling is left as it was.
@@ -180,12 +269,16 @@ program_result run_program(const std::vector<std::string>& argv, std::string_vie
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-    auto deadline = std::chrono::steady_clock::now() + options.time_limit;
+    auto deadline = std::chrono::steady_clock::now() + options.time_limit + result_grace;
     size_t written = 0;
-    bool killed_for_output = false;
-    bool timed_out = false;
-    while (in_write || out_read) {
-        pollfd fds[2];
+    std::optional<program_result> reported;
+    bool too_big = false;
+    if (input.empty()) {
+        in_write.reset();
+    }
+    // The result comes when the whole tree has ended; stdout may still hold data then.
+    while ((!reported || out_read) && !too_big) {
+        pollfd fds[3];
         nfds_t n = 0;
         if (in_write) {
             fds[n++] = {in_write.get(), POLLOUT, 0};
@@ -193,10 +286,12 @@ program_result run_program(const std::vector<std::string>& argv, std::string_vie
         if (out_read) {
             fds[n++] = {out_read.get(), POLLIN, 0};
         }
+        if (!reported) {
+            fds[n++] = {result.get(), POLLIN, 0};
+        }
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
-            timed_out = true;
             break;
         }
         int p = ::poll(fds, n, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
@@ -220,66 +315,49 @@ program_result run_program(const std::vector<std::string>& argv, std::string_vie
                 ssize_t got = ::read(out_read.get(), buf, sizeof buf);
                 if (got > 0) {
                     if (r.output.size() + static_cast<size_t>(got) > options.max_output) {
-                        killed_for_output = true;
-                        in_write.reset();
-                        out_read.reset();
+                        too_big = true;
                         break;
                     }
                     r.output.append(buf, static_cast<size_t>(got));
                 } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
                     out_read.reset();
                 }
+            } else if (fds[i].fd == result.get()) {
+                char msg[1024];
+                ssize_t got = ::recv(result.get(), msg, sizeof msg, 0);
+                program_result lost;
+                lost.error = "the program runner ended without a result";
+                reported = got > 0
+                               ? decode_program_result(std::string_view(msg, got)).value_or(lost)
+                               : lost;
+                in_write.reset();  // the program is gone: nobody reads any more
             }
-        }
-        if (killed_for_output) {
-            break;
-        }
-        if (input.empty() && in_write) {
-            in_write.reset();
         }
     }
     in_write.reset();
     out_read.reset();
+    result.reset();  // without a result yet: this ends the program's tree
     if (!sigismember(&old_mask, SIGPIPE)) {
         timespec zero{0, 0};
         while (::sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
         }
         ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     }
-    if (timed_out || killed_for_output) {
-        ::kill(-pid, SIGKILL);
-    }
-    int status = 0;
-    while (true) {
-        if (!timed_out && !killed_for_output) {
-            // Output closed; the program may still run: wait for it within the deadline.
-            pid_t w = ::waitpid(pid, &status, WNOHANG);
-            if (w == pid) {
-                break;
-            }
-            if (std::chrono::steady_clock::now() >= deadline) {
-                timed_out = true;
-                ::kill(-pid, SIGKILL);
-                continue;
-            }
-            ::usleep(2000);
-            continue;
-        }
-        if (::waitpid(pid, &status, 0) == pid || errno != EINTR) {
-            break;
+    if (started.supervisor > 0) {
+        while (::waitpid(started.supervisor, nullptr, 0) < 0 && errno == EINTR) {
         }
     }
-    if (timed_out) {
-        r.what = program_result::kind::timed_out;
-    } else if (killed_for_output) {
+    std::string output = std::move(r.output);
+    if (too_big) {
+        r = {};
         r.what = program_result::kind::output_too_big;
-    } else if (WIFEXITED(status)) {
-        r.what = program_result::kind::exited;
-        r.status = WEXITSTATUS(status);
+    } else if (!reported) {
+        r = {};
+        r.what = program_result::kind::timed_out;
     } else {
-        r.what = program_result::kind::signaled;
-        r.status = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        r = std::move(*reported);
     }
+    r.output = std::move(output);
     return r;
 }
 

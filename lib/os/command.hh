@@ -5,18 +5,26 @@
 // Command strings are split into argv by split_command: words separated by blanks; '...' and
 // "..." group (no expansion of any kind), a backslash escapes the next byte outside '...'.
 // Tokens %d (domain), %u (local part), %f (envelope sender), %% ('%') are replaced inside argv
-// elements after splitting, so their values can never add arguments or reach a shell.
-// run_program: posix_spawn with a sanitized environment (PATH, LANG=C, and what the caller
-// adds), stdin fed from memory, stdout captured up to a bound, a wall-clock time limit after
-// which the whole process group is SIGKILLed, stderr to /dev/null.
-// Thread safety: reentrant (posix_spawn is safe in threaded programs).
+// elements after splitting, so their values can never add arguments. They are data only where
+// the program takes its arguments as data: inside the script of a shell or interpreter
+// ("sh -c '... %u'", "perl -e", "python3 -c") they would be code, so such commands are refused
+// (tokens_in_script); pass them as arguments instead: |/bin/sh -c 'exec prog "$1"' sh %u.
+// run_program: the program runs sandboxed (sandbox.hh: no inherited descriptors, own session,
+// resource limits, its whole process tree killed at the end or at the time limit, the command
+// user for programs the database names) with a sanitized environment (PATH, LANG=C, and what
+// the caller adds), stdin fed from memory, stdout captured up to a bound, stderr /dev/null.
+// Thread safety: reentrant once the program runner is started (sandbox.hh); single-threaded
+// programs need none.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "lib/os/program_wire.hh"
 
 namespace vhostmail::os {
 
@@ -33,17 +41,27 @@ struct tokens {
 std::vector<std::string> substitute_tokens(const std::vector<std::string>& argv,
                                            const tokens& values);
 
-struct program_result {
-    enum class kind { exited, signaled, timed_out, output_too_big, failed } what = kind::failed;
-    int status = 0;      // exit status or signal number
-    std::string output;  // captured stdout (when asked for)
-    std::string error;   // for failed: why (spawn error, ...)
+// Pure: the argument that holds a %d/%u/%f token inside the script of a shell or interpreter
+// (the argument after -c or -e, or an -e/-c option bundle such as -ec, of sh, bash, dash, ksh,
+// mksh, zsh, csh, tcsh, fish, busybox, perl, python*, ruby, php, node, lua*, also when started
+// through env), or "" when there is none.
+std::string tokens_in_script(const std::vector<std::string>& argv);
+
+struct program_limits {
+    uint64_t memory = 1ull << 30;     // address space (RLIMIT_AS); 0: none
+    uint64_t file_size = 1ull << 30;  // largest file written (RLIMIT_FSIZE); 0: none
+    uint32_t processes = 100;         // processes of the command user (RLIMIT_NPROC); 0: none
 };
 
 struct program_options {
     std::chrono::milliseconds time_limit{60000};
-    size_t max_output = 0;      // 0: stdout goes to /dev/null
+    size_t max_output = 0;         // 0: stdout goes to /dev/null
     std::vector<std::string> env;  // extra "NAME=value" entries
+    // A program the database names (a domain filter, a fallback command): it runs as the
+    // command user; without one it is refused unless may_run_as_self.
+    bool as_command_user = false;
+    bool may_run_as_self = false;
+    program_limits limits;
 };
 
 program_result run_program(const std::vector<std::string>& argv, std::string_view input,

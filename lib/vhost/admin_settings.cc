@@ -6,6 +6,7 @@
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
+#include "lib/os/command.hh"
 #include "lib/vhost/schema.hh"
 
 namespace vhostmail::vhost {
@@ -58,9 +59,11 @@ std::optional<std::string> canonical_fallback(std::string_view raw) {
         case fallback_rule::kind::none:
             ok = true;
             break;
-        case fallback_rule::kind::command:
-            ok = !rule.target.empty();
+        case fallback_rule::kind::command: {
+            auto argv = os::split_command(rule.target);
+            ok = argv && !argv->empty() && argv->front().front() == '/';
             break;
+        }
         case fallback_rule::kind::domain:
             ok = valid_domain(rule.target);
             rule.target = ascii_lower(rule.target);
@@ -152,9 +155,18 @@ std::variant<db::param, std::string> convert(const column& c, const std::string&
         }
         case kind::fallback:
             if (auto canonical = canonical_fallback(raw)) {
+                auto rule = parse_fallback(*canonical);
+                auto argv = os::split_command(rule.target);
+                if (rule.what == fallback_rule::kind::command &&
+                    !os::tokens_in_script(*argv).empty()) {
+                    return std::string(
+                        "no %d, %u or %f inside a shell's or interpreter's script: they would"
+                        " run as code; pass them as arguments, e.g. |/bin/sh -c 'exec prog"
+                        " \"$1\"' sh %u");
+                }
                 return db::param{*canonical};
             }
-            return std::string("'', user@domain, @domain, localpart or |command");
+            return std::string("'', user@domain, @domain, localpart or |/absolute/command");
         case kind::path:
             if (none) {
                 return db::param{nullptr};

@@ -56,7 +56,9 @@ def smtp_send(pf, sender, rcpts, msg):
 
 SETUP_SQL = """
 INSERT INTO domains (name) VALUES ('filter.example'), ('pipe.example');
-INSERT INTO domains (name, fallback) VALUES ('cmd.example', '|/usr/bin/tee {tmp}/cmd-%u-%d-%f');
+INSERT INTO domains (name, fallback) VALUES ('cmd.example',
+    '|/bin/sh -c ''tee "$1"; exec > "$1.fds"; ls /proc/$$/fd; id -un > "$1.user"'' sh
+     {tmp}/cmd/out-%u-%d-%f');
 UPDATE domains SET filter_command = '/bin/sed s/hello/FILTERED/' WHERE name = 'filter.example';
 INSERT INTO addresses (domain_id, local_part, mailbox) SELECT id, 'ann', TRUE FROM domains
     WHERE name = 'filter.example';
@@ -214,9 +216,14 @@ def through_postfix(pf, mailbase, tmp, sendmail_log, db):
     check("filter: message changed", "FILTERED" in newest(mailbase, "filter.example/ann/"), True)
     smtp_send(pf, "bob@remote.example", ["anyone@cmd.example"],
               message("bob@remote.example", "anyone@cmd.example", "to a command"))
-    out = os.path.join(tmp, "cmd-anyone-cmd.example-bob@remote.example")
+    out = os.path.join(tmp, "cmd", "out-anyone-cmd.example-bob@remote.example")
     check("fallback command got the message with %u %d %f", wait_for(
-        lambda: os.path.exists(out) and "to a command" in open(out).read()), True)
+        lambda: os.path.exists(out + ".user") and "to a command" in open(out).read()), True)
+    # lmtpd holds database connections (sockets without close-on-exec in Connector/C): the
+    # command sees none of them, and runs as the command user, not as lmtpd's.
+    check("fallback command: no inherited descriptor", open(out + ".fds").read(), "0\n1\n2\n")
+    check("fallback command: runs as deliver_command_user", open(out + ".user").read(),
+          "daemon\n")
 
     # The pipe(8) transport for pipe.example.
     smtp_send(pf, "bob@remote.example", ["joe@pipe.example"],
@@ -349,7 +356,10 @@ def main():
         deliver = installed
         nobody = pwd.getpwnam("nobody")
         mailbase = vhm_daemon.mail_base(tmp)
-        os.chown(tmp, nobody.pw_uid, nobody.pw_gid)  # the fallback command writes here
+        os.chown(tmp, nobody.pw_uid, nobody.pw_gid)
+        command_user = pwd.getpwnam("daemon")  # deliver_command_user: writes here
+        os.mkdir(os.path.join(tmp, "cmd"), 0o755)
+        os.chown(os.path.join(tmp, "cmd"), command_user.pw_uid, command_user.pw_gid)
         base = vhm_daemon.base_config(db, tmp)
         vhm_daemon.spec_database(admin, db, source)
         db.sql(SETUP_SQL.replace("{tmp}", tmp))
@@ -361,7 +371,9 @@ def main():
         sock_path = os.path.join(tmp, "lmtp.sock")
         common = (base + vhm_daemon.delivery_config(mailbase, sendmail, sock_path) +
                   # vhostmail-deliver runs as nobody here and may relay to lmtpd's socket.
-                  "lmtpd_socket_mode = 0666\n")
+                  "lmtpd_socket_mode = 0666\n"
+                  # lmtpd starts as root and runs filters and commands as this user.
+                  "deliver_command_user = daemon\n")
         deliver_cf = os.path.join(tmp, "deliver.cf")
         with open(deliver_cf, "w") as f:
             f.write(common)

@@ -96,6 +96,7 @@ struct fixture {
         fs::permissions(sendmail, fs::perms::owner_all);
         settings.hostname = "mx.test";
         settings.sendmail = {sendmail};
+        settings.command_as_daemon_user = true;  // no command user to switch to in a unit test
     }
 
     delivery_result send(const std::string& rcpt, const std::string& msg,
@@ -265,6 +266,29 @@ TEST_CASE("fallback command gets the message and %d %u %f", "[delivery]") {
     auto nouser = f.send("joe@bounce.example", hello);
     CHECK(nouser.code == 550);
     CHECK(nouser.exit == ex_nouser);
+}
+
+TEST_CASE("programs the database names wait for a command user; no values as code", "[delivery]") {
+    fixture f;
+    f.settings.command_as_daemon_user = false;
+    f.b.domain("pipe.example", "|/bin/true");
+    auto refused = f.send("joe@pipe.example", hello);
+    CHECK(refused.code == 451);  // kept and retried, never run as the delivery user
+    CHECK(refused.text.find("no command user is configured") != std::string::npos);
+    f.b.domain("blobber.org").filter_command = "/bin/cat";
+    CHECK(f.send("xandros@blobber.org", hello).code == 451);
+    CHECK(f.box("blobber.org/xandros").empty());
+
+    f.settings.command_as_daemon_user = true;
+    f.b.domain("blobber.org").filter_command = "";
+    std::string marker = f.work.path() + "/ran";
+    f.b.domain("shell.example", "|/bin/sh -c 'touch " + marker + "-%u'");
+    auto code = f.send("joe@shell.example", hello);
+    CHECK(code.code == 451);
+    CHECK_FALSE(fs::exists(marker + "-joe"));
+    f.b.domain("shell.example", "|/bin/sh -c 'touch \"$1\"' sh " + marker + "-%u");
+    CHECK(f.send("joe@shell.example", hello).code == 250);
+    CHECK(fs::exists(marker + "-joe"));
 }
 
 TEST_CASE("database down and bad paths are temporary failures", "[delivery]") {

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/os/command.hh"
 
+#include <fcntl.h>
+#include <fstream>
+#include <signal.h>
+#include <sstream>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 using namespace vhostmail::os;
@@ -63,4 +69,114 @@ TEST_CASE("programs: input, output, exit status, time limit, output bound", "[co
     auto ignores_input = run_program({"/bin/true"}, std::string(1 << 20, 'z'), o);
     CHECK(ignores_input.what == program_result::kind::exited);
     CHECK(ignores_input.status == 0);
+}
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+bool process_exists(const std::string& pid_text) {
+    auto pid = std::atoi(pid_text.c_str());
+    return pid > 0 && ::kill(pid, 0) == 0;
+}
+
+std::string temp_name(const char* what) {
+    return "/tmp/vhm-os-test-" + std::to_string(::getpid()) + "-" + what;
+}
+
+}  // namespace
+
+TEST_CASE("sandbox: a program inherits no descriptor but stdin, stdout and stderr", "[sandbox]") {
+    // Opened without O_CLOEXEC, like the MariaDB client library's sockets.
+    int leaked = ::open("/dev/null", O_RDONLY);
+    REQUIRE(leaked > 2);
+    program_options o;
+    o.max_output = 4096;
+    auto r = run_program({"/bin/sh", "-c", "ls /proc/$$/fd"}, "", o);
+    ::close(leaked);
+    CHECK(r.what == program_result::kind::exited);
+    CHECK(r.output == "0\n1\n2\n");
+}
+
+TEST_CASE("sandbox: a session and resource limits of its own", "[sandbox]") {
+    program_options o;
+    o.max_output = 65536;
+    o.limits.file_size = 12345678;
+    o.limits.memory = 987654321;
+    auto stat = run_program({"/bin/cat", "/proc/self/stat"}, "", o);
+    std::istringstream fields(stat.output);
+    std::string pid, comm, state, ppid, pgrp, session;
+    fields >> pid >> comm >> state >> ppid >> pgrp >> session;
+    CHECK(session == pid);  // it leads a session of its own
+    CHECK(pgrp == pid);
+    auto limits = run_program({"/bin/cat", "/proc/self/limits"}, "", o).output;
+    CHECK(limits.find("Max file size             12345678             12345678") !=
+          std::string::npos);
+    CHECK(limits.find("Max address space         987654321            987654321") !=
+          std::string::npos);
+    CHECK(limits.find("Max core file size        0                    0") != std::string::npos);
+}
+
+TEST_CASE("sandbox: a program that forks and calls setsid is killed at the time limit",
+          "[sandbox]") {
+    std::string pid_file = temp_name("escapee");
+    ::unlink(pid_file.c_str());
+    program_options o;
+    o.time_limit = std::chrono::milliseconds(1500);
+    std::string escape = "setsid /bin/sh -c 'echo $$ > " + pid_file + "; exec sleep 60' & sleep 60";
+    auto r = run_program({"/bin/sh", "-c", escape}, "", o);
+    CHECK(r.what == program_result::kind::timed_out);
+    std::string pid = read_file(pid_file);
+    REQUIRE_FALSE(pid.empty());
+    CHECK_FALSE(process_exists(pid));  // killed and reaped before run_program returned
+    ::unlink(pid_file.c_str());
+}
+
+TEST_CASE("sandbox: what a program leaves running ends with it", "[sandbox]") {
+    std::string pid_file = temp_name("daemonized");
+    ::unlink(pid_file.c_str());
+    program_options o;
+    // Double fork and a new session: the classic way to outlive the parent.
+    std::string daemonize =
+        "( setsid /bin/sh -c 'echo $$ > " + pid_file + "; exec sleep 60' & ) ; sleep 0.5; exit 0";
+    auto r = run_program({"/bin/sh", "-c", daemonize}, "", o);
+    CHECK(r.what == program_result::kind::exited);
+    CHECK(r.status == 0);
+    std::string pid = read_file(pid_file);
+    REQUIRE_FALSE(pid.empty());
+    CHECK_FALSE(process_exists(pid));
+    ::unlink(pid_file.c_str());
+}
+
+TEST_CASE("sandbox: a program the database names needs a command user", "[sandbox]") {
+    program_options o;
+    o.as_command_user = true;
+    auto refused = run_program({"/bin/true"}, "", o);
+    CHECK(refused.what == program_result::kind::failed);
+    CHECK(refused.error.find("no command user is configured") != std::string::npos);
+    o.may_run_as_self = true;
+    CHECK(run_program({"/bin/true"}, "", o).what == program_result::kind::exited);
+}
+
+TEST_CASE("%d %u %f inside a shell's or interpreter's script are found", "[command]") {
+    CHECK(tokens_in_script({"/bin/sh", "-c", "echo %u"}) == "echo %u");
+    CHECK(tokens_in_script({"/bin/bash", "-ec", "x %f"}) == "x %f");
+    CHECK(tokens_in_script({"/usr/bin/env", "A=1", "sh", "-c", "x %d"}) == "x %d");
+    CHECK(tokens_in_script({"/usr/bin/nice", "/bin/dash", "-x", "-c", "x %u"}) == "x %u");
+    CHECK(tokens_in_script({"/usr/bin/perl", "-ne", "print '%u'"}) == "print '%u'");
+    CHECK(tokens_in_script({"/usr/bin/perl", "-e'%u'"}) == "'%u'");
+    CHECK(tokens_in_script({"/usr/bin/python3", "-W", "ignore", "-c", "%f"}) == "%f");
+    CHECK(tokens_in_script({"/usr/bin/awk", "{print \"%u\"}"}) == "{print \"%u\"}");
+    CHECK(tokens_in_script({"/bin/sed", "-e", "s/x/%u/"}) == "s/x/%u/");
+    // Values as arguments, scripts from files, programs that take data: nothing to find.
+    CHECK(tokens_in_script({"/bin/sh", "-c", "exec prog \"$1\"", "sh", "%u"}).empty());
+    CHECK(tokens_in_script({"/usr/bin/awk", "-f", "/etc/x.awk", "%u"}).empty());
+    CHECK(tokens_in_script({"/usr/bin/perl", "/usr/local/bin/handler.pl", "%u"}).empty());
+    CHECK(tokens_in_script({"/usr/bin/procmail", "-d", "%u"}).empty());
+    CHECK(tokens_in_script({"/bin/sh", "-c", "echo 100%%"}).empty());
 }
