@@ -110,7 +110,7 @@ delivery_result delivery_agent::filter(const vhost::domain_record& dom, const en
     program_options o = database_program(s_);
     o.time_limit = s_.filter_time_limit;
     o.max_output = s_.filter_max_output;
-    o.env = {"SENDER=" + env.sender, "RECIPIENT=" + env.recipient, "DOMAIN=" + dom.name};
+    o.env = {"SENDER=" + env.sender, "DOMAIN=" + dom.name};
     auto r = run_program(*argv, message, o);
     if (r.what != program_result::kind::exited || r.status != 0) {
         auto res = from_program(r, "filter of " + dom.name);
@@ -121,7 +121,6 @@ delivery_result delivery_agent::filter(const vhost::domain_record& dom, const en
     }
     out.discarded = r.output.empty();
     out.filtered = std::move(r.output);
-    out.use_filtered = true;
     return result_delivered("filtered");
 }
 
@@ -312,7 +311,6 @@ delivery_result delivery_agent::deliver(const envelope& env, std::string_view me
     }
     bool any_delivered = false;
     std::optional<delivery_result> first_perm;
-    std::map<std::string, prepared> by_domain;
     for (const auto& d : res.destinations) {
         delivery_result r = result_delivered("");
         std::string_view body = message;
@@ -323,13 +321,13 @@ delivery_result delivery_agent::deliver(const envelope& env, std::string_view me
                 return result_temp("temporary lookup failure");
             }
             if (dom.ok() && !dom.value->filter_command.empty()) {
-                auto [it, fresh] = by_domain.try_emplace(dom.value->name);
+                auto [it, fresh] = filtered_.try_emplace(dom.value->name);
                 if (fresh) {
-                    r = filter(*dom.value, env, message, it->second);
-                    if (r.temporary()) {
-                        log::warning("to=<{}>: {}", d.address, r.text);
-                        return r;
-                    }
+                    it->second.result = filter(*dom.value, env, message, it->second);
+                }
+                if (it->second.result.temporary()) {
+                    log::warning("to=<{}>: {}", d.address, it->second.result.text);
+                    return it->second.result;
                 }
                 if (it->second.discarded) {
                     log::info("to=<{}>: discarded by the filter of {}", d.address, dom.value->name);

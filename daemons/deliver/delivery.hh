@@ -3,8 +3,9 @@
 // recipient of one message -> the resolver's destinations -> their outcomes -> one result.
 //
 // Per recipient: vhost::resolve (the one router). temp_fail -> 451 4.3.0; not_found -> 550 5.1.1.
-// Each destination, after its domain's filter program (if any; empty output = discarded,
-// failure = temporary), gets:
+// Each destination, after its domain's filter program (if any, run once per message and domain
+// with SENDER and DOMAIN in its environment; empty output = discarded, failure = temporary),
+// gets:
 //   mailbox    loop check (our Delivered-To already in the message -> 554 5.4.6), quota check
 //              (Maildir++ maildirsize; over -> 552 5.2.2 or 452 4.2.2), Return-Path,
 //              X-Original-To, Delivered-To, durable Maildir write (lib/store/maildir.hh), usage
@@ -23,6 +24,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,7 +41,9 @@ namespace vhostmail::deliver {
 
 struct delivery_settings {
     std::string hostname;                 // Maildir names, Message-IDs
-    bool over_quota_permanent = true;     // 552 5.2.2 (else 452 4.2.2)
+    // 552 5.2.2, else 452 4.2.2. Temporary by default: the recipient was accepted already,
+    // and a bounce then goes to a sender that may be forged (backscatter).
+    bool over_quota_permanent = false;
     std::chrono::milliseconds filter_time_limit{60000};
     size_t filter_max_output = 64u << 20;
     std::chrono::milliseconds command_time_limit{300000};
@@ -89,9 +93,9 @@ public:
 
 private:
     struct prepared {  // the message after its domain's filter
+        delivery_result result;  // the filter's outcome: a temporary failure holds every recipient
         bool discarded = false;
         std::string filtered;
-        bool use_filtered = false;
     };
     delivery_result filter(const vhost::domain_record& dom, const envelope& env,
                            std::string_view message, prepared& out);
@@ -111,6 +115,9 @@ private:
     int base_fd_;
     vhost::directory& dir_;
     delivery_store& store_;
+    // Each domain's filter runs once per agent, i.e. once per message: lmtpd makes one agent
+    // per transaction, so 50 recipients in one domain cost one filter run, not 50.
+    std::map<std::string, prepared> filtered_;
 };
 
 }  // namespace vhostmail::deliver

@@ -139,9 +139,9 @@ std::optional<std::vector<delivery_result>> relay_to_lmtpd(const relay_request& 
         return results;
     }
     // PIPELINING (lmtpd offers it): MAIL, every RCPT and DATA in one write.
-    std::string cmds = "MAIL FROM:<" + req.sender + ">\r\n";
+    std::string cmds = "MAIL FROM:" + proto::smtp_path(req.sender) + "\r\n";
     for (const auto& r : req.recipients) {
-        cmds += "RCPT TO:<" + r + ">";
+        cmds += "RCPT TO:" + proto::smtp_path(r);
         if (!req.original_recipient.empty()) {
             cmds += " ORCPT=rfc822;" + proto::encode_xtext(req.original_recipient);
         }

@@ -30,6 +30,7 @@ lmtp_settings lmtp_settings_from(const config::config& cfg) {
     s.max_recipients = static_cast<size_t>(cfg.get_int("lmtpd_max_recipients"));
     s.routing_copy = cfg.get_bool("lmtpd_routing_copy");
     s.max_staleness = cfg.get_duration("lmtpd_max_staleness");
+    s.transaction_time_limit = cfg.get_duration("lmtpd_transaction_time_limit");
     return s;
 }
 
@@ -313,8 +314,16 @@ bool session::data() {
         reset();
         return true;
     }
+    // The routing copy was proven current at MAIL, perhaps minutes ago: ask again now.
+    if (!dir_from_database_) {
+        dir_ = directories_(false);
+    }
     auto headers = parse_headers(message);
     delivery_agent agent(s_.delivery, base_fd_, *dir_, store_);
+    // Each reply leaves as soon as it is final, so Postfix's lmtp_data_done_timeout runs per
+    // recipient; recipients not started within the transaction's time limit are deferred, so
+    // Postfix never gives up on a transaction we are still delivering (and then delivers again).
+    auto stop_starting = std::chrono::steady_clock::now() + s_.transaction_time_limit;
     for (const auto& rc : rcpts_) {
         const delivery_result* result = nullptr;
         for (const auto& [addr, res] : done) {
@@ -324,10 +333,18 @@ bool session::data() {
         }
         if (result == nullptr) {
             envelope env{*sender_, rc.address, rc.original};
-            done.emplace_back(rc.address, agent.deliver(env, message, headers));
+            done.emplace_back(rc.address,
+                              std::chrono::steady_clock::now() < stop_starting
+                                  ? agent.deliver(env, message, headers)
+                                  : result_temp("delivery time of this transaction used up: try"
+                                                " again",
+                                                "4.4.7"));
             result = &done.back().second;
         }
         reply(result->code, result->enhanced, "<" + rc.address + "> " + result->text);
+        if (!flush()) {
+            return false;  // the rest stay unanswered: Postfix retries them
+        }
     }
     reset();
     return true;

@@ -4,16 +4,18 @@
 // Session: 220 greeting; LHLO (PIPELINING, ENHANCEDSTATUSCODES, 8BITMIME, SMTPUTF8, SIZE);
 // MAIL; RCPT resolved at once (550 5.1.1 unknown, 451 4.3.0 lookup failure); DATA -> the
 // message is decoded once into memory (bounded by deliver_max_message_size) and delivered to
-// each accepted recipient, then one reply per accepted RCPT, in order; a recipient given twice
-// gets the first one's result without a second copy. Replies to pipelined commands are sent
-// together when no further complete command is buffered. Each transaction routes through the
-// in-memory copy of the routing data when it was proven current within lmtpd_max_staleness
-// (lmtpd_routing_copy, like lookupd's: no database round trip per recipient), else through its
-// own sql_directory (fresh data per message), so a stale copy never routes mail. A recipient the
-// copy does not know is looked up in the database before it is refused (and the transaction
-// then routes from the database): a change that lookupd already served to Postfix is never
-// bounced because the copy is a poll behind.
-// Thread safety: the service is shared by all connection threads; a session is one thread's.
+// each accepted recipient in order, each reply sent as soon as it is final (a domain's filter
+// runs once per transaction); recipients not started within lmtpd_transaction_time_limit get
+// 451 4.4.7, so Postfix never times out on a transaction that is still delivering and sends it
+// again; a recipient given twice gets the first one's result without a second copy. Replies to
+// pipelined commands are sent together when no further complete command is buffered. Each
+// transaction routes through the in-memory copy of the routing data when it was proven current
+// within lmtpd_max_staleness (lmtpd_routing_copy, like lookupd's: no database round trip per
+// recipient), else through its own sql_directory (fresh data per message), so a stale copy never
+// routes mail. A recipient the copy does not know is looked up in the database before it is refused
+// (and the transaction then routes from the database): a change that lookupd already served to
+// Postfix is never bounced because the copy is a poll behind. Thread safety: the service is shared
+// by all connection threads; a session is one thread's.
 #pragma once
 
 #include <chrono>
@@ -41,6 +43,7 @@ struct lmtp_settings {
     size_t max_recipients = 1000;
     bool routing_copy = true;
     std::chrono::milliseconds max_staleness{1000};
+    std::chrono::milliseconds transaction_time_limit{500000};  // < lmtp_data_done_timeout
 };
 
 // The directory one transaction routes through: the in-memory copy when allowed and current,

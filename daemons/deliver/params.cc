@@ -24,9 +24,11 @@ void declare_delivery_params(config::param_table& t) {
                   " user (mail_owner_user for lmtpd, pipe(8) user= for deliver)"});
     t.add({.name = "deliver_hostname", .type = param_type::string, .default_value = "",
            .doc = "host name in Maildir file names and Message-IDs (\"\": gethostname())"});
-    t.add({.name = "deliver_over_quota_reply", .type = param_type::choice,
-           .default_value = "permanent",
-           .doc = "over quota: permanent (552 5.2.2, bounce) or temporary (452 4.2.2, retry)",
+    t.add({.name = "deliver_over_quota_reply",
+           .type = param_type::choice,
+           .default_value = "temporary",
+           .doc = "over quota at delivery: temporary (452 4.2.2, Postfix retries) or permanent"
+                  " (552 5.2.2, Postfix bounces to a sender that may be forged)",
            .choices = {"permanent", "temporary"}});
     t.add({.name = "deliver_filter_time_limit", .type = param_type::duration,
            .default_value = "60s", .doc = "run time limit of a domain's filter program",
@@ -100,6 +102,14 @@ void declare_lmtpd_params(config::param_table& t) {
     t.add({.name = "lmtpd_refresh_interval", .type = param_type::duration,
            .default_value = "250ms", .doc = "how often the routing change serial is polled",
            .min = 10, .max = 3600'000});
+    t.add({.name = "lmtpd_transaction_time_limit",
+           .type = param_type::duration,
+           .default_value = "500s",
+           .doc = "recipients of one transaction not started this long after its message arrived"
+                  " get 451 4.4.7 (Postfix retries them); keep it below Postfix's"
+                  " lmtp_data_done_timeout (600s)",
+           .min = 1000,
+           .max = 86400'000});
     t.add({.name = "lmtpd_max_recipients", .type = param_type::integer, .default_value = "1000",
            .doc = "recipients per transaction (more get 452 4.5.3)", .min = 1, .max = 100000});
 }

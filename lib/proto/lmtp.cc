@@ -357,4 +357,54 @@ std::optional<lmtp_reply_line> parse_lmtp_reply(std::string_view line) {
     return r;
 }
 
+namespace {
+
+// RFC 5322 atext, plus any byte of a UTF-8 sequence (RFC 6531 extends atext to UTF8-non-ascii).
+bool atext(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80 ||
+           std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) !=
+               std::string_view::npos;
+}
+
+bool dot_string(std::string_view local) {
+    if (local.empty() || local.front() == '.' || local.back() == '.' ||
+        local.find("..") != std::string_view::npos) {
+        return false;
+    }
+    for (unsigned char c : local) {
+        if (c != '.' && !atext(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string smtp_path(std::string_view address) {
+    if (address.empty()) {
+        return "<>";
+    }
+    auto at = address.rfind('@');
+    std::string_view local = at == std::string_view::npos ? address : address.substr(0, at);
+    std::string_view rest = at == std::string_view::npos ? std::string_view() : address.substr(at);
+    std::string out = "<";
+    if (dot_string(local)) {
+        out += local;
+    } else {
+        out += '"';
+        for (char c : local) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    out += rest;
+    out += '>';
+    return out;
+}
+
 }  // namespace vhostmail::proto

@@ -79,6 +79,11 @@ std::string lmtp_multiline(int code, const std::vector<std::string>& lines);
 // decode_xtext: '+', '=' and bytes outside 33..126 become "+XX".
 std::string encode_xtext(std::string_view raw);
 
+// The RFC 5321 path "<address>" of an unquoted address (as parse_lmtp_command returns it): the
+// local part stays a Dot-string when it is one (atext, UTF-8 allowed for SMTPUTF8), else it is
+// sent as a Quoted-string with '"' and '\\' escaped ("a b"@x). "" gives "<>".
+std::string smtp_path(std::string_view address);
+
 // One reply line without its CRLF: "250 2.1.5 text", "250-PIPELINING", "354 go ahead".
 struct lmtp_reply_line {
     int code = 0;          // 200..599

@@ -8,8 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "lib/core/address.hh"
 #include "lib/proto/lmtp.hh"
 #include "lib/proto/lmtp_data.hh"
+
 #include "tests/fuzz/fuzz_check.hh"
 
 using namespace vhostmail::proto;
@@ -52,6 +54,29 @@ void check_data(std::string_view rest, size_t max) {
 
 }  // namespace
 
+namespace {
+
+// What the pipe front end relays (smtp_path) lmtpd must read back as the same address, for any
+// address of printable characters at a valid domain.
+void round_trip_path(const lmtp_command& c) {
+    const std::string& a = c.address;
+    auto at = a.rfind('@');
+    if ((c.verb != lmtp_verb::rcpt && c.verb != lmtp_verb::mail) || a.empty() ||
+        at == std::string::npos || at == 0 || !vhostmail::valid_domain(a.substr(at + 1))) {
+        return;
+    }
+    for (unsigned char ch : a) {
+        if (ch < 0x20 || ch == 0x7f) {
+            return;
+        }
+    }
+    auto again = parse_lmtp_command(
+        std::string(c.verb == lmtp_verb::rcpt ? "RCPT TO:" : "MAIL FROM:") + smtp_path(a));
+    VHOSTMAIL_FUZZ_CHECK(again.ok && again.command.address == a);
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view rest(reinterpret_cast<const char*>(data), size);
     for (int n = 0; n < 1000; ++n) {
@@ -79,6 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     }
                 }
                 VHOSTMAIL_FUZZ_CHECK(p.command.address.size() <= lmtp_max_address);
+                round_trip_path(p.command);
                 std::string reply = lmtp_reply(250, "2.0.0", p.command.argument);
                 VHOSTMAIL_FUZZ_CHECK(reply.find('\n') == reply.size() - 1);
                 if (p.command.verb == lmtp_verb::data) {

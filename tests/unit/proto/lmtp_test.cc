@@ -71,6 +71,25 @@ TEST_CASE("LMTP parameters and ORCPT", "[lmtp]") {
     CHECK_FALSE(decode_xtext("a b"));
 }
 
+TEST_CASE("paths for MAIL and RCPT quote what a Dot-string cannot hold", "[lmtp]") {
+    CHECK(smtp_path("joe@example.com") == "<joe@example.com>");
+    CHECK(smtp_path("j.o+e@example.com") == "<j.o+e@example.com>");
+    CHECK(smtp_path("j\xc3\xb6rg@example.com") == "<j\xc3\xb6rg@example.com>");
+    CHECK(smtp_path("") == "<>");
+    CHECK(smtp_path("a b@example.com") == "<\"a b\"@example.com>");
+    CHECK(smtp_path("x\"y\\z@example.com") == "<\"x\\\"y\\\\z\"@example.com>");
+    CHECK(smtp_path(".lead@example.com") == "<\".lead\"@example.com>");
+    CHECK(smtp_path("a..b@example.com") == "<\"a..b\"@example.com>");
+    CHECK(smtp_path("a@b@example.com") == "<\"a@b\"@example.com>");
+    // What the relay writes, lmtpd reads back as the same address.
+    for (std::string a : {"a b@example.com", "x\"y\\z@example.com", "a@b@example.com",
+                          "(c)@example.com", "joe@example.com"}) {
+        auto parsed = parse_lmtp_command("RCPT TO:" + smtp_path(a));
+        REQUIRE(parsed.ok);
+        CHECK(parsed.command.address == a);
+    }
+}
+
 TEST_CASE("LMTP over-long lines are refused", "[lmtp]") {
     std::string longline = "NOOP " + std::string(lmtp_max_line, 'x');
     CHECK(parse_lmtp_command(longline).code == 500);
