@@ -211,8 +211,8 @@ void authd_service::serve_dovecot(net::connection& conn) {
     while (true) {
         auto parsed = proto::parse_dovecot_auth_line(buf);
         if (parsed.what == proto::dovecot_auth_parse::kind::need_more) {
-            auto timeout = buf.empty() ? s.idle_timeout : s.request_timeout;
-            if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
+            if (conn.read_request(buf, read_chunk, s.idle_timeout, s.request_timeout) !=
+                net::io_status::ok) {
                 crypto::wipe(buf);
                 return;
             }
@@ -228,6 +228,7 @@ void authd_service::serve_dovecot(net::connection& conn) {
         // Responses may carry passwords: wipe them from the buffer as soon as they are used.
         crypto::wipe_prefix(buf, parsed.consumed);
         buf.erase(0, parsed.consumed);
+        conn.request_done();
         if (!out) {
             return;  // temporary failure: Postfix says 454 when the connection drops
         }
@@ -262,7 +263,9 @@ void authd_service::serve_saslauthd(net::connection& conn) {
                 s.request_timeout);
             return;
         }
-        if (conn.read_some(buf, read_chunk, s.request_timeout) != net::io_status::ok) {
+        // One request per connection: it must arrive whole within request_timeout.
+        if (conn.read_request(buf, read_chunk, s.request_timeout, s.request_timeout) !=
+            net::io_status::ok) {
             crypto::wipe(buf);
             return;
         }

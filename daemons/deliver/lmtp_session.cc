@@ -149,7 +149,8 @@ void session::run() {
             if (!flush()) {
                 return;
             }
-            auto st = conn_.read_some(in_, 65536, s_.idle_timeout);
+            // A command line, however it trickles in, within the idle timeout.
+            auto st = conn_.read_request(in_, 65536, s_.idle_timeout, s_.idle_timeout);
             if (st != net::io_status::ok) {
                 return;
             }
@@ -158,6 +159,7 @@ void session::run() {
         std::string text(line.text);
         bool had_lf = line.consumed > 0 && in_[line.consumed - 1] == '\n';
         in_.erase(0, line.consumed);
+        conn_.request_done();
         if (line.what == proto::lmtp_line::kind::too_long) {
             if (!discarding) {
                 reply(500, "5.5.2", "Line too long");

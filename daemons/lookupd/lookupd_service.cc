@@ -88,8 +88,9 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
 namespace {
 
 // The request loop both protocols share: parse what is buffered, answer it, read more when a
-// request is incomplete (idle_timeout between requests, request_timeout inside one), and stop
-// when the client leaves, times out, the server stops, or the framing is lost.
+// request is incomplete (idle_timeout between requests, during which the server may close an
+// idle connection to make room; request_timeout for a whole request, however it trickles in),
+// and stop when the client leaves, times out, the server stops, or the framing is lost.
 template <typename Parse, typename Answer>
 void serve_requests(net::connection& conn, std::chrono::milliseconds idle_timeout,
                     std::chrono::milliseconds request_timeout, Parse parse, Answer answer) {
@@ -98,8 +99,8 @@ void serve_requests(net::connection& conn, std::chrono::milliseconds idle_timeou
         auto parsed = parse(buf);
         using kind = typename decltype(parsed)::kind;
         if (parsed.what == kind::need_more) {
-            auto timeout = buf.empty() ? idle_timeout : request_timeout;
-            if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
+            if (conn.read_request(buf, read_chunk, idle_timeout, request_timeout) !=
+                net::io_status::ok) {
                 return;
             }
             continue;
@@ -112,6 +113,7 @@ void serve_requests(net::connection& conn, std::chrono::milliseconds idle_timeou
             return;
         }
         buf.erase(0, parsed.consumed);
+        conn.request_done();
     }
 }
 

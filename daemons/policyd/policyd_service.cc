@@ -91,8 +91,8 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
     while (true) {
         auto parsed = proto::parse_policy_request(buf, s.max_request);
         if (parsed.what == proto::policy_parse::kind::need_more) {
-            auto timeout = buf.empty() ? s.idle_timeout : s.request_timeout;
-            if (conn.read_some(buf, read_chunk, timeout) != net::io_status::ok) {
+            if (conn.read_request(buf, read_chunk, s.idle_timeout, s.request_timeout) !=
+                net::io_status::ok) {
                 return;
             }
             continue;
@@ -128,6 +128,7 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
             return;
         }
         buf.erase(0, parsed.consumed);
+        conn.request_done();
     }
 }
 

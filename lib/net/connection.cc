@@ -49,6 +49,37 @@ io_status wait_for(int fd, short events, int stop_fd, clock::time_point deadline
 
 }  // namespace
 
+io_status connection::read_request(std::string& buf, size_t max,
+                                   std::chrono::milliseconds idle_timeout,
+                                   std::chrono::milliseconds request_timeout) {
+    if (buf.empty() && !request_deadline_) {
+        if (slot_) {
+            slot_->idle_since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       clock::now().time_since_epoch())
+                                       .count();
+            slot_->state = connection_slot::idle;
+        }
+        io_status w = wait_for(fd_.get(), POLLIN, stop_fd_, clock::now() + idle_timeout,
+                               idle_timeout.count() <= 0);
+        int expected = connection_slot::idle;
+        if (slot_ && !slot_->state.compare_exchange_strong(expected, connection_slot::busy)) {
+            return io_status::eof;  // closed by the server to make room
+        }
+        if (w != io_status::ok) {
+            return w;
+        }
+    }
+    if (!request_deadline_) {
+        request_deadline_ = clock::now() + request_timeout;
+    }
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*request_deadline_ - clock::now());
+    if (left.count() <= 0) {
+        return io_status::timeout;
+    }
+    return read_some(buf, max, left);
+}
+
 io_status connection::read_some(std::string& buf, size_t max, std::chrono::milliseconds timeout) {
     bool forever = timeout.count() <= 0;
     auto deadline = clock::now() + timeout;

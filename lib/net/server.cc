@@ -78,10 +78,11 @@ void server::stop() {
     }
 }
 
-void server::serve_client(unique_fd fd, std::string peer, const listener& where) {
+void server::serve_client(unique_fd fd, std::string peer, const listener& where,
+                          std::shared_ptr<connection_slot> slot) {
     int raw = fd.get();
     {
-        connection conn(std::move(fd), stop_read_.get(), std::move(peer));
+        connection conn(std::move(fd), stop_read_.get(), std::move(peer), std::move(slot));
         try {
             handler_(conn, where);
         } catch (const std::exception& e) {
@@ -90,7 +91,7 @@ void server::serve_client(unique_fd fd, std::string peer, const listener& where)
             warn_("connection from " + conn.peer() + " ended by an unknown internal error");
         }
         std::lock_guard lock(mutex_);
-        client_fds_.erase(raw);
+        clients_.erase(raw);
     }
     std::lock_guard lock(mutex_);
     --active_;
@@ -113,14 +114,15 @@ void server::accept_one(const listener& where) {
     }
     unique_fd client(fd);
     std::string peer = describe_peer(addr, len);
+    auto slot = std::make_shared<connection_slot>();
     {
         std::lock_guard lock(mutex_);
         ++active_;
-        client_fds_.insert(fd);
+        clients_[fd] = slot;
     }
     auto* start = new client_start{this, {}};
-    start->body = [this, c = std::make_shared<unique_fd>(std::move(client)), peer, &where]() {
-        serve_client(std::move(*c), peer, where);
+    start->body = [this, c = std::make_shared<unique_fd>(std::move(client)), peer, &where, slot]() {
+        serve_client(std::move(*c), peer, where, slot);
     };
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -134,8 +136,37 @@ void server::accept_one(const listener& where) {
         delete start;  // closes the client socket
         std::lock_guard lock(mutex_);
         --active_;
-        client_fds_.erase(fd);
+        clients_.erase(fd);
     }
+}
+
+bool server::someone_waiting() const {
+    std::vector<pollfd> fds;
+    for (const auto& l : listeners_) {
+        fds.push_back({l.fd.get(), POLLIN, 0});
+    }
+    return poll(fds.data(), fds.size(), 0) > 0;
+}
+
+bool server::make_room() {
+    // The connection idle longest goes: its thread waits for a next request and holds nothing.
+    // Postfix's table clients reconnect when a cached connection was closed.
+    std::shared_ptr<connection_slot> oldest;
+    int oldest_fd = -1;
+    for (const auto& [fd, slot] : clients_) {
+        if (slot->state == connection_slot::idle &&
+            (!oldest || slot->idle_since_ms < oldest->idle_since_ms)) {
+            oldest = slot;
+            oldest_fd = fd;
+        }
+    }
+    int expected = connection_slot::idle;
+    if (!oldest || !oldest->state.compare_exchange_strong(expected, connection_slot::evicted)) {
+        return false;
+    }
+    shutdown(oldest_fd, SHUT_RDWR);
+    ++evicted_;
+    return true;
 }
 
 void server::run(std::chrono::milliseconds drain_time) {
@@ -147,6 +178,21 @@ void server::run(std::chrono::milliseconds drain_time) {
     while (!stopping_) {
         {
             std::unique_lock lock(mutex_);
+            if (active_ >= max_clients_ && someone_waiting() && make_room()) {
+                auto now = std::chrono::steady_clock::now();
+                if (now - last_eviction_note_ > std::chrono::minutes(1)) {
+                    last_eviction_note_ = now;
+                    lock.unlock();
+                    warn_("service has reached its client limit of " +
+                          std::to_string(max_clients_) +
+                          ": closing the connections idle longest for new clients (" +
+                          std::to_string(evicted_.load()) + " so far)");
+                    lock.lock();
+                }
+                changed_.wait_for(lock, std::chrono::milliseconds(100),
+                                  [&] { return stopping_ || active_ < max_clients_; });
+                continue;
+            }
             if (active_ >= max_clients_) {
                 auto now = std::chrono::steady_clock::now();
                 if (now - last_limit_warning_ > std::chrono::minutes(1)) {
@@ -179,7 +225,7 @@ void server::run(std::chrono::milliseconds drain_time) {
     }
     std::unique_lock lock(mutex_);
     if (!changed_.wait_for(lock, drain_time, [&] { return active_ == 0; })) {
-        for (int fd : client_fds_) {
+        for (const auto& [fd, slot] : clients_) {
             shutdown(fd, SHUT_RDWR);
         }
         changed_.wait_for(lock, std::chrono::seconds(10), [&] { return active_ == 0; });

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // server.hh - acceptor + bounded thread-per-connection (STYLE.md "Concurrency model").
 // One thread accepts on every listener; each client gets its own thread, at most max_clients at
-// once. At the cap the acceptor stops accepting (the kernel backlog queues new clients) and
-// warns once a minute, like master(8)'s "service ... has reached its process limit".
+// once. At the cap, when a new client is waiting, the connection idle longest between requests
+// is closed to make room (connection::read_request marks idle waits), so clients that connect
+// and send nothing cannot hold every slot; Postfix's table clients reconnect. When none is
+// idle the acceptor stops accepting (the kernel backlog queues new clients). Both are logged
+// at most once a minute, like master(8)'s "service ... has reached its process limit".
 // stop(): listeners close, idle clients are woken and closed, requests in progress finish;
 // after the drain time the remaining sockets are shut down.
 // Thread safety: run() in one thread; stop() from any thread (async-signal-safe: no, call it
@@ -13,8 +16,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -41,8 +45,11 @@ public:
     size_t active_clients() const;
 
 private:
-    void serve_client(unique_fd fd, std::string peer, const listener& where);
+    void serve_client(unique_fd fd, std::string peer, const listener& where,
+                      std::shared_ptr<connection_slot> slot);
     void accept_one(const listener& where);
+    bool someone_waiting() const;
+    bool make_room();  // with mutex_ held
 
     std::vector<listener> listeners_;
     size_t max_clients_;
@@ -54,8 +61,10 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     size_t active_ = 0;
-    std::set<int> client_fds_;
+    std::map<int, std::shared_ptr<connection_slot>> clients_;
+    std::atomic<uint64_t> evicted_{0};
     std::chrono::steady_clock::time_point last_limit_warning_{};
+    std::chrono::steady_clock::time_point last_eviction_note_{};
 };
 
 }  // namespace vhostmail::net

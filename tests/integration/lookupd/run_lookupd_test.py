@@ -267,33 +267,66 @@ def socket_activation(binary, db, tmp, conf):
 
 
 def client_limit(binary, db, tmp, conf):
-    """At lookupd_max_clients, further clients wait in the backlog and are served later."""
+    """At lookupd_max_clients a waiting client gets the slot of the connection idle longest (a
+    local user cannot hold every slot by connecting and sending nothing, and tcp_table clients
+    are never timed out: lookupd_tcp_idle_timeout = 0); connections in the middle of a request
+    are not closed, but a request must arrive whole within lookupd_request_timeout, however
+    slowly it trickles in."""
     port = vhm_postfix.free_port()
     config = (vhm_daemon.base_config(db, tmp) + "lookupd_socketmap_listen =\n"
               f"lookupd_tcp_listen = aliases=127.0.0.1:{port}\nlookupd_max_clients = 2\n"
+              "lookupd_tcp_idle_timeout = 0\nlookupd_request_timeout = 2s\n"
               "lookupd_user = daemon\n")
     with vhm_daemon.daemon(binary, config, tmp, name="lookupd-limit") as d:
         d.wait_for_log("routing data loaded")
         check("lookupd_user overrides mail_owner_user", running_uids(d.proc.pid),
               {pwd.getpwnam("daemon").pw_uid})
-        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
-        for s in held:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        for s in idle:
             s.sendall(b"get john@whopper.nu\n")
             s.recv(100)
+            time.sleep(0.05)
+        newcomer = socket.create_connection(("127.0.0.1", port), timeout=5)
+        newcomer.sendall(b"get john@whopper.nu\n")
+        check("client limit: a newcomer is served at once, in the slot of the longest idle",
+              newcomer.recv(100).startswith(b"200 "), True)
+        check("client limit: the longest idle connection was closed", idle[0].recv(100), b"")
+        d.wait_for_log("closing the connections idle longest")
+        for s in idle + [newcomer]:
+            s.close()
+        # Two clients in the middle of a request, trickling a byte every 0.3 s: not idle, so
+        # a third waits; their requests are cut at 2 s however slowly they keep sending.
+        trickling = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        started = time.monotonic()
+        for s in trickling:
+            s.sendall(b"g")
+        time.sleep(0.2)
         waiting = socket.create_connection(("127.0.0.1", port), timeout=10)
         waiting.sendall(b"get john@whopper.nu\n")
-        waiting.settimeout(0.5)
-        try:
-            early = waiting.recv(100)
-        except socket.timeout:
-            early = b""
-        check("client limit: a third client waits", early, b"")
-        d.wait_for_log("client limit of 2")
-        held[0].close()
-        waiting.settimeout(10)
-        check("client limit: served once a slot frees",
-              waiting.recv(100).startswith(b"200 "), True)
-        for s in held[1:] + [waiting]:
+        waiting.settimeout(0.2)
+        closed_after = None
+        early = b""
+        for i in range(40):
+            for s in trickling:
+                try:
+                    s.sendall(b"g")
+                except OSError:
+                    closed_after = closed_after or time.monotonic() - started
+            try:
+                early = early or waiting.recv(100)
+            except socket.timeout:
+                pass
+            if i == 4:
+                check("slowloris: clients in the middle of a request are not evicted",
+                      early, b"")
+            if early and closed_after:
+                break
+        waited = time.monotonic() - started
+        check("slowloris: clients trickling a request are cut at the request timeout",
+              closed_after is not None and 1.8 < closed_after < 6, True)
+        check("slowloris: the waiting client is served then",
+              (early.startswith(b"200 "), waited < 8), (True, True))
+        for s in trickling + [waiting]:
             s.close()
 
 
