@@ -21,6 +21,10 @@ db::connection* context::conn() {
     // One connection, and a long read timeout: a migration or a large import may take minutes.
     settings.pool_size = 1;
     settings.read_timeout = std::max(settings.read_timeout, std::chrono::milliseconds(3600'000));
+    if (std::string why = db::check_settings(settings); !why.empty()) {
+        fail(why);
+        return nullptr;
+    }
     pool_ = std::make_unique<db::pool>(settings);
     auto lease = pool_->acquire();
     if (!lease) {

@@ -80,6 +80,31 @@ void add_db_params(param_table& t) {
          .type = pt::duration,
          .default_value = "2s",
          .doc = "how long a request waits for a free database connection, then fails temporarily"});
+    t.add({.name = std::string(common::db_tls),
+           .type = pt::boolean,
+           .default_value = "no",
+           .doc = "yes: connect to the database over TLS only (also implied by db_tls_ca_file,"
+                  " db_tls_ca_path or db_tls_cert_file)"});
+    t.add({.name = std::string(common::db_tls_verify_cert),
+           .type = pt::boolean,
+           .default_value = "yes",
+           .doc = "with TLS: verify the server's certificate and host name against the CAs"});
+    t.add({.name = std::string(common::db_tls_ca_file),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "PEM file of the CAs that sign the database server's certificate"});
+    t.add({.name = std::string(common::db_tls_ca_path),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "directory of CA certificates (c_rehash layout)"});
+    t.add({.name = std::string(common::db_tls_cert_file),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "client certificate (PEM), for servers that require one"});
+    t.add({.name = std::string(common::db_tls_key_file),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "the client certificate's private key (PEM); readable by the daemon only"});
 }
 
 }  // namespace

@@ -24,6 +24,12 @@ db::settings db_settings_from(const config::config& cfg) {
     s.idle_interval = cfg.get_duration(c::db_idle_interval);
     s.lease_timeout = cfg.get_duration(c::db_lease_timeout);
     s.pool_size = static_cast<unsigned>(cfg.get_int(c::db_pool_size));
+    s.tls_require = cfg.get_bool(c::db_tls);
+    s.tls_verify_cert = cfg.get_bool(c::db_tls_verify_cert);
+    s.tls_ca_file = cfg.get_string(c::db_tls_ca_file);
+    s.tls_ca_path = cfg.get_string(c::db_tls_ca_path);
+    s.tls_cert_file = cfg.get_string(c::db_tls_cert_file);
+    s.tls_key_file = cfg.get_string(c::db_tls_key_file);
     return s;
 }
 

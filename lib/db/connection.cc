@@ -95,6 +95,23 @@ outcome<std::unique_ptr<connection>> connection::open(const settings& s, const h
     if (!s.charset.empty()) {
         mysql_options(m.get(), MYSQL_SET_CHARSET_NAME, s.charset.c_str());
     }
+    bool tls = s.tls_require || !s.tls_ca_file.empty() || !s.tls_ca_path.empty() ||
+               !s.tls_cert_file.empty();
+    if (tls) {
+        my_bool on = 1, verify = s.tls_verify_cert ? 1 : 0;
+        mysql_optionsv(m.get(), MYSQL_OPT_SSL_ENFORCE, &on);  // never fall back to clear text
+        mysql_optionsv(m.get(), MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+        // Connector/C checks the chain whenever it is given CAs; unverified means none given.
+        for (auto [option, path] : {std::pair{MYSQL_OPT_SSL_CA, &s.tls_ca_file},
+                                    {MYSQL_OPT_SSL_CAPATH, &s.tls_ca_path},
+                                    {MYSQL_OPT_SSL_CERT, &s.tls_cert_file},
+                                    {MYSQL_OPT_SSL_KEY, &s.tls_key_file}}) {
+            bool ca = option == MYSQL_OPT_SSL_CA || option == MYSQL_OPT_SSL_CAPATH;
+            if (!path->empty() && (s.tls_verify_cert || !ca)) {
+                mysql_optionsv(m.get(), option, path->c_str());
+            }
+        }
+    }
     const char* host_arg = or_null(host.host);
     const char* socket_arg = nullptr;
     if (!host.socket.empty()) {

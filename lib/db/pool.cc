@@ -56,6 +56,13 @@ std::string check_settings(const settings& s) {
             return "invalid database host \"" + h + "\"";
         }
     }
+    if (s.tls_require && s.tls_verify_cert && s.tls_ca_file.empty() && s.tls_ca_path.empty()) {
+        return "db_tls needs db_tls_ca_file or db_tls_ca_path to verify the server (or"
+               " db_tls_verify_cert = no)";
+    }
+    if (s.tls_cert_file.empty() != s.tls_key_file.empty()) {
+        return "db_tls_cert_file and db_tls_key_file go together";
+    }
     return "";
 }
 

@@ -34,6 +34,12 @@ struct settings {
     std::chrono::milliseconds idle_interval{60000};   // idle longer than this: ping before reuse
     std::chrono::milliseconds lease_timeout{2000};    // wait for a free pooled connection
     unsigned pool_size = 4;                           // connections per pool, at least 1
+    // TLS to the server (Postfix dict_mysql's tls_* settings). require: refuse a connection
+    // that is not encrypted; verify_cert: check the server's certificate against ca_file /
+    // ca_path and its name against the host connected to. Any file set also turns TLS on.
+    bool tls_require = false;
+    bool tls_verify_cert = true;
+    std::string tls_ca_file, tls_ca_path, tls_cert_file, tls_key_file;
 };
 
 // One parsed entry of settings::hosts. Exactly one of (socket) or (host, port) is used.
