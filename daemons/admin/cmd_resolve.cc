@@ -4,6 +4,7 @@
 // and asks lookupd's own map code, so the two cannot disagree.
 #include <cstdio>
 #include <ctime>
+#include <set>
 
 #include "lib/config/common_params.hh"
 #include "lib/core/address.hh"
@@ -16,6 +17,20 @@
 namespace vhostmail::admin {
 
 namespace {
+
+// The comma-separated addresses of a lookupd answer that lie in `domains` (others: "...").
+std::string within_scope(const std::string& value, const std::set<std::string>& domains) {
+    std::string out;
+    bool hidden = false;
+    for (const auto& item : split_list(value, ",")) {
+        if (domains.contains(ascii_lower(split_address(item).domain))) {
+            out += (out.empty() ? "" : ",") + item;
+        } else {
+            hidden = true;
+        }
+    }
+    return hidden ? out + (out.empty() ? "" : ",") + "(others not shown)" : out;
+}
 
 int resolve(context& ctx, const std::vector<std::string>& a) {
     if (ctx.scope()) {
@@ -41,17 +56,16 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     options.propagate_extension = ctx.cfg().get_bool("lookupd_propagate_unmatched_extensions");
     options.now = std::time(nullptr);
     vhost::snapshot_directory dir(*snap);
-    auto verdict = vhost::resolve(dir, a[0], options);
+    auto r = vhost::resolve(dir, a[0], options);
     // A domain administrator sees the routing inside their own domains only: the view stops
-    // where the expansion enters another hosted domain. The verdict is the full resolution's.
-    auto r = verdict;
+    // where the expansion enters another hosted domain, and whatever lies beyond (does that
+    // address exist? is it enabled?) counts as deliverable, so probing is pointless.
     if (ctx.scope()) {
         options.visible_domains = &ctx.scope()->domains;
         r = vhost::resolve(dir, a[0], options);
-        r.status = verdict.status;
-        r.reason = verdict.reason;
-        r.rejected_by_domain = verdict.rejected_by_domain;
-        r.reject_text = verdict.reject_text;
+        if (!r.outside_scope.empty() && r.status == lookup_status::not_found) {
+            r.status = lookup_status::found;
+        }
         options.visible_domains = nullptr;
     }
     vhost::fields answers;
@@ -63,6 +77,9 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
             continue;
         }
         auto answer = lookupd::answer(map, a[0], dir, options);
+        if (ctx.scope() && answer.status == lookup_status::found) {
+            answer.value = within_scope(answer.value, ctx.scope()->domains);
+        }
         answers.emplace_back(std::string(lookupd::to_string(map)),
                              answer.status == lookup_status::found ? answer.value
                              : answer.status == lookup_status::not_found
@@ -117,9 +134,8 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
         }
     } else {
         std::printf("result: rejected at RCPT (%s)\n",
-                    r.rejected_by_domain      ? ("domain refuses mail: " + r.reject_text).c_str()
-                    : r.outside_scope.empty() ? r.reason.c_str()
-                                              : "a dead end outside your domains");
+                    r.rejected_by_domain ? ("domain refuses mail: " + r.reject_text).c_str()
+                                         : r.reason.c_str());
     }
     std::printf("lookupd answers:\n");
     for (const auto& [map, value] : answers) {

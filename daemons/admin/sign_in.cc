@@ -79,9 +79,19 @@ int sign_in(context& ctx, const std::string& login, bool password_from_stdin) {
         (void)throttle.end_attempt(*conn, who, *begun, authd::attempt_end::refused);
         return ctx.fail(record.failure());
     }
-    bool usable = record->found && !record->password_hash.empty();
-    std::string_view stored = usable ? std::string_view(record->password_hash) : dummy_hash;
-    bool match = crypto::verify_password(password->view(), stored) == crypto::verify_status::match;
+    // Exactly one full-cost check whatever the account is: no account, no password, a locked
+    // or unknown stored value (which verify_password would refuse at once) all check a dummy
+    // of the cost authd uses, so the time of the answer tells nothing.
+    std::string dummy = limits.hash_rounds == crypto::default_sha512_rounds
+                            ? std::string(dummy_hash)
+                            : crypto::hash_password("unused", limits.hash_rounds).value_or("");
+    bool usable = record->found && !crypto::scheme_of(record->password_hash).empty();
+    std::string_view stored = usable ? std::string_view(record->password_hash) : dummy;
+    auto verified = crypto::verify_password(password->view(), stored);
+    if (verified == crypto::verify_status::unusable && usable) {
+        (void)crypto::verify_password(password->view(), dummy);
+    }
+    bool match = usable && verified == crypto::verify_status::match;
     if (decision.refuse || !usable || !match || record->domains.empty()) {
         (void)throttle.end_attempt(
             *conn, who, *begun,

@@ -228,6 +228,8 @@ void authd_service::serve_dovecot(net::connection& conn) {
         // Responses may carry passwords: wipe them from the buffer as soon as they are used.
         crypto::wipe_prefix(buf, parsed.consumed);
         buf.erase(0, parsed.consumed);
+        // Also while a LOGIN exchange waits for its CONT: the remote SMTP client may take
+        // its time (smtpd allows minutes), which a request deadline would cut short.
         conn.request_done();
         if (!out) {
             return;  // temporary failure: Postfix says 454 when the connection drops

@@ -215,7 +215,8 @@ delivery_result delivery_agent::to_command(const vhost::destination& d, const en
         return result_temp("fallback command of " + domain_of(d.address) + " is refused", "4.3.5");
     }
     auto local = split_address(d.address).local;
-    auto args = substitute_tokens(*argv, {domain_of(d.address), local, env.sender});
+    auto args =
+        substitute_tokens(*argv, {domain_of(d.address), local, env.sender}, s_.expansion_filter);
     program_options o = database_program(s_);
     o.time_limit = s_.command_time_limit;
     o.env = {"SENDER=" + env.sender, "RECIPIENT=" + d.address};

@@ -48,6 +48,7 @@ struct delivery_settings {
     size_t filter_max_output = 64u << 20;
     std::chrono::milliseconds command_time_limit{300000};
     bool command_as_daemon_user = false;  // filters/commands without a command user (unsafe)
+    std::string expansion_filter{os::default_expansion_filter};  // what %d %u %f may carry
     os::program_limits command_limits;
     std::vector<std::string> sendmail;    // argv of Postfix's sendmail, e.g. {"/usr/sbin/sendmail"}
     std::vector<std::string> vacation_addresses;  // extra addresses counted as "addressed to me"

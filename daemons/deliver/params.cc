@@ -53,6 +53,11 @@ void declare_delivery_params(config::param_table& t) {
            .doc = "without a usable deliver_command_user, run filters and fallback commands as"
                   " the delivery user itself (they can then read every mailbox); no: such mail"
                   " is deferred with a logged error"});
+    t.add({.name = "deliver_command_expansion_filter",
+           .type = param_type::string,
+           .default_value = std::string(os::default_expansion_filter),
+           .doc = "characters %d, %u and %f may carry into a fallback command; others become _,"
+                  " as does a leading - (Postfix's command_expansion_filter)"});
     t.add({.name = "deliver_command_memory_limit",
            .type = param_type::size,
            .default_value = "1g",
@@ -157,6 +162,7 @@ delivery_settings delivery_settings_from(const config::config& cfg) {
     s.filter_max_output = cfg.get_size("deliver_filter_max_output");
     s.command_time_limit = cfg.get_duration("deliver_command_time_limit");
     s.command_as_daemon_user = cfg.get_bool("deliver_command_as_daemon_user");
+    s.expansion_filter = cfg.get_string("deliver_command_expansion_filter");
     s.command_limits.memory = cfg.get_size("deliver_command_memory_limit");
     s.command_limits.file_size = cfg.get_size("deliver_command_file_size_limit");
     s.command_limits.processes =

@@ -68,7 +68,20 @@ std::optional<std::vector<std::string>> split_command(std::string_view line) {
 }
 
 std::vector<std::string> substitute_tokens(const std::vector<std::string>& argv,
-                                           const tokens& values) {
+                                           const tokens& values, std::string_view allowed) {
+    auto filtered = [allowed](std::string v) {
+        for (char& c : v) {
+            if (allowed.find(c) == std::string_view::npos || c == '\0') {
+                c = '_';
+            }
+        }
+        if (!v.empty() && v.front() == '-') {
+            v.front() = '_';  // never an option of the program
+        }
+        return v;
+    };
+    const std::string domain = filtered(values.domain), user = filtered(values.user),
+                      sender = filtered(values.sender);
     std::vector<std::string> out;
     out.reserve(argv.size());
     for (const auto& arg : argv) {
@@ -81,13 +94,13 @@ std::vector<std::string> substitute_tokens(const std::vector<std::string>& argv,
             char t = arg[++i];
             switch (t) {
                 case 'd':
-                    s += values.domain;
+                    s += domain;
                     break;
                 case 'u':
-                    s += values.user;
+                    s += user;
                     break;
                 case 'f':
-                    s += values.sender;
+                    s += sender;
                     break;
                 case '%':
                     s += '%';
@@ -122,11 +135,14 @@ std::string_view base_name(std::string_view path) {
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// How a program takes code from its command line: the option letters that introduce a script
-// (in an option bundle, the script is glued to it or is the next argument), and whether its
-// first operand is a program text (awk, sed) unless a script file is given with -f.
+// How a program takes code from its command line: the option letters that introduce a script,
+// its long options that do, whether the script may be glued to its option ("-e'code'"; for a
+// shell "-ce" is two options and the script is the next operand), and whether its first
+// operand is a program text (awk, sed) unless a script file is given with -f.
 struct interpreter_rule {
     std::string_view script_options;
+    std::vector<std::string_view> long_options;
+    bool glued = true;
     bool first_operand_is_code = false;
 };
 
@@ -138,30 +154,33 @@ bool named(std::string_view name, std::string_view family) {
 
 std::optional<interpreter_rule> interpreter(std::string_view path) {
     std::string_view name = base_name(path);
+    // Shells, and programs that hand their -c argument to one.
     for (std::string_view shell :
-         {"sh", "bash", "dash", "ksh", "mksh", "zsh", "csh", "tcsh", "fish", "busybox"}) {
+         {"sh",     "bash",   "dash",  "ash",  "ksh",  "mksh",    "pdksh", "yash",
+          "posh",   "zsh",    "csh",   "tcsh", "fish", "busybox", "rbash", "flock",
+          "script", "expect", "tclsh", "wish", "su",   "runuser"}) {
         if (name == shell) {
-            return interpreter_rule{"c"};
+            return interpreter_rule{"c", {"--command"}, false};
         }
     }
     if (named(name, "perl")) {
-        return interpreter_rule{"eE"};
+        return interpreter_rule{"eE", {}};
     }
-    if (named(name, "python")) {
-        return interpreter_rule{"c"};
+    if (named(name, "python") || named(name, "pypy")) {
+        return interpreter_rule{"c", {"--command"}};
     }
-    if (named(name, "ruby") || named(name, "lua")) {
-        return interpreter_rule{"e"};
+    if (named(name, "ruby") || named(name, "lua") || named(name, "luajit")) {
+        return interpreter_rule{"e", {}};
     }
-    if (named(name, "node") || name == "nodejs") {
-        return interpreter_rule{"ep"};
+    if (named(name, "node") || name == "nodejs" || name == "deno") {
+        return interpreter_rule{"ep", {"--eval", "--print"}};
     }
     if (named(name, "php")) {
-        return interpreter_rule{"r"};
+        return interpreter_rule{"rB", {"--run"}};
     }
-    for (std::string_view text_program : {"awk", "gawk", "mawk", "nawk", "sed"}) {
+    for (std::string_view text_program : {"awk", "gawk", "mawk", "nawk", "sed", "gsed"}) {
         if (name == text_program) {
-            return interpreter_rule{"e", true};
+            return interpreter_rule{"e", {"--expression", "--source"}, true, true};
         }
     }
     return std::nullopt;
@@ -173,31 +192,68 @@ std::optional<interpreter_rule> interpreter(std::string_view path) {
 std::string script_of(const std::vector<std::string>& argv, size_t at,
                       const interpreter_rule& rule) {
     bool script_file = false;
+    bool script_next = false;  // an option that takes the script was seen: the next operand
     std::optional<std::string> first_operand;
     for (size_t i = at + 1; i < argv.size(); ++i) {
         std::string_view a = argv[i];
-        if (a == "--") {
+        bool option = a.size() >= 2 && a[0] == '-' && a != "--";
+        if (a == "--" && !script_next) {
             if (!first_operand && i + 1 < argv.size()) {
                 first_operand = argv[i + 1];
             }
             break;
         }
-        if (a.size() < 2 || a[0] != '-' || a[1] == '-') {
+        if (!option && a != "--") {
+            if (script_next) {
+                return std::string(a);
+            }
             if (!first_operand) {
                 first_operand = std::string(a);
             }
             continue;
         }
+        if (a == "--") {
+            continue;  // "sh -c -- 'script'"
+        }
+        if (a.starts_with("--")) {
+            for (auto opt : rule.long_options) {
+                if (a == opt) {
+                    script_next = true;
+                } else if (a.starts_with(opt) && a.size() > opt.size() && a[opt.size()] == '=') {
+                    return std::string(a.substr(opt.size() + 1));
+                }
+            }
+            continue;
+        }
         script_file = script_file || (rule.first_operand_is_code && a.find('f', 1) != a.npos);
         auto at_option = a.find_first_of(rule.script_options, 1);
-        if (at_option != std::string_view::npos) {
-            if (at_option + 1 < a.size()) {
-                return std::string(a.substr(at_option + 1));  // "-e'code'"
-            }
-            return i + 1 < argv.size() ? argv[i + 1] : std::string();
+        if (at_option == std::string_view::npos) {
+            continue;
         }
+        if (rule.glued && at_option + 1 < a.size()) {
+            return std::string(a.substr(at_option + 1));  // "-e'code'"
+        }
+        script_next = true;  // "-c", "-ec", "-ce": the script is the next operand
     }
     return rule.first_operand_is_code && !script_file ? first_operand.value_or("") : "";
+}
+
+// env -S "sh -c '...'" (--split-string) runs a command line of its own.
+std::optional<std::vector<std::string>> env_split_string(const std::vector<std::string>& argv,
+                                                         size_t at) {
+    for (size_t i = at + 1; i < argv.size(); ++i) {
+        std::string_view a = argv[i];
+        if (a == "-S" || a == "--split-string") {
+            return i + 1 < argv.size() ? split_command(argv[i + 1]) : std::nullopt;
+        }
+        if (a.starts_with("-S")) {
+            return split_command(a.substr(2));
+        }
+        if (a.starts_with("--split-string=")) {
+            return split_command(a.substr(15));
+        }
+    }
+    return std::nullopt;
 }
 
 constexpr auto result_grace = std::chrono::seconds(5);  // the supervisor reports after the limit
@@ -207,6 +263,13 @@ constexpr auto result_grace = std::chrono::seconds(5);  // the supervisor report
 std::string tokens_in_script(const std::vector<std::string>& argv) {
     // Every position counts, so "env X=1 sh -c", "nice sh -c" and "timeout 5 perl -e" do too.
     for (size_t i = 0; i < argv.size(); ++i) {
+        if (base_name(argv[i]) == "env") {
+            if (auto inner = env_split_string(argv, i)) {
+                if (auto found = tokens_in_script(*inner); !found.empty()) {
+                    return found;
+                }
+            }
+        }
         if (auto rule = interpreter(argv[i])) {
             std::string script = script_of(argv, i, *rule);
             if (has_token(script)) {

@@ -5,10 +5,12 @@
 // Command strings are split into argv by split_command: words separated by blanks; '...' and
 // "..." group (no expansion of any kind), a backslash escapes the next byte outside '...'.
 // Tokens %d (domain), %u (local part), %f (envelope sender), %% ('%') are replaced inside argv
-// elements after splitting, so their values can never add arguments. They are data only where
-// the program takes its arguments as data: inside the script of a shell or interpreter
-// ("sh -c '... %u'", "perl -e", "python3 -c") they would be code, so such commands are refused
-// (tokens_in_script); pass them as arguments instead: |/bin/sh -c 'exec prog "$1"' sh %u.
+// elements after splitting, so their values can never add arguments, and the values are
+// filtered to a safe set of characters (substitute_tokens). They are meant as data: a command
+// that puts them into the script of a shell or interpreter ("sh -c '... %u'", "perl -e",
+// "python3 -c") is refused (tokens_in_script); pass them as arguments instead:
+// |/bin/sh -c 'exec prog "$1"' sh %u. That check catches the usual forms; the filter is what
+// makes a value harmless wherever it lands.
 // run_program: the program runs sandboxed (sandbox.hh: no inherited descriptors, own session,
 // resource limits, its whole process tree killed at the end or at the time limit, the command
 // user for programs the database names) with a sanitized environment (PATH, LANG=C, and what
@@ -37,9 +39,17 @@ struct tokens {
     std::string sender;  // %f
 };
 
-// Pure: replaces %d %u %f %% in each element; any other '%x' is kept as it is.
+// Postfix's command_expansion_filter default (local(8)): what a substituted value may contain.
+inline constexpr std::string_view default_expansion_filter =
+    "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+// Pure: replaces %d %u %f %% in each element; any other '%x' is kept as it is. In each value,
+// characters outside `allowed` become '_' (as Postfix's command_expansion_filter does), and so
+// does a leading '-', so a value can be neither code for a shell nor an option: the values come
+// from the message's envelope, which remote clients write.
 std::vector<std::string> substitute_tokens(const std::vector<std::string>& argv,
-                                           const tokens& values);
+                                           const tokens& values,
+                                           std::string_view allowed = default_expansion_filter);
 
 // Pure: the argument that holds a %d/%u/%f token inside the script of a shell or interpreter
 // (the argument after -c or -e, or an -e/-c option bundle such as -ec, of sh, bash, dash, ksh,

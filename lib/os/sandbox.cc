@@ -164,7 +164,8 @@ std::vector<pid_t> own_children() {
 
 // Ends the program's whole tree. As the child subreaper of the tree, this process inherits
 // every process whose parent dies, wherever it moved its session: killing the session, then
-// whatever was orphaned to us, round after round, leaves nothing running.
+// whatever was orphaned to us, round after round, leaves nothing running. Only our own
+// unreaped children are signalled, so no pid can have been reused by another process.
 void end_tree(pid_t program) {
     ::kill(-program, SIGKILL);
     ::kill(program, SIGKILL);
@@ -275,11 +276,14 @@ void send_result(int status_fd, const program_result& r) {
             abandoned = true;  // the caller closed its end: it wants nothing more
             break;
         }
-        int st = 0;
-        if (::waitpid(pid, &st, WNOHANG) == pid) {
-            res.what =
-                WIFEXITED(st) ? program_result::kind::exited : program_result::kind::signaled;
-            res.status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+        // Seen, not reaped: while the program is a zombie its pid (and so its process group
+        // id) cannot be reused, so end_tree's kills cannot hit a stranger's process.
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == pid) {
+            bool exited = info.si_code == CLD_EXITED;
+            res.what = exited ? program_result::kind::exited : program_result::kind::signaled;
+            res.status = info.si_status;
             break;
         }
     }

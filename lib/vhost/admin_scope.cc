@@ -102,17 +102,24 @@ admin_result<done> admin_store::address_in_reach(uint64_t address_id) {
     if (!scope_) {
         return done{};
     }
+    // Rights beyond its own domain that only the superadmin can give: administering a domain,
+    // and send grants into another domain. (Being the destination of another domain's
+    // forwarding also lets it send as that address, but any domain's admin can make that
+    // happen to any address: counting it would let them lock other admins out.)
     auto r = conn_.query(
-        "SELECT d.name FROM domain_admins x JOIN domains d ON d.id = x.domain_id"
-        " WHERE x.address_id = ?",
-        {db::param{address_id}});
+        "SELECT 'administers', d.name FROM domain_admins x JOIN domains d ON d.id = x.domain_id"
+        " WHERE x.address_id = ? UNION ALL"
+        " SELECT 'may send as addresses of', d.name FROM send_grants g JOIN domains d"
+        " ON d.id = g.domain_id WHERE g.address_id = ?",
+        {db::param{address_id}, db::param{address_id}});
     if (!r) {
         return db_failure(r.error());
     }
     for (const auto& row : r->rows) {
-        if (!scope_->domains.contains(ascii_lower(row.str(0)))) {
-            return admin_failure{"that address administers " + row.str(0) + ", which " +
-                                 scope_->login + " does not: changing it is for the superadmin"};
+        if (!scope_->domains.contains(ascii_lower(row.str(1)))) {
+            return admin_failure{"that address " + row.str(0) + " " + row.str(1) + ", which " +
+                                 scope_->login +
+                                 " does not administer: changing it is for the superadmin"};
         }
     }
     return done{};

@@ -108,6 +108,11 @@ def no_takeover_of_wider_admins(t, db):
           scalar(db, "SELECT CONCAT(a.password = '" + boss_hash + "', a.enabled,"
                      " (SELECT COUNT(*) FROM forwardings f WHERE f.address_id = a.id))"
                      " FROM addresses a WHERE a.local_part = 'boss'"), "110")
+    # Send grants into another domain are rights beyond the caller's too.
+    t.ok("address", "add", "granted@x.example")
+    t.ok("address", "grant", "add", "granted@x.example", "@y.example")
+    t.fails(1, "may send as addresses of y.example", *opts, "address", "passwd",
+            "granted@x.example", "--stdin", stdin=pw + "taken over\n")
     t.ok(*opts, "address", "passwd", PLAIN, "--stdin", stdin=pw + "new plain pass\n")
     PASSWORDS[PLAIN] = "new plain pass"
     # An address whose rights stay within the caller's domains may be changed: another admin of
@@ -123,6 +128,13 @@ def no_takeover_of_wider_admins(t, db):
           "deep@y.example (outside your domains: not shown)" in out, True)
     for secret in ("secret-offsite", "hidden-box", "box@y.example"):
         check(f"resolve as domain admin: {secret} not shown", secret in out, False)
+    # Probing another domain through a forward tells nothing: whatever lies beyond counts as
+    # deliverable, existing or not.
+    t.ok(*opts, "address", "add", "probe@x.example", stdin=pw)
+    t.ok(*opts, "address", "forward", "add", "probe@x.example", "ghost@y.example", stdin=pw)
+    code, out, err = t.run(*opts, "resolve", "probe@x.example", stdin=pw)
+    check("resolve as domain admin: a missing address outside looks like an existing one",
+          (code, "ghost@y.example (outside your domains: not shown)" in out), (0, True))
     out = t.ok("resolve", "fwd@x.example")
     check("resolve as superadmin shows everything",
           ("secret-offsite@gmail.example" in out, "hidden-box" in out), (True, True))

@@ -325,7 +325,10 @@ def main():
         with open(config, "w") as f:
             f.write(vhm_daemon.base_config(db, tmp) +
                     vhm_daemon.delivery_config(mailbase, "/bin/false",
-                                               os.path.join(tmp, "lmtp.sock")))
+                                               os.path.join(tmp, "lmtp.sock")) +
+                    # Refusals compared with Dovecot's own (5.2.2, exit 73): the permanent
+                    # answer, not the default temporary one.
+                    "deliver_over_quota_reply = permanent\n")
         os.chmod(config, 0o644)
         with vhm_dovecot.private_dovecot(tmp, mail_location=f"maildir:{mailbase}/%d/%n",
                                          quota=True) as dv:

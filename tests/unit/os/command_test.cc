@@ -23,12 +23,18 @@ TEST_CASE("command lines split without a shell", "[command]") {
 
 TEST_CASE("%d %u %f are replaced inside argv elements only", "[command]") {
     tokens t{"example.com", "joe", "bob@x; rm -rf / `id` $(id)"};
-    CHECK(substitute_tokens({"/bin/x", "--to=%u@%d", "%f", "100%%", "%z", "%"}, t) ==
-          strings{"/bin/x", "--to=joe@example.com", "bob@x; rm -rf / `id` $(id)", "100%", "%z",
-                  "%"});
+    // Values are filtered like Postfix's command_expansion_filter: whatever script or
+    // program they land in, they are neither code nor options.
+    CHECK(
+        substitute_tokens({"/bin/x", "--to=%u@%d", "%f", "100%%", "%z", "%"}, t) ==
+        strings{"/bin/x", "--to=joe@example.com", "bob@x__rm_-rf_/__id____id_", "100%", "%z", "%"});
+    CHECK(substitute_tokens({"%u"}, {"", "o'brien\"x`y\\z", ""}) == strings{"o_brien_x_y_z"});
+    CHECK(substitute_tokens({"%u"}, {"", "-rf", ""}) == strings{"_rf"});
+    CHECK(substitute_tokens({"%u"}, {"", "j\xc3\xb6rg", ""}) == strings{"j__rg"});
+    CHECK(substitute_tokens({"%u"}, {"", "a$b", ""}, "ab$") == strings{"a$b"});
     // A value with spaces stays one argument; nothing is re-split.
     auto out = substitute_tokens({"%f"}, {"", "", "a b c"});
-    CHECK(out.size() == 1);
+    CHECK(out == strings{"a_b_c"});
 }
 
 TEST_CASE("programs: input, output, exit status, time limit, output bound", "[command]") {
@@ -173,6 +179,16 @@ TEST_CASE("%d %u %f inside a shell's or interpreter's script are found", "[comma
     CHECK(tokens_in_script({"/usr/bin/python3", "-W", "ignore", "-c", "%f"}) == "%f");
     CHECK(tokens_in_script({"/usr/bin/awk", "{print \"%u\"}"}) == "{print \"%u\"}");
     CHECK(tokens_in_script({"/bin/sed", "-e", "s/x/%u/"}) == "s/x/%u/");
+    // The forms a first version missed (review of 2026-12-06).
+    CHECK(tokens_in_script({"/bin/sh", "-c", "--", "exec prog %u"}) == "exec prog %u");
+    CHECK(tokens_in_script({"/bin/sh", "-c", "-e", "x %u"}) == "x %u");
+    CHECK(tokens_in_script({"/bin/sh", "-ce", "x %u"}) == "x %u");
+    CHECK(tokens_in_script({"/usr/bin/node", "--eval", "x('%u')"}) == "x('%u')");
+    CHECK(tokens_in_script({"/usr/bin/node", "--eval=x('%u')"}) == "x('%u')");
+    CHECK(tokens_in_script({"/usr/bin/env", "-S", "sh -c 'x %u'"}) == "x %u");
+    CHECK(tokens_in_script({"/bin/ash", "-c", "x %f"}) == "x %f");
+    CHECK(tokens_in_script({"/usr/bin/flock", "/tmp/l", "-c", "x %u"}) == "x %u");
+    CHECK(tokens_in_script({"/usr/bin/script", "-q", "-c", "x %u", "/dev/null"}) == "x %u");
     // Values as arguments, scripts from files, programs that take data: nothing to find.
     CHECK(tokens_in_script({"/bin/sh", "-c", "exec prog \"$1\"", "sh", "%u"}).empty());
     CHECK(tokens_in_script({"/usr/bin/awk", "-f", "/etc/x.awk", "%u"}).empty());
