@@ -84,12 +84,19 @@ int print_group_help(const std::vector<command>& all, const std::vector<std::str
             width = std::max(width, c.path.size() + 1 + c.args.size());
         }
     }
+    std::string settings;  // a group's settings, listed once (domain, address)
     for (const auto& c : all) {
         if (has_prefix(words_of(c.path), prefix)) {
             std::string head = c.path + (c.args.empty() ? "" : " " + c.args);
             std::fprintf(out, "  %-*s  %s\n", static_cast<int>(width), head.c_str(),
                          c.summary.c_str());
+            if (!prefix.empty() && settings.empty() && c.details.starts_with("settings")) {
+                settings = c.details;
+            }
         }
+    }
+    if (!settings.empty()) {
+        std::fprintf(out, "\n%s", settings.c_str());
     }
     std::fputs("\n'vhostmail COMMAND --help' describes one command.\n", out);
     return out == stdout ? exit_ok : exit_usage;
@@ -158,15 +165,39 @@ int run_cli(int argc, char** argv) {
         if (asked) {
             prefix.pop_back();
         }
-        bool known = false;
-        for (const auto& c : all) {
-            known = known || has_prefix(words_of(c.path), prefix);
+        // The longest start of the words that some command begins with: the word after it is
+        // the wrong one ("domain frob": "frob" is no domain command).
+        size_t known = 0;
+        for (size_t n = prefix.size(); n > 0 && known == 0; --n) {
+            std::vector<std::string> start(prefix.begin(), prefix.begin() + static_cast<long>(n));
+            for (const auto& c : all) {
+                if (has_prefix(words_of(c.path), start)) {
+                    known = n;
+                    break;
+                }
+            }
         }
-        if (!known) {
-            std::fprintf(stderr, "vhostmail: unknown command \"%s\"\n", args[0].c_str());
-            return exit_usage;
+        if (known == prefix.size()) {
+            return print_group_help(all, prefix, asked ? stdout : stderr);
         }
-        return print_group_help(all, prefix, asked ? stdout : stderr);
+        std::string group;
+        for (size_t i = 0; i < known; ++i) {
+            group += (i ? " " : "") + prefix[i];
+        }
+        if (known == 0) {
+            std::fprintf(stderr, "vhostmail: unknown command \"%s\"\n",
+                         printable(prefix[0]).c_str());
+        } else {
+            std::fprintf(stderr,
+                         "vhostmail: unknown command \"%s\": \"%s\" is not one of the %s"
+                         " commands\n",
+                         printable(group + " " + prefix[known]).c_str(),
+                         printable(prefix[known]).c_str(), group.c_str());
+        }
+        return known == 0
+                   ? exit_usage
+                   : print_group_help(
+                         all, {prefix.begin(), prefix.begin() + static_cast<long>(known)}, stderr);
     }
     for (const auto& a : rest) {
         if (a == "--help" || a == "-h") {

@@ -77,7 +77,11 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
                 bool hosted = target.find('@') != std::string::npos &&
                               dir.find_domain(target.substr(target.rfind('@') + 1)).ok();
                 if (hosted && r.status == lookup_status::not_found) {
-                    out.add(self + " forwards to " + target + ", which does not exist");
+                    // The resolver's first dead end says why: missing, disabled, a loop...
+                    bool missing = r.reason.starts_with("no address ");
+                    out.add(self + " forwards to " + target +
+                            (missing ? ", which does not exist"
+                                     : ", which leads nowhere: " + r.reason));
                 }
             }
             auto r = vhost::resolve(dir, self, options);

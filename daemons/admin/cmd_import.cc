@@ -49,7 +49,7 @@ vhost::admin_result<vhost::done> import_entry(vhost::admin_store& store,
         if (!r) {
             return at(r.failure().message);
         }
-        plan.push_back("catch-all " + e.key + " -> " + e.destinations.front());
+        plan.push_back("set the catch-all of " + e.key + " to " + e.destinations.front());
         return vhost::done{};
     }
     auto key = qualify(e.key, o.domain);
@@ -69,7 +69,7 @@ vhost::admin_result<vhost::done> import_entry(vhost::admin_store& store,
             return at("\"" + d + "\" has no domain: give --domain");
         }
         auto r = store.add_forward(*key, *dest);
-        if (!r && r.failure().message != "already forwarded there") {
+        if (!r && !r.failure().already) {
             return at(r.failure().message);
         }
         if (r) {

@@ -117,7 +117,7 @@ admin_result<done> importer::forwards(const std::string& address, const std::str
             continue;
         }
         auto r = store_.add_forward(address, d);
-        if (!r && r.failure().message == "already forwarded there") {
+        if (!r && r.failure().already) {
             continue;
         }
         VHM_TRY(step(r, "forward " + address + " -> " + d, row));
@@ -291,7 +291,7 @@ admin_result<done> importer::postfixadmin() {
                 s.emplace_back(to, when);
             }
         }
-        VHM_TRY(step(store_.set_vacation(a, s), "vacation for " + a, "vacation " + a));
+        VHM_TRY(step(store_.set_vacation(a, s), "set the vacation of " + a, "vacation " + a));
     }
     std::map<std::string, std::string> admin_hashes;
     for (const auto& r : admins->rows) {
@@ -319,10 +319,11 @@ admin_result<done> importer::postfixadmin() {
             plan.push_back("add address " + login + " (an administrator's login)");
             VHM_TRY(password(login, admin_hashes[login], row));
         }
-        VHM_TRY(step(store_.add_domain_admin(login, d), login + " administers " + d, row));
+        VHM_TRY(step(store_.add_domain_admin(login, d),
+                     "make " + login + " an administrator of " + d, row));
     }
     for (const auto& [d, l] : limits) {
-        VHM_TRY(step(store_.set_domain(d, l), "limits of " + d, "domain " + d));
+        VHM_TRY(step(store_.set_domain(d, l), "set the limits of " + d, "domain " + d));
     }
     return done{};
 }

@@ -3,13 +3,14 @@
 // The password never comes from argv (other users could read it in ps): it is typed twice at
 // the terminal without echo, or read as one line from standard input for scripts. Only its hash
 // is stored; every buffer that held it is wiped.
+#include <cstdio>
 #include <unistd.h>
 
-#include <cstdio>
+#include "lib/core/strings.hh"
+#include "lib/crypto/password.hh"
 
 #include "daemons/admin/admin.hh"
 #include "daemons/admin/password_input.hh"
-#include "lib/crypto/password.hh"
 
 namespace vhostmail::admin {
 
@@ -44,23 +45,49 @@ std::optional<crypto::secret> ask_password(const context& ctx, bool from_stdin) 
     return first;
 }
 
+// An existing hash (a migration): stored as it is when it is one authd can verify.
+std::optional<std::string> given_hash(const context& ctx, const std::string& arg) {
+    std::string hash = arg;
+    if (arg == "-") {
+        auto line = read_password_line(STDIN_FILENO);
+        hash = line ? std::string(line->view()) : std::string();
+    }
+    // A check against a probe tells a well-formed hash (mismatch) from an unusable one.
+    if (crypto::scheme_of(hash).empty() ||
+        crypto::verify_password("probe \x01", hash) == crypto::verify_status::unusable) {
+        ctx.fail("not a password hash authd can verify: \"" + printable(hash.substr(0, 40)) +
+                 "\" (crypt(3) $6$/$5$/$2y$/$y$/$1$ or DES, {SCHEME} prefixes; no {PLAIN})");
+        return std::nullopt;
+    }
+    return hash;
+}
+
 int passwd(context& ctx, const args_t& a) {
     bool from_stdin = false;
     bool remove = false;
+    std::optional<std::string> existing;
     for (size_t i = 1; i < a.size(); ++i) {
         if (a[i] == "--stdin") {
             from_stdin = true;
         } else if (a[i] == "--no-password") {
             remove = true;
+        } else if (a[i] == "--hash" && i + 1 < a.size()) {
+            existing = a[++i];
         } else {
-            std::fputs("usage: vhostmail address passwd ADDRESS [--stdin | --no-password]\n"
-                       "  (never give a password on the command line)\n",
-                       stderr);
+            std::fputs(
+                "usage: vhostmail address passwd ADDRESS [--stdin | --no-password |"
+                " --hash HASH|-]\n  (never give a password on the command line)\n",
+                stderr);
             return exit_usage;
         }
     }
     std::optional<std::string> hash;
-    if (!remove) {
+    if (existing) {
+        hash = given_hash(ctx, *existing);
+        if (!hash) {
+            return exit_failed;
+        }
+    } else if (!remove) {
         auto password = ask_password(ctx, from_stdin);
         if (!password) {
             return exit_failed;
@@ -85,12 +112,14 @@ int passwd(context& ctx, const args_t& a) {
 }  // namespace
 
 std::vector<command> passwd_commands() {
-    return {{"address passwd", "ADDRESS [--stdin | --no-password]",
-             "set an address's password (asked twice without echo, or one line on stdin)", 1, 2,
+    return {{"address passwd", "ADDRESS [--stdin | --no-password | --hash HASH|-]",
+             "set an address's password (asked twice without echo, or one line on stdin)", 1, 3,
              passwd,
              "The password is hashed with SHA512-CRYPT (authd_hash_rounds, default 20000), which\n"
              "Dovecot verifies too.\n"
-             "--no-password removes it: the address receives mail but cannot log in or send.\n"}};
+             "--no-password removes it: the address receives mail but cannot log in or send.\n"
+             "--hash stores an existing hash (a migration) after checking that authd can\n"
+             "verify it; --hash - reads it from standard input (argv is visible in ps).\n"}};
 }
 
 }  // namespace vhostmail::admin

@@ -54,12 +54,20 @@ void print_fields(const context& ctx, const vhost::fields& f) {
         width = std::max(width, name.size());
     }
     for (const auto& [name, value] : f) {
-        // Multi-line values (a vacation body) are indented under their name.
-        std::string shown = value;
-        for (size_t pos = 0; (pos = shown.find('\n', pos)) != std::string::npos; pos += 1) {
-            shown.insert(pos + 1, std::string(width + 2, ' '));
+        // Multi-line values (a vacation body) are indented under their name, each line made
+        // printable on its own (the line breaks are the value's, not control characters).
+        std::string shown;
+        size_t start = 0;
+        while (true) {
+            size_t end = value.find('\n', start);
+            shown += printable(std::string_view(value).substr(start, end - start));
+            if (end == std::string::npos) {
+                break;
+            }
+            shown += "\n" + std::string(width + 2, ' ');
+            start = end + 1;
         }
-        std::printf("%-*s  %s\n", static_cast<int>(width), name.c_str(), printable(shown).c_str());
+        std::printf("%-*s  %s\n", static_cast<int>(width), name.c_str(), shown.c_str());
     }
 }
 

@@ -202,13 +202,13 @@ auth_answer authenticator::check(const auth_request& r, const std::string& user,
         return refuse("no password");
     }
     if (bit == 0) {
-        return refuse("unknown service " + printable(r.service));
+        return refuse("unknown service " + log_field(r.service));
     }
     if ((u.domain_logins & bit) == 0) {
-        return refuse("service " + printable(r.service) + " locked for the domain");
+        return refuse("service " + log_field(r.service) + " locked for the domain");
     }
     if ((u.logins & bit) == 0) {
-        return refuse("service " + printable(r.service) + " locked for the address");
+        return refuse("service " + log_field(r.service) + " locked for the address");
     }
     switch (verify(r.password, u.password_hash, s.verify)) {
         case crypto::verify_status::match:

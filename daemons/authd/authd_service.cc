@@ -70,14 +70,14 @@ authd_service::settings authd_service::current_settings() const {
 std::optional<auth_answer> authd_service::authenticate(const auth_request& r,
                                                        std::string_view mech) {
     auth_answer a = auth_.authenticate(r);
-    std::string client = r.client.empty() ? std::string("unknown") : printable(r.client);
+    std::string client = r.client.empty() ? std::string("unknown") : log_field(r.client);
     if (a.status == auth_status::temp_fail) {
         if (db_state_.failure()) {
             log::warning("database unavailable, authentication answers temporary failure: {}",
                          a.reason);
         }
         log::info("{}: {} authentication deferred: login={} service={} reason=temporary failure",
-                  client, mech, printable(a.user), printable(r.service));
+                  client, mech, log_field(a.user), log_field(r.service));
         return std::nullopt;
     }
     if (db_state_.success()) {
@@ -85,10 +85,11 @@ std::optional<auth_answer> authd_service::authenticate(const auth_request& r,
     }
     if (a.status == auth_status::failed) {
         log::info("{}: {} authentication failed: login={} service={} reason={}", client, mech,
-                  printable(a.user), printable(r.service), a.reason);
+                  log_field(a.user), log_field(r.service), a.reason);
     } else {
-        log::debug("{}: {} authentication ok: login={} service={}{}", client, mech, a.user,
-                   printable(r.service), a.reason.empty() ? "" : " (" + a.reason + ")");
+        log::debug("{}: {} authentication ok: login={} service={}{}", client, mech,
+                   log_field(a.user), log_field(r.service),
+                   a.reason.empty() ? "" : " (" + a.reason + ")");
     }
     return a;
 }
@@ -134,7 +135,7 @@ private:
             return proto::encode_dovecot_fail(c.id, "Unsupported authentication mechanism");
         }
         if (!c.secured && !svc_.current_settings().allow_cleartext) {  // SIGHUP-able
-            log::info("{}: {} authentication refused: cleartext connection", printable(c.remote_ip),
+            log::info("{}: {} authentication refused: cleartext connection", log_field(c.remote_ip),
                       c.mech);
             return proto::encode_dovecot_fail(
                 c.id, "Plaintext authentication disallowed on non-secure connections");

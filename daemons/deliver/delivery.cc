@@ -133,23 +133,24 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
     }
     auto path = store::check_mailbox_path(d.maildir);
     if (!path.ok()) {
-        log::error("mailbox {}: maildir \"{}\" refused: {}", d.address, d.maildir, path.error);
+        log::error("mailbox {}: maildir \"{}\" refused: {}", log_field(d.address), d.maildir,
+                   path.error);
         return result_temp("mailbox path of " + d.address + " is invalid", "4.3.5");
     }
     auto opened = store::open_beneath(base_fd_, path.components, true);
     if (!opened.fd) {
-        log::warning("mailbox {}: {}", d.address, opened.what);
+        log::warning("mailbox {}: {}", log_field(d.address), opened.what);
         return result_temp("cannot open the mailbox of " + d.address + ": " +
                            std::strerror(opened.error));
     }
     store::maildir md(std::move(opened.fd), true);
     if (!md.ok()) {
-        log::warning("mailbox {}: {}", d.address, md.error().what);
+        log::warning("mailbox {}: {}", log_field(d.address), md.error().what);
         return result_temp("cannot open the Maildir of " + d.address);
     }
     std::time_t now = std::time(nullptr);
     if (unsigned n = md.tmp_scan_due(now) ? md.clean_tmp(now) : 0) {
-        log::info("mailbox {}: removed {} stale file(s) from tmp/", d.address, n);
+        log::info("mailbox {}: removed {} stale file(s) from tmp/", log_field(d.address), n);
     }
     std::string prefix = trace_headers(d, env);
     store::quota_limits limits;
@@ -165,7 +166,7 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
     if (!limits.unlimited()) {
         usage = store::read_quota(md.dir_fd(), limits, now);
         if (usage.error != 0) {
-            log::warning("mailbox {}: quota: {}", d.address, usage.what);
+            log::warning("mailbox {}: quota: {}", log_field(d.address), usage.what);
             return result_temp("cannot read the quota of " + d.address);
         }
         if (store::exceeds(limits, usage.usage, size)) {
@@ -178,7 +179,7 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
                      written.switched_to_named);
     }
     if (!written.error.ok()) {
-        log::warning("mailbox {}: {}", d.address, written.error.what);
+        log::warning("mailbox {}: {}", log_field(d.address), written.error.what);
         return result_temp("cannot write to the mailbox of " + d.address + ": " +
                            std::strerror(written.error.error),
                            written.error.error == ENOSPC || written.error.error == EDQUOT
@@ -187,17 +188,18 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
     }
     if (!limits.unlimited()) {
         if (int e = store::append_usage(md.dir_fd(), static_cast<int64_t>(written.size), 1)) {
-            log::warning("mailbox {}: maildirsize: {}", d.address, std::strerror(e));
+            log::warning("mailbox {}: maildirsize: {}", log_field(d.address), std::strerror(e));
         }
         auto rec_usage = store_.record_usage(rec->id,
                                              usage.usage.bytes + static_cast<int64_t>(written.size),
                                              usage.usage.messages + 1);
         if (!rec_usage.ok) {
-            log::warning("mailbox {}: usage record not updated: {}", d.address, rec_usage.why);
+            log::warning("mailbox {}: usage record not updated: {}", log_field(d.address),
+                         rec_usage.why);
         }
     }
-    log::info("to=<{}>, relay=maildir, status=sent (delivered to {}new/{})", d.address, d.maildir,
-              written.name);
+    log::info("to=<{}>, relay=maildir, status=sent (delivered to {}new/{})", log_field(d.address),
+              d.maildir, written.name);
     return result_delivered("delivered to " + d.address);
 }
 
@@ -224,8 +226,11 @@ delivery_result delivery_agent::to_command(const vhost::destination& d, const en
     full += message;
     auto r = run_program(args, full, o);
     auto res = from_program(r, "command " + args.front());
-    log::info("to=<{}>, relay=command, status={} ({})", d.address,
-              res.delivered() ? "sent" : res.temporary() ? "deferred" : "bounced", res.text);
+    log::info("to=<{}>, relay=command, status={} ({})", log_field(d.address),
+              res.delivered()   ? "sent"
+              : res.temporary() ? "deferred"
+                                : "bounced",
+              res.text);
     return res;
 }
 
@@ -240,7 +245,7 @@ delivery_result delivery_agent::to_remote(const vhost::destination& d, const env
     if (r.what != program_result::kind::exited || r.status != 0) {
         return result_temp("forwarding to " + d.address + " failed");
     }
-    log::info("to=<{}>, relay=sendmail, status=sent (forwarded)", d.address);
+    log::info("to=<{}>, relay=sendmail, status=sent (forwarded)", log_field(d.address));
     return result_delivered("forwarded to " + d.address);
 }
 
@@ -264,7 +269,8 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
                             s_.vacation_addresses.end());
     auto decision = decide_reply(in);
     if (decision != reply_decision::reply) {
-        log::info("vacation {}: no reply to <{}>: {}", base, env.sender, to_string(decision));
+        log::info("vacation {}: no reply to <{}>: {}", base, log_field(env.sender),
+                  to_string(decision));
         return result_delivered("no auto-reply: " + std::string(to_string(decision)));
     }
     vacation_text text;
@@ -280,7 +286,7 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
         return result_temp("vacation of " + base + ": " + r.why);
     }
     if (!claimed) {
-        log::info("vacation {}: <{}> was already answered within {}s", base, sender,
+        log::info("vacation {}: <{}> was already answered within {}s", base, log_field(sender),
                   text.interval_seconds);
         return result_delivered("already auto-replied");
     }
@@ -294,7 +300,7 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
         (void)store_.release_reply(rec.id, sender);
         return result_temp("auto-reply of " + base + " could not be submitted");
     }
-    log::info("vacation {}: auto-reply sent to <{}>", base, env.sender);
+    log::info("vacation {}: auto-reply sent to <{}>", base, log_field(env.sender));
     return result_delivered("auto-replied");
 }
 
@@ -304,7 +310,7 @@ delivery_result delivery_agent::deliver(const envelope& env, std::string_view me
     opts.now = std::time(nullptr);
     auto res = vhost::resolve(dir_, env.recipient, opts);
     if (res.status == lookup_status::temp_fail) {
-        log::warning("to=<{}>: lookup failed: {}", env.recipient, res.reason);
+        log::warning("to=<{}>: lookup failed: {}", log_field(env.recipient), res.reason);
         return result_temp("temporary lookup failure");
     }
     if (res.status == lookup_status::not_found) {
@@ -327,11 +333,12 @@ delivery_result delivery_agent::deliver(const envelope& env, std::string_view me
                     it->second.result = filter(*dom.value, env, message, it->second);
                 }
                 if (it->second.result.temporary()) {
-                    log::warning("to=<{}>: {}", d.address, it->second.result.text);
+                    log::warning("to=<{}>: {}", log_field(d.address), it->second.result.text);
                     return it->second.result;
                 }
                 if (it->second.discarded) {
-                    log::info("to=<{}>: discarded by the filter of {}", d.address, dom.value->name);
+                    log::info("to=<{}>: discarded by the filter of {}", log_field(d.address),
+                              dom.value->name);
                     any_delivered = true;
                     continue;
                 }
@@ -375,7 +382,8 @@ delivery_result delivery_agent::deliver(const envelope& env, std::string_view me
                 return v;  // nothing delivered yet for this destination: retrying is safe
             }
             if (v.temporary()) {
-                log::warning("to=<{}>: {} (the message itself was delivered)", d.address, v.text);
+                log::warning("to=<{}>: {} (the message itself was delivered)", log_field(d.address),
+                             v.text);
             }
         }
     }

@@ -272,7 +272,7 @@ void session::rcpt(const proto::lmtp_command& c) {
         r = vhost::resolve(*dir_, c.address, opts);
     }
     if (r.status == lookup_status::temp_fail) {
-        log::warning("to=<{}>: lookup failed: {}", c.address, r.reason);
+        log::warning("to=<{}>: lookup failed: {}", log_field(c.address), r.reason);
         reply(451, "4.3.0", "<" + c.address + "> Temporary lookup failure");
         return;
     }

@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/deliver/pipe_common.hh"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "daemons/deliver/params.hh"
 #include "lib/config/common_params.hh"
 #include "lib/core/exit_code.hh"
+#include "lib/core/strings.hh"
 #include "lib/log/log.hh"
 #include "lib/os/privileges.hh"
+
+#include "daemons/deliver/params.hh"
 
 namespace vhostmail::deliver {
 
@@ -70,9 +71,9 @@ int pipe_finish_worst(const pipe_args& a, const std::vector<delivery_result>& re
     std::optional<delivery_result> worst;
     for (size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];
-        log::info("to=<{}>, orig_to=<{}>, from=<{}>, {}status={} {} {}", a.recipients[i],
-                  a.original, a.sender, relayed ? "relay=lmtpd, " : "", r.code, r.enhanced,
-                  r.text);
+        log::info("to=<{}>, orig_to=<{}>, from=<{}>, {}status={} {} {}", log_field(a.recipients[i]),
+                  log_field(a.original), log_field(a.sender), relayed ? "relay=lmtpd, " : "",
+                  r.code, r.enhanced, r.text);
         if (!worst || (r.temporary() && !worst->temporary()) ||
             (worst->delivered() && !r.delivered())) {
             worst = r;

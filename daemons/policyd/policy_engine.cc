@@ -91,7 +91,7 @@ struct policy_engine::context {
     bool in_mail_or_rcpt() const { return state == "RCPT" || state == "MAIL"; }
 
     std::string where() const {
-        return state + " from " + client_name + "[" + client_address + "]";
+        return state + " from " + log_field(client_name) + "[" + log_field(client_address) + "]";
     }
 
     // A refusal and its log line, in the style of smtpd's "reject: RCPT from ..." lines.
@@ -99,8 +99,8 @@ struct policy_engine::context {
         decision d;
         bool temporary = action.starts_with("DEFER") || action.starts_with("4");
         d.log_line = std::string(temporary ? "defer: " : "reject: ") + where() + ": " + action +
-                     "; from=<" + sender + "> to=<" + recipient + ">" +
-                     (login.empty() ? "" : " login=" + login) + extra;
+                     "; from=<" + log_field(sender) + "> to=<" + log_field(recipient) + ">" +
+                     (login.empty() ? "" : " login=" + log_field(login)) + extra;
         d.action = std::move(action);
         return d;
     }
@@ -204,8 +204,8 @@ decision policy_engine::sender_login(context& c) {
                     [&](const std::string& l) { return iequals(l, c.login); })) {
         return {};
     }
-    return c.refuse("REJECT 5.7.1 Sender address <" + c.sender + "> is not owned by user " +
-                    c.login);
+    return c.refuse("REJECT 5.7.1 Sender address <" + log_field(c.sender) +
+                    "> is not owned by user " + log_field(c.login));
 }
 
 decision policy_engine::hosted_sender(context& c) {
@@ -227,12 +227,12 @@ decision policy_engine::hosted_sender(context& c) {
         return {};
     }
     if (c.s.hosted_sender_reject) {
-        return c.refuse("REJECT 5.7.1 Sender address <" + c.sender + ">: mail from " + *domain +
-                        " must be sent with authentication");
+        return c.refuse("REJECT 5.7.1 Sender address <" + log_field(c.sender) + ">: mail from " +
+                        *domain + " must be sent with authentication");
     }
     decision d;
-    d.log_line = c.where() + ": unauthenticated sender in a hosted domain; from=<" + c.sender +
-                 "> to=<" + c.recipient + ">";
+    d.log_line = c.where() + ": unauthenticated sender in a hosted domain; from=<" +
+                 log_field(c.sender) + "> to=<" + log_field(c.recipient) + ">";
     d.warning = true;
     return d;
 }
@@ -480,8 +480,8 @@ decision policy_engine::greylist(context& c) {
             if (!st.value.passed) {
                 decision d;
                 d.log_line = "pass: " + c.where() + ": greylisting passed after " +
-                             std::to_string(st.value.age_s) + "s; from=<" + c.sender + "> to=<" +
-                             c.recipient + ">";
+                             std::to_string(st.value.age_s) + "s; from=<" + log_field(c.sender) +
+                             "> to=<" + log_field(c.recipient) + ">";
                 return d;
             }
             return {};

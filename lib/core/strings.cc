@@ -144,4 +144,21 @@ std::string storable_key(std::string_view s, size_t max) {
     return out;
 }
 
+std::string log_field(std::string_view value) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(value.size());
+    for (unsigned char c : value) {
+        if (c <= 0x20 || c == 0x7f ||
+            std::string_view("\"\\=,;<>[]").find(static_cast<char>(c)) != std::string_view::npos) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 }  // namespace vhostmail

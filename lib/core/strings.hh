@@ -24,6 +24,13 @@ std::vector<std::string> split_list(std::string_view s, std::string_view separat
 // log lines or error messages.
 std::string printable(std::string_view s);
 
+// A client-controlled value as it may appear in a log line's field (login=joe, to=<a@b>, a
+// client name[...], the text after reason=): the bytes that could end the field or fake one of
+// its own become \xNN: blanks, controls, DEL, '"', '\\', '=', ',', ';', '<', '>', '[', ']'.
+// Everything else, valid UTF-8 included, stays: "joe status=sent" -> "joe\x20status\x3dsent".
+// The one escape every daemon's log lines use.
+std::string log_field(std::string_view value);
+
 // Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no surrogates,
 // nothing above U+10FFFF), or 0 when the bytes there are not one.
 size_t utf8_sequence_length(std::string_view s, size_t i);

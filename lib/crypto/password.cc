@@ -242,10 +242,13 @@ verify_status verify_crypt(std::string_view setting, std::string_view password) 
     verify_status result = verify_status::unusable;
     if (out != nullptr && out[0] != '*') {
         std::string_view got(out);
-        result = got.size() == setting.size() &&
-                         CRYPTO_memcmp(got.data(), setting.data(), got.size()) == 0
-                     ? verify_status::match
-                     : verify_status::mismatch;
+        // A whole hash comes back as long as it went in; anything else ("$6$salt" without its
+        // hash, a cut-off value) is no hash at all, whatever the password.
+        if (got.size() == setting.size()) {
+            result = CRYPTO_memcmp(got.data(), setting.data(), got.size()) == 0
+                         ? verify_status::match
+                         : verify_status::mismatch;
+        }
     }
     wipe(phrase);
     OPENSSL_cleanse(data.get(), sizeof(crypt_data));

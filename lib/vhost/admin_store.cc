@@ -482,8 +482,11 @@ admin_result<done> admin_store::add_forward(const std::string& address,
             conn_.query("INSERT INTO forwardings (address_id, destination) VALUES (?, ?)",
                         {db::param{key->address_id}, db::param{dest->local + "@" + dest->domain}});
         if (!r) {
-            return r.error().code == 1062 ? admin_failure{"already forwarded there"}
-                                          : db_failure(r.error());
+            return r.error().code == 1062
+                       ? admin_failure{key->local + "@" + key->domain + " already forwards to " +
+                                           dest->local + "@" + dest->domain,
+                                       false, true}
+                       : db_failure(r.error());
         }
         return done{};
     });
@@ -506,8 +509,11 @@ admin_result<done> admin_store::remove_forward(const std::string& address,
         if (!r) {
             return db_failure(r.error());
         }
-        return r->affected_rows == 0 ? admin_result<done>(admin_failure{"no such forwarding"})
-                                     : admin_result<done>(done{});
+        return r->affected_rows == 0
+                   ? admin_result<done>(admin_failure{key->local + "@" + key->domain +
+                                                      " does not forward to " + dest->local + "@" +
+                                                      dest->domain})
+                   : admin_result<done>(done{});
     });
 }
 

@@ -24,6 +24,7 @@ struct column;  // admin_settings.hh (internal)
 struct admin_failure {
     std::string message;
     bool temporary = false;  // database trouble: try again
+    bool already = false;    // what was asked for is the case already (imports skip it)
 };
 
 template <typename T>

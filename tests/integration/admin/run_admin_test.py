@@ -223,7 +223,7 @@ def error_paths(t, db):
     t.fails(1, "limit reached", "address", "add", "third@blobber.org", "mailbox=yes")
     t.fails(1, "limit reached", "address", "set", "karl@blobber.org", "mailbox=yes")
     t.fails(1, "invalid destination", "address", "forward", "add", "karl@blobber.org", "x")
-    t.fails(1, "already forwarded", "address", "forward", "add", "karl@blobber.org",
+    t.fails(1, "karl@blobber.org already forwards to", "address", "forward", "add", "karl@blobber.org",
             "karl.vovianda@gmail.com")
     t.fails(1, "invalid grant target", "address", "grant", "add", "xandros@blobber.org", "x")
     t.fails(1, "bad value for maildir", "address", "set", "karl@blobber.org",
@@ -268,6 +268,53 @@ def resolve_agrees_with_lookupd(t, db, lookupd, tmp):
           ("fallback of whopper.nu" in out, "mailbox   xandros@blobber.org" in out), (True, True))
 
 
+def cli_details(t, db):
+    """The small things an admin meets first (issue 14 item 7)."""
+    t.ok("address", "add", "multi@blobber.org")
+    out = t.ok("address", "forward", "add", "multi@blobber.org", "a@remote.example",
+               "b@remote.example", "c@remote.example")
+    check("forward add: several destinations at once", "a@remote.example, b@remote.example and"
+          " c@remote.example" in out, True)
+    err = t.fails(1, "multi@blobber.org already forwards to b@remote.example", "address",
+                  "forward", "add", "multi@blobber.org", "d@remote.example", "b@remote.example")
+    check("forward add: all or none", db.sql(
+        "SELECT COUNT(*) FROM forwardings f JOIN addresses a ON a.id = f.address_id"
+        " WHERE a.local_part = 'multi'").strip(), "3")
+    t.ok("address", "forward", "remove", "multi@blobber.org", "a@remote.example",
+         "b@remote.example")
+    t.fails(1, "multi@blobber.org does not forward to a@remote.example", "address", "forward",
+            "remove", "multi@blobber.org", "a@remote.example")
+    err = t.fails(2, None, "domain", "frob", "x")
+    check("unknown command: names the wrong word",
+          err.splitlines()[0], 'vhostmail: unknown command "domain frob": "frob" is not one of'
+                               ' the domain commands')
+    code, out, _ = t.run("domain", "--help")
+    check("domain --help lists the settings",
+          (code, "settings (name=value):" in out, "max_mailboxes" in out), (0, True, True))
+    with open(os.path.join(os.path.dirname(t.config_file), "body.txt"), "w") as f:
+        f.write("Line one.\nLine two.\n")
+    t.ok("vacation", "set", "multi@blobber.org", "subject=Away", "--body-file",
+         os.path.join(os.path.dirname(t.config_file), "body.txt"))
+    out = t.ok("vacation", "show", "multi@blobber.org")
+    check("vacation show keeps the body's lines", ("Line one." in out, "?Line two" in out,
+                                                   "\n" in out.split("Line one.")[1]),
+          (True, False, True))
+    sha = ("{SHA512-CRYPT}$6$rounds=5000$saltsaltsalt$FIkm4nows86Wa4BHt/6WqdWddX3U6/IuAYaTADrl"
+           "sjPUEORAc.b/txZTGlzgCzHRrK.Ihww7q/OVtIBQ5ARQB0")
+    t.ok("address", "passwd", "multi@blobber.org", "--hash", sha)
+    check("passwd --hash stores the hash as given", db.sql(
+        "SELECT password FROM addresses WHERE local_part = 'multi'").strip(), sha)
+    t.ok("address", "passwd", "multi@blobber.org", "--hash", "-",
+         stdin="$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1\n")
+    for bad in ("secret", "{PLAIN}secret", "$6$broken", "{NOPE}xyz"):
+        t.fails(1, "not a password hash authd can verify", "address", "passwd",
+                "multi@blobber.org", "--hash", bad)
+    check("passwd --hash: refusals changed nothing", db.sql(
+        "SELECT password FROM addresses WHERE local_part = 'multi'").strip(),
+          "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1")
+    t.ok("address", "remove", "multi@blobber.org")
+
+
 def check_command(t, db):
     code, out, _ = t.run("check")
     check("check finds missing postmaster/abuse",
@@ -286,6 +333,19 @@ def check_command(t, db):
           True)
     check("check finds an alias loop", any("loop" in p and "loopa@whopper.nu" in p
                                            for p in problems), True)
+    check("check names the loop, not a missing address",
+          [p for p in problems if p.startswith("loopa@whopper.nu forwards to")],
+          ["loopa@whopper.nu forwards to loopb@whopper.nu, which leads nowhere: alias loop at"
+           " loopb@whopper.nu"])
+    t.ok("address", "add", "offfw@blobber.org")
+    t.ok("address", "add", "off@blobber.org", "enabled=no")
+    t.ok("address", "forward", "add", "offfw@blobber.org", "off@blobber.org")
+    problems = json.loads(t.run("check", json_output=True)[1])["problems"]
+    check("check names a disabled destination as disabled",
+          "offfw@blobber.org forwards to off@blobber.org, which leads nowhere: address"
+          " off@blobber.org is disabled" in problems, True)
+    for a in ("offfw@blobber.org", "off@blobber.org"):
+        t.ok("address", "remove", a)
     for d in ("blobber.org", "mail.blobber.org", "whopper.nu", "lala.com"):
         for role in ("postmaster", "abuse"):
             t.run("address", "add", f"{role}@{d}")
@@ -614,8 +674,12 @@ def import_postfixadmin(t, db, here):
           totals(db), before)
     t.ok("domain", "remove", "pfa-alias.example")
     before = totals(db)
-    t.ok("import", "postfixadmin", "--from-dump", dump, "--dry-run")
+    plan = t.ok("import", "postfixadmin", "--from-dump", dump, "--dry-run")
     check("import postfixadmin --dry-run changes nothing", totals(db), before)
+    check("dry-run lines read as sentences",
+          ("would set the vacation of carl@pfa.example" in plan,
+           "would make boss@pfa.example an administrator of pfa.example" in plan,
+           "would vacation" in plan or "would boss" in plan), (True, True, False))
     out = t.ok("import", "postfixadmin", "--from-dump", dump)
     for skip in ("skip backup.example: a backup MX domain",
                  "skip root@admin.example: a PostfixAdmin superadmin",
@@ -710,6 +774,7 @@ def main():
         imports(t, db, tmp)
         error_paths(t, db)
         resolve_agrees_with_lookupd(t, db, lookupd, tmp)
+        cli_details(t, db)
         check_command(t, db)
         check_postfix(t, tmp, source)
         dovecot_ran = passwords_in_dovecot(t, db, tmp)

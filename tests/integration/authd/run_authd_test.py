@@ -177,6 +177,19 @@ def failure_logs(d, since):
         "wrong password", ""), False)
 
 
+def crafted_login_logged_as_one_field(d, tmp):
+    """A login with blanks and '=' cannot add fields of its own to authd's log line."""
+    at = d.log_size()
+    c = dovecot_client(f"{tmp}/auth")
+    c.plain(90, "x reason=ok service=imap login=admin@blobber.org", "guess", rip="192.0.2.90")
+    c.close()
+    text = log_lines(d, at)
+    check("crafted login: escaped inside its own field",
+          "login=x\\x20reason\\x3dok\\x20service\\x3dimap\\x20login\\x3dadmin@blobber.org "
+          "service=smtp reason=" in text, True)
+    check("crafted login: no field of its own", " reason=ok" in text, False)
+
+
 def cleartext_refused(pf, d, cfg_text):
     d.write_config(cfg_text.replace("authd_allow_cleartext = yes", "authd_allow_cleartext = no"))
     at = d.log_size()
@@ -465,6 +478,7 @@ def main():
             at = d.log_size()
             postfix_cases(pf)
             failure_logs(d, at)
+            crafted_login_logged_as_one_field(d, tmp)
             saslauthd_cases(tmp)
             cleartext_refused(pf, d, cfg_text)
             throttling(db, pf, d, tmp, cfg_text)

@@ -26,3 +26,12 @@ TEST_CASE("strings: the stable hash is FNV-1a 64") {
     CHECK(stable_hash("a") == 0xaf63dc4c8601ec8cull);
     CHECK(stable_hash("foobar") == 0x85944171f73967e8ull);
 }
+
+TEST_CASE("strings: client values in log fields cannot fake fields of their own") {
+    CHECK(log_field("joe@example.com") == "joe@example.com");
+    CHECK(log_field("j\xc3\xb6rg@example.com") == "j\xc3\xb6rg@example.com");
+    CHECK(log_field("joe status=sent") == "joe\\x20status\\x3dsent");
+    CHECK(log_field("a>, to=<b") == "a\\x3e\\x2c\\x20to\\x3d\\x3cb");
+    CHECK(log_field("x\r\ny\"z\\") == "x\\x0d\\x0ay\\x22z\\x5c");
+    CHECK(log_field("name[1.2.3.4]") == "name\\x5b1.2.3.4\\x5d");
+}
