@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "daemons/admin/admin.hh"
+#include "lib/daemon/db_login.hh"
 #include "lib/daemon/db_settings.hh"
+
+#include "daemons/admin/admin.hh"
 
 namespace vhostmail::admin {
 
@@ -28,7 +30,11 @@ db::connection* context::conn() {
     pool_ = std::make_unique<db::pool>(settings);
     auto lease = pool_->acquire();
     if (!lease) {
-        fail("cannot reach the database: " + lease.error().message);
+        if (db::is_login_refusal(lease.error().code)) {
+            fail(login_refused_text({db_login::refused, db::describe(lease.error())}));
+        } else {
+            fail("cannot reach the database: " + lease.error().message);
+        }
         return nullptr;
     }
     lease_.emplace(std::move(*lease));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/daemon/daemon.hh"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include "lib/config/common_params.hh"
 #include "lib/core/exit_code.hh"
+#include "lib/daemon/db_login.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/db/pool.hh"
 #include "lib/log/log.hh"
@@ -217,6 +219,19 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         return ex_ok;
     }
     if (f.check_only) {
+        // -t also proves the login: a refusal would make every request a temporary failure.
+        // An unreachable server is an outage, which the daemon rides out: said, not fatal.
+        auto login = check_db_login(db_settings_from(*cfg));
+        if (login.what == db_login::refused) {
+            log::error("{}", login_refused_text(login));
+            return ex_config;
+        }
+        if (login.what == db_login::unreachable) {
+            log::warning(
+                "the database cannot be reached now ({}); the daemon would start and"
+                " answer temporary failures until it can",
+                login.message);
+        }
         return ex_ok;
     }
     log::init(cfg->get_string(config::common::syslog_name) + spec.name.substr(spec.name.find('-')),
@@ -250,6 +265,12 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         signal(SIGPIPE, SIG_IGN);
 
         auto svc = spec.start(cfg);
+        // A refused login is told as the configuration error it is, once a minute (with the
+        // test suite's 1 s db_retry_interval: every 6 s) until it works.
+        db_login_watch login_watch(
+            db_settings_from(*cfg),
+            std::max(cfg->get_duration(config::common::db_retry_interval) * 6,
+                     std::chrono::milliseconds(1000)));
         net::server srv(
             std::move(listeners), static_cast<size_t>(cfg->get_int(spec.prefix + "max_clients")),
             [&svc](net::connection& c, const net::listener& l) { svc->handle(c, l); },

@@ -5,7 +5,10 @@
 //
 // Flags: -c FILE (default /etc/vhostmail/vhostmail.cf, if present), -o name=value (repeatable),
 // -f (foreground: log to stderr), -v (verbose), -n / -d (print non-default / all parameters and
-// exit, like postconf -n / -d), -t (check the configuration and exit).
+// exit, like postconf -n / -d), -t (check the configuration and the database login, and exit:
+// 78 when either is wrong; an unreachable database is only warned about, since the daemon
+// rides out outages). A login the database refuses is logged as an error at start and every
+// 6 x db_retry_interval while it lasts (db_login.hh).
 // Exit codes: 0 after a clean stop, 78 (EX_CONFIG) for configuration errors, 71 (EX_OSERR)
 // when listeners cannot be opened or privileges not dropped, 70 (EX_SOFTWARE) otherwise.
 #pragma once

@@ -85,6 +85,10 @@ bool is_temporary(unsigned mysql_errno) {
     return in_table(temporary_codes, mysql_errno);
 }
 
+bool is_login_refusal(unsigned mysql_errno) {
+    return mysql_errno == 1045 || mysql_errno == 1044 || mysql_errno == 1049 || mysql_errno == 1698;
+}
+
 bool breaks_connection(unsigned mysql_errno) {
     return in_table(breaking_codes, mysql_errno);
 }

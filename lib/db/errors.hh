@@ -69,6 +69,11 @@ bool is_temporary(unsigned mysql_errno);
 // True when after `mysql_errno` the connection must not be used again (marked "B" above).
 bool breaks_connection(unsigned mysql_errno);
 
+// True for the server refusing the login itself: 1045 access denied, 1044 no access to the
+// database, 1049 unknown database, 1698 access denied without a password. A configuration
+// error (db_user, db_password, db_option_file, db_name, the grants), not an outage.
+bool is_login_refusal(unsigned mysql_errno);
+
 // An error with is_temporary(code) filled in.
 error make_error(unsigned code, std::string sqlstate, std::string message);
 

@@ -16,6 +16,7 @@ import grp
 import os
 import pwd
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -333,6 +334,49 @@ def client_limit(binary, db, tmp, conf):
             s.close()
 
 
+def wrong_login(binary, admin, db, tmp):
+    """A refused database login is a configuration error: -t exits 78 naming it, the running
+    daemon logs it at error level again and again while it lasts and says when it ends, and
+    `vhostmail check` reports it; an unreachable database is only an outage for -t."""
+    good = vhm_daemon.base_config(db, tmp)
+    bad = good.replace(f"db_password = {db.password}", "db_password = not-the-password")
+    config = bad + "lookupd_socketmap_listen =\nlookupd_tcp_listen =\n"
+    path = os.path.join(tmp, "wrong-login.cf")
+    with open(path, "w") as f:
+        f.write(config)
+    t = subprocess.run([binary, "-c", path, "-t"], capture_output=True, text=True, timeout=60)
+    check("-t with a wrong password: exit 78, the error names the cause",
+          (t.returncode, "refuses our login" in t.stderr, "1045" in t.stderr), (78, True, True))
+    with open(path, "w") as f:
+        f.write(good.replace(f"db_hosts = unix:{db.socket}", "db_hosts = unix:/nonexistent.sock") +
+                "lookupd_socketmap_listen =\nlookupd_tcp_listen =\n")
+    t = subprocess.run([binary, "-c", path, "-t"], capture_output=True, text=True, timeout=60)
+    check("-t with the database unreachable: an outage, exit 0 with a warning",
+          (t.returncode, "cannot be reached now" in t.stderr), (0, True))
+    check_run = subprocess.run(
+        [admin, "-c", "/dev/null", "-o", f"db_hosts=unix:{db.socket}", "-o", f"db_user={db.user}",
+         "-o", "db_password=not-the-password", "-o", f"db_name={db.database}", "check"],
+        capture_output=True, text=True, timeout=60)
+    check("vhostmail check reports the refused login",
+          (check_run.returncode, "refuses our login" in check_run.stderr), (1, True))
+    port = vhm_postfix.free_port()
+    with vhm_daemon.daemon(binary, bad + "lookupd_socketmap_listen =\n"
+                           f"lookupd_tcp_listen = aliases=127.0.0.1:{port}\n", tmp,
+                           name="lookupd-wrong-login") as d:
+        d.wait_for_log(r"error: the database refuses our login")
+        first = d.log_size()
+        check("running: the refusal is logged again while it lasts (every 6 s here)",
+              d.wait_for_log(r"error: the database refuses our login", timeout=20,
+                             start_at=first) is not None, True)
+        db.sql(f"ALTER USER '{db.user}'@'localhost' IDENTIFIED BY 'not-the-password';")
+        try:
+            check("running: the end of the refusal is logged",
+                  d.wait_for_log("the database accepts our login again", timeout=20)
+                  is not None, True)
+        finally:
+            db.sql(f"ALTER USER '{db.user}'@'localhost' IDENTIFIED BY '{db.password}';")
+
+
 def outage_grace(binary, db, tmp, conf):
     mp = maps(conf, tmp + "/grace")
     os.makedirs(tmp + "/grace", exist_ok=True)
@@ -388,6 +432,7 @@ def main():
         socket_activation(lookupd, db, tmp, conf)
         client_limit(lookupd, db, tmp, conf)
         outage_grace(lookupd, db, tmp, conf)
+        wrong_login(lookupd, admin, db, tmp)
     return verdict()
 
 

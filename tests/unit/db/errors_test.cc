@@ -108,3 +108,13 @@ TEST_CASE("outcome holds a value or an error") {
     CHECK_FALSE(failed);
     CHECK(failed.error().temporary);
 }
+
+TEST_CASE("a refused login is told apart from an outage") {
+    for (unsigned code : {1045u, 1044u, 1049u, 1698u}) {
+        CHECK(is_login_refusal(code));
+        CHECK_FALSE(is_temporary(code));
+    }
+    for (unsigned code : {2002u, 2003u, 2013u, 1047u, 1213u}) {
+        CHECK_FALSE(is_login_refusal(code));
+    }
+}
