@@ -91,7 +91,11 @@ int sign_in(context& ctx, const std::string& login, bool password_from_stdin);
 std::optional<vhost::settings> settings_from(const std::vector<std::string>& words, size_t from,
                                              const context& ctx);
 
+// The tool's table: its own admin_ parameters and those of other daemons it reads (lookupd's
+// propagate_unmatched_extensions, authd's throttling and hash cost).
 void declare_params(config::param_table& table);
+// Only the admin_ parameters (for a table that declares every daemon's, as check does).
+void declare_own_params(config::param_table& table);
 
 std::vector<command> db_commands();
 std::vector<command> domain_commands();

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "lib/config/common_params.hh"
+#include "lib/daemon/daemon.hh"
+#include "lib/daemon/db_settings.hh"
 #include "lib/db/migrate.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/snapshot_loader.hh"
@@ -18,6 +20,7 @@
 #include "daemons/authd/params.hh"
 #include "daemons/deliver/params.hh"
 #include "daemons/lookupd/params.hh"
+#include "daemons/policyd/params.hh"
 
 namespace vhostmail::admin {
 
@@ -161,44 +164,74 @@ void check_quotas(context& ctx, db::connection& conn, findings& out) {
     }
 }
 
-// The daemons' listeners, from the same configuration file they read.
-std::optional<daemon_endpoints> our_endpoints(context& ctx, findings& out) {
+// Every daemon's parameters, declared and cross-checked as the daemons themselves do it: what
+// would stop a daemon at its next start (exit 78) is an error here, with its file and line.
+std::shared_ptr<const config::config> daemons_config(context& ctx, findings& out) {
+    struct daemon {
+        const char* prefix;
+        int64_t max_clients;  // only a default: each main sets the same
+        void (*declare)(config::param_table&);
+        std::vector<std::string> (*validate)(const config::config&);
+    };
+
+    const daemon daemons[] = {
+        {"lookupd_", 1000, lookupd::declare_params, lookupd::validate},
+        {"authd_", 200, authd::declare_params, authd::validate},
+        {"lmtpd_", 100, deliver::declare_lmtpd_params, deliver::validate},
+        {"policyd_", 1000, policyd::declare_params, policyd::validate},
+    };
     config::param_table table;
     config::add_common_params(table);
-    lookupd::declare_params(table);
-    authd::declare_params(table);
-    deliver::declare_lmtpd_params(table);
+    for (const auto& d : daemons) {
+        add_server_params(table, d.prefix, d.max_clients);
+        d.declare(table);
+    }
+    declare_own_params(table);
     config::load_options options = ctx.load_options();
-    options.foreign_prefixes = {"policyd_", "milter_", "admin_"};
+    options.foreign_prefixes = {"milter_"};  // no milter yet
     auto loaded = config::load_config(table, options);
     for (const auto& e : loaded.errors) {
         out.add(e);
     }
     if (!loaded.cfg) {
-        return std::nullopt;
+        return nullptr;
     }
+    for (const auto& d : daemons) {
+        for (const auto& problem : d.validate(*loaded.cfg)) {
+            out.add(problem);
+        }
+    }
+    if (auto why = db::check_settings(db_settings_from(*loaded.cfg)); !why.empty()) {
+        out.add(why);
+    }
+    return loaded.cfg;
+}
+
+// The daemons' listeners, from the same configuration file they read.
+daemon_endpoints our_endpoints(const config::config& cfg) {
     daemon_endpoints ours;
-    for (const auto& item : loaded.cfg->get_list("lookupd_tcp_listen")) {
+    for (const auto& item : cfg.get_list("lookupd_tcp_listen")) {
         auto eq = item.find('=');
         if (eq != std::string::npos) {
             ours.lookupd_tcp[item.substr(0, eq)] = item.substr(eq + 1);
         }
     }
-    ours.lookupd_socketmap = loaded.cfg->get_list("lookupd_socketmap_listen");
-    ours.authd = loaded.cfg->get_list("authd_dovecot_listen");
-    ours.lmtpd = loaded.cfg->get_list("lmtpd_listen");
+    ours.lookupd_socketmap = cfg.get_list("lookupd_socketmap_listen");
+    ours.authd = cfg.get_list("authd_dovecot_listen");
+    ours.lmtpd = cfg.get_list("lmtpd_listen");
     return ours;
 }
 
-void check_postfix(context& ctx, db::connection& conn, const std::string& dir, findings& out) {
-    auto ours = our_endpoints(ctx, out);
+void check_postfix(context& ctx, db::connection& conn, const config::config* daemons,
+                   const std::string& dir, findings& out) {
     auto hosted_rows = conn.query("SELECT name FROM domains UNION SELECT name FROM domain_aliases");
-    if (!ours || !hosted_rows) {
+    if (daemons == nullptr || !hosted_rows) {
         if (!hosted_rows) {
             out.add("cannot read the hosted domains: " + hosted_rows.error().message);
         }
         return;
     }
+    auto ours = our_endpoints(*daemons);
     std::set<std::string> hosted;
     for (const auto& row : hosted_rows->rows) {
         hosted.insert(row.str(0));
@@ -209,7 +242,7 @@ void check_postfix(context& ctx, db::connection& conn, const std::string& dir, f
         out.add(error);
         return;
     }
-    for (auto& f : judge_postfix(*pf, *ours, hosted)) {
+    for (auto& f : judge_postfix(*pf, ours, hosted)) {
         out.all.push_back(std::move(f));
     }
 }
@@ -255,8 +288,10 @@ int check(context& ctx, const std::vector<std::string>& a) {
     if (conn == nullptr) {
         return exit_failed;
     }
-    if (!ctx.scope()) {
-        check_schema(ctx, *conn, out);  // only the superadmin can act on it
+    std::shared_ptr<const config::config> daemons;
+    if (!ctx.scope()) {  // only the superadmin can act on these
+        daemons = daemons_config(ctx, out);
+        check_schema(ctx, *conn, out);
         check_secret_files(ctx, out);
     }
     vhost::refresh_stats stats;
@@ -268,7 +303,7 @@ int check(context& ctx, const std::vector<std::string>& a) {
     }
     check_quotas(ctx, *conn, out);
     if (postfix_dir) {
-        check_postfix(ctx, *conn, *postfix_dir, out);
+        check_postfix(ctx, *conn, daemons.get(), *postfix_dir, out);
     }
     print_findings(ctx, out);
     return out.errors() == 0 ? exit_ok : exit_failed;
@@ -280,7 +315,9 @@ std::vector<command> check_commands() {
     return {{"check", "[--postfix [DIR]]",
              "check the configuration, the database, the routing data (and Postfix's wiring)", 0, 2,
              check,
-             "Errors: configuration errors (file:line), an unreachable database, missing schema\n"
+             "Errors: configuration errors (file:line) of this tool and of every daemon's\n"
+             "parameters (what would stop a daemon at its next start), a database that refuses\n"
+             "the login or cannot be reached, missing schema\n"
              "migrations, hosted domains without postmaster@ or abuse@, forwardings to local\n"
              "addresses that do not exist, alias loops. Warnings: mailboxes at or over quota; the\n"
              "configuration file (when it holds db_password) or db_option_file readable by\n"

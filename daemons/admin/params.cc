@@ -7,7 +7,7 @@
 
 namespace vhostmail::admin {
 
-void declare_params(config::param_table& t) {
+void declare_own_params(config::param_table& t) {
     t.add({.name = "admin_migrations_directory",
            .type = config::param_type::string,
            .default_value = "/usr/share/vhostmail/sql/migrations",
@@ -16,6 +16,10 @@ void declare_params(config::param_table& t) {
            .type = config::param_type::string,
            .default_value = "/usr/sbin/postconf",
            .doc = "Postfix's postconf, run by \"vhostmail check --postfix\""});
+}
+
+void declare_params(config::param_table& t) {
+    declare_own_params(t);
     // Read, not owned: "vhostmail resolve" must route exactly as lookupd is configured to.
     t.add({.name = "lookupd_propagate_unmatched_extensions",
            .type = config::param_type::boolean,

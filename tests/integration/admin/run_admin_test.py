@@ -355,7 +355,29 @@ def check_command(t, db):
     code, out, _ = t.run("check")
     check("check is clean after fixing", (code, out.strip().splitlines()[-1]),
           (0, "0 problems found"))
+    daemons_config(t)
     over_quota(t, db)
+
+
+def daemons_config(t):
+    """check validates every daemon's parameters with the daemons' own declarations: what would
+    make a daemon exit 78 at its next start is an error here, with file and line."""
+    bad = os.path.join(os.path.dirname(t.config_file), "daemons-typos.cf")
+    with open(t.config_file) as f:
+        base = f.read()
+    with open(bad, "w") as f:
+        f.write(base + "lookupd_max_client = 5\nlmtpd_max_recipients = 0\n")
+    os.chmod(bad, 0o640)
+    lines = base.count("\n")
+    code, out, _ = tool(t.binary, bad).run("check")
+    check("check: the daemons' parameters are checked, with file and line",
+          (code, f"{bad}:{lines + 1}: unknown parameter \"lookupd_max_client\"" in out,
+           f"{bad}:{lines + 2}:" in out and "lmtpd_max_recipients" in out), (1, True, True))
+    with open(bad, "w") as f:
+        f.write(base + "policyd_mx_checks = sender_login bogus\n")
+    code, out, _ = tool(t.binary, bad).run("check")
+    check("check: and cross-checked as each daemon does at start",
+          (code, "unknown check \"bogus\"" in out), (1, True))
 
 
 def over_quota(t, db):
