@@ -80,10 +80,21 @@ void set_limit(int resource, uint64_t value) {
 }
 
 // In the program's process, between fork and exec: only what a fork of a single-threaded
-// process may do, and every step that fails stops the exec.
+// process may do, and every step that fails stops the exec. Everything that allocates comes
+// first: once the address-space limit is set, a sanitizer build's runtime could not map
+// memory any more.
 [[noreturn]] void exec_program(const program_request& r, int in_fd, int out_fd, int error_fd,
                                const command_user* become) {
     auto fail = [error_fd](int e) { exec_failed(error_fd, e); };
+    std::vector<char*> argv, envp;
+    for (const auto& a : r.argv) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    for (const auto& e : r.env) {
+        envp.push_back(const_cast<char*>(e.c_str()));
+    }
+    envp.push_back(nullptr);
     if (::setsid() < 0) {
         fail(errno);
     }
@@ -92,7 +103,6 @@ void set_limit(int resource, uint64_t value) {
     ::setrlimit(RLIMIT_CPU, &cpu);
     rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);  // a core file would hold the message
-    set_limit(RLIMIT_AS, r.memory_limit);
     set_limit(RLIMIT_FSIZE, r.file_size_limit);
     if (become != nullptr) {
         set_limit(RLIMIT_NPROC, r.process_limit);
@@ -116,15 +126,7 @@ void set_limit(int resource, uint64_t value) {
     if (::chdir("/") != 0) {
         fail(errno);
     }
-    std::vector<char*> argv, envp;
-    for (const auto& a : r.argv) {
-        argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    for (const auto& e : r.env) {
-        envp.push_back(const_cast<char*>(e.c_str()));
-    }
-    envp.push_back(nullptr);
+    set_limit(RLIMIT_AS, r.memory_limit);
     ::execve(argv.front(), argv.data(), envp.data());
     exec_failed(error_fd, errno);
 }
