@@ -12,6 +12,7 @@
 #include "lib/daemon/daemon.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/db/migrate.hh"
+#include "lib/proto/tcp_table.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/snapshot_loader.hh"
 
@@ -19,6 +20,7 @@
 #include "daemons/admin/postfix_check.hh"
 #include "daemons/authd/params.hh"
 #include "daemons/deliver/params.hh"
+#include "daemons/lookupd/lookup_service.hh"
 #include "daemons/lookupd/params.hh"
 #include "daemons/policyd/params.hh"
 
@@ -86,6 +88,15 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
                             (missing ? ", which does not exist"
                                      : ", which leads nowhere: " + r.reason));
                 }
+            }
+            auto aliases = lookupd::answer(lookupd::map_kind::aliases, self, dir, options);
+            if (aliases.ok() &&
+                proto::encode_tcp_table_reply(proto::tcp_table_status::ok, aliases.value)
+                    .starts_with("400 ")) {
+                out.warn(self + ": its aliases answer (" + std::to_string(aliases.value.size()) +
+                         " bytes) is too long for tcp_table: serve virtual_alias_maps over"
+                         " socketmap (postfix-snippets/main.cf.lookup), or Postfix defers its"
+                         " mail for ever");
             }
             auto r = vhost::resolve(dir, self, options);
             for (const auto& step : r.trace) {

@@ -9,6 +9,7 @@
 #include "lib/config/common_params.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
+#include "lib/proto/tcp_table.hh"
 #include "lib/vhost/snapshot_loader.hh"
 
 #include "daemons/admin/admin.hh"
@@ -17,6 +18,11 @@
 namespace vhostmail::admin {
 
 namespace {
+
+// Whether an aliases answer fits Postfix's tcp_table reply limit once encoded.
+bool fits_tcp_table(const std::string& value) {
+    return !proto::encode_tcp_table_reply(proto::tcp_table_status::ok, value).starts_with("400 ");
+}
 
 // The comma-separated addresses of a lookupd answer that lie in `domains` (others: "...").
 std::string within_scope(const std::string& value, const std::set<std::string>& domains) {
@@ -140,6 +146,11 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     std::printf("lookupd answers:\n");
     for (const auto& [map, value] : answers) {
         std::printf("  %-9s %s\n", map.c_str(), value.c_str());
+    }
+    if (!fits_tcp_table(answers.front().second)) {
+        std::printf(
+            "note: the aliases answer is too long for a tcp_table reply (4096 bytes"
+            " encoded): Postfix can get it over socketmap only\n");
     }
     return r.status == lookup_status::found ? exit_ok : exit_failed;
 }

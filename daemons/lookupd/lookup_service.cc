@@ -89,8 +89,11 @@ answer_t answer_domain(std::string_view key, vhost::directory& dir) {
 }
 
 answer_t answer_alias(std::string_view key, vhost::directory& dir,
-                      const vhost::resolve_options& options) {
+                      const vhost::resolve_options& options, answer_notes* notes) {
     auto r = vhost::resolve(dir, key, options);
+    if (notes != nullptr && r.reason.starts_with("alias loop")) {
+        notes->loop = r.reason;
+    }
     if (r.status != lookup_status::found) {
         return from_resolution_failure(r);
     }
@@ -157,12 +160,12 @@ answer_t answer_sender(std::string_view key, vhost::directory& dir,
 }  // namespace
 
 lookup<std::string> answer(map_kind map, std::string_view key, vhost::directory& dir,
-                           const vhost::resolve_options& options) {
+                           const vhost::resolve_options& options, answer_notes* notes) {
     switch (map) {
         case map_kind::domains:
             return answer_domain(key, dir);
         case map_kind::aliases:
-            return answer_alias(key, dir, options);
+            return answer_alias(key, dir, options, notes);
         case map_kind::mailboxes:
             return answer_mailbox(key, dir, options);
         case map_kind::senders:

@@ -24,9 +24,14 @@ enum class map_kind { domains, aliases, mailboxes, senders };
 std::optional<map_kind> parse_map_name(std::string_view name);
 std::string_view to_string(map_kind map);
 
+// What an answer met on the way that an admin should hear of (lookupd logs it).
+struct answer_notes {
+    std::string loop;  // "alias loop at x@y" when the expansion ran into one
+};
+
 // Never returns found with an empty value (Postfix treats that as an error).
 lookup<std::string> answer(map_kind map, std::string_view key, vhost::directory& dir,
-                           const vhost::resolve_options& options);
+                           const vhost::resolve_options& options, answer_notes* notes = nullptr);
 
 // Quotes a local part for an address list when Postfix's parser would split it
 // ("a b"@x, "a,b"@x); plain local parts stay as they are.

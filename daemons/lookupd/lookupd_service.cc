@@ -3,12 +3,14 @@
 
 #include <ctime>
 
-#include "daemons/lookupd/lookup_service.hh"
 #include "lib/config/common_params.hh"
+#include "lib/core/strings.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
 #include "lib/proto/socketmap.hh"
 #include "lib/proto/tcp_table.hh"
+
+#include "daemons/lookupd/lookup_service.hh"
 
 namespace vhostmail::lookupd {
 
@@ -79,7 +81,14 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
     }
     vhost::snapshot_directory dir(std::move(snap));
     s.resolve.now = std::time(nullptr);
-    auto r = lookupd::answer(*map, key, dir, s.resolve);
+    answer_notes notes;
+    auto r = lookupd::answer(*map, key, dir, s.resolve, &notes);
+    if (!notes.loop.empty() && loops_.ready(ascii_lower(key))) {
+        log::warning(
+            "{} {}: {}; mail for it goes only where the loop does not lead (vhostmail"
+            " resolve shows the way; logged once an hour)",
+            map_name, log_field(key), notes.loop);
+    }
     log::debug("lookup {} \"{}\": {} {}", map_name, key, status_name(r.status),
                r.status == lookup_status::found ? r.value : r.reason);
     return r;
@@ -157,8 +166,19 @@ void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
             }
             auto r = answer(map, parsed.request.key);
             switch (r.status) {
-                case lookup_status::found:
-                    return proto::encode_tcp_table_reply(tcp_table_status::ok, r.value);
+                case lookup_status::found: {
+                    auto reply = proto::encode_tcp_table_reply(tcp_table_status::ok, r.value);
+                    if (reply.starts_with("400 ") &&
+                        too_long_for_tcp_.ready(ascii_lower(parsed.request.key))) {
+                        log::warning(
+                            "{} {}: the answer ({} bytes) does not fit a tcp_table reply (4096"
+                            " bytes with its encoding): Postfix defers mail for it until served"
+                            " over socketmap (postfix-snippets/main.cf.lookup; logged once an"
+                            " hour)",
+                            map, log_field(parsed.request.key), r.value.size());
+                    }
+                    return reply;
+                }
                 case lookup_status::not_found:
                     return proto::encode_tcp_table_reply(tcp_table_status::not_found, "not found");
                 case lookup_status::temp_fail:

@@ -15,6 +15,7 @@
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/db/pool.hh"
+#include "lib/log/rate_limit.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/snapshot_refresher.hh"
 
@@ -44,6 +45,9 @@ private:
     mutable std::mutex settings_mutex_;
     settings settings_;
     vhost::snapshot_refresher refresher_;
+    // Problems of the data, not of lookupd: said once per key per hour, not per lookup.
+    log::once_per_key loops_{std::chrono::hours(1)};
+    log::once_per_key too_long_for_tcp_{std::chrono::hours(1)};
 };
 
 }  // namespace vhostmail::lookupd

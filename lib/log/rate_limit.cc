@@ -29,6 +29,32 @@ bool once_per::ready() {
     return true;
 }
 
+once_per_key::once_per_key(std::chrono::milliseconds interval, size_t max_keys, clock_fn now)
+    : interval_(interval),
+      max_keys_(max_keys == 0 ? 1 : max_keys),
+      now_(or_steady(std::move(now))) {}
+
+bool once_per_key::ready(std::string_view key) {
+    auto t = now_();
+    std::lock_guard lock(mu_);
+    auto it = last_.find(std::string(key));
+    if (it != last_.end()) {
+        if (t - it->second < interval_) {
+            return false;
+        }
+        it->second = t;
+        return true;
+    }
+    if (last_.size() >= max_keys_) {
+        std::erase_if(last_, [&](const auto& e) { return t - e.second >= interval_; });
+        if (last_.size() >= max_keys_) {
+            last_.clear();
+        }
+    }
+    last_.emplace(std::string(key), t);
+    return true;
+}
+
 state_change_logger::state_change_logger(std::chrono::milliseconds repeat, clock_fn now)
     : repeat_(repeat), now_(or_steady(std::move(now))) {}
 

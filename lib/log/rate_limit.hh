@@ -13,6 +13,9 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace vhostmail::log {
 
@@ -31,6 +34,25 @@ private:
     std::chrono::milliseconds interval_;
     clock_fn now_;
     std::optional<std::chrono::steady_clock::time_point> last_;
+};
+
+// once_per for many subjects at once ("this alias loops", once per key per hour), in bounded
+// memory: at most max_keys are remembered; when full, the expired ones are dropped, and when
+// none has expired, all of them (a burst of distinct keys logs again rather than grows).
+class once_per_key {
+public:
+    explicit once_per_key(std::chrono::milliseconds interval, size_t max_keys = 10000,
+                          clock_fn now = {});
+
+    // True the first time for `key`, then only when `interval` has passed since its last true.
+    bool ready(std::string_view key);
+
+private:
+    std::mutex mu_;
+    std::chrono::milliseconds interval_;
+    size_t max_keys_;
+    clock_fn now_;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_;
 };
 
 class state_change_logger {

@@ -334,6 +334,68 @@ def client_limit(binary, db, tmp, conf):
             s.close()
 
 
+def too_long_for_tcp(db, mp, d, admin, base):
+    """An alias whose answer does not fit a tcp_table reply (4096 bytes encoded): tcp answers
+    400 and lookupd logs it once per hour; socketmap serves it; check and resolve say so."""
+    db.sql("""
+        INSERT INTO addresses (domain_id, local_part)
+            SELECT id, 'everyone' FROM domains WHERE name = 'blobber.org';
+        INSERT INTO forwardings (address_id, destination)
+            SELECT a.id, CONCAT('member-number-', n.seq, '@a-rather-long-remote-domain.example')
+            FROM addresses a JOIN seq_1_to_120 n WHERE a.local_part = 'everyone';
+    """)
+    sm = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (sm is None or sm.status != FOUND):
+        sm = vhm_postfix.postmap_query(mp.conf, "everyone@blobber.org", mp.sm("aliases"))
+        time.sleep(0.1)
+    check("too long for tcp: socketmap serves all 120 destinations",
+          (sm.status, sm.value.count(",")), (FOUND, 119))
+    logged = d.log_size()
+    replies = []
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", mp.ports["aliases"]), timeout=10) as s:
+            s.sendall(b"get everyone@blobber.org\n")
+            replies.append(s.recv(5000)[:4])
+    check("too long for tcp: tcp_table answers 400 (Postfix defers, nothing bounces)",
+          replies, [b"400 ", b"400 "])
+    log = d.log()[logged:]
+    check("too long for tcp: logged once, with what to do",
+          (log.count("does not fit a tcp_table reply"), "socketmap" in log), (1, True))
+    cfg = os.path.join(os.path.dirname(mp.socket), "check-admin.cf")
+    with open(cfg, "w") as f:
+        f.write(base)
+    os.chmod(cfg, 0o640)
+    r = subprocess.run([admin, "-c", cfg, "check"], capture_output=True, text=True, timeout=60)
+    check("too long for tcp: check names the address",
+          "everyone@blobber.org: its aliases answer" in r.stdout and
+          "too long for tcp_table" in r.stdout, True)
+    r = subprocess.run([admin, "-c", cfg, "resolve", "everyone@blobber.org"],
+                       capture_output=True, text=True, timeout=60)
+    check("too long for tcp: resolve says so", "too long for a tcp_table reply" in r.stdout, True)
+    db.sql("DELETE a FROM addresses a WHERE a.local_part = 'everyone'")
+    # An alias loop is logged once per key per hour, not per lookup.
+    db.sql("""
+        INSERT INTO addresses (domain_id, local_part)
+            SELECT id, l FROM domains JOIN (SELECT 'ring1' AS l UNION SELECT 'ring2') x
+            WHERE name = 'blobber.org';
+        INSERT INTO forwardings (address_id, destination)
+            SELECT id, IF(local_part = 'ring1', 'ring2@blobber.org', 'ring1@blobber.org')
+            FROM addresses WHERE local_part IN ('ring1', 'ring2');
+        INSERT INTO forwardings (address_id, destination)
+            SELECT id, 'xandros@blobber.org' FROM addresses WHERE local_part = 'ring1';
+    """)
+    logged = d.log_size()
+    wait_until(mp, "aliases", "ring1@blobber.org", (FOUND, "xandros@blobber.org"))
+    for _ in range(3):
+        mp.both("aliases", "ring1@blobber.org")
+    log = d.log()[logged:]
+    check("alias loop: logged once per key, naming the loop",
+          (log.count("aliases ring1@blobber.org: alias loop at"), "vhostmail resolve" in log),
+          (1, True))
+    db.sql("DELETE FROM addresses WHERE local_part IN ('ring1', 'ring2')")
+
+
 def wrong_login(binary, admin, db, tmp):
     """A refused database login is a configuration error: -t exits 78 naming it, the running
     daemon logs it at error level again and again while it lasts and says when it ends, and
@@ -413,6 +475,7 @@ def main():
             added_cases(db, mp)
             cache_bound(db, mp)
             malformed_requests(mp)
+            too_long_for_tcp(db, mp, d, admin, base)
             postfix_smtpd(tmp, mp, source)
             database_faults(db, mp, d, tmp)
             d.hup()

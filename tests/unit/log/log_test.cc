@@ -242,3 +242,19 @@ TEST_CASE("state_change_logger: concurrent failures log once") {
     CHECK(logged == 1);
     CHECK(recovered == 1);
 }
+
+TEST_CASE("once_per_key: once per interval for each key, in bounded memory") {
+    auto t = std::chrono::steady_clock::time_point{};
+    log::once_per_key limiter(1h, 3, [&] { return t; });
+    CHECK(limiter.ready("a"));
+    CHECK_FALSE(limiter.ready("a"));
+    CHECK(limiter.ready("b"));
+    t += 30min;
+    CHECK_FALSE(limiter.ready("a"));
+    CHECK(limiter.ready("c"));
+    // Full (a, b, c), none expired: a new key makes room by forgetting all of them.
+    CHECK(limiter.ready("d"));
+    CHECK(limiter.ready("a"));
+    t += 1h;
+    CHECK(limiter.ready("d"));
+}
