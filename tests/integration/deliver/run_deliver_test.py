@@ -302,6 +302,31 @@ def durability(deliver, config, mailbase):
     check("pipe: loop bounced 5.4.6", out[:5], "5.4.6")
 
 
+def freshness_at_data(db, sock_path, mailbase):
+    """The routing copy is proven current at MAIL, but the message may come minutes later: at
+    DATA lmtpd asks again, and with the copy stale and the database hung it defers instead of
+    routing by data it can no longer vouch for."""
+    before = count(mailbase, "blobber.org/vivita/")
+    s, reply = lmtp_session(sock_path)
+    reply()
+    s.sendall(b"LHLO client\r\nMAIL FROM:<bob@remote.example>\r\n"
+              b"RCPT TO:<vivita@blobber.org>\r\n")
+    got = [reply()[0][:3] for _ in range(3)]
+    db.pause()
+    try:
+        time.sleep(2.5)  # past lmtpd_max_staleness (1 s): the copy can no longer be proven
+        s.sendall(b"DATA\r\n")
+        reply()
+        s.sendall(b"Subject: late\r\n\r\nx\r\n.\r\n")
+        got.append(reply()[0][:9])
+    finally:
+        db.resume()
+    s.close()
+    check("freshness at DATA: accepted at RCPT, deferred at DATA with the copy stale",
+          got, ["250", "250", "250", "451 4.3.0"])
+    check("freshness at DATA: nothing delivered", count(mailbase, "blobber.org/vivita/"), before)
+
+
 def transaction_time_limit(lmtpd, common, tmp, mailbase):
     """Recipients not started within lmtpd_transaction_time_limit are deferred (451 4.4.7), so
     Postfix never waits past its own lmtp_data_done_timeout on a transaction still running."""
@@ -452,6 +477,7 @@ def main():
             durability(deliver, deliver_cf, mailbase)
             relay_mode(deliver, tmp, common, sock_path, d, mailbase)
             transaction_time_limit(lmtpd, common, tmp, mailbase)
+            freshness_at_data(db, sock_path, mailbase)
             copy_behind(db, sock_path)
             database_down(db, deliver, deliver_cf, sock_path)
             check("lmtpd: no crash or sanitizer report",
