@@ -280,7 +280,9 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
     if (!text.found) {
         return result_delivered("no vacation text");
     }
-    std::string sender = ascii_lower(trim(env.sender));
+    // One reply per person: case and +extension variants of a sender are one sender (the same
+    // counting key as throttling and rate limits), though the reply goes to the address used.
+    std::string sender = address_counting_key(trim(env.sender), s_.resolve.delimiters);
     bool claimed = false;
     if (auto r = store_.claim_reply(rec.id, sender, text.interval_seconds, claimed); !r.ok) {
         return result_temp("vacation of " + base + ": " + r.why);

@@ -63,7 +63,8 @@ LOOKUPS = [
 PORT25 = [
     ("john@whopper.nu", 250, "blobber.org/xandros/", "catch-all of whopper.nu"),
     ("julian@lala.com", 250, "blobber.org/xandros/", "@lala.com -> @whopper.nu -> catch-all"),
-    ("vivita@mail.blobber.org", 250, "blobber.org/vivita/", "domain alias of blobber.org"),
+    ("vivita@mail.blobber.org", 250, "blobber.org/vivita/",
+     "mail.blobber.org's catch-all @blobber.org"),
     ("xandros@blobber.org", 250, "blobber.org/xandros/", "a mailbox"),
     ("karl@blobber.org", 250, "off-site", "forwarded to karl.vovianda@gmail.com"),
     ("nobody@mail.blobber.org", 550, None, "-> nobody@blobber.org: unknown"),
@@ -320,7 +321,8 @@ def sending_rights(d):
     login = ("xandros@blobber.org", PASSWORD)
     for sender, want, note in (
             ("xandros@blobber.org", 250, "its own address"),
-            ("xandros+news@blobber.org", 250, "its own address with an extension"),
+            ("xandros+news@blobber.org", 250, "its own address with an extension; vivita's"
+                                              " vacation counts it as xandros, who had his reply"),
             ("vivita@blobber.org", 554, "someone else's address")):
         r = d.pf.send(sender, ["vivita@blobber.org"],
                       vhm_postfix.make_message(sender, "vivita@blobber.org", f"as {sender}"),

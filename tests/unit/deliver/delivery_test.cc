@@ -205,6 +205,8 @@ TEST_CASE("vacation: one reply per sender, none to lists, mail still delivered",
     CHECK(f.send("xandros@blobber.org", "List-Id: <x>\n" + hello, "carol@example.net").code ==
           250);
     CHECK(f.box("blobber.org/xandros").size() == 3);
+    // The same person writing from an extension or in other case: no second reply.
+    CHECK(f.send("xandros@blobber.org", hello, "Bob+lists@Example.NET").code == 250);
     auto args = f.file("sendmail.args");
     CHECK(args == "-i -f <> -- bob@example.net\n");
     auto reply = f.file("sendmail.out");
