@@ -299,8 +299,30 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
     auto r =
         s_.sendmail.empty() ? program_result{} : run_program(argv, reply, configured_program(s_));
     if (r.what != program_result::kind::exited || r.status != 0) {
-        (void)store_.release_reply(rec.id, sender);
-        return result_temp("auto-reply of " + base + " could not be submitted");
+        std::string why = !r.error.empty() ? r.error
+                          : r.what == program_result::kind::exited
+                              ? "sendmail exit status " + std::to_string(r.status)
+                              : "sendmail did not finish";
+        if (d.kind == vhost::destination_kind::autoreply) {
+            // Nothing was delivered for this destination: retrying it all is safe.
+            (void)store_.release_reply(rec.id, sender);
+            return result_temp("auto-reply of " + base + " could not be submitted: " + why);
+        }
+        // The message is in its Maildir: the reply waits in the outbox for lmtpd to send.
+        if (auto q = store_.queue_reply(rec.id, env.sender, reply, why); q.ok) {
+            log::warning(
+                "vacation {}: auto-reply to <{}> not submitted ({}): queued for"
+                " vhostmail-lmtpd to send",
+                base, log_field(env.sender), why);
+            return result_delivered("auto-reply queued");
+        } else {
+            (void)store_.release_reply(rec.id, sender);
+            log::error(
+                "vacation {}: auto-reply to <{}> lost: not submitted ({}) and not queued"
+                " ({})",
+                base, log_field(env.sender), why, q.why);
+            return result_delivered("auto-reply lost");
+        }
     }
     log::info("vacation {}: auto-reply sent to <{}>", base, log_field(env.sender));
     return result_delivered("auto-replied");

@@ -19,6 +19,21 @@ constexpr const char* claim_expired_sql =
     " AND notified_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND";
 constexpr const char* release_sql =
     "DELETE FROM vacation_notifications WHERE address_id = ? AND sender = ?";
+constexpr const char* queue_reply_sql =
+    "INSERT INTO autoreply_outbox (address_id, recipient, message, created_at, next_attempt_at,"
+    " attempts, last_error) VALUES (?, ?, ?, UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 1,"
+    " LEFT(?, 255))";  // the delivery's own attempt counts
+constexpr const char* due_replies_sql =
+    "SELECT id, address_id, recipient, message, attempts, created_at, next_attempt_at"
+    " FROM autoreply_outbox WHERE next_attempt_at <= UNIX_TIMESTAMP()"
+    " ORDER BY next_attempt_at LIMIT ?";
+constexpr const char* claim_due_sql =
+    "UPDATE autoreply_outbox SET next_attempt_at = UNIX_TIMESTAMP() + ?, attempts = attempts + 1"
+    " WHERE id = ? AND next_attempt_at = ?";
+constexpr const char* reply_done_sql = "DELETE FROM autoreply_outbox WHERE id = ?";
+constexpr const char* reply_failed_sql =
+    "UPDATE autoreply_outbox SET next_attempt_at = UNIX_TIMESTAMP() + ?, last_error = LEFT(?, 255)"
+    " WHERE id = ?";
 constexpr const char* usage_sql =
     "INSERT INTO mailbox_usage (address_id, node, bytes, messages, updated_at)"
     " VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))"
@@ -149,6 +164,44 @@ store_result sql_delivery_store::record_usage(uint64_t address_id, int64_t bytes
         return {};
     }
     auto r = exec(pool_, usage_sql, {address_id, node_, bytes, messages, now});
+    return r ? store_result{} : fail(r.error());
+}
+
+store_result sql_delivery_store::queue_reply(uint64_t address_id, const std::string& recipient,
+                                             const std::string& message, const std::string& why) {
+    auto r = exec(pool_, queue_reply_sql, {address_id, recipient, message, why});
+    return r ? store_result{} : fail(r.error());
+}
+
+std::vector<queued_reply> sql_delivery_store::claim_due_replies(size_t max,
+                                                                std::chrono::seconds lease) {
+    std::vector<queued_reply> out;
+    auto due = pool_.run(
+        [&](db::connection& c) { return c.query(due_replies_sql, {static_cast<uint64_t>(max)}); });
+    if (!due) {
+        return out;  // the next round tries again; the outage is logged where mail meets it
+    }
+    for (const auto& row : due->rows) {
+        queued_reply q{
+            row.u64(0), row.u64(1), row.str(2), row.str(3), static_cast<uint32_t>(row.u64(4)),
+            row.i64(5)};
+        auto claimed =
+            exec(pool_, claim_due_sql, {static_cast<int64_t>(lease.count()), q.id, row.u64(6)});
+        if (claimed && claimed->affected_rows == 1) {
+            out.push_back(std::move(q));  // ours: no other host moved it since we read it
+        }
+    }
+    return out;
+}
+
+store_result sql_delivery_store::reply_done(uint64_t id) {
+    auto r = exec(pool_, reply_done_sql, {id});
+    return r ? store_result{} : fail(r.error());
+}
+
+store_result sql_delivery_store::reply_failed(uint64_t id, const std::string& why,
+                                              std::chrono::seconds retry_in) {
+    auto r = exec(pool_, reply_failed_sql, {static_cast<int64_t>(retry_in.count()), why, id});
     return r ? store_result{} : fail(r.error());
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "lib/db/pool.hh"
 
@@ -22,6 +23,16 @@ namespace vhostmail::deliver {
 struct store_result {
     bool ok = true;
     std::string why;
+};
+
+// An auto-reply waiting in the outbox (0006_autoreply_outbox.sql).
+struct queued_reply {
+    uint64_t id = 0;
+    uint64_t address_id = 0;
+    std::string recipient;
+    std::string message;
+    uint32_t attempts = 0;   // before this one
+    int64_t created_at = 0;  // UNIX time
 };
 
 struct vacation_text {
@@ -41,6 +52,10 @@ public:
                                      uint64_t interval_seconds, bool& claimed) = 0;
     // Undoes a claim whose reply could not be submitted.
     virtual store_result release_reply(uint64_t address_id, const std::string& sender) = 0;
+    // Keeps a composed reply that sendmail did not take, to be sent later by lmtpd's outbox
+    // sender (the claim stays, so no second reply is made meanwhile).
+    virtual store_result queue_reply(uint64_t address_id, const std::string& recipient,
+                                     const std::string& message, const std::string& why) = 0;
     // Records the mailbox's usage (absolute values) as seen by this node.
     virtual store_result record_usage(uint64_t address_id, int64_t bytes, int64_t messages) = 0;
 };
@@ -64,7 +79,15 @@ public:
     store_result claim_reply(uint64_t address_id, const std::string& sender,
                              uint64_t interval_seconds, bool& claimed) override;
     store_result release_reply(uint64_t address_id, const std::string& sender) override;
+    store_result queue_reply(uint64_t address_id, const std::string& recipient,
+                             const std::string& message, const std::string& why) override;
     store_result record_usage(uint64_t address_id, int64_t bytes, int64_t messages) override;
+
+    // The outbox sender's side. claim_due_replies takes up to `max` rows due now for this host
+    // (moving their next attempt `lease` ahead, conditionally, so no other host takes them).
+    std::vector<queued_reply> claim_due_replies(size_t max, std::chrono::seconds lease);
+    store_result reply_done(uint64_t id);  // sent, or given up
+    store_result reply_failed(uint64_t id, const std::string& why, std::chrono::seconds retry_in);
 
     // Writes the pending usage records now (the thread does it every usage_interval).
     void flush_usage();

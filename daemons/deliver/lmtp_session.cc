@@ -31,6 +31,12 @@ lmtp_settings lmtp_settings_from(const config::config& cfg) {
     s.routing_copy = cfg.get_bool("lmtpd_routing_copy");
     s.max_staleness = cfg.get_duration("lmtpd_max_staleness");
     s.transaction_time_limit = cfg.get_duration("lmtpd_transaction_time_limit");
+    s.outbox.sendmail = s.delivery.sendmail;
+    s.outbox.interval = cfg.get_duration("lmtpd_autoreply_retry_interval");
+    s.outbox.lifetime = std::chrono::duration_cast<std::chrono::seconds>(
+        cfg.get_duration("lmtpd_autoreply_lifetime"));
+    s.outbox.time_limit = s.delivery.command_time_limit;
+    s.outbox.limits = s.delivery.command_limits;
     return s;
 }
 
@@ -55,7 +61,8 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
     : settings_(std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg))),
       base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
       pool_(db_settings_from(*cfg)),
-      store_(pool_, settings_->delivery.hostname, usage_write_interval) {
+      store_(pool_, settings_->delivery.hostname, usage_write_interval),
+      outbox_(store_, settings_->outbox) {
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
     if (settings_->routing_copy) {
         refresher_ = std::make_unique<vhost::snapshot_refresher>(
@@ -71,6 +78,7 @@ std::shared_ptr<const lmtp_settings> lmtpd_service::settings() const {
 
 void lmtpd_service::reload(std::shared_ptr<const config::config> cfg) {
     auto s = std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg));
+    outbox_.set_settings(s->outbox);
     std::lock_guard lock(mutex_);
     settings_ = std::move(s);
 }

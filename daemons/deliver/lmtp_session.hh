@@ -24,14 +24,16 @@
 #include <mutex>
 #include <string>
 
-#include "daemons/deliver/delivery.hh"
-#include "daemons/deliver/delivery_store.hh"
 #include "lib/config/config.hh"
 #include "lib/core/unique_fd.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/db/pool.hh"
 #include "lib/vhost/directory.hh"
 #include "lib/vhost/snapshot_refresher.hh"
+
+#include "daemons/deliver/delivery.hh"
+#include "daemons/deliver/delivery_store.hh"
+#include "daemons/deliver/outbox.hh"
 
 namespace vhostmail::deliver {
 
@@ -44,6 +46,7 @@ struct lmtp_settings {
     bool routing_copy = true;
     std::chrono::milliseconds max_staleness{1000};
     std::chrono::milliseconds transaction_time_limit{500000};  // < lmtp_data_done_timeout
+    outbox_settings outbox;
 };
 
 // The directory one transaction routes through: the in-memory copy when allowed and current,
@@ -69,6 +72,7 @@ private:
     unique_fd base_fd_;
     db::pool pool_;
     sql_delivery_store store_;
+    autoreply_outbox outbox_;
     std::unique_ptr<vhost::snapshot_refresher> refresher_;  // null: lmtpd_routing_copy = no
 };
 

@@ -115,6 +115,19 @@ void declare_lmtpd_params(config::param_table& t) {
                   " lmtp_data_done_timeout (600s)",
            .min = 1000,
            .max = 86400'000});
+    t.add({.name = "lmtpd_autoreply_retry_interval",
+           .type = param_type::duration,
+           .default_value = "60s",
+           .doc = "how often auto-replies that sendmail did not take are tried again (doubling"
+                  " per attempt, at most an hour)",
+           .min = 1000,
+           .max = 86400'000});
+    t.add({.name = "lmtpd_autoreply_lifetime",
+           .type = param_type::duration,
+           .default_value = "5d",
+           .doc = "give up a queued auto-reply after this (Postfix's maximal_queue_lifetime)",
+           .min = 60'000,
+           .max = 100LL * 86400'000});
     t.add({.name = "lmtpd_max_recipients", .type = param_type::integer, .default_value = "1000",
            .doc = "recipients per transaction (more get 452 4.5.3)", .min = 1, .max = 100000});
 }

@@ -302,6 +302,28 @@ def durability(deliver, config, mailbase):
     check("pipe: loop bounced 5.4.6", out[:5], "5.4.6")
 
 
+def reply_outbox(db, sock_path, sendmail_log, lmtpd):
+    """A vacation reply that sendmail does not take when its message is delivered waits in the
+    outbox and is sent by lmtpd a moment later: not lost, not sent twice."""
+    s, reply = lmtp_session(sock_path)
+    reply()
+    s.sendall(b"LHLO client\r\nMAIL FROM:<flaky@remote.example>\r\n"
+              b"RCPT TO:<vivita@blobber.org>\r\nDATA\r\n")
+    [reply() for _ in range(4)]
+    s.sendall(b"To: vivita@blobber.org\r\nSubject: are you there?\r\n\r\nx\r\n.\r\n")
+    check("outbox: the message is delivered at once", reply()[0][:3], "250")
+    s.close()
+    check("outbox: the first attempt was refused and the reply queued",
+          lmtpd.wait_for_log(r"auto-reply to <flaky@remote.example> not submitted .*queued",
+                             timeout=10) is not None, True)
+    check("outbox: lmtpd sends it a moment later",
+          lmtpd.wait_for_log(r"outbox: auto-reply \d+ sent to <flaky@remote.example> after 2",
+                             timeout=20) is not None, True)
+    check("outbox: sendmail got it once", open(sendmail_log).read().count(
+        "-i -f <> -- flaky@remote.example"), 1)
+    check("outbox: empty again", db.sql("SELECT COUNT(*) FROM autoreply_outbox").strip(), "0")
+
+
 def freshness_at_data(db, sock_path, mailbase):
     """The routing copy is proven current at MAIL, but the message may come minutes later: at
     DATA lmtpd asks again, and with the copy stale and the database hung it defers instead of
@@ -441,14 +463,18 @@ def main():
         sendmail = os.path.join(tmp, "fake-sendmail")
         sendmail_log = os.path.join(tmp, "sendmail.log")
         with open(sendmail, "w") as f:
-            f.write(f'#!/bin/sh\necho "$@" >> {sendmail_log}\ncat >> {sendmail_log}.msg\n')
+            # Refuses the first reply to flaky@remote.example (as a full queue would).
+            f.write(f'#!/bin/sh\ncase "$*" in *flaky@remote.example*)\n'
+                    f'  [ -e {tmp}/flaky-once ] || {{ : > {tmp}/flaky-once; exit 75; }};;'
+                    f'\nesac\necho "$@" >> {sendmail_log}\ncat >> {sendmail_log}.msg\n')
         os.chmod(sendmail, 0o755)
         sock_path = os.path.join(tmp, "lmtp.sock")
         common = (base + vhm_daemon.delivery_config(mailbase, sendmail, sock_path) +
                   # vhostmail-deliver runs as nobody here and may relay to lmtpd's socket.
                   "lmtpd_socket_mode = 0666\n"
                   # lmtpd starts as root and runs filters and commands as this user.
-                  "deliver_command_user = daemon\n")
+                  "deliver_command_user = daemon\n"
+                  "lmtpd_autoreply_retry_interval = 1s\n")
         deliver_cf = os.path.join(tmp, "deliver.cf")
         with open(deliver_cf, "w") as f:
             f.write(common)
@@ -478,6 +504,7 @@ def main():
             relay_mode(deliver, tmp, common, sock_path, d, mailbase)
             transaction_time_limit(lmtpd, common, tmp, mailbase)
             freshness_at_data(db, sock_path, mailbase)
+            reply_outbox(db, sock_path, sendmail_log, d)
             copy_behind(db, sock_path)
             database_down(db, deliver, deliver_cf, sock_path)
             check("lmtpd: no crash or sanitizer report",

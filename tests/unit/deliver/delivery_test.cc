@@ -40,6 +40,18 @@ public:
         usage[id] = {bytes, messages};
         return {};
     }
+
+    std::vector<std::string> queued;  // "recipient: why"
+    bool queue_fails = false;
+
+    store_result queue_reply(uint64_t, const std::string& recipient, const std::string& message,
+                             const std::string& why) override {
+        if (queue_fails) {
+            return {false, "db down"};
+        }
+        queued.push_back(recipient + ": " + why + (message.empty() ? " (empty)" : ""));
+        return {};
+    }
 };
 
 // Answers temp_fail for everything: the database is down.
@@ -213,6 +225,24 @@ TEST_CASE("vacation: one reply per sender, none to lists, mail still delivered",
     CHECK(reply.find("Auto-Submitted: auto-replied\n") != std::string::npos);
     CHECK(reply.find("Subject: Away\n") != std::string::npos);
     CHECK(reply.find("From: <xandros@blobber.org>\n") != std::string::npos);
+}
+
+TEST_CASE("vacation: a reply sendmail does not take waits in the outbox, never silently lost",
+          "[delivery]") {
+    fixture f;
+    f.settings.sendmail = {"/bin/sh", "-c", "exit 75", "sh"};
+    f.b.address("blobber.org", "xandros").vacation = vhost::vacation_window{true, {}, {}};
+    auto r = f.send("xandros@blobber.org", hello);
+    CHECK(r.code == 250);  // the message is in the Maildir: delivery is not retried for it
+    CHECK(f.box("blobber.org/xandros").size() == 1);
+    REQUIRE(f.store.queued.size() == 1);
+    CHECK(f.store.queued[0] == "bob@example.net: sendmail exit status 75");
+    CHECK(f.store.replied.size() == 1);  // the claim stays: no second reply meanwhile
+    // Neither submitted nor queued: said as an error; the claim goes, so a later message may
+    // still get its reply.
+    f.store.queue_fails = true;
+    CHECK(f.send("xandros@blobber.org", hello, "carol@example.net").code == 250);
+    CHECK(f.store.replied.size() == 1);
 }
 
 TEST_CASE("vacation: an auto-responder without mailbox; outside its dates it is silent",
