@@ -1,8 +1,8 @@
 #!/bin/sh
 # demo.sh - the README's demo command: install what is missing, build (release), and run the
-# demo: a private MariaDB with the schema and SPEC.md's example data, vhostmail-lookupd,
+# demo: a private MariaDB with the schema and docs/specification.md's example data, vhostmail-lookupd,
 # vhostmail-lmtpd, vhostmail-authd and vhostmail-policyd, and a private Postfix (port 25 and submission) that
-# SPEC.md's examples are sent through; everything started is stopped. Exit status 0 only when
+# docs/specification.md's examples are sent through; everything started is stopped. Exit status 0 only when
 # every expected outcome was seen.
 set -eu
 cd "$(dirname "$0")/.."

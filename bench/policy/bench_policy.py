@@ -11,7 +11,7 @@ What it does, all in private temporary directories (no system service is touched
      connections, one request in flight per connection (like smtpd), one epoll thread, requests
      read from a pre-generated file, so the client costs little CPU and nothing is generated
      while the clock runs;
-  2. generates a seeded request mix (Postfix 3.7's 29 attributes, protocols.md 4.2):
+  2. generates a seeded request mix (Postfix 3.7's 29 attributes, docs/protocols.md 4.2):
        - "known" correspondences: inbound (port 25, no SASL: a client MTA, an outside sender,
          1-3 hosted recipients) and submission (SASL login = the sender, recipients outside or
          hosted); a few submission correspondences use a sender their login does not own

@@ -4,7 +4,7 @@
 //   policy_client --target inet:HOST:PORT|unix:PATH --input FILE [--connections K]
 //                 [--requests N] [--timeout SECONDS] [--replies FILE]
 //
-// INPUT: requests exactly as they go on the wire (protocols.md 4.1): "name=value" lines, each
+// INPUT: requests exactly as they go on the wire (docs/protocols.md 4.1): "name=value" lines, each
 // request ended by an empty line. The file is read completely before the clock starts, so the
 // run costs only the socket work. Consecutive requests with the same "instance=" value are one
 // mail transaction (RCPT ..., END-OF-MESSAGE): a transaction always goes over one connection, in
@@ -18,7 +18,7 @@
 // A reply is complete at its empty line. The verb of its "action=" attribute (the first word,
 // upper-cased) is counted; the first full action text of each verb is kept as an example.
 // A connection the server closes, or a socket error, is reopened and the request sent once
-// more (Postfix retries a policy request once, protocols.md 4.5); a second failure counts the
+// more (Postfix retries a policy request once, docs/protocols.md 4.5); a second failure counts the
 // request as failed. No reply within --timeout seconds ends the run with exit status 1.
 //
 // OUTPUT (stdout), one "key=value" per line, for bench_policy.py and for people:

@@ -58,7 +58,7 @@ lookup<attempt> sql_store::begin_attempt(const throttle_subject& who) {
         return lookup<attempt>::temp_fail(db::describe(r.error()));
     }
     if (throttle_.expiry_due()) {
-        // Old rows go now and then, in small batches (CLUSTER.md: no long locks).
+        // Old rows go now and then, in small batches (docs/cluster.md: no long locks).
         warn_if_failed(pool_.run([&](db::connection& c) { return throttle_.expire(c); }),
                        "expire throttling state");
     }

@@ -28,7 +28,7 @@ namespace vhostmail::authd {
 
 class throttle_store {
 public:
-    // `shard` identifies this writer among all hosts (CLUSTER.md rule 1).
+    // `shard` identifies this writer among all hosts (docs/cluster.md rule 1).
     throttle_store(std::string shard, const throttle_limits& limits);
 
     void set_limits(const throttle_limits& limits);

@@ -40,7 +40,7 @@ constexpr const char* usage_sql =
     " ON DUPLICATE KEY UPDATE bytes = VALUES(bytes), messages = VALUES(messages),"
     " updated_at = VALUES(updated_at)";
 
-// One statement; a deadlock/certification conflict is retried (CLUSTER.md rule 3).
+// One statement; a deadlock/certification conflict is retried (docs/cluster.md rule 3).
 db::outcome<db::result> exec(db::pool& pool, const char* sql, const std::vector<db::param>& p) {
     return pool.run_retrying_deadlocks([&](db::connection& c) { return c.query(sql, p); });
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// lmtp_session.hh - vhostmail-lmtpd: one LMTP client connection (RFC 2033, protocols.md 8)
+// lmtp_session.hh - vhostmail-lmtpd: one LMTP client connection (RFC 2033, docs/protocols.md 8)
 // and the service that owns the database pool and the mail base.
 // Session: 220 greeting; LHLO (PIPELINING, ENHANCEDSTATUSCODES, 8BITMIME, SMTPUTF8, SIZE);
 // MAIL; RCPT resolved at once (550 5.1.1 unknown, 451 4.3.0 lookup failure); DATA -> the

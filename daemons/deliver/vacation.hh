@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// vacation.hh - automatic replies per RFC 3834 (protocols.md section 10): whether to answer a
+// vacation.hh - automatic replies per RFC 3834 (docs/protocols.md section 10): whether to answer a
 // message, and the reply itself. Pure: the once-per-interval record is kept by delivery_store,
 // the submission by the delivery core.
 // Thread safety: reentrant.

@@ -108,7 +108,7 @@ void policy_store::set_settings(store_settings settings) {
     settings_ = settings;
 }
 
-// One statement on a pooled connection, counted; deadlocks retried (CLUSTER.md rule 3).
+// One statement on a pooled connection, counted; deadlocks retried (docs/cluster.md rule 3).
 template <typename F>
 auto policy_store::run(F&& fn) {
     return pool_.run_retrying_deadlocks([&](db::connection& conn) {
@@ -319,7 +319,7 @@ void policy_store::flusher_loop() {
     }
 }
 
-// Old rows go in small batches, so no statement holds locks for long (CLUSTER.md rule 9's
+// Old rows go in small batches, so no statement holds locks for long (docs/cluster.md rule 9's
 // reason applies to DML on Galera too). Failures are retried at the next round.
 void policy_store::expire_old_rows() {
     store_settings s;

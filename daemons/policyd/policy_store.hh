@@ -2,7 +2,7 @@
 // policy_store.hh - policyd's shared state in MariaDB (sql/migrations/0004_policy.sql says what
 // is kept where), with the in-memory parts that keep the per-request database cost small:
 //  * rate counters: increments are batched in memory and flushed every flush_interval by a
-//    background thread (CLUSTER.md rule 4) into this instance's own rows (rule 1); totals over
+//    background thread (docs/cluster.md rule 4) into this instance's own rows (rule 1); totals over
 //    all instances are read at most once per refresh_interval per counter. A limit can thus be
 //    overshot by what other hosts accepted within the last refresh_interval plus what this host
 //    accepted within the last flush_interval before a crash.

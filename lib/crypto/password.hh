@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // password.hh - verify stored password hashes the way Dovecot reads them, and write new ones.
-// Stored forms (protocols.md section 12): "{SCHEME}rest" (scheme case-insensitive, optional
+// Stored forms (docs/protocols.md section 12): "{SCHEME}rest" (scheme case-insensitive, optional
 // .HEX/.B64/.BASE64 suffix) or a bare crypt(3) string ($6$, $5$, $2y$/$2b$/$2a$, $y$, $1$, 13-char
 // DES). Schemes: SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT, MD5-CRYPT, DES-CRYPT, CRYPT (any crypt(3)
 // string), SSHA512, SSHA256, SSHA, SMD5, SHA512, SHA256, SHA/SHA1, PLAIN-MD5, LDAP-MD5, MD5, and

@@ -12,7 +12,7 @@ namespace vhostmail {
 
 db::settings db_settings_from(const config::config& cfg);
 
-// This instance's id for the counter rows it owns (CLUSTER.md rule 1): the value of the
+// This instance's id for the counter rows it owns (docs/cluster.md rule 1): the value of the
 // parameter `param` (e.g. "policyd_shard_id"), else the host name.
 std::string shard_id(const config::config& cfg, std::string_view param);
 

@@ -94,8 +94,8 @@ public:
     auto run(F&& fn) -> std::invoke_result_t<F&, connection&>;
 
     // run(), and again (3 tries in all) after a random 1-10 ms when fn fails with a deadlock or
-    // Galera certification conflict (1213), which the server has rolled back: CLUSTER.md rule 3,
-    // for single autocommit statements of shared state. Then the 1213 is returned (temporary).
+    // Galera certification conflict (1213), which the server has rolled back: docs/cluster.md rule
+    // 3, for single autocommit statements of shared state. Then the 1213 is returned (temporary).
     template <typename F>
     auto run_retrying_deadlocks(F&& fn) -> std::invoke_result_t<F&, connection&>;
 

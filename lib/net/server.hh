@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// server.hh - acceptor + bounded thread-per-connection (STYLE.md "Concurrency model").
+// server.hh - acceptor + bounded thread-per-connection (docs/architecture.md "Concurrency model").
 // One thread accepts on every listener; each client gets its own thread, at most max_clients at
 // once. At the cap, when a new client is waiting, the connection idle longest between requests
 // is closed to make room (connection::read_request marks idle waits), so clients that connect

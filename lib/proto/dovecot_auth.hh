@@ -2,7 +2,7 @@
 // dovecot_auth.hh - server side of the Dovecot authentication protocol (auth-client, version 1)
 // as Postfix's smtpd speaks it (xsasl_dovecot_server.c), plus the PLAIN and LOGIN message
 // formats. Pure: no I/O, no logging.
-// Wire (TAB-separated fields, LF-terminated lines; protocols.md section 5):
+// Wire (TAB-separated fields, LF-terminated lines; docs/protocols.md section 5):
 //   client: VERSION 1 <minor> | CPID <pid> | AUTH <id> <mech> [key[=value]]... | CONT <id> <b64>
 //   server: VERSION 1 2, MECH <name> <flags>..., SPID, CUID, COOKIE, DONE;
 //           OK <id> user=<u> | CONT <id> <b64> | FAIL <id> [user=<u>] [reason=<text>]

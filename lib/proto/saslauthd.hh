@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // saslauthd.hh - server side of the Cyrus saslauthd protocol (libsasl2 checkpw.c
 // saslauthd_verify_password, saslauthd/ipc_unix.c). Pure: no I/O, no logging.
-// Wire (one request per connection; protocols.md section 6):
+// Wire (one request per connection; docs/protocols.md section 6):
 //   request  = field(login) field(password) field(service) field(realm)
 //   field    = u16 length, big-endian, then that many bytes (no NUL)
 //   response = u16 length + text: "OK..." is success, anything else failure ("NO <reason>").

@@ -11,7 +11,7 @@
 // Limits: a reply line, LF included, is at most 4096 bytes (DICT_TCP_MAXLEN; a longer one is a
 // lookup error and a reconnect). Postfix sets no request limit and a key grows up to 3x when
 // encoded (2048-byte SMTP line_length_limit -> > 6000 bytes), so we accept request lines up to
-// 16384 bytes, LF included (protocols.md 1.4: "cap e.g. 16 KiB, answer 500 for oversize keys").
+// 16384 bytes, LF included, and answer 500 for longer keys (docs/protocols.md 1.4).
 // Thread safety: all functions are reentrant.
 #pragma once
 

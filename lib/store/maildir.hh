@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// maildir.hh - durable Maildir delivery (protocols.md section 9.3).
+// maildir.hh - durable Maildir delivery (docs/protocols.md section 9.3).
 // Sequence: an unnamed file in tmp/ (O_TMPFILE, 0600) -> write everything -> fsync -> link into
 // new/<unique> (never overwrites) -> fsync new/ (shared with concurrent deliveries to the same
 // Maildir: directory_sync.hh). Where tmp/ cannot hold unnamed files, or they cannot be linked

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // quota.hh - Maildir++ quota: the maildirsize file as Courier and Dovecot keep it
-// (protocols.md section 9.5), so IMAP clients served by Dovecot see the same usage.
+// (docs/protocols.md section 9.5), so IMAP clients served by Dovecot see the same usage.
 //   line 1: "<bytes>S,<count>C" (0 or a missing type = unlimited)
 //   then:   "<bytes> <count>" per delivery/removal (may be negative), summed for the usage.
 // Recalculated (scan of new/ and cur/ of the Maildir and all its folders, .Trash included as

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: Apache-2.0
--- 0001_initial.sql - the vhostmail data model (SPEC.md "The data model").
+-- 0001_initial.sql - the vhostmail data model (docs/specification.md "The data model").
 --
 -- Every statement is idempotent (IF NOT EXISTS, CREATE OR REPLACE), because MariaDB DDL is not
 -- transactional: a migration interrupted half-way is simply run again by `vhostmail db migrate`.
@@ -8,7 +8,7 @@
 -- bumps the writing server's row in routing_serial (a few rows, summed by the poller) and the
 -- affected domain's row in routing_versions, in the same transaction as the change. One serial
 -- row per server, not one shared row: on a Galera cluster, writers on different nodes bumping
--- the same row would fail each other's commits (CLUSTER.md rule 1). Triggers do it, so changes made by hand
+-- the same row would fail each other's commits (docs/cluster.md rule 1). Triggers do it, so changes made by hand
 -- with the mariadb client are seen too. MariaDB does not fire triggers for rows removed by
 -- ON DELETE CASCADE, so the parent's BEFORE DELETE trigger bumps what its children touched.
 -- routing_versions is a separate table because a trigger may not update the table it fires on.

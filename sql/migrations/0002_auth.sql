@@ -3,7 +3,7 @@
 --
 -- What is kept where:
 --   auth_failures: failed logins counted per subject (the client address, and the login) in
---     one-minute buckets. CLUSTER.md rule 1: each authd instance ("shard", host:pid-independent
+--     one-minute buckets. docs/cluster.md rule 1: each authd instance ("shard", host:pid-independent
 --     daemon id) writes only its own rows, with INSERT ... ON DUPLICATE KEY UPDATE n = n + 1, and
 --     readers SUM over shards and over the buckets of the throttle window, so hosts never
 --     contend on one row. A success deletes the subject's rows (the reset); buckets older than
@@ -11,7 +11,7 @@
 --   auth_trust: the last successful login of a login from a client address. A client that
 --     logged in as a login recently is not blocked by that login's failures from elsewhere, so
 --     an attack on an account does not lock its owner out. Upsert keeping the latest time: a
---     conflict between hosts is harmless (CLUSTER.md rule 2).
+--     conflict between hosts is harmless (docs/cluster.md rule 2).
 -- Nothing here holds a password or a hash.
 
 CREATE TABLE IF NOT EXISTS auth_failures (

@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- 0003_delivery.sql - shared state of the delivery agents (vhostmail-deliver, vhostmail-lmtpd).
--- Idempotent statements only (IF NOT EXISTS), like 0001. CLUSTER.md rules:
+-- Idempotent statements only (IF NOT EXISTS), like 0001. docs/cluster.md rules:
 --  * mailbox_usage: one row per (address, writing node) holding ABSOLUTE values read from the
 --    Maildir's maildirsize after each delivery, never increments: no hot row shared by hosts
 --    (rule 1), and a lost or repeated write is harmless. Readers (the policy service's RCPT

@@ -8,7 +8,7 @@
 --     global default of the config file; a domain's 'total' rule is one budget shared by all
 --     its addresses. Triggers bump routing_versions/routing_serial like every routing change,
 --     so policyd re-reads the rules within its staleness bound, without polling this table.
---   rate_counters: how much of a budget was used, per counter key and fixed window. CLUSTER.md
+--   rate_counters: how much of a budget was used, per counter key and fixed window. docs/cluster.md
 --     rule 1: each policyd instance (shard) adds its own increments to its own row with
 --     INSERT ... ON DUPLICATE KEY UPDATE n = n + ?, batched in memory for a fraction of a
 --     second (rule 4); readers SUM over shards. expires_at lets old windows be deleted in small

@@ -8,7 +8,7 @@
 --     client) and login key (lower case, no +extension), in one-minute buckets. An attempt is
 --     counted before its password is checked and taken back when it is refused or succeeds,
 --     so concurrent attempts on any host see each other. Readers sum a client's rows (any
---     login) and a login's rows (any client) over the throttle window. CLUSTER.md rule 1: each
+--     login) and a login's rows (any client) over the throttle window. docs/cluster.md rule 1: each
 --     writer (shard) updates only its own rows with ... ON DUPLICATE KEY UPDATE failures =
 --     failures + 1. A success deletes the rows of its (client, login) pair only: one good
 --     account never resets a client that is trying passwords on others. Old buckets are

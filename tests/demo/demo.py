@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""The vhostmail demo: SPEC.md's examples through a real, private Postfix and every daemon.
+"""The vhostmail demo: docs/specification.md's examples through a real, private Postfix and every daemon.
 
 usage: demo.py BUILD_DIR SOURCE_DIR
 
-Starts a private MariaDB (temp dir, unix socket), applies the schema and creates SPEC.md's
+Starts a private MariaDB (temp dir, unix socket), applies the schema and creates docs/specification.md's
 example data with the `vhostmail` admin tool, starts vhostmail-lookupd (Postfix's virtual maps),
 vhostmail-lmtpd (virtual_transport), vhostmail-authd (SMTP AUTH) and vhostmail-policyd (sending
 rights on submission), and a private Postfix with an smtpd for mail from outside ("port 25") and
 a submission smtpd with SMTP AUTH. Then:
-Postfix's postmap asks lookupd; SPEC.md's examples are sent over SMTP and each is shown where it
+Postfix's postmap asks lookupd; docs/specification.md's examples are sent over SMTP and each is shown where it
 landed (Maildir, Delivered-To) or why it was refused; a vacation set with the tool answers once;
 a user logs in on the submission port and sends; a wrong password is refused; sending as one's
 own address is accepted and as someone else's refused by policyd, with the reason; a change made
@@ -386,7 +386,7 @@ def main():
             vhm_mariadb.private_mariadb() as db:
         os.chmod(tmp, 0o755)
         d = demo(build, source, tmp, db)
-        heading(f"A private MariaDB on {db.socket}; the schema and SPEC.md's examples, "
+        heading(f"A private MariaDB on {db.socket}; the schema and docs/specification.md's examples, "
                 "made with the admin tool")
         # lmtpd runs unprivileged; Postfix's sendmail would refuse it the private config dir
         # (see vhm_postfix._SENDMAIL_SHIM), so auto-replies go to the private smtpd by SMTP.

@@ -8,7 +8,7 @@
 
     vhm_daemon.wait_for(lambda: cond(), timeout=30)  # polls with a deadline -> bool
     vhm_daemon.migrate(admin, db, source)         # `vhostmail db migrate` -> CompletedProcess
-    vhm_daemon.spec_database(admin, db, source)   # migrate + SPEC.md's example data
+    vhm_daemon.spec_database(admin, db, source)   # migrate + docs/specification.md's example data
     mailbase = vhm_daemon.mail_base(tmp)           # Maildir base owned by the delivery user
     vhm_daemon.delivery_config(mailbase, sendmail, lmtp_socket)   # deliver_*/lmtpd_* lines
 
@@ -58,7 +58,7 @@ def migrate(admin, db, source):
 
 
 def spec_database(admin, db, source):
-    """Migrates db to the repository's schema and loads SPEC.md's example data
+    """Migrates db to the repository's schema and loads docs/specification.md's example data
     (sql/fixtures/spec-example.sql); a failed migration is a recorded check failure."""
     from vhm_check import check
     r = migrate(admin, db, source)

@@ -34,7 +34,7 @@ SIGKILLs the server PID we started (after checking its command line names our di
 removes the directory; PR_SET_PDEATHSIG(SIGKILL) on the server is a second, best-effort net.
 
 Installs are serialized with flock(/tmp/vhm-mariadb-install.lock): parallel mariadb-install-db
-runs collide (docs/TESTING.md). Waits use deadlines and polling, never fixed sleeps.
+runs collide (docs/testing.md). Waits use deadlines and polling, never fixed sleeps.
 """
 
 import atexit

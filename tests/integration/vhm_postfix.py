@@ -29,7 +29,7 @@ Python 3 standard library only. Nothing here touches /etc/postfix or the system'
     t.tcp("aliases"), t.sm("aliases")              # Postfix table names that reach it
     t.snippet(source, "main.cf.lookup")            # a shipped snippet pointed at them
 
-The private instance follows TESTING.md: own config dir, queue and data directories, maillog
+The private instance follows docs/testing.md: own config dir, queue and data directories, maillog
 file, every service unchrooted, started with `postfix -c DIR start`, stopped with
 `postfix -c DIR stop` (and its master SIGKILLed by PID if stop fails).
 """

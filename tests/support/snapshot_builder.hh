@@ -64,7 +64,8 @@ private:
     uint64_t next_id_ = 0;
 };
 
-// The example data of SPEC.md "Behaviour that users see" (as sql/fixtures/spec-example.sql).
+// The example data of docs/specification.md "Behaviour that users see" (as
+// sql/fixtures/spec-example.sql).
 inline snapshot_builder spec_example() {
     snapshot_builder b;
     b.domain("blobber.org");

@@ -4,7 +4,7 @@
 
 usage: run_admin_test.py ADMIN_BINARY LOOKUPD_BINARY SOURCE_DIR
 
-Builds SPEC.md's example data with the tool only, then checks every subcommand's happy path and
+Builds docs/specification.md's example data with the tool only, then checks every subcommand's happy path and
 its error paths (exit 1 with a one-line message, exit 2 for usage), limits, duplicates, invalid
 input, that failed commands change nothing, --json output, `check` findings, and that `resolve`
 agrees with what lookupd answers Postfix's postmap.

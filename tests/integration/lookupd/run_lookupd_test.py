@@ -4,7 +4,7 @@
 
 usage: run_lookupd_test.py LOOKUPD_BINARY ADMIN_BINARY SOURCE_DIR
 
-Covers: every SPEC.md example and added cases (upper case, +extension, unknown domain,
+Covers: every docs/specification.md example and added cases (upper case, +extension, unknown domain,
 disabled domain/address, domain alias with catch-all) through `postmap -q` over tcp: and
 socketmap:; a private Postfix smtpd accepting/rejecting at RCPT through our maps; the cache
 bound (changes seen within lookupd_max_staleness, never later); the database killed, hung and
@@ -53,7 +53,7 @@ def expect(mp, m, key, status, value=""):
 
 
 def spec_examples(mp):
-    # SPEC.md "Behaviour that users see"
+    # docs/specification.md "Behaviour that users see"
     expect(mp, "aliases", "john@whopper.nu", FOUND, "xandros@blobber.org")
     expect(mp, "mailboxes", "xandros@blobber.org", FOUND, "blobber.org/xandros/")
     expect(mp, "aliases", "julian@lala.com", FOUND, "xandros@blobber.org")

@@ -16,9 +16,10 @@ struct vector_case {
     std::string scheme;
 };
 
-// Known vectors: SHA-crypt from Drepper's specification, DES from MariaDB's ENCRYPT() (protocols.md
-// 12.3), digests of "secret" from Python's hashlib; crypt strings of "secret" made with Python's
-// crypt module (which itself calls libxcrypt, so they guard our parsing, not the library).
+// Known vectors: SHA-crypt from Drepper's specification, DES from MariaDB's ENCRYPT()
+// (docs/protocols.md 12.3), digests of "secret" from Python's hashlib; crypt strings of "secret"
+// made with Python's crypt module (which itself calls libxcrypt, so they guard our parsing, not the
+// library).
 const vector_case vectors[] = {
     {"sha512-crypt spec", "Hello world!",
      "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/"

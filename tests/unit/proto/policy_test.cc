@@ -36,7 +36,7 @@ outcome summarize(const policy_parse& r) {
 
 outcome parse(std::string_view b) { return summarize(parse_policy_request(b)); }
 
-// The RCPT request of protocols.md 4.2, all 29 attributes in Postfix 3.7's order.
+// The RCPT request of docs/protocols.md 4.2, all 29 attributes in Postfix 3.7's order.
 const std::string rcpt_request =
     "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
     "client_address=198.51.100.7\nclient_name=mx.example.net\nclient_port=41234\n"

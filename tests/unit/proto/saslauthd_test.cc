@@ -47,7 +47,7 @@ outcome summarize(const saslauthd_parse& r) {
 
 }  // namespace
 
-TEST_CASE("saslauthd: the protocols.md hex example, buffered and one byte at a time") {
+TEST_CASE("saslauthd: the docs/protocols.md hex example, buffered and one byte at a time") {
     std::string wire =
         "\x00\x03joe\x00\x06s3cret\x00\x04smtp\x00\x0b"
         "example.com"s;

@@ -72,7 +72,7 @@ const std::string map64(64, 'm');
 
 TEST_CASE("socketmap requests parse whole and trickled") {
     const auto tc = GENERATE(values<parse_case>({
-        // valid (the first two are the transcript in protocols.md 2.5)
+        // valid (the first two are the transcript in docs/protocols.md 2.5)
         {"address", "23:virtual joe@example.com,", socketmap_max_request,
          request("virtual", "joe@example.com")},
         {"domain", "19:domains example.com,", socketmap_max_request,
@@ -161,7 +161,7 @@ TEST_CASE("pipelined socketmap requests, with a bad one in the middle") {
     CHECK(rest == "5:mail");
 }
 
-TEST_CASE("socketmap replies match protocols.md 2.3") {
+TEST_CASE("socketmap replies match docs/protocols.md 2.3") {
     CHECK(encode_socketmap_reply(socketmap_status::ok, "joe@example.com") ==
           "18:OK joe@example.com,");
     CHECK(encode_socketmap_reply(socketmap_status::ok, "1") == "4:OK 1,");

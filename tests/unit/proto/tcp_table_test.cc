@@ -72,7 +72,7 @@ std::string all_bytes(int from = 0) {
 
 TEST_CASE("tcp_table requests parse whole and trickled") {
     const auto tc = GENERATE(values<parse_case>({
-        // valid (protocols.md 1.3 and 1.6)
+        // valid (docs/protocols.md 1.3 and 1.6)
         {"address", "get joe+news@example.com\n", max, key("joe+news@example.com")},
         {"domain", "get example.com\n", max, key("example.com")},
         {"encoded space", "get \"john%20doe\"@example.com\n", max, key("\"john doe\"@example.com")},
@@ -197,7 +197,7 @@ TEST_CASE("tcp_table encode/decode round trip") {
     }
 }
 
-TEST_CASE("tcp_table replies match protocols.md 1.2") {
+TEST_CASE("tcp_table replies match docs/protocols.md 1.2") {
     CHECK(encode_tcp_table_reply(tcp_table_status::ok, "joe@example.com,ann@example.com") ==
           "200 joe@example.com,ann@example.com\n");
     CHECK(encode_tcp_table_reply(tcp_table_status::not_found, "not found") == "500 not%20found\n");
