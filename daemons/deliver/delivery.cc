@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/deliver/delivery.hh"
 
-#include <errno.h>
-
 #include <cstring>
+#include <errno.h>
 #include <map>
 #include <optional>
 
-#include "lib/os/command.hh"
-#include "daemons/deliver/vacation.hh"
 #include "lib/core/address.hh"
 #include "lib/core/exit_code.hh"
 #include "lib/core/strings.hh"
 #include "lib/log/log.hh"
+#include "lib/os/command.hh"
 #include "lib/store/mailbox_path.hh"
 #include "lib/store/quota.hh"
+
+#include "daemons/deliver/vacation.hh"
 
 namespace vhostmail::deliver {
 
@@ -91,8 +91,7 @@ delivery_result from_program(const program_result& r, std::string_view what) {
 
 }  // namespace
 
-std::string delivery_agent::trace_headers(const vhost::destination& d,
-                                          const envelope& env) const {
+std::string delivery_agent::trace_headers(const vhost::destination& d, const envelope& env) const {
     std::string h = "Return-Path: <" + printable(env.sender) + ">\n";
     if (!env.original_recipient.empty() && !iequals(env.original_recipient, d.address)) {
         h += "X-Original-To: " + printable(env.original_recipient) + "\n";
@@ -125,8 +124,8 @@ delivery_result delivery_agent::filter(const vhost::domain_record& dom, const en
 }
 
 delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
-                                           const vhost::address_record* rec,
-                                           const envelope& env, std::string_view message,
+                                           const vhost::address_record* rec, const envelope& env,
+                                           std::string_view message,
                                            const std::vector<header_field>& headers) {
     if (has_delivered_to(headers, d.address)) {
         return result_loop("mail forwarding loop for " + d.address);
@@ -180,19 +179,18 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
     }
     if (!written.error.ok()) {
         log::warning("mailbox {}: {}", log_field(d.address), written.error.what);
-        return result_temp("cannot write to the mailbox of " + d.address + ": " +
-                           std::strerror(written.error.error),
-                           written.error.error == ENOSPC || written.error.error == EDQUOT
-                               ? "4.3.1"
-                               : "4.3.0");
+        return result_temp(
+            "cannot write to the mailbox of " + d.address + ": " +
+                std::strerror(written.error.error),
+            written.error.error == ENOSPC || written.error.error == EDQUOT ? "4.3.1" : "4.3.0");
     }
     if (!limits.unlimited()) {
         if (int e = store::append_usage(md.dir_fd(), static_cast<int64_t>(written.size), 1)) {
             log::warning("mailbox {}: maildirsize: {}", log_field(d.address), std::strerror(e));
         }
-        auto rec_usage = store_.record_usage(rec->id,
-                                             usage.usage.bytes + static_cast<int64_t>(written.size),
-                                             usage.usage.messages + 1);
+        auto rec_usage =
+            store_.record_usage(rec->id, usage.usage.bytes + static_cast<int64_t>(written.size),
+                                usage.usage.messages + 1);
         if (!rec_usage.ok) {
             log::warning("mailbox {}: usage record not updated: {}", log_field(d.address),
                          rec_usage.why);

@@ -18,11 +18,14 @@ using os::substitute_tokens;
 
 void declare_delivery_params(config::param_table& t) {
     using config::param_type;
-    t.add({.name = "deliver_mail_base", .type = param_type::string,
+    t.add({.name = "deliver_mail_base",
+           .type = param_type::string,
            .default_value = "/var/mail/vhosts",
            .doc = "directory the database's Maildir paths are relative to; owned by the delivery"
                   " user (mail_owner_user for lmtpd, pipe(8) user= for deliver)"});
-    t.add({.name = "deliver_hostname", .type = param_type::string, .default_value = "",
+    t.add({.name = "deliver_hostname",
+           .type = param_type::string,
+           .default_value = "",
            .doc = "host name in Maildir file names and Message-IDs (\"\": gethostname())"});
     t.add({.name = "deliver_over_quota_reply",
            .type = param_type::choice,
@@ -30,16 +33,23 @@ void declare_delivery_params(config::param_table& t) {
            .doc = "over quota at delivery: temporary (452 4.2.2, Postfix retries) or permanent"
                   " (552 5.2.2, Postfix bounces to a sender that may be forged)",
            .choices = {"permanent", "temporary"}});
-    t.add({.name = "deliver_filter_time_limit", .type = param_type::duration,
-           .default_value = "60s", .doc = "run time limit of a domain's filter program",
-           .min = 100, .max = 3600'000});
-    t.add({.name = "deliver_filter_max_output", .type = param_type::size, .default_value = "64m",
+    t.add({.name = "deliver_filter_time_limit",
+           .type = param_type::duration,
+           .default_value = "60s",
+           .doc = "run time limit of a domain's filter program",
+           .min = 100,
+           .max = 3600'000});
+    t.add({.name = "deliver_filter_max_output",
+           .type = param_type::size,
+           .default_value = "64m",
            .doc = "largest filtered message accepted from a filter program (more: temporary"
                   " failure)",
            .min = 1024});
-    t.add({.name = "deliver_command_time_limit", .type = param_type::duration,
+    t.add({.name = "deliver_command_time_limit",
+           .type = param_type::duration,
            .default_value = "300s",
-           .doc = "run time limit of fallback commands and of sendmail", .min = 100,
+           .doc = "run time limit of fallback commands and of sendmail",
+           .min = 100,
            .max = 3600'000});
     t.add({.name = "deliver_command_user",
            .type = param_type::string,
@@ -73,40 +83,65 @@ void declare_delivery_params(config::param_table& t) {
                   " its programs); 0: none",
            .min = 0,
            .max = 100000});
-    t.add({.name = "deliver_sendmail_command", .type = param_type::string,
+    t.add({.name = "deliver_sendmail_command",
+           .type = param_type::string,
            .default_value = "/usr/sbin/sendmail",
            .doc = "Postfix's sendmail (argv, no shell) for auto-replies and forwarding"});
-    t.add({.name = "deliver_lmtp_relay", .type = param_type::string, .default_value = "",
+    t.add({.name = "deliver_lmtp_relay",
+           .type = param_type::string,
+           .default_value = "",
            .doc = "vhostmail-deliver hands messages to this running vhostmail-lmtpd"
                   " (unix:/path) instead of delivering them itself; unreachable: it delivers"
                   " itself"});
-    t.add({.name = "deliver_vacation_addresses", .type = param_type::list, .default_value = "",
+    t.add({.name = "deliver_vacation_addresses",
+           .type = param_type::list,
+           .default_value = "",
            .doc = "further addresses that count as \"addressed to me\" for auto-replies"});
-    t.add({.name = "deliver_max_message_size", .type = param_type::size,
-           .default_value = "50m", .doc = "largest message accepted (Postfix message_size_limit)",
-           .min = 1024, .max = 1LL << 32});
+    t.add({.name = "deliver_max_message_size",
+           .type = param_type::size,
+           .default_value = "50m",
+           .doc = "largest message accepted (Postfix message_size_limit)",
+           .min = 1024,
+           .max = 1LL << 32});
 }
 
 void declare_lmtpd_params(config::param_table& t) {
     using config::param_type;
     declare_delivery_params(t);
-    t.add({.name = "lmtpd_listen", .type = param_type::list,
+    t.add({.name = "lmtpd_listen",
+           .type = param_type::list,
            .default_value = "unix:/var/spool/postfix/private/vhm-lmtp",
            .doc = "LMTP listeners (unix:/path or host:port)"});
-    t.add({.name = "lmtpd_idle_timeout", .type = param_type::duration, .default_value = "600s",
-           .doc = "close a client idle this long between commands", .min = 1000,
+    t.add({.name = "lmtpd_idle_timeout",
+           .type = param_type::duration,
+           .default_value = "600s",
+           .doc = "close a client idle this long between commands",
+           .min = 1000,
            .max = 86400'000});
-    t.add({.name = "lmtpd_data_timeout", .type = param_type::duration, .default_value = "600s",
-           .doc = "time to receive the whole DATA section", .min = 1000, .max = 86400'000});
-    t.add({.name = "lmtpd_routing_copy", .type = param_type::boolean, .default_value = "yes",
+    t.add({.name = "lmtpd_data_timeout",
+           .type = param_type::duration,
+           .default_value = "600s",
+           .doc = "time to receive the whole DATA section",
+           .min = 1000,
+           .max = 86400'000});
+    t.add({.name = "lmtpd_routing_copy",
+           .type = param_type::boolean,
+           .default_value = "yes",
            .doc = "route from an in-memory copy of the routing data (kept current like"
                   " lookupd's); no: query the database for every message"});
-    t.add({.name = "lmtpd_max_staleness", .type = param_type::duration, .default_value = "1s",
+    t.add({.name = "lmtpd_max_staleness",
+           .type = param_type::duration,
+           .default_value = "1s",
            .doc = "the in-memory copy is used only if proven current this recently; otherwise"
-                  " the database is asked directly", .min = 100, .max = 3600'000});
-    t.add({.name = "lmtpd_refresh_interval", .type = param_type::duration,
-           .default_value = "250ms", .doc = "how often the routing change serial is polled",
-           .min = 10, .max = 3600'000});
+                  " the database is asked directly",
+           .min = 100,
+           .max = 3600'000});
+    t.add({.name = "lmtpd_refresh_interval",
+           .type = param_type::duration,
+           .default_value = "250ms",
+           .doc = "how often the routing change serial is polled",
+           .min = 10,
+           .max = 3600'000});
     t.add({.name = "lmtpd_transaction_time_limit",
            .type = param_type::duration,
            .default_value = "500s",
@@ -128,8 +163,12 @@ void declare_lmtpd_params(config::param_table& t) {
            .doc = "give up a queued auto-reply after this (Postfix's maximal_queue_lifetime)",
            .min = 60'000,
            .max = 100LL * 86400'000});
-    t.add({.name = "lmtpd_max_recipients", .type = param_type::integer, .default_value = "1000",
-           .doc = "recipients per transaction (more get 452 4.5.3)", .min = 1, .max = 100000});
+    t.add({.name = "lmtpd_max_recipients",
+           .type = param_type::integer,
+           .default_value = "1000",
+           .doc = "recipients per transaction (more get 452 4.5.3)",
+           .min = 1,
+           .max = 100000});
 }
 
 std::vector<listen_request> lmtpd_listeners(const config::config& cfg) {

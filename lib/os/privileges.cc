@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/os/privileges.hh"
 
+#include <cerrno>
+#include <cstring>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <vector>
 
 namespace vhostmail::os {
@@ -19,6 +18,7 @@ drop_result drop_privileges(std::string_view user) {
     }
     std::string name(user);
     std::vector<char> buf(16384);
+
     struct passwd pw {};
     struct passwd* found = nullptr;
     if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
