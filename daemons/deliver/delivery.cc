@@ -67,26 +67,14 @@ program_options database_program(const delivery_settings& s) {
 program_options configured_program(const delivery_settings& s) {
     program_options o;
     o.time_limit = s.command_time_limit;
-    o.limits = s.command_limits;
-    o.limits.processes = 0;  // counted per user: the daemon's threads would count too
+    o.limits = s.command_limits;  // RLIMIT_NPROC applies to the command user only
     return o;
 }
 
 // A program outcome as a delivery result (filters and commands alike).
 delivery_result from_program(const program_result& r, std::string_view what) {
-    switch (r.what) {
-        case program_result::kind::exited:
-            return result_from_exit(r.status, what);
-        case program_result::kind::signaled:
-            return result_temp(std::string(what) + " killed by signal " + std::to_string(r.status));
-        case program_result::kind::timed_out:
-            return result_temp(std::string(what) + " exceeded its time limit");
-        case program_result::kind::output_too_big:
-            return result_temp(std::string(what) + " produced too much output");
-        case program_result::kind::failed:
-            break;
-    }
-    return result_temp(std::string(what) + ": " + r.error);
+    return r.what == program_result::kind::exited ? result_from_exit(r.status, what)
+                                                  : result_temp(os::outcome_text(r, what));
 }
 
 }  // namespace
@@ -237,9 +225,8 @@ delivery_result delivery_agent::to_remote(const vhost::destination& d, const env
     if (s_.sendmail.empty()) {
         return result_temp("no sendmail configured to forward to " + d.address);
     }
-    std::vector<std::string> argv = s_.sendmail;
-    argv.insert(argv.end(), {"-i", "-f", env.sender.empty() ? "<>" : env.sender, "--", d.address});
-    auto r = run_program(argv, message, configured_program(s_));
+    auto r =
+        os::run_sendmail(s_.sendmail, env.sender, {d.address}, message, configured_program(s_));
     if (r.what != program_result::kind::exited || r.status != 0) {
         return result_temp("forwarding to " + d.address + " failed");
     }
@@ -292,15 +279,9 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
     }
     reply_content c{base, env.sender, text.subject, text.body, s_.hostname, std::time(nullptr)};
     std::string reply = compose_reply(c, headers);
-    std::vector<std::string> argv = s_.sendmail;
-    argv.insert(argv.end(), {"-i", "-f", "<>", "--", env.sender});
-    auto r =
-        s_.sendmail.empty() ? program_result{} : run_program(argv, reply, configured_program(s_));
+    auto r = os::run_sendmail(s_.sendmail, "", {env.sender}, reply, configured_program(s_));
     if (r.what != program_result::kind::exited || r.status != 0) {
-        std::string why = !r.error.empty() ? r.error
-                          : r.what == program_result::kind::exited
-                              ? "sendmail exit status " + std::to_string(r.status)
-                              : "sendmail did not finish";
+        std::string why = os::outcome_text(r, "sendmail");
         if (d.kind == vhost::destination_kind::autoreply) {
             // Nothing was delivered for this destination: retrying it all is safe.
             (void)store_.release_reply(rec.id, sender);

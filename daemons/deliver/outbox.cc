@@ -55,13 +55,10 @@ size_t autoreply_outbox::send_due() {
         std::chrono::duration_cast<std::chrono::seconds>(s.time_limit) + std::chrono::seconds(60);
     size_t sent = 0;
     for (const auto& q : store_.claim_due_replies(batch, lease)) {
-        std::vector<std::string> argv = s.sendmail;
-        argv.insert(argv.end(), {"-i", "-f", "<>", "--", q.recipient});
         os::program_options o;
         o.time_limit = s.time_limit;
         o.limits = s.limits;
-        o.limits.processes = 0;  // the daemon's user: its threads count too
-        auto r = argv.size() > 5 ? os::run_program(argv, q.message, o) : os::program_result{};
+        auto r = os::run_sendmail(s.sendmail, "", {q.recipient}, q.message, o);
         if (r.what == os::program_result::kind::exited && r.status == 0) {
             (void)store_.reply_done(q.id);
             log::info("outbox: auto-reply {} sent to <{}> after {} attempt(s)", q.id,
@@ -69,8 +66,7 @@ size_t autoreply_outbox::send_due() {
             ++sent;
             continue;
         }
-        std::string why =
-            !r.error.empty() ? r.error : "sendmail exit status " + std::to_string(r.status);
+        std::string why = os::outcome_text(r, "sendmail");
         auto age = std::chrono::seconds(static_cast<int64_t>(std::time(nullptr)) - q.created_at);
         if (age >= s.lifetime) {
             (void)store_.reply_done(q.id);

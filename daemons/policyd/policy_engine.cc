@@ -422,16 +422,14 @@ void policy_engine::send_notice(context& c, const std::string& key, const rate_r
         c.client_name + "[" + c.client_address + "], sender <" + c.sender + ">.\n\n" +
         "Further mail is deferred until the budget allows it again. If the owner did not\n"
         "send this mail, the password may be stolen: change it and check the account.\n";
-    std::vector<std::string> argv = c.s.notify_sendmail;
-    argv.insert(argv.end(), {"-i", "-f", "<>", "--"});
-    argv.insert(argv.end(), to.begin(), to.end());
-    std::thread([argv = std::move(argv), message = std::move(message), who, joined] {
+    std::thread([sendmail = c.s.notify_sendmail, to = std::move(to), message = std::move(message),
+                 who, joined] {
         os::program_options o;
         o.time_limit = std::chrono::seconds(30);
-        auto r = os::run_program(argv, message, o);
+        auto r = os::run_sendmail(sendmail, "", to, message, o);
         if (r.what != os::program_result::kind::exited || r.status != 0) {
-            log::warning("cannot send the sending-limit notice for {} to {}: {} {}", who, joined,
-                         r.error, r.status);
+            log::warning("cannot send the sending-limit notice for {} to {}: {}", who, joined,
+                         os::outcome_text(r, "sendmail"));
         } else {
             log::info("sending-limit notice for {} sent to {}", who, joined);
         }

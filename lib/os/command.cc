@@ -424,4 +424,35 @@ program_result run_program(const std::vector<std::string>& argv, std::string_vie
     return r;
 }
 
+program_result run_sendmail(const std::vector<std::string>& sendmail, std::string_view sender,
+                            const std::vector<std::string>& recipients, std::string_view message,
+                            const program_options& options) {
+    if (sendmail.empty()) {
+        program_result r;
+        r.error = "no sendmail command is configured";
+        return r;
+    }
+    std::vector<std::string> argv = sendmail;
+    argv.insert(argv.end(), {"-i", "-f", sender.empty() ? "<>" : std::string(sender), "--"});
+    argv.insert(argv.end(), recipients.begin(), recipients.end());
+    return run_program(argv, message, options);
+}
+
+std::string outcome_text(const program_result& r, std::string_view program) {
+    std::string what(program);
+    switch (r.what) {
+        case program_result::kind::exited:
+            return what + " exit status " + std::to_string(r.status);
+        case program_result::kind::signaled:
+            return what + " killed by signal " + std::to_string(r.status);
+        case program_result::kind::timed_out:
+            return what + " exceeded its time limit";
+        case program_result::kind::output_too_big:
+            return what + " produced too much output";
+        case program_result::kind::failed:
+            break;
+    }
+    return what + ": " + r.error;
+}
+
 }  // namespace vhostmail::os

@@ -77,4 +77,17 @@ struct program_options {
 program_result run_program(const std::vector<std::string>& argv, std::string_view input,
                            const program_options& options);
 
+// Hands `message` to Postfix's sendmail(1) (`sendmail`: its argv, e.g. {"/usr/sbin/sendmail"})
+// as "-i -f SENDER -- RECIPIENT...": -i so that a lone "." is text, "--" so that no recipient
+// is taken for an option; sender "" is the null sender "<>". The one way the daemons submit
+// mail (forwarding, auto-replies, notices). An empty `sendmail` fails without running anything.
+program_result run_sendmail(const std::vector<std::string>& sendmail, std::string_view sender,
+                            const std::vector<std::string>& recipients, std::string_view message,
+                            const program_options& options);
+
+// How a program ended, for a log line or a reply text: "sendmail exit status 75", "filter of
+// example.com killed by signal 9", "... exceeded its time limit", "... produced too much
+// output", or "<program>: <why it never ran>".
+std::string outcome_text(const program_result& r, std::string_view program);
+
 }  // namespace vhostmail::os

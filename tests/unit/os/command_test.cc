@@ -77,6 +77,39 @@ TEST_CASE("programs: input, output, exit status, time limit, output bound", "[co
     CHECK(ignores_input.status == 0);
 }
 
+TEST_CASE("sendmail gets -i -f SENDER -- RECIPIENTS, the null sender as <>", "[command]") {
+    program_options o;
+    o.max_output = 4096;
+    // A stand-in that prints its arguments and the message it was given.
+    strings sendmail{"/bin/sh", "-c", "printf '%s|' \"$@\"; cat", "sendmail"};
+    auto from_null = run_sendmail(sendmail, "", {"a@example.com", "-b@example.com"}, "text\n", o);
+    CHECK(from_null.what == program_result::kind::exited);
+    CHECK(from_null.output == "-i|-f|<>|--|a@example.com|-b@example.com|text\n");
+    auto from_bob = run_sendmail(sendmail, "bob@example.net", {"c@example.com"}, "", o);
+    CHECK(from_bob.output == "-i|-f|bob@example.net|--|c@example.com|");
+
+    auto none = run_sendmail({}, "", {"a@example.com"}, "text\n", o);
+    CHECK(none.what == program_result::kind::failed);
+    CHECK(outcome_text(none, "sendmail") == "sendmail: no sendmail command is configured");
+}
+
+TEST_CASE("program outcomes in words", "[command]") {
+    program_result r;
+    r.what = program_result::kind::exited;
+    r.status = 75;
+    CHECK(outcome_text(r, "sendmail") == "sendmail exit status 75");
+    r.what = program_result::kind::signaled;
+    r.status = 9;
+    CHECK(outcome_text(r, "filter of example.com") == "filter of example.com killed by signal 9");
+    r.what = program_result::kind::timed_out;
+    CHECK(outcome_text(r, "x") == "x exceeded its time limit");
+    r.what = program_result::kind::output_too_big;
+    CHECK(outcome_text(r, "x") == "x produced too much output");
+    r.what = program_result::kind::failed;
+    r.error = "spawn /x: No such file or directory";
+    CHECK(outcome_text(r, "x") == "x: spawn /x: No such file or directory");
+}
+
 namespace {
 
 std::string read_file(const std::string& path) {
