@@ -10,6 +10,17 @@
 
 namespace vhostmail::os {
 
+std::optional<user_entry> find_user(const std::string& name) {
+    std::vector<char> buf(16384);
+
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+        return std::nullopt;
+    }
+    return user_entry{pw.pw_uid, pw.pw_gid};
+}
+
 drop_result drop_privileges(std::string_view user) {
     drop_result r;
     if (geteuid() != 0) {
@@ -17,27 +28,24 @@ drop_result drop_privileges(std::string_view user) {
         return r;
     }
     std::string name(user);
-    std::vector<char> buf(16384);
-
-    struct passwd pw {};
-    struct passwd* found = nullptr;
-    if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    auto pw = find_user(name);
+    if (!pw) {
         r.error = "unknown user \"" + name + "\"";
         return r;
     }
-    if (pw.pw_uid == 0) {
+    if (pw->uid == 0) {
         r.error = "refusing to run as root (user \"" + name + "\" has uid 0)";
         return r;
     }
-    if (initgroups(name.c_str(), pw.pw_gid) != 0) {
+    if (initgroups(name.c_str(), pw->gid) != 0) {
         r.error = std::string("initgroups: ") + std::strerror(errno);
         return r;
     }
-    if (setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) != 0) {
+    if (setresgid(pw->gid, pw->gid, pw->gid) != 0) {
         r.error = std::string("setresgid: ") + std::strerror(errno);
         return r;
     }
-    if (setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) != 0) {
+    if (setresuid(pw->uid, pw->uid, pw->uid) != 0) {
         r.error = std::string("setresuid: ") + std::strerror(errno);
         return r;
     }

@@ -2,10 +2,20 @@
 // privileges.hh - dropping root for good after the listeners are bound.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 namespace vhostmail::os {
+
+struct user_entry {
+    uid_t uid = 0;
+    gid_t gid = 0;  // the primary group
+};
+
+// The passwd entry of `name` (getpwnam_r), nullopt for an unknown user. Reentrant.
+std::optional<user_entry> find_user(const std::string& name);
 
 struct drop_result {
     bool ok = false;

@@ -12,7 +12,6 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdexcept>
 #include <sys/prctl.h>
@@ -395,31 +394,25 @@ command_user resolve_command_user(const std::string& name, const std::string& da
     if (name.empty()) {
         return u;
     }
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+    auto pw = find_user(name);
+    if (!pw) {
         throw std::runtime_error("unknown command user \"" + name + "\"");
     }
-    if (pw.pw_uid == 0) {
+    if (pw->uid == 0) {
         throw std::runtime_error("the command user \"" + name + "\" may not be root (uid 0)");
     }
-    passwd dpw{};
-    passwd* dfound = nullptr;
-    std::vector<char> dbuf(16384);
-    if (::getpwnam_r(daemon_user.c_str(), &dpw, dbuf.data(), dbuf.size(), &dfound) == 0 &&
-        dfound != nullptr && dpw.pw_uid == pw.pw_uid) {
+    if (auto daemon = find_user(daemon_user); daemon && daemon->uid == pw->uid) {
         throw std::runtime_error("the command user \"" + name +
                                  "\" must not be the daemon's own user (" + daemon_user + ")");
     }
     u.name = name;
-    u.uid = pw.pw_uid;
-    u.gid = pw.pw_gid;
+    u.uid = pw->uid;
+    u.gid = pw->gid;
     int count = 64;
     u.groups.resize(static_cast<size_t>(count));
-    if (::getgrouplist(name.c_str(), pw.pw_gid, u.groups.data(), &count) < 0) {
+    if (::getgrouplist(name.c_str(), pw->gid, u.groups.data(), &count) < 0) {
         u.groups.resize(static_cast<size_t>(count));
-        ::getgrouplist(name.c_str(), pw.pw_gid, u.groups.data(), &count);
+        ::getgrouplist(name.c_str(), pw->gid, u.groups.data(), &count);
     }
     u.groups.resize(static_cast<size_t>(std::max(count, 0)));
     return u;
