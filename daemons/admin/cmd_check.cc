@@ -90,9 +90,7 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
                 }
             }
             auto aliases = lookupd::answer(lookupd::map_kind::aliases, self, dir, options);
-            if (aliases.ok() &&
-                proto::encode_tcp_table_reply(proto::tcp_table_status::ok, aliases.value)
-                    .starts_with("400 ")) {
+            if (aliases.ok() && !proto::tcp_table_answer_fits(aliases.value)) {
                 out.warn(self + ": its aliases answer (" + std::to_string(aliases.value.size()) +
                          " bytes) is too long for tcp_table: serve virtual_alias_maps over"
                          " socketmap (postfix-snippets/main.cf.lookup), or Postfix defers its"

@@ -19,11 +19,6 @@ namespace vhostmail::admin {
 
 namespace {
 
-// Whether an aliases answer fits Postfix's tcp_table reply limit once encoded.
-bool fits_tcp_table(const std::string& value) {
-    return !proto::encode_tcp_table_reply(proto::tcp_table_status::ok, value).starts_with("400 ");
-}
-
 // The comma-separated addresses of a lookupd answer that lie in `domains` (others: "...").
 std::string within_scope(const std::string& value, const std::set<std::string>& domains) {
     std::string out;
@@ -62,17 +57,16 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     options.propagate_extension = ctx.cfg().get_bool("lookupd_propagate_unmatched_extensions");
     options.now = std::time(nullptr);
     vhost::snapshot_directory dir(*snap);
-    auto r = vhost::resolve(dir, a[0], options);
     // A domain administrator sees the routing inside their own domains only: the view stops
     // where the expansion enters another hosted domain, and whatever lies beyond (does that
     // address exist? is it enabled?) counts as deliverable, so probing is pointless.
     if (ctx.scope()) {
         options.visible_domains = &ctx.scope()->domains;
-        r = vhost::resolve(dir, a[0], options);
-        if (!r.outside_scope.empty() && r.status == lookup_status::not_found) {
-            r.status = lookup_status::found;
-        }
-        options.visible_domains = nullptr;
+    }
+    auto r = vhost::resolve(dir, a[0], options);
+    options.visible_domains = nullptr;  // lookupd's answers below are the real ones, filtered
+    if (!r.outside_scope.empty() && r.status == lookup_status::not_found) {
+        r.status = lookup_status::found;
     }
     vhost::fields answers;
     for (auto map :
@@ -147,7 +141,7 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     for (const auto& [map, value] : answers) {
         std::printf("  %-9s %s\n", map.c_str(), value.c_str());
     }
-    if (!fits_tcp_table(answers.front().second)) {
+    if (!proto::tcp_table_answer_fits(answers.front().second)) {
         std::printf(
             "note: the aliases answer is too long for a tcp_table reply (4096 bytes"
             " encoded): Postfix can get it over socketmap only\n");

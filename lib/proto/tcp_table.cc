@@ -174,4 +174,8 @@ std::optional<std::string> tcp_table_decode(std::string_view encoded) {
     return out;
 }
 
+bool tcp_table_answer_fits(std::string_view value, size_t max_reply) {
+    return !encode_tcp_table_reply(tcp_table_status::ok, value, max_reply).starts_with("400 ");
+}
+
 }  // namespace vhostmail::proto

@@ -56,6 +56,10 @@ enum class tcp_table_status { ok = 200, not_found = 500, temp = 400 };
 std::string encode_tcp_table_reply(tcp_table_status status, std::string_view text,
                                    size_t max_reply = tcp_table_max_reply);
 
+// Whether `value` goes out as an ok answer (encode_tcp_table_reply does not replace it with a
+// 400): what an admin needs to know of a long alias list Postfix asks over tcp_table.
+bool tcp_table_answer_fits(std::string_view value, size_t max_reply = tcp_table_max_reply);
+
 // %XX-encodes raw the way Postfix's hex_quote() does (see the header comment).
 std::string tcp_table_encode(std::string_view raw);
 

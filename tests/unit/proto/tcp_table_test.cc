@@ -227,6 +227,9 @@ TEST_CASE("tcp_table reply lines never exceed 4096 bytes and are never truncated
     CHECK(encode_tcp_table_reply(tcp_table_status::ok, std::string(1400, ' ')) ==
           "400 lookup%20result%20too%20large%20(4205%20bytes,%20limit%204096)\n");
     CHECK(encode_tcp_table_reply(tcp_table_status::not_found, too_big).starts_with("400 "));
+    CHECK(tcp_table_answer_fits(fits));
+    CHECK_FALSE(tcp_table_answer_fits(too_big));
+    CHECK_FALSE(tcp_table_answer_fits(std::string(1400, ' ')));
 
     // A tiny limit cuts the reason before encoding, so no %XX escape is split.
     const std::string tiny = encode_tcp_table_reply(tcp_table_status::ok, "abcdefghij", 14);
