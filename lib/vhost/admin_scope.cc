@@ -4,6 +4,7 @@
 // every way into a change (a command, an import line) meets them.
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <span>
 
 #include "lib/core/address.hh"
@@ -72,6 +73,7 @@ admin_result<done> admin_store::quotas_within_domain(uint64_t domain_id,
     if (!scope_) {
         return done{};
     }
+    std::optional<db::result> domain_limits;
     for (size_t i = 0; i < names.size(); ++i) {
         if (names[i] != "quota_bytes" && names[i] != "quota_messages") {
             continue;
@@ -79,15 +81,23 @@ admin_result<done> admin_store::quotas_within_domain(uint64_t domain_id,
         if (std::holds_alternative<std::nullptr_t>(values[i])) {
             continue;  // the domain's default
         }
-        auto r = conn_.query("SELECT " + names[i] + " FROM domains WHERE id = ?",
-                             {db::param{domain_id}});
-        if (!r) {
-            return db_failure(r.error());
+        if (!domain_limits) {  // read once, for the first quota that needs it
+            auto r = conn_.query("SELECT quota_bytes, quota_messages FROM domains WHERE id = ?",
+                                 {db::param{domain_id}});
+            if (!r) {
+                return db_failure(r.error());
+            }
+            if (r->rows.empty()) {
+                return done{};
+            }
+            domain_limits = std::move(*r);
         }
-        if (r->rows.empty() || r->rows.front().is_null(0)) {
+        const auto& row = domain_limits->rows.front();
+        size_t column = names[i] == "quota_bytes" ? 0 : 1;
+        if (row.is_null(column)) {
             continue;  // the domain sets no limit: any quota is within it
         }
-        uint64_t limit = r->rows.front().u64(0);
+        uint64_t limit = row.u64(column);
         uint64_t wanted = std::get<uint64_t>(values[i]);
         if (wanted == 0 || wanted > limit) {
             return superadmin_only("setting " + names[i] + " " +
