@@ -186,7 +186,7 @@ std::vector<std::string> validate(const config::config& cfg) {
         problems.push_back("deliver_mail_base must be an absolute path");
     }
     auto argv = split_command(cfg.get_string("deliver_sendmail_command"));
-    if (!argv || argv->empty() || argv->front().front() != '/') {
+    if (!argv || argv->empty() || !argv->front().starts_with('/')) {
         problems.push_back("deliver_sendmail_command must be an absolute path with arguments");
     }
     if (std::string user = cfg.get_string("deliver_command_user"); !user.empty()) {

@@ -241,7 +241,7 @@ std::vector<std::string> validate(const config::config& cfg) {
         problems.push_back("policyd_greylist_client_networks: " + error);
     }
     auto sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"));
-    if (!sendmail || sendmail->empty() || sendmail->front().front() != '/') {
+    if (!sendmail || sendmail->empty() || !sendmail->front().starts_with('/')) {
         problems.push_back("policyd_sendmail_command must be an absolute path with arguments");
     }
     if (cfg.get_duration("policyd_refresh_interval") >= cfg.get_duration("policyd_max_staleness")) {

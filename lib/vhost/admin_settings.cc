@@ -47,39 +47,52 @@ std::optional<uint64_t> parse_number(std::string_view v, uint64_t unit_base) {
     return std::strtoull(std::string(v).c_str(), nullptr, 10) * multiplier;
 }
 
-// The canonical text of a valid fallback, or nullopt. Interpreted by parse_fallback, the rule
-// the resolver routes by, so what is checked here is what runs.
-std::optional<std::string> canonical_fallback(std::string_view raw) {
+// A fallback as stored: its canonical text, or what was expected instead. Interpreted by
+// parse_fallback, the rule the resolver routes by, so what is checked here is what runs.
+std::variant<db::param, std::string> convert_fallback(std::string_view raw) {
+    const std::string expected = "'', user@domain, @domain, localpart or |/absolute/command";
     fallback_rule rule = parse_fallback(raw);
     if (printable(rule.target) != rule.target) {
-        return std::nullopt;  // control characters inside: no reader could agree on them
+        return expected;  // control characters inside: no reader could agree on them
     }
-    bool ok = false;
     switch (rule.what) {
         case fallback_rule::kind::none:
-            ok = true;
             break;
         case fallback_rule::kind::command: {
             auto argv = os::split_command(rule.target);
-            ok = argv && !argv->empty() && argv->front().front() == '/';
+            if (!argv || argv->empty() || !argv->front().starts_with('/')) {
+                return expected;
+            }
+            if (!os::tokens_in_script(*argv).empty()) {
+                return std::string(
+                    "no %d, %u or %f inside a shell's or interpreter's script: they would"
+                    " run as code; pass them as arguments, e.g. |/bin/sh -c 'exec prog"
+                    " \"$1\"' sh %u");
+            }
             break;
         }
         case fallback_rule::kind::domain:
-            ok = valid_domain(rule.target);
+            if (!valid_domain(rule.target)) {
+                return expected;
+            }
             rule.target = ascii_lower(rule.target);
             break;
-        case fallback_rule::kind::address:
-            if (auto a = parse_address(rule.target)) {
-                ok = true;
-                rule.target = a->local + "@" + a->domain;
+        case fallback_rule::kind::address: {
+            auto a = parse_address(rule.target);
+            if (!a) {
+                return expected;
             }
+            rule.target = a->local + "@" + a->domain;
             break;
+        }
         case fallback_rule::kind::local:
-            ok = valid_local_part(rule.target) && rule.target.find(' ') == std::string::npos;
+            if (!valid_local_part(rule.target) || rule.target.find(' ') != std::string::npos) {
+                return expected;
+            }
             rule.target = normalize_local_part(rule.target);
             break;
     }
-    return ok ? std::optional(fallback_text(rule)) : std::nullopt;
+    return db::param{fallback_text(rule)};
 }
 
 bool valid_datetime(std::string_view v) {
@@ -154,19 +167,7 @@ std::variant<db::param, std::string> convert(const column& c, const std::string&
             return db::param{set};
         }
         case kind::fallback:
-            if (auto canonical = canonical_fallback(raw)) {
-                auto rule = parse_fallback(*canonical);
-                auto argv = os::split_command(rule.target);
-                if (rule.what == fallback_rule::kind::command &&
-                    !os::tokens_in_script(*argv).empty()) {
-                    return std::string(
-                        "no %d, %u or %f inside a shell's or interpreter's script: they would"
-                        " run as code; pass them as arguments, e.g. |/bin/sh -c 'exec prog"
-                        " \"$1\"' sh %u");
-                }
-                return db::param{*canonical};
-            }
-            return std::string("'', user@domain, @domain, localpart or |/absolute/command");
+            return convert_fallback(raw);
         case kind::path:
             if (none) {
                 return db::param{nullptr};

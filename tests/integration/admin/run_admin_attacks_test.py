@@ -88,6 +88,16 @@ def no_programs_for_domain_admins(t, db):
     check("resolve routes the stored command", "(|/bin/sh -c id)" in out, True)
     t.ok("domain", "set", "x.example", "fallback=")
     t.fails(1, "bad value for fallback", "domain", "set", "x.example", "fallback=|a\x0bb")
+    # Commands: absolute, a first word at all, and no %u/%d/%f inside a script.
+    for bad in ("|prog %u", "|'' /bin/true", "|   "):
+        t.fails(1, "bad value for fallback", "domain", "set", "x.example", f"fallback={bad}")
+    t.fails(1, "inside a shell's or interpreter's script", "domain", "set", "x.example",
+            "fallback=|/bin/sh -c 'echo %u'")
+    t.ok("domain", "set", "x.example", "fallback=|/bin/sh -c 'exec /bin/cat \"$1\"' sh %u")
+    check("a token passed as an argument is stored",
+          scalar(db, "SELECT fallback FROM domains WHERE name = 'x.example'"),
+          "|/bin/sh -c 'exec /bin/cat \"$1\"' sh %u")
+    t.ok("domain", "set", "x.example", "fallback=")
 
 
 def no_takeover_of_wider_admins(t, db):
