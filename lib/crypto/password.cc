@@ -25,8 +25,11 @@ enum class encoding { none, hex, base64 };
 struct parsed_value {
     std::string scheme;  // canonical upper case, "" when unknown
     encoding enc = encoding::none;
-    std::string_view data;  // after the {SCHEME} prefix
+    std::string data;  // after the {SCHEME} prefix (a crypt string decoded from .B64/.HEX)
 };
+
+std::optional<std::vector<unsigned char>> decode_hex(std::string_view s);
+std::optional<std::vector<unsigned char>> decode_base64(std::string_view s);
 
 // Wipes a byte vector before it is freed.
 struct wiped_bytes {
@@ -102,6 +105,15 @@ parsed_value parse(std::string_view stored) {
             } else {
                 return p;  // unknown suffix = unknown scheme (Dovecot)
             }
+        }
+        // {SHA512-CRYPT.B64} (PostfixAdmin's sha512.b64): the crypt string itself, encoded.
+        if (name.ends_with("CRYPT") && p.enc != encoding::none) {
+            auto raw = p.enc == encoding::hex ? decode_hex(p.data) : decode_base64(p.data);
+            if (!raw) {
+                return p;
+            }
+            p.data.assign(raw->begin(), raw->end());
+            p.enc = encoding::none;
         }
         if (name == "SHA1") {
             name = "SHA";

@@ -47,6 +47,15 @@ const vector_case vectors[] = {
      "YESCRYPT"},
     {"yescrypt via {CRYPT}", "secret",
      "{CRYPT}$y$j9T$abcdefghijklmnop$3dL1LkYnZM.OVXuVdnnaKVDlLYT92dRwOzDZ5XiVCe.", "YESCRYPT"},
+    {"sha512-crypt base64-encoded (PostfixAdmin sha512.b64)", "secret",
+     "{SHA512-CRYPT.B64}"
+     "JDYkc2FsdHNhbHQkVFZMbFFjYnBGVm9mNVczWXo0RFRQNmdSc3RpTnVId3dUdDZHTGMxRTVuMFUw"
+     "YURlaHkwUzVrblY4d2lPUVNwVDBZNzd2d1BaTi5QcS5IOTFwNWhWTzE=",
+     "SHA512-CRYPT"},
+    {"md5-crypt hex-encoded", "secret",
+     "{MD5-CRYPT.HEX}24312473616c7473616c74243978793162746a677a4c5966623768697658744"
+     "32f2f",
+     "MD5-CRYPT"},
     {"des (ENCRYPT)", "password", "sa3tHJ3/KuYvI", "DES-CRYPT"},
     {"des prefixed", "password", "{DES-CRYPT}sa3tHJ3/KuYvI", "DES-CRYPT"},
     {"ssha512", "secret",
@@ -109,6 +118,8 @@ TEST_CASE("unusable stored values never match") {
         "{NOSUCH}abc",
         "{SHA.BIN}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4",
         "{SHA512-CRYPT}$1$saltsalt$9xy1btjgzLYfb7hivXtC//",
+        "{SHA512-CRYPT.B64}JDEkc2FsdHNhbHQkOXh5MWJ0amd6TFlmYjdoaXZYdEMvLw==",
+        "{SHA512-CRYPT.B64}not base64!",
         "{SSHA}***",
         "{SSHA}AAAA",
         "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ",
