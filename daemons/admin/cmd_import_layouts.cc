@@ -6,8 +6,11 @@
 // strings ($1$ md5crypt, $5$, $6$, 13-character DES from MySQL's ENCRYPT()) with or without a
 // {SCHEME} prefix. Rows that have no meaning here are listed as "skip" lines, never dropped
 // silently.
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 
+#include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/crypto/password.hh"
 #include "lib/store/mailbox_path.hh"
@@ -75,11 +78,20 @@ private:
         }                            \
     } while (0)
 
-admin_result<done> importer::password(const std::string& address, const std::string& hash,
+// PostfixAdmin's "md5" setting stores a bare hex MD5 digest, which Dovecot reads only with
+// default_pass_scheme = PLAIN-MD5; stored with its scheme named, it verifies everywhere.
+std::string with_scheme(const std::string& hash) {
+    bool hex_md5 =
+        hash.size() == 32 && hash.find_first_not_of("0123456789abcdef") == std::string::npos;
+    return hex_md5 ? "{PLAIN-MD5}" + hash : hash;
+}
+
+admin_result<done> importer::password(const std::string& address, const std::string& stored,
                                       const std::string& row) {
-    if (hash.empty()) {
+    if (stored.empty()) {
         return done{};
     }
+    std::string hash = with_scheme(stored);
     if (crypto::scheme_of(hash).empty()) {
         skipped.push_back(address +
                           ": password hash of an unknown scheme kept, but it cannot"
@@ -110,7 +122,9 @@ admin_result<done> importer::forwards(const std::string& address, const std::str
         if (d.empty() || (self_is_mailbox && d == ascii_lower(address))) {
             continue;  // PostfixAdmin lists a mailbox as its own alias: it keeps its copy
         }
-        if (d.substr(d.find('@') + 1).starts_with("autoreply.")) {
+        std::string relay = ascii_lower(address);
+        std::replace(relay.begin(), relay.end(), '@', '#');
+        if (d.starts_with(relay + "@") || d.substr(d.find('@') + 1).starts_with("autoreply.")) {
             skipped.push_back(address + " -> " + d +
                               ": PostfixAdmin's vacation relay (the"
                               " vacation itself is imported)");
@@ -175,8 +189,12 @@ admin_result<done> importer::howto() {
     return done{};
 }
 
-std::string megabytes(const std::string& mb) {
-    return std::to_string(std::strtoull(mb.c_str(), nullptr, 10) * 1048576ULL);
+// PostfixAdmin stores a quota of n "MB" as n * $CONF['quota_multiplier'] bytes, 1024000 unless
+// the site changed it; a domain's per-mailbox maximum (maxquota) is kept in those MB.
+constexpr unsigned long long postfixadmin_megabyte = 1024000;
+
+std::string postfixadmin_megabytes(const std::string& mb) {
+    return std::to_string(std::strtoull(mb.c_str(), nullptr, 10) * postfixadmin_megabyte);
 }
 
 // A PostfixAdmin limit: 0 unlimited, -1 none allowed, n at most n.
@@ -187,15 +205,57 @@ std::optional<std::string> limit(const std::string& v) {
     return v.starts_with("-") ? "0" : v;
 }
 
+// Text from PostfixAdmin's web form: browsers submit a textarea's line ends as CRLF.
+std::string lf_text(const std::string& text) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\r') {
+            out += text[i];
+        } else if (i + 1 == text.size() || text[i + 1] != '\n') {
+            out += '\n';
+        }
+    }
+    return out;
+}
+
+std::optional<std::time_t> utc_time(const std::string& when) {
+    std::tm tm{};
+    char rest = 0;
+    if (std::sscanf(when.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &rest) != 6) {
+        return std::nullopt;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+// PostfixAdmin's reply interval: 0 replies once per sender while the vacation lasts (its whole
+// window here), 1 on every message (one day here: RFC 3834 asks for no more than that), any
+// other value is seconds.
+std::optional<std::string> reply_interval(const std::string& interval, const std::string& from,
+                                          const std::string& until) {
+    constexpr long long day = 86400;
+    long long n = std::strtoll(interval.c_str(), nullptr, 10);
+    if (n == 0) {
+        auto a = utc_time(from), b = utc_time(until);
+        if (!a || !b || *b <= *a) {
+            return std::nullopt;
+        }
+        n = *b - *a;
+    }
+    return std::to_string(std::max(n, day));
+}
+
 admin_result<done> importer::postfixadmin() {
     auto domains = table("domain", {"domain", "description", "aliases", "mailboxes", "maxquota",
-                                    "backupmx", "active"});
+                                    "quota", "backupmx", "active"});
     auto mailboxes =
         table("mailbox", {"username", "password", "name", "maildir", "quota", "active"});
     auto aliases = table("alias", {"address", "goto", "active"});
     auto alias_domains = table("alias_domain", {"alias_domain", "target_domain", "active"});
-    auto vacations =
-        table("vacation", {"email", "subject", "body", "activefrom", "activeuntil", "active"});
+    auto vacations = table("vacation", {"email", "subject", "body", "activefrom", "activeuntil",
+                                        "interval_time", "active"});
     auto admins = table("admin", {"username", "password", "superadmin", "active"});
     auto domain_admins = table("domain_admins", {"username", "domain", "active"});
     for (auto* t :
@@ -205,22 +265,37 @@ admin_result<done> importer::postfixadmin() {
     if (!domains->present || !mailboxes->present || !aliases->present) {
         return admin_failure{"no PostfixAdmin tables here (domain, mailbox, alias)"};
     }
+    // Domains whose addresses are not imported, and why. PostfixAdmin keeps every alias domain
+    // as a row of `domain` too (its form offers only those); it becomes our domain alias.
+    std::map<std::string, std::string> not_hosted;
+    std::map<std::string, std::pair<std::string, bool>> alias_targets;  // target, active
+    for (const auto& r : alias_domains->rows) {
+        alias_targets[ascii_lower(text_of(r, "alias_domain"))] = {
+            ascii_lower(text_of(r, "target_domain")), truthy(text_of(r, "active"))};
+    }
+    std::map<std::string, bool> domain_active;
     std::vector<std::pair<std::string, vhost::settings>> limits;
     for (const auto& r : domains->rows) {
-        std::string d = text_of(r, "domain");
-        if (d == "ALL") {
-            continue;  // PostfixAdmin's pseudo-domain of superadmins
+        std::string d = ascii_lower(text_of(r, "domain"));
+        domain_active[d] = truthy(text_of(r, "active"));
+        if (d == "all" || alias_targets.contains(d)) {
+            continue;  // PostfixAdmin's pseudo-domain of superadmins; alias domains below
         }
         if (truthy(text_of(r, "backupmx"))) {
             skipped.push_back(d + ": a backup MX domain (relay_domains), not hosted");
+            not_hosted[d] = "the backup MX domain " + d + ", which is not imported";
             continue;
         }
-        vhost::settings s{{"enabled", truthy(text_of(r, "active")) ? "yes" : "no"},
+        vhost::settings s{{"enabled", domain_active[d] ? "yes" : "no"},
                           {"description", text_of(r, "description")}};
         if (auto q = limit(text_of(r, "maxquota")); q && *q != "0") {
-            s.emplace_back("quota_bytes", megabytes(*q));
+            s.emplace_back("quota_bytes", postfixadmin_megabytes(*q));
         }
         VHM_TRY(step(store_.add_domain(d, s), "add domain " + d, "domain " + d));
+        if (auto total = limit(text_of(r, "quota")); total && *total != "0") {
+            skipped.push_back(d + ": its total quota of " + *total +
+                              " MB (vhostmail limits each mailbox, not a domain's sum)");
+        }
         vhost::settings l;
         if (auto m = limit(text_of(r, "mailboxes"))) {
             l.emplace_back("max_mailboxes", *m);
@@ -232,18 +307,25 @@ admin_result<done> importer::postfixadmin() {
             limits.emplace_back(d, l);
         }
     }
-    for (const auto& r : alias_domains->rows) {
-        std::string a = text_of(r, "alias_domain"), t = text_of(r, "target_domain");
-        if (!truthy(text_of(r, "active"))) {
+    for (const auto& [a, target] : alias_targets) {
+        // Postfix used the alias only while both its alias_domain row and its domain row (where
+        // there is one) were active: PostfixAdmin's alias-domain and virtual-domain maps.
+        const auto& [t, active] = target;
+        if (!active || !domain_active.try_emplace(a, true).first->second) {
             skipped.push_back(a + " -> " + t + ": an inactive domain alias");
+            not_hosted[a] = "the inactive domain alias " + a + ", which is not imported";
             continue;
         }
+        not_hosted[a] = "the domain alias " + a + " (mail to it follows the alias to " + t + ")";
         VHM_TRY(step(store_.add_domain_alias(a, t), "add domain alias " + a + " -> " + t,
                      "alias_domain " + a));
     }
     std::set<std::string> with_mailbox;
     for (const auto& r : mailboxes->rows) {
         std::string a = ascii_lower(text_of(r, "username"));
+        if (auto n = not_hosted.find(split_address(a).domain); n != not_hosted.end()) {
+            return admin_failure{"mailbox " + a + ": a mailbox in " + n->second};
+        }
         vhost::settings s{{"mailbox", "yes"},
                           {"full_name", text_of(r, "name")},
                           {"quota_bytes", text_of(r, "quota").empty() ? "0" : text_of(r, "quota")},
@@ -263,6 +345,10 @@ admin_result<done> importer::postfixadmin() {
         std::string a = ascii_lower(trimmed(text_of(r, "address")));
         std::string row = "alias " + a;
         std::string go = trimmed(text_of(r, "goto"));
+        if (auto n = not_hosted.find(split_address(a).domain); n != not_hosted.end()) {
+            skipped.push_back(a + " -> " + go + ": an address in " + n->second);
+            continue;
+        }
         if (a.starts_with("@")) {
             if (go.find(',') != std::string::npos) {
                 return admin_failure{row + ": a catch-all takes exactly one destination"};
@@ -282,14 +368,19 @@ admin_result<done> importer::postfixadmin() {
     }
     for (const auto& r : vacations->rows) {
         std::string a = ascii_lower(text_of(r, "email"));
+        std::string subject = lf_text(text_of(r, "subject"));
+        std::replace(subject.begin(), subject.end(), '\n', ' ');
         vhost::settings s{{"enabled", truthy(text_of(r, "active")) ? "yes" : "no"},
-                          {"subject", text_of(r, "subject")},
-                          {"body", text_of(r, "body")}};
-        for (auto [from, to] : {std::pair{"activefrom", "starts_at"}, {"activeuntil", "ends_at"}}) {
-            std::string when = text_of(r, from);
+                          {"subject", trimmed(subject)},
+                          {"body", lf_text(text_of(r, "body"))}};
+        std::string from = text_of(r, "activefrom"), until = text_of(r, "activeuntil");
+        for (auto [when, to] : {std::pair{from, "starts_at"}, {until, "ends_at"}}) {
             if (!when.empty() && !when.starts_with("0000")) {
                 s.emplace_back(to, when);
             }
+        }
+        if (auto i = reply_interval(text_of(r, "interval_time"), from, until)) {
+            s.emplace_back("interval_seconds", *i);
         }
         VHM_TRY(step(store_.set_vacation(a, s), "set the vacation of " + a, "vacation " + a));
     }
@@ -298,9 +389,10 @@ admin_result<done> importer::postfixadmin() {
         admin_hashes[ascii_lower(text_of(r, "username"))] = text_of(r, "password");
     }
     for (const auto& r : domain_admins->rows) {
-        std::string login = ascii_lower(text_of(r, "username")), d = text_of(r, "domain");
+        std::string login = ascii_lower(text_of(r, "username"));
+        std::string d = ascii_lower(text_of(r, "domain"));
         std::string row = "domain_admins " + login;
-        if (d == "ALL") {
+        if (d == "all") {
             skipped.push_back(login +
                               ": a PostfixAdmin superadmin; superadmins use the full"
                               " configuration, not a login");
@@ -308,6 +400,10 @@ admin_result<done> importer::postfixadmin() {
         }
         if (!truthy(text_of(r, "active"))) {
             skipped.push_back(login + " for " + d + ": an inactive domain admin");
+            continue;
+        }
+        if (auto n = not_hosted.find(d); n != not_hosted.end()) {
+            skipped.push_back(login + " for " + d + ": administers " + n->second);
             continue;
         }
         auto created = store_.ensure_address(login);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Integration test of the vhostmail admin tool against a real MariaDB (and lookupd for resolve).
 
-usage: run_admin_test.py ADMIN_BINARY LOOKUPD_BINARY SOURCE_DIR
+usage: run_admin_test.py ADMIN_BINARY LOOKUPD_BINARY AUTHD_BINARY SOURCE_DIR
 
 Builds docs/specification.md's example data with the tool only, then checks every subcommand's happy path and
 its error paths (exit 1 with a one-line message, exit 2 for usage), limits, duplicates, invalid
@@ -12,6 +12,7 @@ agrees with what lookupd answers Postfix's postmap.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,8 @@ import vhm_daemon  # noqa: E402
 import vhm_dovecot  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
-from vhm_check import check, failures, verdict  # noqa: E402
+import vhm_sasl  # noqa: E402
+from vhm_check import check, verdict  # noqa: E402
 
 
 class tool:
@@ -685,9 +687,36 @@ def import_howto(t, db, here):
         t.ok("domain", "remove", d)
 
 
-def import_postfixadmin(t, db, here):
+def postfixadmin_logins(dump):
+    """{login: (password, stored hash, active)} from the header and the mailbox and admin rows
+    of make_postfixadmin_sample.py's dump."""
+    with open(dump) as f:
+        text = f.read()
+    passwords = dict(re.findall(r'^--   (\S+): "([^"]*)"', text, re.M))
+    rows = {}
+    for table, active_column in (("mailbox", 9), ("admin", 4)):  # 0-based, in the INSERT rows
+        block = re.search(rf"INSERT INTO `{table}` VALUES\n(.*?);\n", text, re.S).group(1)
+        for row in block.splitlines():
+            values = row.strip("(),").split(",")
+            login, stored = values[0].strip("'"), values[1].strip("'")
+            rows[login] = (passwords[login], stored, values[active_column] == "1")
+    return rows
+
+
+def import_postfixadmin(t, db, authd, here, tmp):
+    """A dump that PostfixAdmin 3.3 wrote itself (make_postfixadmin_sample.py) imports
+    completely, and its users log in through authd and through Dovecot."""
     dump = os.path.join(here, "postfixadmin_sample.sql")
-    domains = ("pfa.example",)
+    logins = postfixadmin_logins(dump)
+    schemes = {login: re.match(r"(\{[A-Z0-9.-]+\}|\$[0-9a-z]+\$|[0-9a-f]{32}$)", v[1]).group(1)
+               for login, v in logins.items()}
+    check("the sample holds the password schemes PostfixAdmin writes", schemes, {
+        "carl@pfa.example": "$1$", "dora@pfa.example": "{SHA512-CRYPT}",
+        "erin@pfa.example": "{SHA512-CRYPT.B64}", "frank@pfa.example": "$6$",
+        "gina@pfa.example": "$2y$", "hugo@pfa.example": logins["hugo@pfa.example"][1],
+        "ida@other.example": "{SSHA512}", "boss@pfa.example": "$1$",
+        "root@admin.example": "$1$"})
+    domains = ("other.example", "pfa.example")
     t.ok("domain", "add", "pfa-alias.example")
     before = totals(db)
     err = t.fails(1, "nothing imported", "import", "postfixadmin", "--from-dump", dump)
@@ -703,31 +732,52 @@ def import_postfixadmin(t, db, here):
            "would make boss@pfa.example an administrator of pfa.example" in plan,
            "would vacation" in plan or "would boss" in plan), (True, True, False))
     out = t.ok("import", "postfixadmin", "--from-dump", dump)
-    for skip in ("skip backup.example: a backup MX domain",
+    for line in ("add domain alias pfa-alias.example -> pfa.example",
+                 "skip old-alias.example -> pfa.example: an inactive domain alias",
+                 "skip postmaster@pfa-alias.example -> postmaster@mail.example: an address in the"
+                 " domain alias pfa-alias.example (mail to it follows the alias to pfa.example)",
+                 "skip backup.example: a backup MX domain",
+                 "skip pfa.example: its total quota of 2048 MB",
                  "skip root@admin.example: a PostfixAdmin superadmin",
-                 "skip carl@pfa.example -> carl#pfa.example@autoreply.pfa.example",
-                 "skip dora@pfa.example: maildir \"../../etc/\" is not a safe relative path"):
-        check(f"import postfixadmin says: {skip}", skip in out, True)
+                 "skip carl@pfa.example -> carl#pfa.example@autoreply.mail.example"):
+        check(f"import postfixadmin says: {line}", line in out, True)
+    check("import postfixadmin: no second domain for an alias domain",
+          db.sql("SELECT COUNT(*) FROM domains WHERE name LIKE '%alias.example'").strip(), "0")
+    h = {login: v[1] for login, v in logins.items()}
     from_dump = imported(db, domains)
     check("import postfixadmin from a dump", from_dump.splitlines(), [
-        "pfa.example\t1\tCarl's \"club\"\t5\t10\t2147483648\tsales@pfa.example"
+        "other.example\t1\tOther\t\t\t\t\t\t"
+        "abuse|1|0|-|-||-|abuse@mail.example|-|-;"
+        "hostmaster|1|0|-|-||-|hostmaster@mail.example|-|-;"
+        f"ida|1|1|other.example/ida/|0|Ida|{h['ida@other.example']}|-|-|-;"
+        "postmaster|1|0|-|-||-|postmaster@mail.example|-|-;"
+        "webmaster|1|0|-|-||-|webmaster@mail.example|-|-",
+        "pfa.example\t1\tCarl's \"club\"\t8\t12\t102400000\tsales@pfa.example"
         "\tpfa-alias.example\t"
-        "boss|1|0|-|-||$1$zyxwvuts$y6GSeNtjEmG18AnhJCLSv1|-|-|pfa.example;"
-        "carl|1|1|pfa.example/carl-2019/|104857600|Carl Pfa|$1$abcdefgh$uuYZx3j9lFDZkJ8so.M6t1"
-        "|-|1|Away; back soon|I am away.\\nWrite to 'sales' meanwhile.\\n|2026-01-01 00:00:00"
-        "|2036-01-01 00:00:00|-;"
-        "dora|1|1|-|0|Dora|{SHA512-CRYPT}$6$rounds=5000$saltsaltsalt$FIkm4nows86Wa4BHt/6WqdWddX3U6"
-        "/IuAYaTADrlsjPUEORAc.b/txZTGlzgCzHRrK.Ihww7q/OVtIBQ5ARQB0|dora@elsewhere.example|-|-;"
+        "abuse|1|0|-|-||-|abuse@mail.example|-|-;"
+        f"boss|1|0|-|-||{h['boss@pfa.example']}|-|-|other.example,pfa.example;"
+        f"carl|1|1|pfa.example/carl/|102400000|Carl Pfa|{h['carl@pfa.example']}|-"
+        "|1|Away; back soon|I am away.\\nWrite to 'sales' meanwhile.\\n\\n-- \\nCarl\\n"
+        "|2026-01-01 00:00:00|2035-12-31 23:59:00|-;"
+        f"dora|1|1|pfa.example/dora/|51200000|Dora Ünal|{h['dora@pfa.example']}"
+        "|dora@elsewhere.example|0|Holiday|Back on Monday.\\n|2026-01-01 00:00:00"
+        "|2035-12-31 23:59:00|-;"
+        f"erin|1|1|pfa.example/erin/|20480000|Erin|{h['erin@pfa.example']}|-|-|-;"
+        f"frank|0|1|pfa.example/frank/|10240000|Frank (left)|{h['frank@pfa.example']}|-|-|-;"
+        f"gina|1|1|pfa.example/gina/|102400000|Gina|{h['gina@pfa.example']}|-|-|-;"
+        "hostmaster|1|0|-|-||-|hostmaster@mail.example|-|-;"
+        f"hugo|1|1|pfa.example/hugo/|5120000|Hugo|{{PLAIN-MD5}}{h['hugo@pfa.example']}|-|-|-;"
         "old|0|0|-|-||-|carl@pfa.example|-|-;"
         "postmaster|1|0|-|-||-|carl@pfa.example|-|-;"
-        "sales|1|0|-|-||-|carl@pfa.example,dora@pfa.example|-|-"])
-    check("PostfixAdmin domain admin signs in with its kept md5crypt hash",
-          signs_in(t, "boss@pfa.example", "admin pass"), (0, ""))
-    t.ok("admin", "add", "dora@pfa.example", "pfa.example")
-    check("imported {SHA512-CRYPT} hash verifies", signs_in(t, "dora@pfa.example", "sha pass"),
-          (0, ""))
-    t.ok("admin", "remove", "dora@pfa.example", "pfa.example")
+        "sales|1|0|-|-||-|carl@pfa.example,dora@pfa.example|-|-;"
+        "webmaster|1|0|-|-||-|webmaster@mail.example|-|-"])
+    check("PostfixAdmin's reply once: one reply per sender for the whole vacation; weekly kept",
+          db.sql("SELECT a.local_part, v.interval_seconds FROM vacations v JOIN addresses a ON"
+                 " a.id = v.address_id WHERE a.local_part IN ('carl', 'dora') ORDER BY 1"
+                 ).splitlines(), ["carl\t315532740", "dora\t604800"])
+    postfixadmin_logins_work(t, db, authd, tmp, logins)
     t.ok("domain", "remove", "pfa.example")
+    t.ok("domain", "remove", "other.example")
     db.sql("CREATE DATABASE pfa_src")
     db.load_file(dump, database="pfa_src")
     db.sql("GRANT SELECT ON pfa_src.* TO 'vhm_test'@'localhost'")
@@ -735,8 +785,48 @@ def import_postfixadmin(t, db, here):
     check("import postfixadmin from a database = from its dump", imported(db, domains),
           from_dump)
     t.fails(1, "is for the superadmin", "--as", "boss@pfa.example", "--password-stdin",
-            "import", "postfixadmin", "--from-db", "pfa_src", stdin="admin pass\n")
+            "import", "postfixadmin", "--from-db", "pfa_src",
+            stdin=logins["boss@pfa.example"][0] + "\n")
     t.ok("domain", "remove", "pfa.example")
+    t.ok("domain", "remove", "other.example")
+    db.sql("UPDATE pfa_src.mailbox SET maildir = '../../etc/' WHERE username = 'dora@pfa.example'")
+    out = t.ok("import", "postfixadmin", "--from-db", "pfa_src", "--dry-run")
+    check("import postfixadmin: an unsafe maildir is not kept",
+          "skip dora@pfa.example: maildir \"../../etc/\" is not a safe relative path" in out, True)
+    db.sql("INSERT INTO pfa_src.mailbox (username, password, name, maildir, quota, local_part,"
+           " domain) VALUES ('lost@pfa-alias.example', '', '', 'x/', 0, 'lost',"
+           " 'pfa-alias.example')")
+    err = t.fails(1, "nothing imported", "import", "postfixadmin", "--from-db", "pfa_src")
+    check("a mailbox inside an alias domain is refused by name, not dropped",
+          "mailbox lost@pfa-alias.example: a mailbox in the domain alias pfa-alias.example" in err,
+          True)
+    db.sql("DROP DATABASE pfa_src")
+
+
+def postfixadmin_logins_work(t, db, authd, tmp, logins):
+    """Every imported password verifies in authd (Debian's testsaslauthd) and in Dovecot (SQL
+    passdb), except the disabled mailbox; the domain admin signs in to the tool."""
+    password, _, _ = logins["boss@pfa.example"]
+    check("PostfixAdmin domain admin signs in with its kept hash",
+          signs_in(t, "boss@pfa.example", password), (0, ""))
+    mailboxes = {k: v for k, v in logins.items() if not k.startswith(("boss@", "root@"))}
+    config = (vhm_daemon.base_config(db, tmp) + f"authd_dovecot_listen = unix:{tmp}/pfa-auth\n"
+              f"authd_saslauthd_listen = unix:{tmp}/pfa-mux\nauthd_cache_ttl = 0\n")
+    with vhm_daemon.daemon(authd, config, tmp, name="authd-pfa"):
+        for login, (password, stored, active) in sorted(mailboxes.items()):
+            code, out = vhm_sasl.testsaslauthd(f"{tmp}/pfa-mux", login, password)
+            check(f"authd: imported {stored[:12]}... of {login} (active={active})", code,
+                  0 if active else 255)
+        code, _ = vhm_sasl.testsaslauthd(f"{tmp}/pfa-mux", "carl@pfa.example", "wrong 11")
+        check("authd: a wrong password for an imported hash fails", code, 255)
+    if vhm_dovecot.unavailable_reason():
+        print(f"SKIP: Dovecot part: {vhm_dovecot.unavailable_reason()}")
+        return
+    with vhm_dovecot.private_dovecot(os.path.join(tmp, "pfa"), db,
+                                     DOVECOT_PASSWORD_QUERY) as dv:
+        for login, (password, stored, active) in sorted(mailboxes.items()):
+            ok, out = dv.auth_test(login, password)
+            check(f"Dovecot: imported {stored[:12]}... of {login} (active={active})", ok, active)
 
 
 DOVECOT_PASSWORD_QUERY = (
@@ -772,7 +862,7 @@ def passwords_in_dovecot(t, db, tmp):
 
 
 def main():
-    admin, lookupd, source = sys.argv[1:4]
+    admin, lookupd, authd, source = sys.argv[1:5]
     vhm_mariadb.skip_unless_available()
     vhm_postfix.skip_unless_available()
     with tempfile.TemporaryDirectory(prefix="vhm-admin-") as tmp, \
@@ -802,7 +892,7 @@ def main():
         dovecot_ran = passwords_in_dovecot(t, db, tmp)
         here = os.path.dirname(os.path.abspath(__file__))
         import_howto(t, db, here)
-        import_postfixadmin(t, db, here)
+        import_postfixadmin(t, db, authd, here, tmp)
         domain_admins(t, db, admin, tmp)
         t.ok("domain", "alias", "remove", "blobber.net")
         t.ok("domain", "remove", "lala.com")

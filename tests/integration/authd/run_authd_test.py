@@ -17,9 +17,6 @@ failure (client, login, reason, never the password); socket mode; privilege drop
 import base64
 import os
 import pwd
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
+import vhm_sasl  # noqa: E402
 from vhm_check import check, failures, verdict  # noqa: E402
 
 PASSWORD = "secret"  # sql/fixtures/spec-example.sql
@@ -43,53 +41,8 @@ def lenient(tmp):
             "authd_hash_rounds = 5000\n")
 
 
-def testsaslauthd(tmp, user, password, realm=None, service="smtp"):
-    """(exit code, output) of Debian's testsaslauthd against our saslauthd socket."""
-    cmd = [shutil.which("testsaslauthd", path="/usr/sbin:/usr/bin"), "-f", f"{tmp}/mux",
-           "-u", user, "-p", password, "-s", service]
-    if realm is not None:
-        cmd += ["-r", realm]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    return p.returncode, (p.stdout + p.stderr).strip()
-
-
-class dovecot_client:
-    """A raw Dovecot-protocol client, for what Postfix cannot choose (rip=, several requests)."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(15)
-        self.s.connect(path)
-        self.buf = b""
-        self.s.sendall(b"VERSION\t1\t0\nCPID\t1\n")
-        self.handshake = []
-        while True:
-            line = self.line()
-            self.handshake.append(line)
-            if line == "DONE" or line is None:
-                break
-
-    def line(self):
-        while b"\n" not in self.buf:
-            data = self.s.recv(4096)
-            if not data:
-                return None
-            self.buf += data
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line.decode()
-
-    def send(self, text):
-        self.s.sendall(text.encode())
-
-    def plain(self, rid, user, password, rip="192.0.2.1", secured=True):
-        blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
-        sec = "\tsecured" if secured else ""
-        self.send(f"AUTH\t{rid}\tPLAIN\tservice=smtp\tnologin\tlip=127.0.0.1\trip={rip}{sec}"
-                  f"\tresp={blob}\n")
-        return self.line()
-
-    def close(self):
-        self.s.close()
+def testsaslauthd(tmp, *args, **kwargs):
+    return vhm_sasl.testsaslauthd(f"{tmp}/mux", *args, **kwargs)
 
 
 def set_up_data(db):
@@ -180,7 +133,7 @@ def failure_logs(d, since):
 def crafted_login_logged_as_one_field(d, tmp):
     """A login with blanks and '=' cannot add fields of its own to authd's log line."""
     at = d.log_size()
-    c = dovecot_client(f"{tmp}/auth")
+    c = vhm_sasl.dovecot_client(f"{tmp}/auth")
     c.plain(90, "x reason=ok service=imap login=admin@blobber.org", "guess", rip="192.0.2.90")
     c.close()
     text = log_lines(d, at)
@@ -264,7 +217,7 @@ def throttling(db, pf, d, tmp, cfg_text):
     d.wait_for_log("configuration reloaded", start_at=at)
     db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
     # The owner logs in from 198.51.100.5 first: that client becomes trusted for the login.
-    c = dovecot_client(f"{tmp}/auth")
+    c = vhm_sasl.dovecot_client(f"{tmp}/auth")
     check("trusted client: first login", c.plain(1, "vivita@blobber.org", PASSWORD,
                                                  rip="198.51.100.5"),
           "OK\t1\tuser=vivita@blobber.org")
@@ -325,7 +278,7 @@ def spraying_and_variants(db, c_path):
     logs in with an account of its own; an IPv6 client is its /64; case and +extension variants
     of a login are that login."""
     db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
-    c = dovecot_client(c_path)
+    c = vhm_sasl.dovecot_client(c_path)
     sprayer = "192.0.2.66"
     for i, victim in enumerate(["vivita@blobber.org", "gone@blobber.org", "karl@blobber.org",
                                 "imaponly@blobber.org"]):
@@ -366,7 +319,7 @@ def concurrent_wrong_attempts(db, c_path, n=64, block_after=6):
     counted before its password is checked, so no more than block_after are ever checked."""
     import threading
     db.sql("DELETE FROM auth_attempts; DELETE FROM auth_trust;", database=db.database)
-    clients = [dovecot_client(c_path) for _ in range(n)]
+    clients = [vhm_sasl.dovecot_client(c_path) for _ in range(n)]
     answers = [None] * n
     start = threading.Barrier(n)
 
@@ -452,8 +405,8 @@ def main():
     authd, admin, source = sys.argv[1:4]
     vhm_mariadb.skip_unless_available()
     vhm_postfix.skip_unless_available()
-    if shutil.which("testsaslauthd", path="/usr/sbin:/usr/bin") is None:
-        print("SKIP: testsaslauthd not installed (apt-get install sasl2-bin)")
+    if vhm_sasl.testsaslauthd_missing():
+        print(f"SKIP: {vhm_sasl.testsaslauthd_missing()}")
         return 77
     with tempfile.TemporaryDirectory(prefix="vhm-authd-") as tmp, \
             vhm_mariadb.private_mariadb() as db:
@@ -471,7 +424,7 @@ def main():
                   "0o660")
             check("privileges dropped to nobody",
                   os.stat(f"/proc/{d.proc.pid}").st_uid, pwd.getpwnam("nobody").pw_uid)
-            c = dovecot_client(f"{tmp}/auth")
+            c = vhm_sasl.dovecot_client(f"{tmp}/auth")
             check("handshake", [h.split("\t")[0] for h in c.handshake],
                   ["VERSION", "MECH", "MECH", "SPID", "CUID", "COOKIE", "DONE"])
             c.close()
