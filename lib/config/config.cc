@@ -126,12 +126,19 @@ load_result load_config(const param_table& table, const load_options& options) {
     add_overrides(options.overrides, entries, out.errors);
 
     // Last setting wins, overrides after the file. Foreign settings stay visible to $name.
-    std::map<std::string, const config_entry*, std::less<>> settings;
+    std::map<std::string, const config_entry*, std::less<>> settings, by_old_name;
     for (const auto& e : entries) {
-        if (table.find(e.name) == nullptr && !is_foreign(e.name, options.foreign_prefixes)) {
+        if (const auto* spec = table.find(e.name) ? nullptr : table.renamed(e.name)) {
+            out.warnings.push_back(location(e) + ": \"" + e.name + "\" is deprecated; use \"" +
+                                   spec->name + "\"");
+            by_old_name[spec->name] = &e;
+        } else if (table.find(e.name) == nullptr && !is_foreign(e.name, options.foreign_prefixes)) {
             out.errors.push_back(location(e) + ": unknown parameter \"" + e.name + "\"");
         }
         settings[e.name] = &e;
+    }
+    for (const auto& [name, e] : by_old_name) {
+        settings.try_emplace(name, e);  // the new name, where set, wins
     }
     raw_value_fn lookup = [&](std::string_view name) -> std::optional<std::string> {
         if (auto it = settings.find(name); it != settings.end()) {

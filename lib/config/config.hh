@@ -32,12 +32,14 @@ struct load_options {
 struct load_result {
     std::shared_ptr<const config> cfg;  // set exactly when errors is empty
     std::vector<std::string> errors;    // every problem found, not just the first
+    std::vector<std::string> warnings;  // accepted but to be changed: deprecated names
 };
 
 // Reads and parses the file (the only I/O in lib/config), applies the overrides, and validates
 // every declared parameter. A missing or unreadable file is an error. Names that are neither
-// declared nor start with a foreign prefix are errors ("unknown parameter"). Duplicates: the
-// last setting wins. Reentrant.
+// declared nor start with a foreign prefix are errors ("unknown parameter"); a former name
+// (param_spec::old_names) sets its parameter unless the new name is set too, with a warning.
+// Duplicates: the last setting wins. Reentrant.
 load_result load_config(const param_table& table, const load_options& options);
 
 class config {

@@ -101,8 +101,14 @@ void param_table::add(param_spec spec) {
     if (spec.min > spec.max) {
         throw std::logic_error("parameter \"" + spec.name + "\" has min > max");
     }
-    if (specs_.count(spec.name) != 0) {
+    if (specs_.count(spec.name) != 0 || old_names_.count(spec.name) != 0) {
         throw std::logic_error("parameter \"" + spec.name + "\" declared twice");
+    }
+    for (const auto& old : spec.old_names) {
+        if (!valid_param_name(old) || specs_.count(old) != 0 ||
+            !old_names_.emplace(old, spec.name).second) {
+            throw std::logic_error("bad or duplicate former name \"" + old + "\"");
+        }
     }
     auto name = spec.name;
     specs_.emplace(std::move(name), std::move(spec));
@@ -111,6 +117,11 @@ void param_table::add(param_spec spec) {
 const param_spec* param_table::find(std::string_view name) const {
     auto it = specs_.find(name);
     return it == specs_.end() ? nullptr : &it->second;
+}
+
+const param_spec* param_table::renamed(std::string_view old_name) const {
+    auto it = old_names_.find(old_name);
+    return it == old_names_.end() ? nullptr : find(it->second);
 }
 
 std::optional<int64_t> parse_int(std::string_view text) {

@@ -40,6 +40,9 @@ struct param_spec {
     int64_t max = std::numeric_limits<int64_t>::max();
     std::vector<std::string> choices{};  // choice: the allowed words, in their canonical spelling
     bool secret = false;                 // config::dump shows "<hidden>" instead of the value
+    // Former names that still set this parameter, with a deprecation warning (the new name
+    // wins when both are set). They may carry another daemon's prefix.
+    std::vector<std::string> old_names{};
 };
 
 // A duration as a param_spec bound: .min = duration_bound(1s), .max = duration_bound(1h).
@@ -56,11 +59,15 @@ public:
     // The declaration of `name`, or nullptr when it is not declared.
     const param_spec* find(std::string_view name) const;
 
+    // The declaration that `old_name` is a former name of (param_spec::old_names), or nullptr.
+    const param_spec* renamed(std::string_view old_name) const;
+
     // All declarations, sorted by name.
     const std::map<std::string, param_spec, std::less<>>& specs() const { return specs_; }
 
 private:
     std::map<std::string, param_spec, std::less<>> specs_;
+    std::map<std::string, std::string, std::less<>> old_names_;  // old name -> current name
 };
 
 // Value parsers: nullopt when `text` is not valid for the type (bounds are not checked here).

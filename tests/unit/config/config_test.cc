@@ -487,6 +487,37 @@ TEST_CASE("dump: all or only non-default, raw values, secrets hidden") {
           "z = 10m\n");
 }
 
+TEST_CASE("load: a former name sets its parameter, with a warning; the new name wins") {
+    param_table t;
+    t.add({.name = "propagate",
+           .type = param_type::boolean,
+           .default_value = "yes",
+           .old_names = {"lookupd_propagate"}});
+    temp_file f("lookupd_propagate = no\n");
+    // Accepted even where its prefix is another daemon's (foreign) prefix.
+    auto r = load_config(t, {.file = f.path(), .overrides = {}, .foreign_prefixes = {"lookupd_"}});
+    REQUIRE(r.errors.empty());
+    CHECK_FALSE(r.cfg->get_bool("propagate"));
+    CHECK(r.cfg->is_set("propagate"));
+    CHECK(r.warnings ==
+          strings{f.path() + ":1: \"lookupd_propagate\" is deprecated; use \"propagate\""});
+
+    temp_file both("propagate = yes\nlookupd_propagate = no\n");
+    auto b = load_config(t, {.file = both.path(), .overrides = {}, .foreign_prefixes = {}});
+    REQUIRE(b.errors.empty());
+    CHECK(b.cfg->get_bool("propagate"));
+    CHECK(b.warnings.size() == 1);
+
+    auto bad = load_config(
+        t, {.file = "", .overrides = {"lookupd_propagate=maybe"}, .foreign_prefixes = {}});
+    CHECK(bad.errors == strings{"-o lookupd_propagate=maybe: bad value for \"propagate\":"
+                                " \"maybe\" (expected yes or no)"});
+
+    auto none = load_config(t, {});
+    CHECK(none.warnings.empty());
+    CHECK(none.cfg->get_bool("propagate"));
+}
+
 TEST_CASE("param_table rejects programming errors") {
     param_table t;
     t.add({.name = "a"});
@@ -495,8 +526,14 @@ TEST_CASE("param_table rejects programming errors") {
     CHECK_THROWS_AS(t.add({.name = "ch", .type = param_type::choice}), std::logic_error);
     CHECK_THROWS_AS(t.add({.name = "r", .type = param_type::integer, .min = 2, .max = 1}),
                     std::logic_error);
+    CHECK_THROWS_AS(t.add({.name = "x", .old_names = {"a"}}), std::logic_error);
+    t.add({.name = "y", .old_names = {"old_y"}});
+    CHECK_THROWS_AS(t.add({.name = "z", .old_names = {"old_y"}}), std::logic_error);
+    CHECK_THROWS_AS(t.add({.name = "old_y"}), std::logic_error);
     CHECK(t.find("a") != nullptr);
     CHECK(t.find("b") == nullptr);
+    CHECK(t.renamed("old_y") == t.find("y"));
+    CHECK(t.renamed("y") == nullptr);
 }
 
 TEST_CASE("common parameters: defaults load and prefixes") {
@@ -517,6 +554,7 @@ TEST_CASE("common parameters: defaults load and prefixes") {
     CHECK(c.get_duration(common::db_lease_timeout) == 2s);
     CHECK(c.get_string(common::syslog_facility) == "mail");
     CHECK(c.get_string(common::recipient_delimiter) == "+");
+    CHECK(c.get_bool(common::propagate_unmatched_extensions));
     CHECK(c.dump(true).empty());
     CHECK(daemon_prefixes().size() == 7);
     CHECK(other_daemon_prefixes("lookupd_") ==
