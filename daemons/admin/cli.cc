@@ -227,6 +227,9 @@ int run_cli(int argc, char** argv) {
     for (const auto& e : loaded.errors) {
         std::fprintf(stderr, "vhostmail: %s\n", e.c_str());
     }
+    for (const auto& w : loaded.warnings) {
+        std::fprintf(stderr, "vhostmail: warning: %s\n", w.c_str());
+    }
     if (!loaded.errors.empty()) {
         return exit_failed;
     }

@@ -14,6 +14,7 @@
 #include "lib/db/migrate.hh"
 #include "lib/proto/tcp_table.hh"
 #include "lib/vhost/resolver.hh"
+#include "lib/vhost/routing_settings.hh"
 #include "lib/vhost/snapshot_loader.hh"
 
 #include "daemons/admin/admin.hh"
@@ -59,8 +60,7 @@ void check_schema(context& ctx, db::connection& conn, findings& out) {
 }
 
 void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
-    vhost::resolve_options options;
-    options.delimiters = ctx.cfg().get_string(config::common::recipient_delimiter);
+    vhost::resolve_options options = vhost::routing_options(ctx.cfg());
     options.now = std::time(nullptr);
     vhost::snapshot_directory dir(std::make_shared<vhost::snapshot>(snap));
     for (const auto& [name, data] : snap.domains) {
@@ -201,6 +201,9 @@ std::shared_ptr<const config::config> daemons_config(context& ctx, findings& out
     auto loaded = config::load_config(table, options);
     for (const auto& e : loaded.errors) {
         out.add(e);
+    }
+    for (const auto& w : loaded.warnings) {
+        out.warn(w);
     }
     if (!loaded.cfg) {
         return nullptr;

@@ -6,10 +6,10 @@
 #include <ctime>
 #include <set>
 
-#include "lib/config/common_params.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/proto/tcp_table.hh"
+#include "lib/vhost/routing_settings.hh"
 #include "lib/vhost/snapshot_loader.hh"
 
 #include "daemons/admin/admin.hh"
@@ -52,9 +52,7 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     if (!snap) {
         return ctx.fail("database error: " + snap.error().message);
     }
-    vhost::resolve_options options;
-    options.delimiters = ctx.cfg().get_string(config::common::recipient_delimiter);
-    options.propagate_extension = ctx.cfg().get_bool("lookupd_propagate_unmatched_extensions");
+    vhost::resolve_options options = vhost::routing_options(ctx.cfg());
     options.now = std::time(nullptr);
     vhost::snapshot_directory dir(*snap);
     // A domain administrator sees the routing inside their own domains only: the view stops

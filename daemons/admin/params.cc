@@ -20,11 +20,6 @@ void declare_own_params(config::param_table& t) {
 
 void declare_params(config::param_table& t) {
     declare_own_params(t);
-    // Read, not owned: "vhostmail resolve" must route exactly as lookupd is configured to.
-    t.add({.name = "lookupd_propagate_unmatched_extensions",
-           .type = config::param_type::boolean,
-           .default_value = "yes",
-           .doc = "see vhostmail-lookupd(8)"});
     // Read, not owned: --as signs in under authd's throttling (vhostmail-authd(8)).
     add_server_params(t, "authd_", 200);
     authd::declare_params(t);

@@ -3,10 +3,10 @@
 
 #include <unistd.h>
 
-#include "lib/config/common_params.hh"
 #include "lib/core/strings.hh"
 #include "lib/os/command.hh"
 #include "lib/os/sandbox.hh"
+#include "lib/vhost/routing_settings.hh"
 
 namespace vhostmail::deliver {
 
@@ -224,7 +224,7 @@ delivery_settings delivery_settings_from(const config::config& cfg) {
     for (const auto& a : cfg.get_list("deliver_vacation_addresses")) {
         s.vacation_addresses.push_back(ascii_lower(a));
     }
-    s.resolve.delimiters = cfg.get_string(config::common::recipient_delimiter);
+    s.resolve = vhost::routing_options(cfg);
     return s;
 }
 

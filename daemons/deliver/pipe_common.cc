@@ -93,6 +93,7 @@ pipe_start start_pipe(int argc, char** argv) {
     }
     if (!a.config_given) {
         struct stat sb {};
+
         if (::stat(std::string(config::default_config_file).c_str(), &sb) == 0) {
             a.config_file = std::string(config::default_config_file);
         }
@@ -103,6 +104,9 @@ pipe_start start_pipe(int argc, char** argv) {
     auto loaded = config::load_config(
         table, {a.config_file, a.overrides, config::other_daemon_prefixes("deliver_")});
     log::init("vhostmail-deliver", {.foreground_stderr = false, .verbose = a.verbose});
+    for (const auto& w : loaded.warnings) {
+        log::warning("{}", w);
+    }
     if (loaded.errors.empty()) {
         loaded.errors = validate(*loaded.cfg);
     }

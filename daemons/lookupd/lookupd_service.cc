@@ -3,12 +3,12 @@
 
 #include <ctime>
 
-#include "lib/config/common_params.hh"
 #include "lib/core/strings.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
 #include "lib/proto/socketmap.hh"
 #include "lib/proto/tcp_table.hh"
+#include "lib/vhost/routing_settings.hh"
 
 #include "daemons/lookupd/lookup_service.hh"
 
@@ -40,8 +40,7 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
     s.socketmap_idle = cfg.get_duration("lookupd_socketmap_idle_timeout");
     s.tcp_idle = cfg.get_duration("lookupd_tcp_idle_timeout");
     s.request_timeout = cfg.get_duration("lookupd_request_timeout");
-    s.resolve.delimiters = cfg.get_string(config::common::recipient_delimiter);
-    s.resolve.propagate_extension = cfg.get_bool("lookupd_propagate_unmatched_extensions");
+    s.resolve = vhost::routing_options(cfg);
     s.resolve.trace = false;  // steps are for "vhostmail resolve", not the hot path
     return s;
 }

@@ -38,10 +38,6 @@ void declare_params(config::param_table& t) {
            .default_value = "10s",
            .doc = "time to finish reading a request that has begun, and to write its reply",
            .min = 100, .max = 3600'000});
-    t.add({.name = "lookupd_propagate_unmatched_extensions", .type = param_type::boolean,
-           .default_value = "yes",
-           .doc = "add a +extension matched on the base address to the alias results"
-                  " (Postfix propagate_unmatched_extensions)"});
 }
 
 std::vector<listen_request> listeners(const config::config& cfg) {

@@ -5,6 +5,7 @@
 
 #include "lib/config/common_params.hh"
 #include "lib/os/command.hh"
+#include "lib/vhost/routing_settings.hh"
 
 namespace vhostmail::policyd {
 
@@ -252,7 +253,7 @@ std::vector<std::string> validate(const config::config& cfg) {
 
 engine_settings engine_settings_from(const config::config& cfg) {
     engine_settings s;
-    s.resolve.delimiters = cfg.get_string(config::common::recipient_delimiter);
+    s.resolve = vhost::routing_options(cfg);
     s.max_staleness = cfg.get_duration("policyd_max_staleness");
     s.hosted_sender_reject = cfg.get_string("policyd_hosted_sender_action") == "reject";
     s.budgets.login = rules_from(cfg, "login");

@@ -130,6 +130,12 @@ void add_common_params(param_table& t) {
            .type = pt::string,
            .default_value = "+",
            .doc = "characters that separate a local part from its extension (\"\" = none)"});
+    t.add({.name = std::string(common::propagate_unmatched_extensions),
+           .type = pt::boolean,
+           .default_value = "yes",
+           .doc = "add a +extension matched on the base address to the alias results"
+                  " (Postfix propagate_unmatched_extensions)",
+           .old_names = {"lookupd_propagate_unmatched_extensions"}});
 }
 
 std::vector<std::string> daemon_prefixes() {

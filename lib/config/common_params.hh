@@ -39,6 +39,7 @@ inline constexpr std::string_view syslog_name = "syslog_name";
 inline constexpr std::string_view syslog_facility = "syslog_facility";
 inline constexpr std::string_view mail_owner_user = "mail_owner_user";
 inline constexpr std::string_view recipient_delimiter = "recipient_delimiter";
+inline constexpr std::string_view propagate_unmatched_extensions = "propagate_unmatched_extensions";
 }  // namespace common
 
 // Declares the shared parameters above in `table` (defaults in common_params.cc). Throws

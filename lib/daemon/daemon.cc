@@ -133,6 +133,9 @@ void signal_loop(const daemon_spec& spec, const config::param_table& table, cons
             if (loaded.errors.empty() && spec.validate) {
                 loaded.errors = spec.validate(*loaded.cfg);
             }
+            for (const auto& w : loaded.warnings) {
+                log::warning("{}", w);
+            }
             if (loaded.errors.empty()) {
                 log::set_verbose(f.verbose);
                 svc.reload(loaded.cfg);
@@ -191,6 +194,9 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
     log::init(spec.name, {.foreground_stderr = f.foreground || f.check_only || f.dump != 0,
                           .verbose = f.verbose,
                           .facility = LOG_MAIL});
+    for (const auto& w : loaded.warnings) {
+        log::warning("{}", w);
+    }
     if (!loaded.errors.empty()) {
         for (const auto& e : loaded.errors) {
             log::error("{}", e);

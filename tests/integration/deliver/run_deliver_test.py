@@ -20,13 +20,13 @@ import pwd
 import re
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import vhm_clients  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
@@ -85,24 +85,8 @@ def pipe_snippet(source, deliver, config):
     return text.replace("user=vmail:vmail", "user=nobody:nogroup") + "\n"
 
 
-def lmtp_session(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(30)
-    s.connect(path)
-    f = s.makefile("rb")
-
-    def reply():
-        lines = []
-        while True:
-            ln = f.readline().decode()
-            lines.append(ln.rstrip("\r\n"))
-            if len(ln) < 4 or ln[3] != "-":
-                return lines
-    return s, reply
-
-
 def lmtp_protocol(sock_path, mailbase):
-    s, reply = lmtp_session(sock_path)
+    s, reply = vhm_clients.lmtp_session(sock_path)
     check("LMTP greeting", reply()[0][:4], "220 ")
     s.sendall(b"HELO x\r\n")
     check("HELO refused", reply()[0][:3], "500")
@@ -305,7 +289,7 @@ def durability(deliver, config, mailbase):
 def reply_outbox(db, sock_path, sendmail_log, lmtpd):
     """A vacation reply that sendmail does not take when its message is delivered waits in the
     outbox and is sent by lmtpd a moment later: not lost, not sent twice."""
-    s, reply = lmtp_session(sock_path)
+    s, reply = vhm_clients.lmtp_session(sock_path)
     reply()
     s.sendall(b"LHLO client\r\nMAIL FROM:<flaky@remote.example>\r\n"
               b"RCPT TO:<vivita@blobber.org>\r\nDATA\r\n")
@@ -329,7 +313,7 @@ def freshness_at_data(db, sock_path, mailbase):
     DATA lmtpd asks again, and with the copy stale and the database hung it defers instead of
     routing by data it can no longer vouch for."""
     before = count(mailbase, "blobber.org/vivita/")
-    s, reply = lmtp_session(sock_path)
+    s, reply = vhm_clients.lmtp_session(sock_path)
     reply()
     s.sendall(b"LHLO client\r\nMAIL FROM:<bob@remote.example>\r\n"
               b"RCPT TO:<vivita@blobber.org>\r\n")
@@ -358,7 +342,7 @@ def transaction_time_limit(lmtpd, common, tmp, mailbase):
               "lmtpd_transaction_time_limit = 1s\n")
     r1, r2 = count(mailbase, "slow.example/r1/"), count(mailbase, "slow.example/r2/")
     with vhm_daemon.daemon(lmtpd, config, tmp, name="lmtpd-limit"):
-        s, reply = lmtp_session(sock)
+        s, reply = vhm_clients.lmtp_session(sock)
         reply()
         s.sendall(b"LHLO client\r\n")
         reply()
@@ -406,7 +390,7 @@ def copy_behind(db, sock_path):
     to lmtpd at once, although its in-memory copy is polled only every 250 ms."""
     db.sql("INSERT INTO addresses (domain_id, local_part, mailbox) SELECT id, 'newcomer', TRUE"
            " FROM domains WHERE name = 'blobber.org'")
-    s, reply = lmtp_session(sock_path)
+    s, reply = vhm_clients.lmtp_session(sock_path)
     reply()
     s.sendall(b"LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<newcomer@blobber.org>\r\n")
     reply()
@@ -421,7 +405,7 @@ def database_down(db, deliver, config, sock_path):
                             "Subject: x\n\nx\n")
     check("DB down: pipe exit 75", (code, out[:5]), (75, "4.3.0"))
     time.sleep(1.5)  # lmtpd routes from its in-memory copy until lmtpd_max_staleness (1 s)
-    s, reply = lmtp_session(sock_path)
+    s, reply = vhm_clients.lmtp_session(sock_path)
     reply()
     s.sendall(b"LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<xandros@blobber.org>\r\n")
     reply()

@@ -17,12 +17,12 @@ requests; the database stopped (fault actions) and back; SIGHUP; SIGTERM.
 
 import os
 import re
-import socket
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import vhm_clients  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
@@ -56,44 +56,8 @@ def policy_config(tmp, name, shard, extra=""):
             f"policyd_shard_id = {shard}\n")
 
 
-def policy_request(**attrs):
-    base = {"request": "smtpd_access_policy", "protocol_state": "RCPT",
-            "protocol_name": "ESMTP", "client_address": "192.0.2.10",
-            "client_name": "mx.example.net", "sender": OUTSIDER, "recipient": "",
-            "instance": f"i.{time.time()}", "size": "0", "sasl_username": ""}
-    base.update(attrs)
-    return "".join(f"{k}={v}\n" for k, v in base.items()) + "\n"
-
-
-class policy_client:
-    """One persistent connection speaking the policy protocol, like smtpd's."""
-
-    def __init__(self, path, timeout=10):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-        self.buf = b""
-
-    def ask_raw(self, text):
-        """The reply without its blank line, or None when the server closed the connection."""
-        try:
-            self.s.sendall(text.encode() if isinstance(text, str) else text)
-            while b"\n\n" not in self.buf:
-                chunk = self.s.recv(4096)
-                if not chunk:
-                    return None
-                self.buf += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            return None
-        reply, self.buf = self.buf.split(b"\n\n", 1)
-        return reply.decode()
-
-    def ask(self, **attrs):
-        r = self.ask_raw(policy_request(**attrs))
-        return r[len("action="):] if r and r.startswith("action=") else r
-
-    def close(self):
-        self.s.close()
+def policy_client(path, timeout=10):
+    return vhm_clients.policy_client(path, timeout, defaults={"sender": OUTSIDER})
 
 
 def policy_snippet(source, name, tmp):
