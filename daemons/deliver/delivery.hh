@@ -40,7 +40,7 @@
 namespace vhostmail::deliver {
 
 struct delivery_settings {
-    std::string hostname;                 // Maildir names, Message-IDs
+    std::string hostname;  // Maildir names, Message-IDs
     // 552 5.2.2, else 452 4.2.2. Temporary by default: the recipient was accepted already,
     // and a bounce then goes to a sender that may be forged (backscatter).
     bool over_quota_permanent = false;
@@ -50,10 +50,10 @@ struct delivery_settings {
     bool command_as_daemon_user = false;  // filters/commands without a command user (unsafe)
     std::string expansion_filter{os::default_expansion_filter};  // what %d %u %f may carry
     os::program_limits command_limits;
-    std::vector<std::string> sendmail;    // argv of Postfix's sendmail, e.g. {"/usr/sbin/sendmail"}
+    std::vector<std::string> sendmail;  // argv of Postfix's sendmail, e.g. {"/usr/sbin/sendmail"}
     std::vector<std::string> vacation_addresses;  // extra addresses counted as "addressed to me"
     vhost::resolve_options resolve;
-    store::maildir::hook hook;            // test hook (durability tests); empty in production
+    store::maildir::hook hook;  // test hook (durability tests); empty in production
 };
 
 struct envelope {
@@ -64,12 +64,13 @@ struct envelope {
 
 // One delivery result with its LMTP reply and pipe(8) exit status (the one outcome table).
 struct delivery_result {
-    int code = 451;         // SMTP/LMTP reply code
-    std::string enhanced;   // "2.0.0", "4.3.0", "5.1.1", ...
-    std::string text;       // short reason, no CR/LF
-    int exit = 75;          // sysexits for pipe(8)
+    int code = 451;        // SMTP/LMTP reply code
+    std::string enhanced;  // "2.0.0", "4.3.0", "5.1.1", ...
+    std::string text;      // short reason, no CR/LF
+    int exit = 75;         // sysexits for pipe(8)
 
     bool delivered() const { return code / 100 == 2; }
+
     bool temporary() const { return code / 100 == 4; }
 };
 
@@ -93,11 +94,12 @@ public:
                             const std::vector<header_field>& headers);
 
 private:
-    struct prepared {  // the message after its domain's filter
+    struct prepared {            // the message after its domain's filter
         delivery_result result;  // the filter's outcome: a temporary failure holds every recipient
         bool discarded = false;
         std::string filtered;
     };
+
     delivery_result filter(const vhost::domain_record& dom, const envelope& env,
                            std::string_view message, prepared& out);
     delivery_result to_mailbox(const vhost::destination& d, const vhost::address_record* rec,

@@ -68,7 +68,7 @@ constexpr std::string_view expire_unpassed_sql =
 constexpr std::string_view expire_clients_sql =
     "DELETE FROM greylist_clients WHERE last_pass < UNIX_TIMESTAMP() - ? LIMIT 1000";
 
-constexpr size_t max_cache_entries = 1'000'000;  // per cache; cleared whole when exceeded
+constexpr size_t max_cache_entries = 1'000'000;      // per cache; cleared whole when exceeded
 constexpr size_t max_queued_greylist_ops = 100'000;  // while the database is away
 constexpr size_t max_pending_counters = 1'000'000;
 
@@ -121,8 +121,7 @@ std::string policy_store::view_key(const std::string& key, int64_t window_s) {
     return key + "/" + std::to_string(window_s);
 }
 
-lookup<window_counts> policy_store::counts(const std::string& key, int64_t now,
-                                           int64_t window_s) {
+lookup<window_counts> policy_store::counts(const std::string& key, int64_t now, int64_t window_s) {
     const int64_t start = window_start(now, window_s);
     const std::string vk = view_key(key, window_s);
     auto pending_for = [&](int64_t s) {
@@ -238,8 +237,10 @@ void policy_store::flush() {
             greylist_ops_.insert(greylist_ops_.begin(), ops.begin(), ops.end());
         }
         if (!flush_failing_) {
-            log::warning("cannot store rate counters and greylisting state, keeping them in"
-                         " memory: {}", db::describe(r.error()));
+            log::warning(
+                "cannot store rate counters and greylisting state, keeping them in"
+                " memory: {}",
+                db::describe(r.error()));
         }
         flush_failing_ = true;
         return;
@@ -459,7 +460,7 @@ db::outcome<void> policy_store::load_limits(db::connection& conn) {
             continue;
         }
         rate_rule rule;
-        rule.what = what == "messages" ? budget::messages
+        rule.what = what == "messages"     ? budget::messages
                     : what == "recipients" ? budget::recipients
                                            : budget::bytes;
         rule.window_s = std::max<int64_t>(1, row.i64(4));

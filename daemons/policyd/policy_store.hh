@@ -34,10 +34,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemons/policyd/greylist.hh"
-#include "daemons/policyd/budgets.hh"
 #include "lib/core/lookup.hh"
 #include "lib/db/pool.hh"
+
+#include "daemons/policyd/budgets.hh"
+#include "daemons/policyd/greylist.hh"
 
 namespace vhostmail::policyd {
 
@@ -106,10 +107,12 @@ private:
         window_counts db;   // as read (plus what this instance flushed since)
         std::chrono::steady_clock::time_point read_at{};
     };
+
     struct pending_key {
         std::string key;
         int64_t start;
         int64_t window_s;
+
         bool operator<(const pending_key& o) const {
             return std::tie(key, start, window_s) < std::tie(o.key, o.start, o.window_s);
         }

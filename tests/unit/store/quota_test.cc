@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/store/quota.hh"
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 #include <utime.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "lib/store/mailbox_path.hh"
 #include "lib/store/maildir.hh"
+
 #include "tests/unit/store/temp_dir.hh"
 
 using namespace vhostmail;
