@@ -7,12 +7,14 @@
 #include <filesystem>
 #include <set>
 #include <sys/stat.h>
+#include <tuple>
 
 #include "lib/config/common_params.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/db/migrate.hh"
 #include "lib/proto/tcp_table.hh"
+#include "lib/vhost/mailbox_usage.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/routing_settings.hh"
 #include "lib/vhost/snapshot_loader.hh"
@@ -140,36 +142,42 @@ std::string size_text(uint64_t bytes) {
     return buf;
 }
 
-// Mailboxes whose usage (mailbox_usage: the newest row written by any delivering host, as
-// 0003_delivery.sql prescribes; the rows hold absolute values, so they are not summed) has
-// reached the quota: the address's own, else the domain's default; 0 or none means no limit.
-void check_quotas(context& ctx, db::connection& conn, findings& out) {
-    auto r = conn.query(
-        "SELECT d.name, a.local_part, u.bytes, u.messages,"
-        " COALESCE(a.quota_bytes, d.quota_bytes, 0), COALESCE(a.quota_messages,"
-        " d.quota_messages, 0) FROM addresses a JOIN domains d ON d.id = a.domain_id"
-        " JOIN mailbox_usage u ON u.address_id = a.id WHERE a.mailbox AND u.node ="
-        " (SELECT v.node FROM mailbox_usage v WHERE v.address_id = a.id"
-        " ORDER BY v.updated_at DESC, v.node LIMIT 1) ORDER BY d.name, a.local_part");
-    if (!r) {
-        out.add("cannot read the mailbox usage: " + r.error().message);
+// Mailboxes whose newest recorded usage (lib/vhost/mailbox_usage) has reached their quota
+// (vhost::mailbox_quota: the address's own, else the domain's default).
+void check_quotas(context& ctx, db::connection& conn, const vhost::snapshot& snap, findings& out) {
+    auto usage = vhost::read_all_mailbox_usage(conn);
+    if (!usage) {
+        out.add("cannot read the mailbox usage: " + usage.error().message);
         return;
     }
-    for (const auto& row : r->rows) {
-        if (ctx.scope() && !ctx.scope()->domains.contains(row.str(0))) {
+    std::vector<std::tuple<std::string, std::string, std::string>> over;  // domain, local, what
+    for (const auto& [name, data] : snap.domains) {
+        if (ctx.scope() && !ctx.scope()->domains.contains(name)) {
             continue;
         }
-        std::string who = row.str(1) + "@" + row.str(0);
-        int64_t bytes = row.i64(2), messages = row.i64(3);
-        uint64_t max_bytes = row.u64(4), max_messages = row.u64(5);
-        if (max_bytes > 0 && bytes >= 0 && static_cast<uint64_t>(bytes) >= max_bytes) {
-            out.warn(who + " is over quota: " + size_text(static_cast<uint64_t>(bytes)) + " of " +
-                     size_text(max_bytes));
+        for (const auto& [local, a] : data->addresses) {
+            auto used = a.mailbox ? usage->find(a.id) : usage->end();
+            if (used == usage->end()) {
+                continue;
+            }
+            auto quota = vhost::mailbox_quota(data->domain, a);
+            const auto& u = used->second;
+            // Full = one more message would not fit (store::exceeds, as delivery decides).
+            if (store::exceeds({quota.bytes, 0}, u, 0)) {
+                over.emplace_back(
+                    name, local,
+                    size_text(static_cast<uint64_t>(u.bytes)) + " of " + size_text(quota.bytes));
+            }
+            if (store::exceeds({0, quota.messages}, u, 0)) {
+                over.emplace_back(name, local,
+                                  std::to_string(u.messages) + " of " +
+                                      std::to_string(quota.messages) + " messages");
+            }
         }
-        if (max_messages > 0 && messages >= 0 && static_cast<uint64_t>(messages) >= max_messages) {
-            out.warn(who + " is over quota: " + std::to_string(messages) + " of " +
-                     std::to_string(max_messages) + " messages");
-        }
+    }
+    std::sort(over.begin(), over.end());
+    for (const auto& [domain, local, what] : over) {
+        out.warn(local + "@" + domain + " is over quota: " + what);
     }
 }
 
@@ -312,8 +320,8 @@ int check(context& ctx, const std::vector<std::string>& a) {
         out.add("cannot read the routing data: " + snap.error().message);
     } else {
         check_routing(ctx, **snap, out);
+        check_quotas(ctx, *conn, **snap, out);
     }
-    check_quotas(ctx, *conn, out);
     if (postfix_dir) {
         check_postfix(ctx, *conn, daemons.get(), *postfix_dir, out);
     }

@@ -88,19 +88,20 @@ std::string delivery_agent::trace_headers(const vhost::destination& d, const env
     return h;
 }
 
-delivery_result delivery_agent::filter(const vhost::domain_record& dom, const envelope& env,
-                                       std::string_view message, prepared& out) {
-    auto argv = split_command(dom.filter_command);
+delivery_result delivery_agent::filter(const std::string& domain, const std::string& command,
+                                       const envelope& env, std::string_view message,
+                                       prepared& out) {
+    auto argv = split_command(command);
     if (!argv || argv->empty()) {
-        return result_temp("filter of " + dom.name + " is not a valid command line", "4.3.5");
+        return result_temp("filter of " + domain + " is not a valid command line", "4.3.5");
     }
     program_options o = database_program(s_);
     o.time_limit = s_.filter_time_limit;
     o.max_output = s_.filter_max_output;
-    o.env = {"SENDER=" + env.sender, "DOMAIN=" + dom.name};
+    o.env = {"SENDER=" + env.sender, "DOMAIN=" + domain};
     auto r = run_program(*argv, message, o);
     if (r.what != program_result::kind::exited || r.status != 0) {
-        auto res = from_program(r, "filter of " + dom.name);
+        auto res = from_program(r, "filter of " + domain);
         if (res.delivered() || !res.temporary()) {
             res = result_temp(res.text);  // a failing filter never bounces: the mail waits
         }
@@ -111,8 +112,7 @@ delivery_result delivery_agent::filter(const vhost::domain_record& dom, const en
     return result_delivered("filtered");
 }
 
-delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
-                                           const vhost::address_record* rec, const envelope& env,
+delivery_result delivery_agent::to_mailbox(const vhost::destination& d, const envelope& env,
                                            std::string_view message,
                                            const std::vector<header_field>& headers) {
     if (has_delivered_to(headers, d.address)) {
@@ -140,14 +140,7 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
         log::info("mailbox {}: removed {} stale file(s) from tmp/", log_field(d.address), n);
     }
     std::string prefix = trace_headers(d, env);
-    store::quota_limits limits;
-    if (rec != nullptr) {
-        auto dom = dir_.find_domain(domain_of(d.address));
-        uint64_t dom_bytes = dom.ok() ? dom.value->quota_bytes.value_or(0) : 0;
-        uint64_t dom_count = dom.ok() ? dom.value->quota_messages.value_or(0) : 0;
-        limits.bytes = rec->quota_bytes.value_or(dom_bytes);
-        limits.messages = rec->quota_messages.value_or(dom_count);
-    }
+    const store::quota_limits& limits = d.quota;
     store::quota_read usage;
     uint64_t size = prefix.size() + message.size();
     if (!limits.unlimited()) {
@@ -176,9 +169,9 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d,
         if (int e = store::append_usage(md.dir_fd(), static_cast<int64_t>(written.size), 1)) {
             log::warning("mailbox {}: maildirsize: {}", log_field(d.address), std::strerror(e));
         }
-        auto rec_usage =
-            store_.record_usage(rec->id, usage.usage.bytes + static_cast<int64_t>(written.size),
-                                usage.usage.messages + 1);
+        auto rec_usage = store_.record_usage(d.address_id,
+                                             usage.usage.bytes + static_cast<int64_t>(written.size),
+                                             usage.usage.messages + 1);
         if (!rec_usage.ok) {
             log::warning("mailbox {}: usage record not updated: {}", log_field(d.address),
                          rec_usage.why);
@@ -234,14 +227,13 @@ delivery_result delivery_agent::to_remote(const vhost::destination& d, const env
     return result_delivered("forwarded to " + d.address);
 }
 
-delivery_result delivery_agent::vacation(const vhost::destination& d,
-                                         const vhost::address_record& rec, const envelope& env,
+delivery_result delivery_agent::vacation(const vhost::destination& d, const envelope& env,
                                          const std::vector<header_field>& headers,
                                          const vhost::resolution& res) {
     reply_input in;
     in.envelope_sender = env.sender;
     in.headers = &headers;
-    std::string base = rec.local_part + "@" + domain_of(d.address);
+    std::string base = d.base_local + "@" + domain_of(d.address);
     for (const auto& a : {d.address, base, env.recipient, env.original_recipient}) {
         if (!a.empty()) {
             in.own_addresses.push_back(ascii_lower(a));
@@ -259,7 +251,7 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
         return result_delivered("no auto-reply: " + std::string(to_string(decision)));
     }
     vacation_text text;
-    if (auto r = store_.vacation(rec.id, text); !r.ok) {
+    if (auto r = store_.vacation(d.address_id, text); !r.ok) {
         return result_temp("vacation of " + base + ": " + r.why);
     }
     if (!text.found) {
@@ -269,7 +261,7 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
     // counting key as throttling and rate limits), though the reply goes to the address used.
     std::string sender = address_counting_key(trim(env.sender), s_.resolve.delimiters);
     bool claimed = false;
-    if (auto r = store_.claim_reply(rec.id, sender, text.interval_seconds, claimed); !r.ok) {
+    if (auto r = store_.claim_reply(d.address_id, sender, text.interval_seconds, claimed); !r.ok) {
         return result_temp("vacation of " + base + ": " + r.why);
     }
     if (!claimed) {
@@ -284,18 +276,18 @@ delivery_result delivery_agent::vacation(const vhost::destination& d,
         std::string why = os::outcome_text(r, "sendmail");
         if (d.kind == vhost::destination_kind::autoreply) {
             // Nothing was delivered for this destination: retrying it all is safe.
-            (void)store_.release_reply(rec.id, sender);
+            (void)store_.release_reply(d.address_id, sender);
             return result_temp("auto-reply of " + base + " could not be submitted: " + why);
         }
         // The message is in its Maildir: the reply waits in the outbox for lmtpd to send.
-        if (auto q = store_.queue_reply(rec.id, env.sender, reply, why); q.ok) {
+        if (auto q = store_.queue_reply(d.address_id, env.sender, reply, why); q.ok) {
             log::warning(
                 "vacation {}: auto-reply to <{}> not submitted ({}): queued for"
                 " vhostmail-lmtpd to send",
                 base, log_field(env.sender), why);
             return result_delivered("auto-reply queued");
         } else {
-            (void)store_.release_reply(rec.id, sender);
+            (void)store_.release_reply(d.address_id, sender);
             log::error(
                 "vacation {}: auto-reply to <{}> lost: not submitted ({}) and not queued"
                 " ({})",
@@ -324,40 +316,26 @@ delivery_result delivery_agent::deliver(const envelope& env, std::string_view me
     for (const auto& d : res.destinations) {
         delivery_result r = result_delivered("");
         std::string_view body = message;
-        const vhost::address_record* rec = nullptr;
-        if (d.kind != vhost::destination_kind::remote) {
-            auto dom = dir_.find_domain(domain_of(d.address));
-            if (dom.status == lookup_status::temp_fail) {
-                return result_temp("temporary lookup failure");
+        if (!d.filter_command.empty()) {
+            std::string domain = domain_of(d.address);
+            auto [it, fresh] = filtered_.try_emplace(domain);
+            if (fresh) {
+                it->second.result = filter(domain, d.filter_command, env, message, it->second);
             }
-            if (dom.ok() && !dom.value->filter_command.empty()) {
-                auto [it, fresh] = filtered_.try_emplace(dom.value->name);
-                if (fresh) {
-                    it->second.result = filter(*dom.value, env, message, it->second);
-                }
-                if (it->second.result.temporary()) {
-                    log::warning("to=<{}>: {}", log_field(d.address), it->second.result.text);
-                    return it->second.result;
-                }
-                if (it->second.discarded) {
-                    log::info("to=<{}>: discarded by the filter of {}", log_field(d.address),
-                              dom.value->name);
-                    any_delivered = true;
-                    continue;
-                }
-                body = it->second.filtered;
+            if (it->second.result.temporary()) {
+                log::warning("to=<{}>: {}", log_field(d.address), it->second.result.text);
+                return it->second.result;
             }
-            if (dom.ok() && d.kind != vhost::destination_kind::command) {
-                auto a = dir_.find_address(*dom.value, d.base_local);
-                if (a.status == lookup_status::temp_fail) {
-                    return result_temp("temporary lookup failure");
-                }
-                rec = a.ok() ? a.value : nullptr;
+            if (it->second.discarded) {
+                log::info("to=<{}>: discarded by the filter of {}", log_field(d.address), domain);
+                any_delivered = true;
+                continue;
             }
+            body = it->second.filtered;
         }
         switch (d.kind) {
             case vhost::destination_kind::mailbox:
-                r = to_mailbox(d, rec, env, body, headers);
+                r = to_mailbox(d, env, body, headers);
                 break;
             case vhost::destination_kind::autoreply:
                 r = result_delivered("auto-responder");
@@ -379,8 +357,8 @@ delivery_result delivery_agent::deliver(const envelope& env, std::string_view me
             continue;
         }
         any_delivered = true;
-        if (rec != nullptr && rec->vacation && rec->vacation->active_at(opts.now)) {
-            auto v = vacation(d, *rec, env, headers, res);
+        if (d.vacation) {
+            auto v = vacation(d, env, headers, res);
             if (v.temporary() && d.kind == vhost::destination_kind::autoreply) {
                 return v;  // nothing delivered yet for this destination: retrying is safe
             }

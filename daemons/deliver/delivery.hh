@@ -100,17 +100,16 @@ private:
         std::string filtered;
     };
 
-    delivery_result filter(const vhost::domain_record& dom, const envelope& env,
-                           std::string_view message, prepared& out);
-    delivery_result to_mailbox(const vhost::destination& d, const vhost::address_record* rec,
-                               const envelope& env, std::string_view message,
-                               const std::vector<header_field>& headers);
+    delivery_result filter(const std::string& domain, const std::string& command,
+                           const envelope& env, std::string_view message, prepared& out);
+    delivery_result to_mailbox(const vhost::destination& d, const envelope& env,
+                               std::string_view message, const std::vector<header_field>& headers);
     delivery_result to_command(const vhost::destination& d, const envelope& env,
                                std::string_view message);
     delivery_result to_remote(const vhost::destination& d, const envelope& env,
                               std::string_view message);
-    delivery_result vacation(const vhost::destination& d, const vhost::address_record& rec,
-                             const envelope& env, const std::vector<header_field>& headers,
+    delivery_result vacation(const vhost::destination& d, const envelope& env,
+                             const std::vector<header_field>& headers,
                              const vhost::resolution& res);
     std::string trace_headers(const vhost::destination& d, const envelope& env) const;
 

@@ -34,11 +34,6 @@ constexpr const char* reply_done_sql = "DELETE FROM autoreply_outbox WHERE id = 
 constexpr const char* reply_failed_sql =
     "UPDATE autoreply_outbox SET next_attempt_at = UNIX_TIMESTAMP() + ?, last_error = LEFT(?, 255)"
     " WHERE id = ?";
-constexpr const char* usage_sql =
-    "INSERT INTO mailbox_usage (address_id, node, bytes, messages, updated_at)"
-    " VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))"
-    " ON DUPLICATE KEY UPDATE bytes = VALUES(bytes), messages = VALUES(messages),"
-    " updated_at = VALUES(updated_at)";
 
 // One statement; a deadlock/certification conflict is retried (docs/cluster.md rule 3).
 db::outcome<db::result> exec(db::pool& pool, const char* sql, const std::vector<db::param>& p) {
@@ -79,7 +74,7 @@ sql_delivery_store::~sql_delivery_store() {
 }
 
 void sql_delivery_store::flush_usage() {
-    std::map<uint64_t, usage_record> batch;
+    std::map<uint64_t, vhost::usage_measurement> batch;
     {
         std::lock_guard lock(mutex_);
         batch.swap(pending_usage_);
@@ -92,8 +87,8 @@ void sql_delivery_store::flush_usage() {
             return b;
         }
         for (const auto& [id, u] : batch) {
-            if (auto q = c.query(usage_sql, {id, node_, u.bytes, u.messages, u.measured_at}); !q) {
-                return q.error();
+            if (auto q = vhost::write_mailbox_usage(c, node_, id, u); !q) {
+                return q;
             }
         }
         return c.commit();
@@ -158,12 +153,14 @@ store_result sql_delivery_store::record_usage(uint64_t address_id, int64_t bytes
     // and a record held back by an outage must not pass for the newest when it is written.
     double now = std::chrono::duration<double>(
                      std::chrono::system_clock::now().time_since_epoch()).count();
+    vhost::usage_measurement m{{bytes, messages}, now};
     if (usage_interval_.count() > 0) {
         std::lock_guard lock(mutex_);
-        pending_usage_[address_id] = {bytes, messages, now};
+        pending_usage_[address_id] = m;
         return {};
     }
-    auto r = exec(pool_, usage_sql, {address_id, node_, bytes, messages, now});
+    auto r = pool_.run_retrying_deadlocks(
+        [&](db::connection& c) { return vhost::write_mailbox_usage(c, node_, address_id, m); });
     return r ? store_result{} : fail(r.error());
 }
 

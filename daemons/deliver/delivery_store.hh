@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lib/db/pool.hh"
+#include "lib/vhost/mailbox_usage.hh"
 
 namespace vhostmail::deliver {
 
@@ -97,11 +98,7 @@ private:
     std::string node_;
     std::chrono::milliseconds usage_interval_;
     std::mutex mutex_;
-    struct usage_record {
-        int64_t bytes = 0, messages = 0;
-        double measured_at = 0;  // UNIX time
-    };
-    std::map<uint64_t, usage_record> pending_usage_;  // by address
+    std::map<uint64_t, vhost::usage_measurement> pending_usage_;  // by address
     bool usage_failing_ = false;
     std::condition_variable stop_cv_;
     bool stopping_ = false;

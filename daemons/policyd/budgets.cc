@@ -79,10 +79,4 @@ std::string counter_key(const budget_subject& subject, const rate_rule& rule) {
     return storable_key(subject.key + ":" + std::string(to_string(rule.what)), 400);
 }
 
-bool mailbox_full(const mailbox_usage& used, uint64_t quota_bytes, uint64_t quota_messages,
-                  uint64_t size) {
-    return (quota_bytes > 0 && used.bytes + std::max<uint64_t>(size, 1) > quota_bytes) ||
-           (quota_messages > 0 && used.messages + 1 > quota_messages);
-}
-
 }  // namespace vhostmail::policyd

@@ -58,14 +58,4 @@ uint64_t recipients_per_message(uint64_t dflt, const send_limit_table& table,
 // The counter a rule of a subject counts in (the window is stored separately), storable.
 std::string counter_key(const budget_subject& subject, const rate_rule& rule);
 
-struct mailbox_usage {
-    uint64_t bytes = 0;
-    uint64_t messages = 0;
-};
-
-// Whether one more message of `size` bytes (0: unknown, counts as 1) exceeds a quota of
-// quota_bytes / quota_messages (0: none).
-bool mailbox_full(const mailbox_usage& used, uint64_t quota_bytes, uint64_t quota_messages,
-                  uint64_t size);
-
 }  // namespace vhostmail::policyd

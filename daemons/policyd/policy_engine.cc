@@ -266,31 +266,15 @@ decision policy_engine::recipient(context& c) {
         if (dest.kind == vhost::destination_kind::autoreply) {
             continue;  // goes along with another destination, never alone
         }
-        if (dest.kind != vhost::destination_kind::mailbox) {
+        if (dest.kind != vhost::destination_kind::mailbox || dest.quota.unlimited()) {
             return {};
         }
-        auto parts = split_address(dest.address);
-        auto dom = dir.find_domain(parts.domain);
-        if (dom.status != lookup_status::found) {
-            return {};
-        }
-        auto addr = dir.find_address(*dom.value, dest.base_local);
-        if (addr.status != lookup_status::found) {
-            return {};
-        }
-        const auto& a = *addr.value;
-        const auto& dm = *dom.value;
-        uint64_t qb = a.quota_bytes.value_or(dm.quota_bytes.value_or(0));
-        uint64_t qm = a.quota_messages.value_or(dm.quota_messages.value_or(0));
-        if (qb == 0 && qm == 0) {
-            return {};
-        }
-        auto u = store_.usage(a.id);
+        auto u = store_.usage(dest.address_id);
         if (u.status != lookup_status::found) {
             return fault(c, "recipient", c.s.recipient_fault, u.reason);
         }
         c.used_state = true;
-        if (!mailbox_full(u.value, qb, qm, c.size)) {
+        if (!store::exceeds(dest.quota, u.value, c.size)) {
             return {};
         }
         ++full;

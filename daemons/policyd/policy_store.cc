@@ -6,6 +6,7 @@
 
 #include "lib/core/strings.hh"
 #include "lib/log/log.hh"
+#include "lib/vhost/mailbox_usage.hh"
 
 namespace vhostmail::policyd {
 
@@ -49,10 +50,6 @@ constexpr std::string_view count_pass_sql =
 constexpr std::string_view client_passes_sql =
     "SELECT COALESCE(SUM(passes), 0) FROM greylist_clients"
     " WHERE client_net = ? AND last_pass >= UNIX_TIMESTAMP() - ?";
-
-constexpr std::string_view usage_sql =
-    "SELECT bytes, messages FROM mailbox_usage WHERE address_id = ?"
-    " ORDER BY updated_at DESC LIMIT 1";
 
 constexpr std::string_view limits_sql =
     "SELECT d.name, a.local_part, s.applies_to, s.budget, s.window_seconds, s.max_value"
@@ -415,29 +412,24 @@ lookup<bool> policy_store::client_whitelisted(const std::string& net, uint64_t n
     return lookup<bool>::found(whitelisted);
 }
 
-lookup<mailbox_usage> policy_store::usage(uint64_t address_id) {
+lookup<store::quota_usage> policy_store::usage(uint64_t address_id) {
     {
         std::lock_guard lock(mutex_);
         auto it = usage_.find(address_id);
         if (it != usage_.end() && steady::now() - it->second.second < settings_.usage_cache_time) {
-            return lookup<mailbox_usage>::found(it->second.first);
+            return lookup<store::quota_usage>::found(it->second.first);
         }
     }
     auto read_at = steady::now();
-    auto r = run([&](db::connection& conn) { return conn.query(usage_sql, {address_id}); });
+    auto r = run([&](db::connection& conn) { return vhost::read_mailbox_usage(conn, address_id); });
     if (!r) {
-        return lookup<mailbox_usage>::temp_fail(db::describe(r.error()));
+        return lookup<store::quota_usage>::temp_fail(db::describe(r.error()));
     }
-    mailbox_usage u;  // no row yet: nothing delivered, nothing used
-    if (!r->rows.empty()) {
-        const auto& row = r->rows.front();
-        u.bytes = static_cast<uint64_t>(std::max<int64_t>(0, row.i64(0)));
-        u.messages = static_cast<uint64_t>(std::max<int64_t>(0, row.i64(1)));
-    }
+    store::quota_usage u = *r;
     std::lock_guard lock(mutex_);
     bound_cache(usage_);
     usage_[address_id] = {u, read_at};
-    return lookup<mailbox_usage>::found(u);
+    return lookup<store::quota_usage>::found(u);
 }
 
 db::outcome<void> policy_store::load_limits(db::connection& conn) {

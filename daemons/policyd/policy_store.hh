@@ -36,6 +36,7 @@
 
 #include "lib/core/lookup.hh"
 #include "lib/db/pool.hh"
+#include "lib/store/quota.hh"
 
 #include "daemons/policyd/budgets.hh"
 #include "daemons/policyd/greylist.hh"
@@ -85,7 +86,7 @@ public:
     // (all hosts).
     lookup<bool> client_whitelisted(const std::string& net, uint64_t needed);
 
-    lookup<mailbox_usage> usage(uint64_t address_id);
+    lookup<store::quota_usage> usage(uint64_t address_id);
 
     // Reads send_limits whole (called by the snapshot refresher on a routing change).
     db::outcome<void> load_limits(db::connection& conn);
@@ -134,7 +135,8 @@ private:
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> passed_;
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> not_whitelisted_;
     std::vector<greylist_op> greylist_ops_;
-    std::unordered_map<uint64_t, std::pair<mailbox_usage, std::chrono::steady_clock::time_point>>
+    std::unordered_map<uint64_t,
+                       std::pair<store::quota_usage, std::chrono::steady_clock::time_point>>
         usage_;
     std::shared_ptr<const send_limit_table> limits_ = std::make_shared<send_limit_table>();
     std::atomic<uint64_t> statements_{0};

@@ -117,7 +117,7 @@ outcome expander::expand(std::string_view address, unsigned depth) {
         if (depth == 0) {
             return dead("domain " + *domain_name + " is not hosted here");
         }
-        return add({destination_kind::remote, parts.local + "@" + *domain_name, {}, {}, {}, {}});
+        return add({.kind = destination_kind::remote, .address = parts.local + "@" + *domain_name});
     }
     const domain_record& dom = *domain.value;
     if (*domain_name != dom.name) {
@@ -210,11 +210,18 @@ outcome expander::expand_record(const domain_record& dom, const address_record& 
     std::string self = propagate ? with_extension(base, ext->delimiter, ext->extension) : base;
     std::string extension = propagate ? ext->extension : std::string();
     outcome result = outcome::dead;
-    if (record.mailbox) {
-        result = add(
-            {destination_kind::mailbox, self, record.maildir, {}, record.local_part, extension});
-    } else if (record.vacation && record.vacation->active_at(options_.now)) {
-        result = add({destination_kind::autoreply, self, {}, {}, record.local_part, extension});
+    bool vacation = record.vacation && record.vacation->active_at(options_.now);
+    if (record.mailbox || vacation) {
+        result =
+            add({.kind = record.mailbox ? destination_kind::mailbox : destination_kind::autoreply,
+                 .address = self,
+                 .maildir = record.mailbox ? record.maildir : std::string(),
+                 .base_local = record.local_part,
+                 .extension = extension,
+                 .address_id = record.id,
+                 .quota = record.mailbox ? mailbox_quota(dom, record) : store::quota_limits{},
+                 .vacation = vacation,
+                 .filter_command = dom.filter_command});
     }
     if (result == outcome::temp) {
         return result;
@@ -247,12 +254,12 @@ outcome expander::expand_fallback(const domain_record& dom, const std::string& l
             break;
         case fallback_rule::kind::command: {
             auto base = split_extension(local, options_.delimiters);
-            return add({destination_kind::command,
-                        local + "@" + dom.name,
-                        {},
-                        rule.target,
-                        base ? base->base : local,
-                        base ? base->extension : std::string()});
+            return add({.kind = destination_kind::command,
+                        .address = local + "@" + dom.name,
+                        .command = rule.target,
+                        .base_local = base ? base->base : local,
+                        .extension = base ? base->extension : std::string(),
+                        .filter_command = dom.filter_command});
         }
         case fallback_rule::kind::domain:
             return expand(local + "@" + rule.target, depth + 1);
@@ -284,6 +291,11 @@ lookup<bool> is_smtp_login(directory& dir, std::string_view login) {
 }
 
 }  // namespace
+
+store::quota_limits mailbox_quota(const domain_record& domain, const address_record& address) {
+    return {address.quota_bytes.value_or(domain.quota_bytes.value_or(0)),
+            address.quota_messages.value_or(domain.quota_messages.value_or(0))};
+}
 
 resolution resolve(directory& dir, std::string_view address, const resolve_options& options) {
     resolution result;

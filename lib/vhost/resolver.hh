@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "lib/core/lookup.hh"
+#include "lib/store/quota.hh"
 #include "lib/vhost/directory.hh"
 
 namespace vhostmail::vhost {
@@ -34,14 +35,24 @@ enum class destination_kind { mailbox, autoreply, command, remote };
 
 std::string_view to_string(destination_kind kind);
 
+// Everything a caller needs to act on a destination, so that policyd's recipient check and the
+// delivery agents make no directory call after resolve().
 struct destination {
+    // Every member has an initializer: designated initializers name only what they set.
     destination_kind kind = destination_kind::remote;
-    std::string address;     // final recipient; for local kinds "local[+ext]@canonical-domain"
-    std::string maildir;     // mailbox: relative Maildir path
-    std::string command;     // command: the fallback's command line without the '|'
-    std::string base_local;  // local kinds: the address's local part without extension
-    std::string extension;   // local kinds: the extension carried ("" when none)
+    std::string address{};        // final recipient; for local kinds "local[+ext]@canonical-domain"
+    std::string maildir{};        // mailbox: relative Maildir path
+    std::string command{};        // command: the fallback's command line without the '|'
+    std::string base_local{};     // local kinds: the address's local part without extension
+    std::string extension{};      // local kinds: the extension carried ("" when none)
+    uint64_t address_id = 0;      // mailbox, autoreply: the address it belongs to
+    store::quota_limits quota{};  // mailbox: mailbox_quota() of its address
+    bool vacation = false;        // mailbox, autoreply: its vacation is on (options' now)
+    std::string filter_command{};  // local kinds: the domain's filter ("" when none)
 };
+
+// The quota of an address's mailbox: its own limits, else its domain's defaults (0 = none).
+store::quota_limits mailbox_quota(const domain_record& domain, const address_record& address);
 
 struct resolve_options {
     std::string delimiters = "+";     // recipient_delimiter

@@ -91,13 +91,3 @@ TEST_CASE("budgets: recipients per message") {
     CHECK(recipients_per_message(50, t, "joe@other.org") == 50);
     CHECK(recipients_per_message(0, t, "") == 0);
 }
-
-TEST_CASE("budgets: a mailbox is full for the next message, by bytes or by count") {
-    CHECK(!mailbox_full({900, 9}, 1000, 10, 99));
-    CHECK(mailbox_full({900, 9}, 1000, 10, 101));
-    CHECK(!mailbox_full({900, 9}, 1000, 10, 0));  // size unknown: counts as one byte
-    CHECK(mailbox_full({1000, 9}, 1000, 10, 0));  // ...so a mailbox exactly at quota is full
-    CHECK(mailbox_full({0, 10}, 1000, 10, 1));
-    CHECK(!mailbox_full({5000, 5000}, 0, 0, 5000));  // no quota
-    CHECK(!mailbox_full({5000, 9}, 0, 10, 5000));
-}

@@ -63,6 +63,10 @@ TEST_CASE("over-quota decisions", "[quota]") {
     CHECK(exceeds({0, 3}, {0, 3}, 1));
     CHECK_FALSE(exceeds({0, 3}, {0, 2}, 1));
     CHECK_FALSE(exceeds({1000, 0}, {-50, -1}, 1000));
+    // policyd asks at RCPT, when the size may be unknown (0): a mailbox at its quota is full.
+    CHECK_FALSE(exceeds({1000, 10}, {900, 9}, 0));
+    CHECK(exceeds({1000, 10}, {1000, 9}, 0));
+    CHECK(exceeds({1000, 10}, {0, 10}, 1));
 }
 
 TEST_CASE("recalculation rules", "[quota]") {

@@ -212,6 +212,43 @@ TEST_CASE("auto-responder addresses without a mailbox are deliverable while acti
     CHECK(routes(b, "info@blobber.org", at) == list{"NOTFOUND"});
 }
 
+TEST_CASE("destinations carry what delivery and policy need: no second directory call") {
+    auto b = test::spec_example();
+    auto& dom = b.domain("blobber.org");
+    dom.quota_bytes = 5000;
+    dom.quota_messages = 50;
+    dom.filter_command = "/usr/bin/filter";
+    auto& xandros = b.mailbox("blobber.org", "xandros");
+    xandros.quota_bytes = 100;  // its own byte limit, the domain's message limit
+    uint64_t xandros_id = xandros.id;
+    auto& info = b.address("blobber.org", "info");
+    info.vacation = vacation_window{true, 1000, 2000};
+    b.address("blobber.org", "vivita").vacation = vacation_window{true, 1000, 2000};
+    resolve_options at;
+    at.now = 1500;
+    snapshot_directory dir(b.build());
+    auto x = resolve(dir, "john@whopper.nu", at);
+    REQUIRE(x.destinations.size() == 1);
+    const auto& xd = x.destinations[0];
+    CHECK(xd.address_id == xandros_id);
+    CHECK(xd.quota == store::quota_limits{100, 50});
+    CHECK_FALSE(xd.vacation);
+    CHECK(xd.filter_command == "/usr/bin/filter");
+    auto v = resolve(dir, "vivita@blobber.org", at);
+    REQUIRE(v.destinations.size() == 1);
+    CHECK(v.destinations[0].quota == store::quota_limits{5000, 50});
+    CHECK(v.destinations[0].vacation);  // a mailbox whose vacation is on: one destination
+    auto i = resolve(dir, "info@blobber.org", at);
+    REQUIRE(i.destinations.size() == 1);
+    CHECK(i.destinations[0].kind == destination_kind::autoreply);
+    CHECK(i.destinations[0].vacation);
+    CHECK(i.destinations[0].quota.unlimited());
+    auto k = resolve(dir, "karl@blobber.org", at);
+    REQUIRE(k.destinations.size() == 1);
+    CHECK(k.destinations[0].address_id == 0);
+    CHECK(k.destinations[0].filter_command.empty());  // remote: no domain of ours filters it
+}
+
 TEST_CASE("sender logins follow ownership, aliases and grants, never the catch-all") {
     auto b = test::spec_example();
     b.address("blobber.org", "sales").forwards = {"vivita@blobber.org", "x@example.net"};
