@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // pipe_common.hh - what both pipe(8) front ends share: the command line, the configuration and
-// privilege drop, reading the message, and the one-line result pipe(8) reads. See pipe_front.hh.
+// privilege drop, reading the message, and the one-line result pipe(8) reads. See
+// deliver_programs.hh.
 #pragma once
 
 #include <memory>

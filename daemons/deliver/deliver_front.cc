@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <exception>
 #include <string>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "lib/core/exit_code.hh"
+#include "lib/log/log.hh"
+
+#include "daemons/deliver/deliver_programs.hh"
 #include "daemons/deliver/lmtp_relay.hh"
 #include "daemons/deliver/params.hh"
 #include "daemons/deliver/pipe_common.hh"
-#include "daemons/deliver/pipe_front.hh"
-#include "lib/core/exit_code.hh"
-#include "lib/log/log.hh"
 
 namespace vhostmail::deliver {
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// pipe_front.hh - vhostmail-deliver, the pipe(8) command (docs/protocols.md section 7).
+// deliver_programs.hh - vhostmail-deliver (deliver_front.cc) and vhostmail-deliver-direct
+// (deliver_direct.cc): the pipe(8) command (docs/protocols.md section 7).
 // usage: vhostmail-deliver [-c config] [-o name=value]... [-v] -f sender [-a original_recipient]
 //                          [--] recipient...
 // The message is read from stdin (LF line ends, as pipe(8) writes it; at most

@@ -1,24 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/deliver/pipe_front.hh"
-
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <exception>
+#include <fcntl.h>
+#include <signal.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
+#include "lib/core/exit_code.hh"
+#include "lib/daemon/db_settings.hh"
+#include "lib/log/log.hh"
+#include "lib/vhost/sql_directory.hh"
+
+#include "daemons/deliver/deliver_programs.hh"
 #include "daemons/deliver/delivery.hh"
 #include "daemons/deliver/delivery_store.hh"
 #include "daemons/deliver/message.hh"
 #include "daemons/deliver/params.hh"
 #include "daemons/deliver/pipe_common.hh"
-#include "lib/core/exit_code.hh"
-#include "lib/daemon/db_settings.hh"
-#include "lib/log/log.hh"
-#include "lib/vhost/sql_directory.hh"
 
 namespace vhostmail::deliver {
 
