@@ -31,7 +31,9 @@ constexpr std::array<unit, 6> duration_units{{
     {"ms", 1},
 }};
 
-constexpr std::array<unit, 6> size_units{{
+constexpr std::array<unit, 8> size_units{{
+    {"t", 1LL << 40},
+    {"T", 1LL << 40},
     {"g", 1LL << 30},
     {"G", 1LL << 30},
     {"m", 1LL << 20},

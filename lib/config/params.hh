@@ -5,7 +5,8 @@
 //   integer   [-]digits, within [min, max]
 //   boolean   yes/no, true/false, on/off, 1/0 (case-insensitive)
 //   duration  digits [ms|s|m|h|d|w]; a bare number is seconds ("300s", "5m", "250ms")
-//   size      digits [k|K|m|M|g|G]; a bare number is bytes; suffixes are 1024 multiples
+//   size      digits [k|K|m|M|g|G|t|T]; a bare number is bytes; suffixes are 1024 multiples
+// (the admin tool reads its sizes and durations with the same parsers)
 //   list      names separated by commas and/or whitespace
 //   mode      octal file mode, at most 07777 ("0660")
 //   choice    one of the declared words (case-insensitive)

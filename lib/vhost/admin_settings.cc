@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "lib/config/params.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/os/command.hh"
@@ -21,30 +22,27 @@ std::vector<std::pair<std::string, std::string>> help_of(const std::vector<colum
     return out;
 }
 
-std::optional<uint64_t> parse_number(std::string_view v, uint64_t unit_base) {
-    if (v.empty()) {
-        return std::nullopt;
-    }
-    uint64_t multiplier = 1;
-    char last = v.back();
-    std::string_view units = unit_base == 1024 ? "kKmMgGtT" : unit_base == 60 ? "smhdw" : "";
-    if (units.find(last) != std::string_view::npos) {
-        v.remove_suffix(1);
-        if (unit_base == 1024) {
-            int power =
-                1 + static_cast<int>(std::string_view("kmgt").find(static_cast<char>(last | 0x20)));
-            for (int i = 0; i < power; ++i) {
-                multiplier *= 1024;
+// Counts, sizes and durations read as in the configuration file (lib/config's parsers), so
+// "1T" and "90s" mean the same everywhere. Durations are stored in whole seconds.
+std::optional<uint64_t> parse_number(std::string_view v, kind type) {
+    switch (type) {
+        case kind::size:
+            return config::parse_size(v);
+        case kind::seconds: {
+            auto d = config::parse_duration(v);
+            if (!d || d->count() % 1000 != 0) {
+                return std::nullopt;
             }
-        } else {
-            const uint64_t seconds[] = {1, 60, 3600, 86400, 604800};
-            multiplier = seconds[std::string_view("smhdw").find(last)];
+            return static_cast<uint64_t>(d->count() / 1000);
+        }
+        default: {
+            auto n = config::parse_int(v);
+            if (!n || *n < 0) {
+                return std::nullopt;
+            }
+            return static_cast<uint64_t>(*n);
         }
     }
-    if (v.empty() || v.size() > 15 || v.find_first_not_of("0123456789") != std::string_view::npos) {
-        return std::nullopt;
-    }
-    return std::strtoull(std::string(v).c_str(), nullptr, 10) * multiplier;
 }
 
 // A fallback as stored: its canonical text, or what was expected instead. Interpreted by
@@ -144,9 +142,7 @@ std::variant<db::param, std::string> convert(const column& c, const std::string&
             if (none && c.type != kind::seconds) {
                 return db::param{nullptr};
             }
-            auto n = parse_number(v, c.type == kind::size      ? 1024
-                                     : c.type == kind::seconds ? 60
-                                                               : 0);
+            auto n = parse_number(v, c.type);
             if (!n) {
                 return std::string(c.type == kind::size      ? "a size like 500M or none"
                                    : c.type == kind::seconds ? "a duration like 7d"

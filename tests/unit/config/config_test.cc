@@ -279,6 +279,8 @@ TEST_CASE("value syntax: good values") {
     CHECK(parse_size("2K") == 2048u);
     CHECK(parse_size("10m") == 10u << 20);
     CHECK(parse_size("1G") == 1u << 30);
+    CHECK(parse_size("1T") == 1ULL << 40);
+    CHECK(parse_size("2t") == 2ULL << 40);
     CHECK(parse_mode("0660") == 0660u);
     CHECK(parse_mode("644") == 0644u);
     CHECK(parse_mode("07777") == 07777u);
@@ -304,7 +306,8 @@ TEST_CASE("value syntax: bad values") {
         CAPTURE(s);
         CHECK_FALSE(parse_duration(s));
     }
-    for (auto s : {"", "k", "-1", "1kb", "1T", "9223372036854775808", "9007199254740992k"}) {
+    for (auto s :
+         {"", "k", "-1", "1kb", "1P", "8388608T", "9223372036854775808", "9007199254740992k"}) {
         CAPTURE(s);
         CHECK_FALSE(parse_size(s));
     }
@@ -365,7 +368,7 @@ TEST_CASE("load: bad values give exact messages") {
          "-o dr=500ms: bad value for \"dr\": \"500ms\" (expected a duration from 1s "
          "to 1h)"},
         {"dr=2h", "-o dr=2h: bad value for \"dr\": \"2h\" (expected a duration from 1s to 1h)"},
-        {"z=1t", "-o z=1t: bad value for \"z\": \"1t\" (expected a size like 10m)"},
+        {"z=1p", "-o z=1p: bad value for \"z\": \"1p\" (expected a size like 10m)"},
         {"m=0999",
          "-o m=0999: bad value for \"m\": \"0999\" (expected an octal file mode like "
          "0660)"},
