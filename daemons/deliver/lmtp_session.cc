@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/deliver/lmtp_session.hh"
 
-#include <fcntl.h>
-#include <signal.h>
-
 #include <cstring>
+#include <fcntl.h>
 #include <optional>
+#include <signal.h>
 #include <stdexcept>
 #include <vector>
 
-#include "daemons/deliver/message.hh"
-#include "daemons/deliver/params.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
 #include "lib/proto/lmtp.hh"
 #include "lib/proto/lmtp_data.hh"
-#include "lib/vhost/sql_directory.hh"
+
+#include "daemons/deliver/message.hh"
+#include "daemons/deliver/params.hh"
 
 namespace vhostmail::deliver {
 
@@ -29,7 +28,7 @@ lmtp_settings lmtp_settings_from(const config::config& cfg) {
     s.max_message_size = cfg.get_size("deliver_max_message_size");
     s.max_recipients = static_cast<size_t>(cfg.get_int("lmtpd_max_recipients"));
     s.routing_copy = cfg.get_bool("lmtpd_routing_copy");
-    s.max_staleness = cfg.get_duration("lmtpd_max_staleness");
+    s.routing_freshness.max_staleness = cfg.get_duration("lmtpd_max_staleness");
     s.transaction_time_limit = cfg.get_duration("lmtpd_transaction_time_limit");
     s.outbox.sendmail = s.delivery.sendmail;
     s.outbox.interval = cfg.get_duration("lmtpd_autoreply_retry_interval");
@@ -62,13 +61,14 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
       base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
       pool_(db_settings_from(*cfg)),
       store_(pool_, settings_->delivery.hostname, usage_write_interval),
-      outbox_(store_, settings_->outbox) {
+      outbox_(store_, settings_->outbox),
+      routing_(settings_->routing_copy
+                   ? std::optional(vhost::routing_source::copy_settings{
+                         db_settings_from(*cfg), cfg->get_duration("lmtpd_refresh_interval"),
+                         "mail is routed by direct database queries"})
+                   : std::nullopt,
+               &pool_) {
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
-    if (settings_->routing_copy) {
-        refresher_ = std::make_unique<vhost::snapshot_refresher>(
-            db_settings_from(*cfg), cfg->get_duration("lmtpd_refresh_interval"),
-            "mail is routed by direct database queries");
-    }
 }
 
 std::shared_ptr<const lmtp_settings> lmtpd_service::settings() const {
@@ -79,20 +79,16 @@ std::shared_ptr<const lmtp_settings> lmtpd_service::settings() const {
 void lmtpd_service::reload(std::shared_ptr<const config::config> cfg) {
     auto s = std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg));
     outbox_.set_settings(s->outbox);
+    routing_.set_refresh_interval(cfg->get_duration("lmtpd_refresh_interval"));
     std::lock_guard lock(mutex_);
     settings_ = std::move(s);
 }
 
 void lmtpd_service::handle(net::connection& conn, const net::listener&) {
     auto s = settings();
-    directory_source directories = [this, s](bool from_database)
-        -> std::unique_ptr<vhost::directory> {
-        if (refresher_ && s->routing_copy && !from_database) {
-            if (auto snap = refresher_->fresh(s->max_staleness)) {
-                return std::make_unique<vhost::snapshot_directory>(std::move(snap));
-            }
-        }
-        return std::make_unique<vhost::sql_directory>(pool_);
+    directory_source directories = [this,
+                                    s](bool from_database) -> std::unique_ptr<vhost::directory> {
+        return routing_.open(s->routing_freshness, from_database || !s->routing_copy);
     };
     serve_lmtp(conn, *s, base_fd_.get(), directories, store_);
 }

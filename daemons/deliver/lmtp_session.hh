@@ -9,7 +9,7 @@
 // 451 4.4.7, so Postfix never times out on a transaction that is still delivering and sends it
 // again; a recipient given twice gets the first one's result without a second copy. Replies to
 // pipelined commands are sent together when no further complete command is buffered. Each
-// transaction routes through the in-memory copy of the routing data when it was proven current
+// transaction routes (vhost::routing_source) through the in-memory copy when it was proven current
 // within lmtpd_max_staleness (lmtpd_routing_copy, like lookupd's: no database round trip per
 // recipient), else through its own sql_directory (fresh data per message), so a stale copy never
 // routes mail. A recipient the copy does not know is looked up in the database before it is refused
@@ -29,7 +29,7 @@
 #include "lib/daemon/daemon.hh"
 #include "lib/db/pool.hh"
 #include "lib/vhost/directory.hh"
-#include "lib/vhost/snapshot_refresher.hh"
+#include "lib/vhost/routing_source.hh"
 
 #include "daemons/deliver/delivery.hh"
 #include "daemons/deliver/delivery_store.hh"
@@ -44,7 +44,8 @@ struct lmtp_settings {
     size_t max_message_size = 50u << 20;
     size_t max_recipients = 1000;
     bool routing_copy = true;
-    std::chrono::milliseconds max_staleness{1000};
+    vhost::freshness routing_freshness{
+        .max_staleness = std::chrono::milliseconds(1000), .outage_grace = {}, .sql_fallback = true};
     std::chrono::milliseconds transaction_time_limit{500000};  // < lmtp_data_done_timeout
     outbox_settings outbox;
 };
@@ -73,7 +74,7 @@ private:
     db::pool pool_;
     sql_delivery_store store_;
     autoreply_outbox outbox_;
-    std::unique_ptr<vhost::snapshot_refresher> refresher_;  // null: lmtpd_routing_copy = no
+    vhost::routing_source routing_;  // keeps no copy when lmtpd_routing_copy = no
 };
 
 // Serves one connection until QUIT, EOF, timeout or server stop.

@@ -34,9 +34,9 @@ std::string_view status_name(lookup_status s) {
 
 lookupd_service::settings lookupd_service::read_settings(const config::config& cfg) {
     settings s;
-    s.max_staleness = cfg.get_duration("lookupd_max_staleness");
+    s.freshness.max_staleness = cfg.get_duration("lookupd_max_staleness");
+    s.freshness.outage_grace = cfg.get_duration("lookupd_outage_grace");
     s.refresh_interval = cfg.get_duration("lookupd_refresh_interval");
-    s.outage_grace = cfg.get_duration("lookupd_outage_grace");
     s.socketmap_idle = cfg.get_duration("lookupd_socketmap_idle_timeout");
     s.tcp_idle = cfg.get_duration("lookupd_tcp_idle_timeout");
     s.request_timeout = cfg.get_duration("lookupd_request_timeout");
@@ -47,16 +47,19 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
 
 lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
     : settings_(read_settings(*cfg)),
-      refresher_(db_settings_from(*cfg), settings_.refresh_interval,
-                 settings_.outage_grace.count() > 0 ? "lookups answer TEMP after the outage grace"
-                                                    : "lookups answer TEMP") {}
+      routing_(
+          vhost::routing_source::copy_settings{db_settings_from(*cfg), settings_.refresh_interval,
+                                               settings_.freshness.outage_grace.count() > 0
+                                                   ? "lookups answer TEMP after the outage grace"
+                                                   : "lookups answer TEMP"},
+          nullptr) {}
 
 lookupd_service::~lookupd_service() = default;
 
 void lookupd_service::reload(std::shared_ptr<const config::config> cfg) {
     std::lock_guard lock(settings_mutex_);
     settings_ = read_settings(*cfg);
-    refresher_.set_interval(settings_.refresh_interval);
+    routing_.set_refresh_interval(settings_.refresh_interval);
 }
 
 lookupd_service::settings lookupd_service::current_settings() const {
@@ -70,11 +73,7 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
     if (!map) {
         return lookup<std::string>::temp_fail("unknown map");  // callers check first
     }
-    auto bound = s.max_staleness;
-    if (refresher_.db_down() && s.outage_grace > bound) {
-        bound = s.outage_grace;
-    }
-    auto snap = refresher_.fresh(bound);
+    auto snap = routing_.current_copy(s.freshness);
     if (!snap) {
         return lookup<std::string>::temp_fail("routing data not current (database unavailable)");
     }

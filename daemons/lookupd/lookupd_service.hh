@@ -2,11 +2,9 @@
 // lookupd_service.hh - vhostmail-lookupd's running state: the routing snapshot, the thread that
 // keeps it current, and the per-connection loops of the two wire protocols.
 //
-// Freshness: a lookup is answered only from a snapshot proven current within
-// lookupd_max_staleness (the refresher polls the change serial every lookupd_refresh_interval);
-// otherwise it is a temporary failure. While the database is unreachable, lookupd_outage_grace
-// (default 0) may extend that: answers then come from the last snapshot proven current, which
-// misses only changes committed during the outage.
+// Freshness (vhost::routing_source): a lookup is answered only from a copy proven current within
+// lookupd_max_staleness (polled every lookupd_refresh_interval), else it is a temporary failure;
+// while the database is unreachable, lookupd_outage_grace (default 0) may stretch that.
 #pragma once
 
 #include <memory>
@@ -17,7 +15,7 @@
 #include "lib/db/pool.hh"
 #include "lib/log/rate_limit.hh"
 #include "lib/vhost/resolver.hh"
-#include "lib/vhost/snapshot_refresher.hh"
+#include "lib/vhost/routing_source.hh"
 
 namespace vhostmail::lookupd {
 
@@ -31,7 +29,8 @@ public:
 
 private:
     struct settings {
-        std::chrono::milliseconds max_staleness, refresh_interval, outage_grace;
+        vhost::freshness freshness;
+        std::chrono::milliseconds refresh_interval;
         std::chrono::milliseconds socketmap_idle, tcp_idle, request_timeout;
         vhost::resolve_options resolve;
     };
@@ -44,7 +43,7 @@ private:
 
     mutable std::mutex settings_mutex_;
     settings settings_;
-    vhost::snapshot_refresher refresher_;
+    vhost::routing_source routing_;
     // Problems of the data, not of lookupd: said once per key per hour, not per lookup.
     log::once_per_key loops_{std::chrono::hours(1)};
     log::once_per_key too_long_for_tcp_{std::chrono::hours(1)};

@@ -254,7 +254,7 @@ std::vector<std::string> validate(const config::config& cfg) {
 engine_settings engine_settings_from(const config::config& cfg) {
     engine_settings s;
     s.resolve = vhost::routing_options(cfg);
-    s.max_staleness = cfg.get_duration("policyd_max_staleness");
+    s.routing_freshness.max_staleness = cfg.get_duration("policyd_max_staleness");
     s.hosted_sender_reject = cfg.get_string("policyd_hosted_sender_action") == "reject";
     s.budgets.login = rules_from(cfg, "login");
     s.budgets.sender = rules_from(cfg, "sender");

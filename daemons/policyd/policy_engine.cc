@@ -75,7 +75,7 @@ struct policy_engine::context {
     const vhost::snapshot* routing(const snapshot_fn& get) {
         if (!snap_tried) {
             snap_tried = true;
-            snap = get(s.max_staleness);
+            snap = get(s.routing_freshness);
             used_state = used_state || snap != nullptr;
         }
         return snap.get();

@@ -28,14 +28,16 @@
 #include <string>
 #include <vector>
 
-#include "daemons/policyd/greylist.hh"
-#include "daemons/policyd/policy_store.hh"
-#include "daemons/policyd/budgets.hh"
-#include "daemons/policyd/rate.hh"
 #include "lib/log/rate_limit.hh"
 #include "lib/proto/policy.hh"
 #include "lib/vhost/resolver.hh"
+#include "lib/vhost/routing_source.hh"
 #include "lib/vhost/snapshot.hh"
+
+#include "daemons/policyd/budgets.hh"
+#include "daemons/policyd/greylist.hh"
+#include "daemons/policyd/policy_store.hh"
+#include "daemons/policyd/rate.hh"
 
 namespace vhostmail::policyd {
 
@@ -54,7 +56,7 @@ enum class fault_action { dunno, defer };
 
 struct engine_settings {
     vhost::resolve_options resolve;
-    std::chrono::milliseconds max_staleness{1000};
+    vhost::freshness routing_freshness;  // policyd_max_staleness; no outage grace
     bool hosted_sender_reject = true;
     default_budgets budgets;
     bool rate_reject = false;                 // false: DEFER_IF_PERMIT
@@ -87,9 +89,9 @@ struct decision {
 
 class policy_engine {
 public:
-    // `snapshot` gives the routing data if proven current within the bound (else null).
-    using snapshot_fn = std::function<std::shared_ptr<const vhost::snapshot>(
-        std::chrono::milliseconds bound)>;
+    // `snapshot` gives the routing data if it is current under the rules given (else null).
+    using snapshot_fn =
+        std::function<std::shared_ptr<const vhost::snapshot>(const vhost::freshness& rules)>;
 
     policy_engine(policy_store& store, snapshot_fn snapshot, engine_settings settings);
 

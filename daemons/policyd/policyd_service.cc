@@ -44,22 +44,26 @@ policyd_service::policyd_service(std::shared_ptr<const config::config> cfg)
     : settings_(read_settings(*cfg)),
       pool_(request_pool(*cfg)),
       store_(pool_, shard_id(*cfg, "policyd_shard_id"), store_settings_from(*cfg)),
-      refresher_(db_settings_from(*cfg), cfg->get_duration("policyd_refresh_interval"),
-                 "policy checks use their fault actions",
-                 [this](db::connection& conn, const vhost::snapshot&) {
-                     return store_.load_limits(conn);
-                 }),
-      engine_(store_, [this](std::chrono::milliseconds bound) { return refresher_.fresh(bound); },
-              engine_settings_from(*cfg)) {}
+      routing_(
+          vhost::routing_source::copy_settings{
+              db_settings_from(*cfg), cfg->get_duration("policyd_refresh_interval"),
+              "policy checks use their fault actions",
+              [this](db::connection& conn, const vhost::snapshot&) {
+                  return store_.load_limits(conn);
+              }},
+          nullptr),
+      engine_(
+          store_, [this](const vhost::freshness& rules) { return routing_.current_copy(rules); },
+          engine_settings_from(*cfg)) {}
 
 policyd_service::~policyd_service() {
-    refresher_.stop();
+    routing_.stop();
 }
 
 void policyd_service::reload(std::shared_ptr<const config::config> cfg) {
     engine_.set_settings(engine_settings_from(*cfg));
     store_.set_settings(store_settings_from(*cfg));
-    refresher_.set_interval(cfg->get_duration("policyd_refresh_interval"));
+    routing_.set_refresh_interval(cfg->get_duration("policyd_refresh_interval"));
     std::lock_guard lock(settings_mutex_);
     settings_ = read_settings(*cfg);
 }

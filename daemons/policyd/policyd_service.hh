@@ -10,12 +10,13 @@
 #include <memory>
 #include <mutex>
 
-#include "daemons/policyd/policy_engine.hh"
-#include "daemons/policyd/policy_store.hh"
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/db/pool.hh"
-#include "lib/vhost/snapshot_refresher.hh"
+#include "lib/vhost/routing_source.hh"
+
+#include "daemons/policyd/policy_engine.hh"
+#include "daemons/policyd/policy_store.hh"
 
 namespace vhostmail::policyd {
 
@@ -41,7 +42,7 @@ private:
     settings settings_;
     db::pool pool_;          // requests and the state flush
     policy_store store_;
-    vhost::snapshot_refresher refresher_;
+    vhost::routing_source routing_;
     policy_engine engine_;
     std::atomic<uint64_t> requests_{0};
 };

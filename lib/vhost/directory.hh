@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // directory.hh - the read interface the address resolver routes through. Implementations: the
-// in-memory snapshot (lookupd), tests' fake directory, and later a direct SQL directory.
+// in-memory snapshot (snapshot_directory: lookupd, policyd, lmtpd's copy, `vhostmail resolve`)
+// and direct queries (sql_directory: vhostmail-deliver-direct, lmtpd without a current copy);
+// routing_source chooses between them by the freshness rules.
 // Pointers returned stay valid for the lifetime of the directory object (a directory pins the
 // data it serves). Every method may answer temp_fail; the resolver passes that on unchanged.
 // Thread safety: one directory object per request/thread.
