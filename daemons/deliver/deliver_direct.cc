@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "lib/core/dsn.hh"
 #include "lib/core/exit_code.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
@@ -41,13 +42,13 @@ int deliver_all(const pipe_args& a, const config::config& cfg) {
     settings.hook = crash_hook();
     std::string message;
     if (!read_message(message, cfg.get_size("deliver_max_message_size"))) {
-        return pipe_finish(ex_dataerr, "5.3.4", "message too big");
+        return pipe_finish(ex_dataerr, dsn::too_big.enhanced, "message too big");
     }
     std::string base = cfg.get_string("deliver_mail_base");
     int base_fd = ::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (base_fd < 0) {
         log::error("cannot open deliver_mail_base {}: {}", base, std::strerror(errno));
-        return pipe_finish(ex_tempfail, "4.3.0", "mail base unavailable");
+        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "mail base unavailable");
     }
     unique_fd base_owner(base_fd);
     db::settings dbs = db_settings_from(cfg);
@@ -77,9 +78,9 @@ int run_pipe(int argc, char** argv) {
         return deliver_all(st.args, *st.cfg);
     } catch (const std::exception& e) {
         log::error("fatal: {}", e.what());
-        return pipe_finish(ex_tempfail, "4.3.0", "internal error");
+        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
     } catch (...) {
-        return pipe_finish(ex_tempfail, "4.3.0", "internal error");
+        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
     }
 }
 

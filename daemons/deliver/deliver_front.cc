@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lib/core/dsn.hh"
 #include "lib/core/exit_code.hh"
 #include "lib/log/log.hh"
 
@@ -28,12 +29,12 @@ int exec_direct(char** argv, int message_fd) {
     path = path.substr(0, path.rfind('/') + 1) + "vhostmail-deliver-direct";
     if (message_fd >= 0 && ::dup2(message_fd, 0) < 0) {
         log::error("cannot pass the message on: {}", std::strerror(errno));
-        return pipe_finish(ex_tempfail, "4.3.0", "internal error");
+        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
     }
     optind = 1;
     ::execv(path.c_str(), argv);
     log::error("cannot run {}: {}", path, std::strerror(errno));
-    return pipe_finish(ex_tempfail, "4.3.0", "vhostmail-deliver-direct missing");
+    return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "vhostmail-deliver-direct missing");
 }
 
 // The message in an anonymous file at offset 0, for the direct delivery's stdin.
@@ -71,7 +72,7 @@ int run_relay_front(int argc, char** argv) {
         }
         std::string message;
         if (!read_message(message, st.cfg->get_size("deliver_max_message_size"))) {
-            return pipe_finish(ex_dataerr, "5.3.4", "message too big");
+            return pipe_finish(ex_dataerr, dsn::too_big.enhanced, "message too big");
         }
         relay_request req;
         req.socket_path = relay.starts_with("unix:") ? relay.substr(5) : relay;
@@ -86,14 +87,14 @@ int run_relay_front(int argc, char** argv) {
         int fd = message_file(message);
         if (fd < 0) {
             log::error("cannot keep the message for direct delivery: {}", std::strerror(errno));
-            return pipe_finish(ex_tempfail, "4.3.0", "internal error");
+            return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
         }
         return exec_direct(argv, fd);
     } catch (const std::exception& e) {
         log::error("fatal: {}", e.what());
-        return pipe_finish(ex_tempfail, "4.3.0", "internal error");
+        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
     } catch (...) {
-        return pipe_finish(ex_tempfail, "4.3.0", "internal error");
+        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
     }
 }
 

@@ -33,10 +33,11 @@ delivery_result result_from_exit(int status, std::string_view what) {
         return result_temp(w + " failed temporarily (exit " + std::to_string(status) + ")");
     }
     if (status == ex_nouser) {
-        return {550, "5.1.1", w + ": user unknown", ex_nouser};
+        return make_result(dsn::user_unknown, w + ": user unknown", ex_nouser);
     }
     int exit = status >= 64 && status <= 78 ? status : ex_unavailable;
-    return {550, "5.3.0", w + " failed (exit " + std::to_string(status) + ")", exit};
+    return make_result(dsn::program_failed, w + " failed (exit " + std::to_string(status) + ")",
+                       exit);
 }
 
 namespace {
@@ -93,7 +94,8 @@ delivery_result delivery_agent::filter(const std::string& domain, const std::str
                                        prepared& out) {
     auto argv = split_command(command);
     if (!argv || argv->empty()) {
-        return result_temp("filter of " + domain + " is not a valid command line", "4.3.5");
+        return result_temp("filter of " + domain + " is not a valid command line",
+                           dsn::system_config);
     }
     program_options o = database_program(s_);
     o.time_limit = s_.filter_time_limit;
@@ -122,7 +124,7 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d, const en
     if (!path.ok()) {
         log::error("mailbox {}: maildir \"{}\" refused: {}", log_field(d.address), d.maildir,
                    path.error);
-        return result_temp("mailbox path of " + d.address + " is invalid", "4.3.5");
+        return result_temp("mailbox path of " + d.address + " is invalid", dsn::system_config);
     }
     auto opened = store::open_beneath(base_fd_, path.components, true);
     if (!opened.fd) {
@@ -160,10 +162,11 @@ delivery_result delivery_agent::to_mailbox(const vhost::destination& d, const en
     }
     if (!written.error.ok()) {
         log::warning("mailbox {}: {}", log_field(d.address), written.error.what);
-        return result_temp(
-            "cannot write to the mailbox of " + d.address + ": " +
-                std::strerror(written.error.error),
-            written.error.error == ENOSPC || written.error.error == EDQUOT ? "4.3.1" : "4.3.0");
+        return result_temp("cannot write to the mailbox of " + d.address + ": " +
+                               std::strerror(written.error.error),
+                           written.error.error == ENOSPC || written.error.error == EDQUOT
+                               ? dsn::system_full
+                               : dsn::local_error);
     }
     if (!limits.unlimited()) {
         if (int e = store::append_usage(md.dir_fd(), static_cast<int64_t>(written.size), 1)) {
@@ -186,14 +189,16 @@ delivery_result delivery_agent::to_command(const vhost::destination& d, const en
                                            std::string_view message) {
     auto argv = split_command(d.command);
     if (!argv || argv->empty()) {
-        return result_temp("fallback command of " + domain_of(d.address) + " is invalid", "4.3.5");
+        return result_temp("fallback command of " + domain_of(d.address) + " is invalid",
+                           dsn::system_config);
     }
     if (auto script = os::tokens_in_script(*argv); !script.empty()) {
         log::error(
             "fallback command of {} refused: %d/%u/%f inside the script \"{}\" would run"
             " the values as code; pass them as arguments (vhostmail-lmtpd(8))",
             domain_of(d.address), printable(script));
-        return result_temp("fallback command of " + domain_of(d.address) + " is refused", "4.3.5");
+        return result_temp("fallback command of " + domain_of(d.address) + " is refused",
+                           dsn::system_config);
     }
     auto local = split_address(d.address).local;
     auto args =

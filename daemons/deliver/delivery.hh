@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/core/dsn.hh"
 #include "lib/os/command.hh"
 #include "lib/store/maildir.hh"
 #include "lib/vhost/directory.hh"
@@ -65,7 +66,7 @@ struct envelope {
 // One delivery result with its LMTP reply and pipe(8) exit status (the one outcome table).
 struct delivery_result {
     int code = 451;        // SMTP/LMTP reply code
-    std::string enhanced;  // "2.0.0", "4.3.0", "5.1.1", ...
+    std::string enhanced;  // lib/core/dsn.hh
     std::string text;      // short reason, no CR/LF
     int exit = 75;         // sysexits for pipe(8)
 
@@ -74,8 +75,10 @@ struct delivery_result {
     bool temporary() const { return code / 100 == 4; }
 };
 
+// A result of `status` (lib/core/dsn.hh) with pipe(8)'s exit status `exit`.
+delivery_result make_result(dsn::status status, std::string text, int exit);
 delivery_result result_delivered(std::string text);
-delivery_result result_temp(std::string text, std::string enhanced = "4.3.0");
+delivery_result result_temp(std::string text, dsn::status status = dsn::local_error);
 delivery_result result_no_user(std::string text);
 delivery_result result_loop(std::string text);
 delivery_result result_over_quota(bool permanent, std::string text);

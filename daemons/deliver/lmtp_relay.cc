@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/deliver/lmtp_relay.hh"
 
+#include <cerrno>
+#include <cstring>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
+#include "lib/core/dsn.hh"
 #include "lib/core/exit_code.hh"
 #include "lib/core/unique_fd.hh"
 #include "lib/proto/lmtp.hh"
@@ -105,17 +105,18 @@ delivery_result result_from_reply(int code, std::string_view enhanced, std::stri
     }
     std::string status(enhanced);
     if (code / 100 != 5) {
-        return {code, status.empty() ? "4.3.0" : status, why, ex_tempfail};
+        return {code, status.empty() ? std::string(dsn::local_error.enhanced) : status, why,
+                ex_tempfail};
     }
     if (status.empty()) {
-        status = "5.3.0";
+        status = dsn::program_failed.enhanced;
     }
     int exit = ex_unavailable;
     if (status.starts_with("5.1.")) {
         exit = ex_nouser;
-    } else if (status == "5.2.2") {
+    } else if (status == dsn::mailbox_full.enhanced) {
         exit = ex_cantcreat;
-    } else if (status == "5.4.6" || status == "5.3.4") {
+    } else if (status == dsn::mail_loop.enhanced || status == dsn::too_big.enhanced) {
         exit = ex_dataerr;
     }
     return {code, status, why, exit};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lib/core/address.hh"
+#include "lib/core/dsn.hh"
 #include "lib/core/strings.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
@@ -110,6 +111,11 @@ public:
 
 private:
     bool flush();
+
+    void reply(dsn::status status, std::string_view text) {
+        reply(status.code, status.enhanced, text);
+    }
+
     void reply(int code, std::string_view enhanced, std::string_view text) {
         out_ += proto::lmtp_reply(code, enhanced, text);
     }
@@ -166,7 +172,7 @@ void session::run() {
         conn_.request_done();
         if (line.what == proto::lmtp_line::kind::too_long) {
             if (!discarding) {
-                reply(500, "5.5.2", "Line too long");
+                reply(dsn::bad_syntax, "Line too long");
             }
             discarding = !had_lf;
             continue;
@@ -199,29 +205,29 @@ bool session::command(const proto::lmtp_command& c) {
             return true;
         case lmtp_verb::mail: {
             if (!greeted_) {
-                reply(503, "5.5.1", "Send LHLO first");
+                reply(dsn::bad_sequence, "Send LHLO first");
                 return true;
             }
             if (sender_) {
-                reply(503, "5.5.1", "Nested MAIL command");
+                reply(dsn::bad_sequence, "Nested MAIL command");
                 return true;
             }
             if (auto size = c.param("SIZE")) {
                 char* end = nullptr;
                 unsigned long long n = std::strtoull(size->c_str(), &end, 10);
                 if (end == size->c_str() || *end != '\0') {
-                    reply(501, "5.5.4", "Bad SIZE parameter");
+                    reply(dsn::bad_arguments, "Bad SIZE parameter");
                     return true;
                 }
                 if (n > s_.max_message_size) {
-                    reply(552, "5.3.4", "Message size exceeds fixed limit");
+                    reply(dsn::too_big, "Message size exceeds fixed limit");
                     return true;
                 }
             }
             sender_ = c.address;
             dir_ = directories_(false);
             dir_from_database_ = false;
-            reply(250, "2.1.0", "Sender OK");
+            reply(dsn::sender_ok, "Sender OK");
             return true;
         }
         case lmtp_verb::rcpt:
@@ -229,40 +235,40 @@ bool session::command(const proto::lmtp_command& c) {
             return true;
         case lmtp_verb::data:
             if (!sender_ || rcpts_.empty()) {
-                reply(503, "5.5.1", sender_ ? "No valid recipients" : "Need MAIL command");
+                reply(dsn::bad_sequence, sender_ ? "No valid recipients" : "Need MAIL command");
                 return true;
             }
             return data();
         case lmtp_verb::rset:
             reset();
-            reply(250, "2.0.0", "Ok");
+            reply(dsn::ok, "Ok");
             return true;
         case lmtp_verb::noop:
-            reply(250, "2.0.0", "Ok");
+            reply(dsn::ok, "Ok");
             return true;
         case lmtp_verb::vrfy:
-            reply(252, "2.5.2", "Send some mail, I'll try my best");
+            reply(dsn::cannot_verify, "Send some mail, I'll try my best");
             return true;
         case lmtp_verb::quit:
-            reply(221, "2.0.0", "Bye");
+            reply(dsn::closing, "Bye");
             return false;
         default:
-            reply(500, "5.5.2", "Command unrecognized");
+            reply(dsn::bad_syntax, "Command unrecognized");
             return true;
     }
 }
 
 void session::rcpt(const proto::lmtp_command& c) {
     if (!sender_) {
-        reply(503, "5.5.1", "Need MAIL command");
+        reply(dsn::bad_sequence, "Need MAIL command");
         return;
     }
     if (rcpts_.size() >= s_.max_recipients) {
-        reply(452, "4.5.3", "Too many recipients");
+        reply(dsn::too_many_recipients, "Too many recipients");
         return;
     }
     if (!parse_address(c.address)) {
-        reply(550, "5.1.3", "Bad recipient address syntax");
+        reply(dsn::bad_recipient, "Bad recipient address syntax");
         return;
     }
     vhost::resolve_options opts = s_.delivery.resolve;
@@ -277,11 +283,11 @@ void session::rcpt(const proto::lmtp_command& c) {
     }
     if (r.status == lookup_status::temp_fail) {
         log::warning("to=<{}>: lookup failed: {}", log_field(c.address), r.reason);
-        reply(451, "4.3.0", "<" + c.address + "> Temporary lookup failure");
+        reply(dsn::local_error, "<" + c.address + "> Temporary lookup failure");
         return;
     }
     if (r.status == lookup_status::not_found) {
-        reply(550, "5.1.1", "<" + c.address + "> User unknown");
+        reply(dsn::user_unknown, "<" + c.address + "> User unknown");
         return;
     }
     recipient rc{c.address, {}};
@@ -289,7 +295,7 @@ void session::rcpt(const proto::lmtp_command& c) {
         rc.original = proto::orcpt_address(*orcpt).value_or("");
     }
     rcpts_.push_back(std::move(rc));
-    reply(250, "2.1.5", "Recipient OK");
+    reply(dsn::recipient_ok, "Recipient OK");
 }
 
 bool session::data() {
@@ -315,7 +321,7 @@ bool session::data() {
     std::vector<std::pair<std::string, delivery_result>> done;
     if (dec.too_big()) {
         for (size_t i = 0; i < rcpts_.size(); ++i) {
-            reply(552, "5.3.4", "Message size exceeds fixed limit");
+            reply(dsn::too_big, "Message size exceeds fixed limit");
         }
         reset();
         return true;
@@ -344,7 +350,7 @@ bool session::data() {
                                   ? agent.deliver(env, message, headers)
                                   : result_temp("delivery time of this transaction used up: try"
                                                 " again",
-                                                "4.4.7"));
+                                                dsn::too_slow));
             result = &done.back().second;
         }
         reply(result->code, result->enhanced, "<" + rc.address + "> " + result->text);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/config/common_params.hh"
+#include "lib/core/dsn.hh"
 #include "lib/core/exit_code.hh"
 #include "lib/core/strings.hh"
 #include "lib/log/log.hh"
@@ -88,7 +89,8 @@ pipe_start start_pipe(int argc, char** argv) {
     if (!parse_args(argc, argv, a)) {
         std::fprintf(stderr, "usage: vhostmail-deliver [-c config] [-o name=value] [-v]"
                              " -f sender [-a original_recipient] [--] recipient...\n");
-        st.exit_code = pipe_finish(ex_tempfail, "4.3.5", "bad vhostmail-deliver command line");
+        st.exit_code = pipe_finish(ex_tempfail, dsn::system_config.enhanced,
+                                   "bad vhostmail-deliver command line");
         return st;
     }
     if (!a.config_given) {
@@ -114,13 +116,15 @@ pipe_start start_pipe(int argc, char** argv) {
         for (const auto& e : loaded.errors) {
             log::error("{}", e);
         }
-        st.exit_code = pipe_finish(ex_tempfail, "4.3.5", "vhostmail-deliver configuration error");
+        st.exit_code = pipe_finish(ex_tempfail, dsn::system_config.enhanced,
+                                   "vhostmail-deliver configuration error");
         return st;
     }
     auto dropped = os::drop_privileges(loaded.cfg->get_string(config::common::mail_owner_user));
     if (!dropped.ok) {
         log::error("cannot drop privileges: {}", dropped.error);
-        st.exit_code = pipe_finish(ex_tempfail, "4.3.0", "cannot drop privileges");
+        st.exit_code =
+            pipe_finish(ex_tempfail, dsn::local_error.enhanced, "cannot drop privileges");
         return st;
     }
     log::init(loaded.cfg->get_string(config::common::syslog_name) + "-deliver",

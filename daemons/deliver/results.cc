@@ -7,31 +7,35 @@
 
 namespace vhostmail::deliver {
 
-delivery_result result_delivered(std::string text) {
-    return {250, "2.0.0", std::move(text), ex_ok};
+delivery_result make_result(dsn::status status, std::string text, int exit) {
+    return {status.code, std::string(status.enhanced), std::move(text), exit};
 }
 
-delivery_result result_temp(std::string text, std::string enhanced) {
-    return {451, std::move(enhanced), std::move(text), ex_tempfail};
+delivery_result result_delivered(std::string text) {
+    return make_result(dsn::ok, std::move(text), ex_ok);
+}
+
+delivery_result result_temp(std::string text, dsn::status status) {
+    return make_result(status, std::move(text), ex_tempfail);
 }
 
 delivery_result result_no_user(std::string text) {
-    return {550, "5.1.1", std::move(text), ex_nouser};
+    return make_result(dsn::user_unknown, std::move(text), ex_nouser);
 }
 
 delivery_result result_loop(std::string text) {
-    return {554, "5.4.6", std::move(text), ex_dataerr};
+    return make_result(dsn::mail_loop, std::move(text), ex_dataerr);
 }
 
 delivery_result result_over_quota(bool permanent, std::string text) {
     if (permanent) {
-        return {552, "5.2.2", std::move(text), ex_cantcreat};
+        return make_result(dsn::mailbox_full, std::move(text), ex_cantcreat);
     }
-    return {452, "4.2.2", std::move(text), ex_tempfail};
+    return make_result(dsn::mailbox_full_temp, std::move(text), ex_tempfail);
 }
 
 delivery_result result_too_big(std::string text) {
-    return {552, "5.3.4", std::move(text), ex_dataerr};
+    return make_result(dsn::too_big, std::move(text), ex_dataerr);
 }
 
 }  // namespace vhostmail::deliver

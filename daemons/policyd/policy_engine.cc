@@ -95,16 +95,38 @@ struct policy_engine::context {
     }
 
     // A refusal and its log line, in the style of smtpd's "reject: RCPT from ..." lines.
-    decision refuse(std::string action, const std::string& extra = "") const {
-        decision d;
-        bool temporary = action.starts_with("DEFER") || action.starts_with("4");
-        d.log_line = std::string(temporary ? "defer: " : "reject: ") + where() + ": " + action +
-                     "; from=<" + log_field(sender) + "> to=<" + log_field(recipient) + ">" +
-                     (login.empty() ? "" : " login=" + log_field(login)) + extra;
-        d.action = std::move(action);
+    decision refuse(action_kind kind, dsn::status status, std::string text,
+                    const std::string& extra = "") const {
+        decision d = make_decision(kind, status, std::move(text));
+        d.log_line = std::string(d.temporary() ? "defer: " : "reject: ") + where() + ": " +
+                     d.action() + "; from=<" + log_field(sender) + "> to=<" + log_field(recipient) +
+                     ">" + (login.empty() ? "" : " login=" + log_field(login)) + extra;
         return d;
     }
 };
+
+decision make_decision(action_kind kind, dsn::status status, std::string text) {
+    decision d;
+    d.kind = kind;
+    d.status = status;
+    d.text = std::move(text);
+    return d;
+}
+
+std::string decision::action() const {
+    std::string rest = std::string(status.enhanced) + " " + text;
+    switch (kind) {
+        case action_kind::dunno:
+            break;
+        case action_kind::reject:
+            return "REJECT " + rest;
+        case action_kind::defer_if_permit:
+            return "DEFER_IF_PERMIT " + rest;
+        case action_kind::reply:
+            return std::to_string(status.code) + " " + rest;
+    }
+    return "DUNNO";
+}
 
 policy_engine::policy_engine(policy_store& store, snapshot_fn snapshot, engine_settings settings)
     : store_(store),
@@ -153,7 +175,7 @@ decision policy_engine::decide(const proto::policy_request& req, unsigned checks
             continue;
         }
         decision d = (this->*fn)(c);
-        if (d.action != "DUNNO") {
+        if (d.kind != action_kind::dunno) {
             result = std::move(d);
             break;
         }
@@ -161,7 +183,7 @@ decision policy_engine::decide(const proto::policy_request& req, unsigned checks
             result = std::move(d);  // a warning that lets the mail through
         }
     }
-    if (c.state == "RCPT" && result.action == "DUNNO") {
+    if (c.state == "RCPT" && result.kind == action_kind::dunno) {
         ++conn.recipients;  // refused recipients do not count against the message
     }
     if (!c.faulted && c.used_state && outage_.success()) {
@@ -175,7 +197,8 @@ decision policy_engine::fault(context& c, std::string_view check, fault_action a
     c.faulted = true;
     decision d;
     if (action == fault_action::defer) {
-        d.action = "DEFER_IF_PERMIT 4.3.0 Temporary policy service problem, try again later";
+        d = make_decision(action_kind::defer_if_permit, dsn::local_error,
+                          "Temporary policy service problem, try again later");
     }
     if (outage_.failure()) {
         d.log_line = std::string(check) + " check cannot decide (" + why + "), answering " +
@@ -204,8 +227,9 @@ decision policy_engine::sender_login(context& c) {
                     [&](const std::string& l) { return iequals(l, c.login); })) {
         return {};
     }
-    return c.refuse("REJECT 5.7.1 Sender address <" + log_field(c.sender) +
-                    "> is not owned by user " + log_field(c.login));
+    return c.refuse(
+        action_kind::reject, dsn::not_allowed,
+        "Sender address <" + log_field(c.sender) + "> is not owned by user " + log_field(c.login));
 }
 
 decision policy_engine::hosted_sender(context& c) {
@@ -227,8 +251,9 @@ decision policy_engine::hosted_sender(context& c) {
         return {};
     }
     if (c.s.hosted_sender_reject) {
-        return c.refuse("REJECT 5.7.1 Sender address <" + log_field(c.sender) + ">: mail from " +
-                        *domain + " must be sent with authentication");
+        return c.refuse(action_kind::reject, dsn::not_allowed,
+                        "Sender address <" + log_field(c.sender) + ">: mail from " + *domain +
+                            " must be sent with authentication");
     }
     decision d;
     d.log_line = c.where() + ": unauthenticated sender in a hosted domain; from=<" +
@@ -255,9 +280,9 @@ decision policy_engine::recipient(context& c) {
             return {};  // unknown users are lookupd's to reject; remote ones are relay decisions
         }
         // Postfix puts "<recipient>: Recipient address rejected:" before the text.
-        return c.refuse("REJECT 5.7.1 " + (res.reject_text.empty()
-                                               ? std::string("this domain does not accept mail")
-                                               : res.reject_text));
+        return c.refuse(action_kind::reject, dsn::not_allowed,
+                        (res.reject_text.empty() ? std::string("this domain does not accept mail")
+                                                 : res.reject_text));
     }
     // Refuse only when every destination is a local mailbox and all of them are full: an alias
     // that also reaches a mailbox with room (or a remote address) is still deliverable there.
@@ -282,9 +307,12 @@ decision policy_engine::recipient(context& c) {
     if (full == 0) {
         return {};
     }
-    return c.refuse(c.s.over_quota_reject ? "REJECT 5.2.2 Mailbox full"
-                                          : "DEFER_IF_PERMIT 4.2.2 Mailbox full, try again later",
-                    " size=" + std::to_string(c.size));
+    std::string size = " size=" + std::to_string(c.size);
+    if (c.s.over_quota_reject) {
+        return c.refuse(action_kind::reject, dsn::mailbox_full, "Mailbox full", size);
+    }
+    return c.refuse(action_kind::defer_if_permit, dsn::mailbox_full_temp,
+                    "Mailbox full, try again later", size);
 }
 
 decision policy_engine::rate_limit(context& c) {
@@ -318,8 +346,9 @@ decision policy_engine::rate_limit(context& c) {
         c.s.budgets.recipients_per_message, *limits,
         c.login.empty() ? c.login : address_counting_key(c.login, c.s.budgets.delimiters));
     if (per_message > 0 && c.recipients > per_message) {
-        return c.refuse("452 4.5.3 Too many recipients: at most " + std::to_string(per_message) +
-                        " per message");
+        return c.refuse(
+            action_kind::reply, dsn::too_many_recipients,
+            "Too many recipients: at most " + std::to_string(per_message) + " per message");
     }
     for (const auto& subject : subjects) {
         for (const auto& rule : subject.rules) {
@@ -342,8 +371,8 @@ decision policy_engine::rate_limit(context& c) {
             if (subject.login) {
                 limit_reached(c, key, rule);
             }
-            return c.refuse(c.s.rate_reject ? "REJECT 5.7.1 " + text
-                                            : "DEFER_IF_PERMIT 4.7.1 " + text);
+            return c.s.rate_reject ? c.refuse(action_kind::reject, dsn::not_allowed, text)
+                                   : c.refuse(action_kind::defer_if_permit, dsn::policy_temp, text);
         }
     }
     return {};
@@ -476,8 +505,9 @@ decision policy_engine::greylist(context& c) {
             }
             break;
     }
-    return c.refuse("DEFER_IF_PERMIT 4.7.1 Greylisted: please try again in " +
-                    std::to_string(verdict.wait_s) + " seconds");
+    return c.refuse(
+        action_kind::defer_if_permit, dsn::policy_temp,
+        "Greylisted: please try again in " + std::to_string(verdict.wait_s) + " seconds");
 }
 
 }  // namespace vhostmail::policyd

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/dsn.hh"
 #include "lib/log/rate_limit.hh"
 #include "lib/proto/policy.hh"
 #include "lib/vhost/resolver.hh"
@@ -81,11 +82,30 @@ struct connection_state {
     uint64_t recipients = 0;  // RCPT requests seen in it
 };
 
+// The access(5) actions policyd answers with.
+enum class action_kind {
+    dunno,            // no opinion: the next restriction decides
+    reject,           // "REJECT <dsn> <text>"
+    defer_if_permit,  // "DEFER_IF_PERMIT <dsn> <text>": temporary, unless a later check rejects
+    reply,            // "<code> <dsn> <text>", Postfix's own reply (e.g. 452 4.5.3 per recipient)
+};
+
 struct decision {
-    std::string action = "DUNNO";
+    action_kind kind = action_kind::dunno;
+    dsn::status status{0, ""};
+    std::string text;
     std::string log_line;  // non-empty: worth one log line (refusals, faults, warnings)
     bool warning = false;
+
+    // The action line sent to smtpd.
+    std::string action() const;
+
+    bool temporary() const {
+        return kind == action_kind::defer_if_permit || status.code / 100 == 4;
+    }
 };
+
+decision make_decision(action_kind kind, dsn::status status, std::string text);
 
 class policy_engine {
 public:

@@ -107,8 +107,10 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
             if (parsed.fatal) {
                 return;
             }
-            reply = proto::encode_policy_reply("DEFER_IF_PERMIT 4.3.0 Malformed policy request (" +
-                                               parsed.error + ")");
+            reply = proto::encode_policy_reply(
+                make_decision(action_kind::defer_if_permit, dsn::local_error,
+                              "Malformed policy request (" + parsed.error + ")")
+                    .action());
         } else {
             auto context = parsed.request.get("policy_context");
             unsigned checks = profile == "submission" ? s.submission_checks : s.mx_checks;
@@ -125,7 +127,7 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
                     log::info("{}", d.log_line);
                 }
             }
-            reply = proto::encode_policy_reply(d.action);
+            reply = proto::encode_policy_reply(d.action());
             requests_.fetch_add(1, std::memory_order_relaxed);
         }
         if (conn.write_all(reply, s.request_timeout) != net::io_status::ok) {

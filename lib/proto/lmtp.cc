@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/proto/lmtp.hh"
 
+#include "lib/core/dsn.hh"
 #include "lib/core/strings.hh"
 
 namespace vhostmail::proto {
 
 namespace {
 
-lmtp_parse fail(int code, std::string enhanced, std::string text) {
+lmtp_parse fail(dsn::status status, std::string text) {
     lmtp_parse p;
-    p.code = code;
-    p.enhanced = std::move(enhanced);
+    p.code = status.code;
+    p.enhanced = std::string(status.enhanced);
     p.error = std::move(text);
     return p;
 }
@@ -134,11 +135,11 @@ std::optional<std::string> lmtp_command::param(std::string_view keyword) const {
 
 lmtp_parse parse_lmtp_command(std::string_view line) {
     if (line.size() > lmtp_max_line) {
-        return fail(500, "5.5.2", "Line too long");
+        return fail(dsn::bad_syntax, "Line too long");
     }
     for (unsigned char c : line) {
         if (c == 0 || c == '\r' || c == '\n') {
-            return fail(500, "5.5.2", "Invalid character in command");
+            return fail(dsn::bad_syntax, "Invalid character in command");
         }
     }
     std::string_view name = line.substr(0, line.find(' '));
@@ -153,23 +154,23 @@ lmtp_parse parse_lmtp_command(std::string_view line) {
     std::string why;
     switch (p.command.verb) {
         case lmtp_verb::unknown:
-            return fail(500, "5.5.2", "Command unrecognized");
+            return fail(dsn::bad_syntax, "Command unrecognized");
         case lmtp_verb::helo:
         case lmtp_verb::ehlo:
-            return fail(500, "5.5.1", "This is LMTP: use LHLO");
+            return fail(dsn::wrong_protocol, "This is LMTP: use LHLO");
         case lmtp_verb::lhlo:
             p.command.argument = std::string(trim(rest));
             if (p.command.argument.empty()) {
-                return fail(501, "5.5.4", "LHLO needs a domain");
+                return fail(dsn::bad_arguments, "LHLO needs a domain");
             }
             break;
         case lmtp_verb::mail:
         case lmtp_verb::rcpt: {
             std::string_view prefix = p.command.verb == lmtp_verb::mail ? " FROM:" : " TO:";
             if (!starts_with_icase(rest, prefix)) {
-                return fail(501, "5.5.4", p.command.verb == lmtp_verb::mail
-                                              ? "Syntax: MAIL FROM:<address>"
-                                              : "Syntax: RCPT TO:<address>");
+                return fail(dsn::bad_arguments, p.command.verb == lmtp_verb::mail
+                                                    ? "Syntax: MAIL FROM:<address>"
+                                                    : "Syntax: RCPT TO:<address>");
             }
             rest.remove_prefix(prefix.size());
             while (!rest.empty() && rest.front() == ' ') {
@@ -177,10 +178,10 @@ lmtp_parse parse_lmtp_command(std::string_view line) {
             }
             if (!parse_path(rest, p.command.address, why) ||
                 !parse_params(rest, p.command.params, why)) {
-                return fail(501, "5.5.4", why);
+                return fail(dsn::bad_arguments, why);
             }
             if (p.command.verb == lmtp_verb::rcpt && p.command.address.empty()) {
-                return fail(501, "5.1.3", "Empty recipient address");
+                return fail(dsn::bad_address, "Empty recipient address");
             }
             break;
         }
@@ -188,7 +189,7 @@ lmtp_parse parse_lmtp_command(std::string_view line) {
         case lmtp_verb::rset:
         case lmtp_verb::quit:
             if (!trim(rest).empty()) {
-                return fail(501, "5.5.4", "No parameters allowed");
+                return fail(dsn::bad_arguments, "No parameters allowed");
             }
             break;
         case lmtp_verb::noop:
