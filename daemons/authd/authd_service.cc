@@ -5,6 +5,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "lib/core/encoding.hh"
 #include "lib/core/strings.hh"
 #include "lib/crypto/password.hh"
 #include "lib/daemon/db_settings.hh"
@@ -28,16 +29,6 @@ unsigned hash_concurrency(const config::config& cfg) {
         return static_cast<unsigned>(n);
     }
     return std::max(1u, std::thread::hardware_concurrency());
-}
-
-std::string hex(std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
 }
 
 }  // namespace
@@ -144,7 +135,7 @@ private:
         if (c.mech == "LOGIN") {
             p.at = stage::login_user;
             if (!c.has_response) {
-                out = proto::encode_dovecot_cont(c.id, proto::base64_encode("Username:"));
+                out = proto::encode_dovecot_cont(c.id, base64_encode("Username:"));
             }
         } else if (!c.has_response) {
             out = proto::encode_dovecot_cont(c.id, "");
@@ -160,7 +151,7 @@ private:
     std::optional<std::string> step(const proto::dovecot_auth_command& c) {
         pending_request p = std::move(pending_[c.id]);
         pending_.erase(c.id);
-        auto decoded = proto::base64_decode(c.response);
+        auto decoded = base64_decode(c.response);
         if (!decoded) {
             return proto::encode_dovecot_fail(c.id, "Invalid base64 data");
         }
@@ -169,7 +160,7 @@ private:
             p.username = std::string(data.view());
             p.at = pending_request::stage::login_password;
             pending_[c.id] = std::move(p);
-            return proto::encode_dovecot_cont(c.id, proto::base64_encode("Password:"));
+            return proto::encode_dovecot_cont(c.id, base64_encode("Password:"));
         }
         if (p.at == pending_request::stage::login_password) {
             return finish(c.id, p, p.username, data.view());
@@ -201,7 +192,7 @@ private:
 
 void authd_service::serve_dovecot(net::connection& conn) {
     auto s = current_settings();
-    std::string cookie = hex(crypto::random_bytes(16));
+    std::string cookie = hex_encode(crypto::random_bytes(16));
     std::vector<proto::dovecot_mech> mechs = {{"PLAIN", {"plaintext"}}, {"LOGIN", {"plaintext"}}};
     if (conn.write_all(proto::encode_dovecot_handshake(mechs, pid_, ++connections_, cookie),
                        s.request_timeout) != net::io_status::ok) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/core/strings.hh"
 
+#include "lib/core/encoding.hh"
+
 namespace vhostmail {
 
 namespace {
@@ -135,25 +137,23 @@ std::string storable_key(std::string_view s, size_t max) {
     if (s.size() <= max && valid_utf8(s)) {
         return std::string(s);
     }
-    static constexpr char hex[] = "0123456789abcdef";
     uint64_t h = stable_hash(s);
     std::string out = "#";
     for (int shift = 60; shift >= 0; shift -= 4) {
-        out += hex[(h >> shift) & 0xf];
+        out += hex_digit(static_cast<unsigned>(h >> shift));
     }
     return out;
 }
 
 std::string log_field(std::string_view value) {
-    static constexpr char hex[] = "0123456789abcdef";
     std::string out;
     out.reserve(value.size());
     for (unsigned char c : value) {
         if (c <= 0x20 || c == 0x7f ||
             std::string_view("\"\\=,;<>[]").find(static_cast<char>(c)) != std::string_view::npos) {
             out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
+            out += hex_digit(c >> 4);
+            out += hex_digit(c);
         } else {
             out += static_cast<char>(c);
         }

@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "lib/core/encoding.hh"
 #include "lib/core/strings.hh"
 
 namespace vhostmail::crypto {
@@ -144,49 +145,25 @@ parsed_value parse(std::string_view stored) {
     return p;
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
+// Stored digests and salts as bytes (lib/core/encoding).
+std::optional<std::vector<unsigned char>> as_bytes(std::optional<std::string> s) {
+    if (!s) {
+        return std::nullopt;
     }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    std::vector<unsigned char> out(s->begin(), s->end());
+    OPENSSL_cleanse(s->data(), s->size());
+    return out;
 }
 
 std::optional<std::vector<unsigned char>> decode_hex(std::string_view s) {
-    if (s.size() % 2 != 0) {
-        return std::nullopt;
-    }
-    std::vector<unsigned char> out(s.size() / 2);
-    for (size_t i = 0; i < out.size(); ++i) {
-        int hi = hex_value(s[2 * i]);
-        int lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return std::nullopt;
-        }
-        out[i] = static_cast<unsigned char>(hi * 16 + lo);
-    }
-    return out;
+    return as_bytes(hex_decode(s));
 }
 
 std::optional<std::vector<unsigned char>> decode_base64(std::string_view s) {
-    if (s.empty() || s.size() % 4 != 0 || s.size() > 4096) {
+    if (s.empty() || s.size() > 4096) {
         return std::nullopt;
     }
-    std::vector<unsigned char> out(s.size() / 4 * 3);
-    int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()),
-                            static_cast<int>(s.size()));
-    if (n < 0) {
-        return std::nullopt;
-    }
-    // EVP_DecodeBlock counts the bytes '=' padding stands for as data.
-    size_t pad = s.ends_with("==") ? 2 : s.ends_with('=') ? 1 : 0;
-    out.resize(static_cast<size_t>(n) - pad);
-    return out;
+    return as_bytes(base64_decode(s));
 }
 
 const EVP_MD* digest_for(std::string_view scheme, bool& salted) {

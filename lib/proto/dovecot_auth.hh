@@ -63,9 +63,7 @@ std::string encode_dovecot_ok(uint32_t id, std::string_view user);
 std::string encode_dovecot_cont(uint32_t id, std::string_view base64_challenge);
 std::string encode_dovecot_fail(uint32_t id, std::string_view reason, std::string_view user = "");
 
-// Strict RFC 4648 base64 (padding required, no whitespace). nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view text);
-std::string base64_encode(std::string_view bytes);
+// SASL responses and challenges are base64: vhostmail::base64_decode/encode (lib/core/encoding.hh).
 
 struct plain_message {
     std::string authzid, authcid, password;

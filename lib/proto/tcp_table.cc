@@ -4,22 +4,11 @@
 #include <string>
 #include <utility>
 
+#include "lib/core/encoding.hh"
+
 namespace vhostmail::proto {
 
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 // hex_quote(): '%', isspace() in the C locale (TAB..CR, SP), !isprint() and non-ASCII.
 bool needs_encoding(unsigned char c) {
@@ -136,15 +125,14 @@ std::string encode_tcp_table_reply(tcp_table_status status, std::string_view tex
 }
 
 std::string tcp_table_encode(std::string_view raw) {
-    static constexpr char hex_digits[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(raw.size());
     for (const char c : raw) {
         const auto byte = static_cast<unsigned char>(c);
         if (needs_encoding(byte)) {
             out += '%';
-            out += hex_digits[byte >> 4];
-            out += hex_digits[byte & 0x0f];
+            out += hex_digit(byte >> 4, true);
+            out += hex_digit(byte, true);
         } else {
             out += c;
         }
@@ -163,8 +151,8 @@ std::optional<std::string> tcp_table_decode(std::string_view encoded) {
         if (encoded.size() - i < 3) {
             return std::nullopt;
         }
-        const int high = hex_value(encoded[i + 1]);
-        const int low = hex_value(encoded[i + 2]);
+        const int high = hex_digit_value(encoded[i + 1]);
+        const int low = hex_digit_value(encoded[i + 2]);
         if (high < 0 || low < 0) {
             return std::nullopt;
         }

@@ -8,11 +8,14 @@
 #include <string>
 #include <string_view>
 
+#include "lib/core/encoding.hh"
 #include "lib/proto/dovecot_auth.hh"
 
 #include "tests/fuzz/fuzz_check.hh"
 
 using namespace vhostmail::proto;
+using vhostmail::base64_decode;
+using vhostmail::base64_encode;
 
 namespace {
 
