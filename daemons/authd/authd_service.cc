@@ -10,6 +10,7 @@
 #include "lib/crypto/password.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
+#include "lib/net/request_loop.hh"
 #include "lib/proto/dovecot_auth.hh"
 #include "lib/proto/saslauthd.hh"
 
@@ -19,7 +20,6 @@ namespace vhostmail::authd {
 
 namespace {
 
-constexpr size_t read_chunk = 4096;
 constexpr size_t max_pending = 16;  // Postfix has one request in flight; abandoned ones expire
 constexpr std::string_view generic_reason = "Authentication failed";
 
@@ -92,7 +92,7 @@ public:
 
     // The reply to one parsed line ("" for none); nullopt = temporary failure: drop the link.
     std::optional<std::string> answer(const proto::dovecot_auth_parse& parsed) {
-        const auto& c = parsed.command;
+        const auto& c = parsed.request;
         using verb = proto::dovecot_auth_command::verb;
         if (parsed.what == proto::dovecot_auth_parse::kind::error) {
             return proto::encode_dovecot_fail(c.id, "Invalid request");
@@ -199,71 +199,48 @@ void authd_service::serve_dovecot(net::connection& conn) {
         return;
     }
     dovecot_session session(*this);
-    std::string buf;
-    while (true) {
-        auto parsed = proto::parse_dovecot_auth_line(buf);
-        if (parsed.what == proto::dovecot_auth_parse::kind::need_more) {
-            if (conn.read_request(buf, read_chunk, s.idle_timeout, s.request_timeout) !=
-                net::io_status::ok) {
-                crypto::wipe(buf);
-                return;
+    // Requests carry passwords: the loop wipes what it read. A LOGIN exchange may wait long for
+    // its CONT (smtpd allows the remote client minutes): each line is a request of its own.
+    net::serve_requests(
+        conn,
+        {.idle_timeout = s.idle_timeout, .request_timeout = s.request_timeout, .secret = true},
+        [](std::string_view buf) { return proto::parse_dovecot_auth_line(buf); },
+        [&](const proto::dovecot_auth_parse& parsed) -> std::optional<std::string> {
+            if (parsed.what == proto::dovecot_auth_parse::kind::error) {
+                log::warning("dovecot client {}: {}", printable(conn.peer()), parsed.error);
+                if (parsed.fatal) {
+                    return std::nullopt;
+                }
             }
-            continue;
-        }
-        if (parsed.what == proto::dovecot_auth_parse::kind::error) {
-            log::warning("dovecot client {}: {}", printable(conn.peer()), parsed.error);
-            if (parsed.fatal) {
-                return;
-            }
-        }
-        auto out = session.answer(parsed);
-        // Responses may carry passwords: wipe them from the buffer as soon as they are used.
-        crypto::wipe_prefix(buf, parsed.consumed);
-        buf.erase(0, parsed.consumed);
-        // Also while a LOGIN exchange waits for its CONT: the remote SMTP client may take
-        // its time (smtpd allows minutes), which a request deadline would cut short.
-        conn.request_done();
-        if (!out) {
-            return;  // temporary failure: Postfix says 454 when the connection drops
-        }
-        if (!out->empty() && conn.write_all(*out, s.request_timeout) != net::io_status::ok) {
-            return;
-        }
-    }
+            // nullopt: a temporary failure; Postfix says 454 when the connection drops.
+            return session.answer(parsed);
+        });
 }
 
 void authd_service::serve_saslauthd(net::connection& conn) {
     auto s = current_settings();
-    std::string buf;
-    while (true) {
-        auto parsed = proto::parse_saslauthd_request(buf);
-        if (parsed.what == proto::saslauthd_parse::kind::error) {
-            log::warning("saslauthd client: {}", parsed.error);
-            (void)conn.write_all(proto::encode_saslauthd_reply(false, "bad request"),
-                                 s.request_timeout);
-            return;
-        }
-        if (parsed.what == proto::saslauthd_parse::kind::request) {
+    // One request per connection, which must arrive whole within request_timeout.
+    net::serve_requests(
+        conn,
+        {.idle_timeout = s.request_timeout,
+         .request_timeout = s.request_timeout,
+         .one_request = true,
+         .secret = true},
+        [](std::string_view buf) { return proto::parse_saslauthd_request(buf); },
+        [&](proto::saslauthd_parse& parsed) -> std::optional<std::string> {
+            if (parsed.what == proto::saslauthd_parse::kind::error) {
+                log::warning("saslauthd client: {}", parsed.error);
+                return proto::encode_saslauthd_reply(false, "bad request");
+            }
             crypto::secret pw(std::move(parsed.request.password));
             std::string login = proto::saslauthd_full_login(parsed.request);
             auto a = authenticate({login, pw.view(), parsed.request.service, ""}, "saslauthd");
-            crypto::wipe(buf);
             if (!a) {
-                return;  // no temporary reply exists: closing gives the client SASL_FAIL
+                return std::nullopt;  // no temporary reply exists: closing gives SASL_FAIL
             }
             bool ok = a->status == auth_status::ok;
-            (void)conn.write_all(
-                proto::encode_saslauthd_reply(ok, ok ? "Success." : generic_reason),
-                s.request_timeout);
-            return;
-        }
-        // One request per connection: it must arrive whole within request_timeout.
-        if (conn.read_request(buf, read_chunk, s.request_timeout, s.request_timeout) !=
-            net::io_status::ok) {
-            crypto::wipe(buf);
-            return;
-        }
-    }
+            return proto::encode_saslauthd_reply(ok, ok ? "Success." : generic_reason);
+        });
 }
 
 void authd_service::handle(net::connection& conn, const net::listener& where) {

@@ -6,6 +6,7 @@
 #include "lib/core/strings.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
+#include "lib/net/request_loop.hh"
 #include "lib/proto/socketmap.hh"
 #include "lib/proto/tcp_table.hh"
 #include "lib/vhost/routing_settings.hh"
@@ -15,8 +16,6 @@
 namespace vhostmail::lookupd {
 
 namespace {
-
-constexpr size_t read_chunk = 4096;
 
 std::string_view status_name(lookup_status s) {
     switch (s) {
@@ -92,48 +91,15 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
     return r;
 }
 
-namespace {
-
-// The request loop both protocols share: parse what is buffered, answer it, read more when a
-// request is incomplete (idle_timeout between requests, during which the server may close an
-// idle connection to make room; request_timeout for a whole request, however it trickles in),
-// and stop when the client leaves, times out, the server stops, or the framing is lost.
-template <typename Parse, typename Answer>
-void serve_requests(net::connection& conn, std::chrono::milliseconds idle_timeout,
-                    std::chrono::milliseconds request_timeout, Parse parse, Answer answer) {
-    std::string buf;
-    while (true) {
-        auto parsed = parse(buf);
-        using kind = typename decltype(parsed)::kind;
-        if (parsed.what == kind::need_more) {
-            if (conn.read_request(buf, read_chunk, idle_timeout, request_timeout) !=
-                net::io_status::ok) {
-                return;
-            }
-            continue;
-        }
-        if (parsed.what == kind::error) {
-            log::warning("client {}: {}", conn.peer(), parsed.error);
-        }
-        if (conn.write_all(answer(parsed), request_timeout) != net::io_status::ok ||
-            parsed.fatal) {
-            return;
-        }
-        buf.erase(0, parsed.consumed);
-        conn.request_done();
-    }
-}
-
-}  // namespace
-
 void lookupd_service::serve_socketmap(net::connection& conn) {
     using proto::socketmap_status;
     auto s = current_settings();
-    serve_requests(
-        conn, s.socketmap_idle, s.request_timeout,
+    net::serve_requests(
+        conn, {.idle_timeout = s.socketmap_idle, .request_timeout = s.request_timeout},
         [](std::string_view buf) { return proto::parse_socketmap_request(buf); },
-        [this](const proto::socketmap_parse& parsed) {
+        [this, &conn](const proto::socketmap_parse& parsed) -> std::optional<std::string> {
             if (parsed.what == proto::socketmap_parse::kind::error) {
+                log::warning("client {}: {}", conn.peer(), parsed.error);
                 return proto::encode_socketmap_reply(socketmap_status::perm, parsed.error);
             }
             if (!parse_map_name(parsed.request.map)) {
@@ -155,11 +121,12 @@ void lookupd_service::serve_socketmap(net::connection& conn) {
 void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
     using proto::tcp_table_status;
     auto s = current_settings();
-    serve_requests(
-        conn, s.tcp_idle, s.request_timeout,
+    net::serve_requests(
+        conn, {.idle_timeout = s.tcp_idle, .request_timeout = s.request_timeout},
         [](std::string_view buf) { return proto::parse_tcp_table_request(buf); },
-        [this, map](const proto::tcp_table_parse& parsed) {
+        [this, map, &conn](const proto::tcp_table_parse& parsed) -> std::optional<std::string> {
             if (parsed.what == proto::tcp_table_parse::kind::error) {
+                log::warning("client {}: {}", conn.peer(), parsed.error);
                 return proto::encode_tcp_table_reply(tcp_table_status::not_found, parsed.error);
             }
             auto r = answer(map, parsed.request.key);

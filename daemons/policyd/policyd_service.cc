@@ -3,17 +3,17 @@
 
 #include <unistd.h>
 
-#include "daemons/policyd/params.hh"
 #include "lib/config/common_params.hh"
 #include "lib/daemon/db_settings.hh"
 #include "lib/log/log.hh"
+#include "lib/net/request_loop.hh"
 #include "lib/proto/policy.hh"
+
+#include "daemons/policyd/params.hh"
 
 namespace vhostmail::policyd {
 
 namespace {
-
-constexpr size_t read_chunk = 4096;
 
 // Unlike the other daemons, policyd's request threads read the database (greylist triplets,
 // counters, usage): with the shared default of 4 connections, bench/policy measured a p99 of
@@ -91,27 +91,20 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
     const auto s = current_settings();
     const std::string& profile = where.tag;
     connection_state state;
-    std::string buf;
-    while (true) {
-        auto parsed = proto::parse_policy_request(buf, s.max_request);
-        if (parsed.what == proto::policy_parse::kind::need_more) {
-            if (conn.read_request(buf, read_chunk, s.idle_timeout, s.request_timeout) !=
-                net::io_status::ok) {
-                return;
+    net::serve_requests(
+        conn, {.idle_timeout = s.idle_timeout, .request_timeout = s.request_timeout},
+        [&](std::string_view buf) { return proto::parse_policy_request(buf, s.max_request); },
+        [&](const proto::policy_parse& parsed) -> std::optional<std::string> {
+            if (parsed.what == proto::policy_parse::kind::error) {
+                log::warning("client {}: malformed policy request: {}", conn.peer(), parsed.error);
+                if (parsed.fatal) {
+                    return std::nullopt;
+                }
+                return proto::encode_policy_reply(
+                    make_decision(action_kind::defer_if_permit, dsn::local_error,
+                                  "Malformed policy request (" + parsed.error + ")")
+                        .action());
             }
-            continue;
-        }
-        std::string reply;
-        if (parsed.what == proto::policy_parse::kind::error) {
-            log::warning("client {}: malformed policy request: {}", conn.peer(), parsed.error);
-            if (parsed.fatal) {
-                return;
-            }
-            reply = proto::encode_policy_reply(
-                make_decision(action_kind::defer_if_permit, dsn::local_error,
-                              "Malformed policy request (" + parsed.error + ")")
-                    .action());
-        } else {
             auto context = parsed.request.get("policy_context");
             unsigned checks = profile == "submission" ? s.submission_checks : s.mx_checks;
             if (context == "submission") {
@@ -127,15 +120,9 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
                     log::info("{}", d.log_line);
                 }
             }
-            reply = proto::encode_policy_reply(d.action());
             requests_.fetch_add(1, std::memory_order_relaxed);
-        }
-        if (conn.write_all(reply, s.request_timeout) != net::io_status::ok) {
-            return;
-        }
-        buf.erase(0, parsed.consumed);
-        conn.request_done();
-    }
+            return proto::encode_policy_reply(d.action());
+        });
 }
 
 }  // namespace vhostmail::policyd

@@ -56,7 +56,7 @@ dovecot_auth_parse fail_parse(dovecot_auth_parse r, std::string why, bool fatal)
 }
 
 void parse_auth(const std::vector<std::string_view>& f, dovecot_auth_parse& r) {
-    auto& c = r.command;
+    auto& c = r.request;
     c.what = dovecot_auth_command::verb::auth;
     c.mech = f[2];
     for (char& ch : c.mech) {
@@ -111,8 +111,8 @@ dovecot_auth_parse parse_dovecot_auth_line(std::string_view buf) {
     }
     auto f = split_tabs(line);
     using verb = dovecot_auth_command::verb;
-    auto& c = r.command;
-    r.what = dovecot_auth_parse::kind::command;
+    auto& c = r.request;
+    r.what = dovecot_auth_parse::kind::request;
     if (f[0] == "VERSION") {
         c.what = verb::version;
         auto major = f.size() >= 3 ? parse_small(f[1]) : std::nullopt;

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/proto/parsed.hh"
+
 namespace vhostmail::proto {
 
 inline constexpr size_t dovecot_auth_max_line = 16384;
@@ -35,14 +37,7 @@ struct dovecot_auth_command {
     std::string response;           // base64, as sent
 };
 
-struct dovecot_auth_parse {
-    enum class kind { need_more, command, error };
-    kind what = kind::need_more;
-    dovecot_auth_command command;
-    size_t consumed = 0;  // bytes of the buffer this result accounts for
-    bool fatal = false;   // framing lost (overlong line): close the connection
-    std::string error;    // printable, for logs
-};
+using dovecot_auth_parse = parsed<dovecot_auth_command>;
 
 // Parses the first line in `buf`. A malformed command with a usable id is an error that is not
 // fatal (answer FAIL and go on); a bad VERSION or an overlong line is fatal.

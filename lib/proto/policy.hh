@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "lib/proto/parsed.hh"
+
 namespace vhostmail::proto {
 
 inline constexpr size_t policy_max_request = 65536;
@@ -31,14 +33,8 @@ struct policy_request {
 };
 
 // Outcome of parse_policy_request.
-struct policy_parse {
-    enum class kind { need_more, request, error };
-    kind what = kind::need_more;
-    policy_request request;  // kind::request
-    size_t consumed = 0;     // kind::request, and kind::error when !fatal: up to the blank line
-    std::string error;       // kind::error: reason, fit for the reply text and the log
-    bool fatal = false;      // framing lost (no blank line within max_request): close
-};
+// An error is fatal when no blank line came within max_request (close).
+using policy_parse = parsed<policy_request>;
 
 // Parses one request from the front of buf. A request that is framed correctly but malformed
 // inside (a line without '=', an empty name, NUL, too many attributes, no or another

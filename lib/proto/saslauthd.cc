@@ -18,11 +18,9 @@ saslauthd_parse parse_saslauthd_request(std::string_view buf) {
         size_t len = (size_t(static_cast<unsigned char>(buf[pos])) << 8) |
                      size_t(static_cast<unsigned char>(buf[pos + 1]));
         if (len > saslauthd_max_field) {
-            r.what = saslauthd_parse::kind::error;
-            r.error = std::string(names[i]) + " field too long (" + std::to_string(len) + " bytes)";
-            r.consumed = pos + 2;  // fatal: the connection is closed
-            r.request = {};
-            return r;
+            return saslauthd_parse::failure(
+                std::string(names[i]) + " field too long (" + std::to_string(len) + " bytes)",
+                pos + 2, true);
         }
         if (buf.size() - pos - 2 < len) {
             return saslauthd_parse{};

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "lib/proto/parsed.hh"
+
 namespace vhostmail::proto {
 
 inline constexpr size_t saslauthd_max_field = 256;
@@ -23,13 +25,8 @@ struct saslauthd_request {
     std::string login, password, service, realm;
 };
 
-struct saslauthd_parse {
-    enum class kind { need_more, request, error };
-    kind what = kind::need_more;
-    saslauthd_request request;
-    size_t consumed = 0;
-    std::string error;  // for logs; never contains the password
-};
+// Every error is fatal (one request per connection); its text never contains the password.
+using saslauthd_parse = parsed<saslauthd_request>;
 
 saslauthd_parse parse_saslauthd_request(std::string_view buf);
 

@@ -21,15 +21,6 @@ bool valid_map_name(std::string_view name) {
     });
 }
 
-socketmap_parse parse_error(std::string reason, size_t consumed, bool fatal) {
-    socketmap_parse r;
-    r.what = socketmap_parse::kind::error;
-    r.error = std::move(reason);
-    r.consumed = consumed;
-    r.fatal = fatal;
-    return r;
-}
-
 // The replacement for a reply we must not send. A max_reply below 5 cannot be honoured: the
 // shortest reply Postfix understands as an error is "TEMP ".
 std::string temp_reply(std::string_view reason, size_t max_reply) {
@@ -65,32 +56,28 @@ socketmap_parse parse_socketmap_request(std::string_view buf, size_t max_request
         return {};
     }
     if (ns.what == netstring_result::kind::error) {
-        return parse_error(ns.error, 0, true);
+        return socketmap_parse::failure(ns.error, 0, true);
     }
     const std::string_view payload = ns.value;
     const size_t space = payload.find(' ');
     if (space == std::string_view::npos) {
-        return parse_error("request has no space between map name and key", ns.consumed, false);
+        return socketmap_parse::failure("request has no space between map name and key",
+                                        ns.consumed, false);
     }
     const std::string_view map = payload.substr(0, space);
     const std::string_view key = payload.substr(space + 1);
     if (!valid_map_name(map)) {
-        return parse_error("bad map name", ns.consumed, false);
+        return socketmap_parse::failure("bad map name", ns.consumed, false);
     }
     if (key.empty()) {
-        return parse_error("empty key", ns.consumed, false);
+        return socketmap_parse::failure("empty key", ns.consumed, false);
     }
     // Postfix keys are C strings; a NUL can only come from another client and would be cut
     // differently by every C API behind us.
     if (key.find('\0') != std::string_view::npos) {
-        return parse_error("key contains NUL", ns.consumed, false);
+        return socketmap_parse::failure("key contains NUL", ns.consumed, false);
     }
-    socketmap_parse r;
-    r.what = socketmap_parse::kind::request;
-    r.request.map = std::string(map);
-    r.request.key = std::string(key);
-    r.consumed = ns.consumed;
-    return r;
+    return socketmap_parse::ok({std::string(map), std::string(key)}, ns.consumed);
 }
 
 std::string encode_socketmap_reply(socketmap_status status, std::string_view data,

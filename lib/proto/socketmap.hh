@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include "lib/proto/parsed.hh"
+
 namespace vhostmail::proto {
 
 inline constexpr size_t socketmap_max_request = 10000;  // our cap on the request payload
@@ -31,15 +33,8 @@ struct socketmap_request {
 };
 
 // Outcome of parse_socketmap_request.
-struct socketmap_parse {
-    enum class kind { need_more, request, error };
-    kind what = kind::need_more;
-    socketmap_request request;  // kind::request
-    size_t consumed = 0;        // kind::request, and kind::error when !fatal: bytes to drop
-    std::string error;          // kind::error: reason, fit for "PERM <reason>" and the log
-    bool fatal = false;         // framing is lost: the server must close the connection after
-                                // replying PERM
-};
+// An error is fatal when the netstring framing is lost (reply PERM, then close).
+using socketmap_parse = parsed<socketmap_request>;
 
 // Parses one request netstring "<map> <key>" from the front of buf, splitting at the first SP
 // (map name: 1..64 chars of [A-Za-z0-9_.-]; key: the rest, may contain spaces, must be non-empty

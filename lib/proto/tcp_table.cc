@@ -15,15 +15,6 @@ bool needs_encoding(unsigned char c) {
     return c == '%' || c <= 0x20 || c >= 0x7f;
 }
 
-tcp_table_parse parse_error(std::string reason, size_t consumed, bool fatal) {
-    tcp_table_parse r;
-    r.what = tcp_table_parse::kind::error;
-    r.error = std::move(reason);
-    r.consumed = consumed;
-    r.fatal = fatal;
-    return r;
-}
-
 std::string reply_line(int code, std::string_view encoded_text) {
     std::string line = std::to_string(code);
     line.reserve(line.size() + encoded_text.size() + 2);
@@ -57,8 +48,8 @@ tcp_table_parse parse_tcp_table_request(std::string_view buf, size_t max_line) {
     const size_t lf = buf.substr(0, max_line).find('\n');
     if (lf == std::string_view::npos) {
         if (buf.size() >= max_line) {
-            return parse_error("request line longer than " + std::to_string(max_line) + " bytes", 0,
-                               true);
+            return tcp_table_parse::failure(
+                "request line longer than " + std::to_string(max_line) + " bytes", 0, true);
         }
         return {};
     }
@@ -70,31 +61,28 @@ tcp_table_parse parse_tcp_table_request(std::string_view buf, size_t max_line) {
     const size_t space = line.find(' ');
     const std::string_view command = line.substr(0, space);
     if (command == "put") {
-        return parse_error("put is not implemented: the table is read-only", consumed, false);
+        return tcp_table_parse::failure("put is not implemented: the table is read-only", consumed,
+                                        false);
     }
     if (command != "get") {
-        return parse_error(line.empty() ? "empty request line" : "unknown command", consumed,
-                           false);
+        return tcp_table_parse::failure(line.empty() ? "empty request line" : "unknown command",
+                                        consumed, false);
     }
     if (space == std::string_view::npos) {
-        return parse_error("get without a key", consumed, false);
+        return tcp_table_parse::failure("get without a key", consumed, false);
     }
     std::optional<std::string> key = tcp_table_decode(line.substr(space + 1));
     if (!key) {
-        return parse_error("malformed %XX escape in key", consumed, false);
+        return tcp_table_parse::failure("malformed %XX escape in key", consumed, false);
     }
     if (key->empty()) {
-        return parse_error("empty key", consumed, false);
+        return tcp_table_parse::failure("empty key", consumed, false);
     }
     // Postfix keys are C strings; "%00" can only come from another client.
     if (key->find('\0') != std::string::npos) {
-        return parse_error("key contains NUL", consumed, false);
+        return tcp_table_parse::failure("key contains NUL", consumed, false);
     }
-    tcp_table_parse r;
-    r.what = tcp_table_parse::kind::request;
-    r.request.key = std::move(*key);
-    r.consumed = consumed;
-    return r;
+    return tcp_table_parse::ok({std::move(*key)}, consumed);
 }
 
 std::string encode_tcp_table_reply(tcp_table_status status, std::string_view text,

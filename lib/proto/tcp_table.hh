@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 
+#include "lib/proto/parsed.hh"
+
 namespace vhostmail::proto {
 
 inline constexpr size_t tcp_table_max_request = 16384;  // request line incl. LF: our cap
@@ -30,15 +32,8 @@ struct tcp_table_request {
 };
 
 // Outcome of parse_tcp_table_request.
-struct tcp_table_parse {
-    enum class kind { need_more, request, error };
-    kind what = kind::need_more;
-    tcp_table_request request;  // kind::request
-    size_t consumed = 0;        // kind::request, and kind::error when !fatal: the line incl. LF
-    std::string error;          // kind::error: reason, fit for a 500 reply text and the log
-    bool fatal = false;         // no LF within max_line bytes: reply 500 and close (or discard
-                                // input up to the next LF before parsing again)
-};
+// An error is fatal when no LF came within max_line bytes (reply 500, then close).
+using tcp_table_parse = parsed<tcp_table_request>;
 
 // Parses one request line from the front of buf. max_line bounds the line including its LF (and
 // an optional CR before it, which is tolerated). Only "get" SP key is a lookup; "put", unknown

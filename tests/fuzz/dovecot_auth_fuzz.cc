@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         VHOSTMAIL_FUZZ_CHECK(r.consumed > 0 && r.consumed <= rest.size());
         VHOSTMAIL_FUZZ_CHECK(r.consumed <= dovecot_auth_max_line);
-        const auto& c = r.command;
+        const auto& c = r.request;
         check_one_line(encode_dovecot_fail(c.id, c.mech, c.service));
         check_one_line(encode_dovecot_ok(c.id, c.remote_ip));
         check_one_line(encode_dovecot_cont(c.id, c.response));

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/net/connection.hh"
 
+#include <chrono>
+#include <string>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
-#include <string>
-#include <thread>
+
+#include "lib/net/request_loop.hh"
+#include "lib/proto/parsed.hh"
 
 using namespace vhostmail;
 using namespace std::chrono_literals;
@@ -76,4 +79,90 @@ TEST_CASE("read_bulk respects max, waits for data, and reports eof and timeout")
     CHECK(buf == "abcdeflate");
     p.hang_up();
     CHECK(conn.read_bulk(buf, 100, 1000ms) == net::io_status::eof);
+}
+
+namespace {
+
+// A toy line protocol for the request loop: "x" is a request, "bad" a recoverable error,
+// "BAD" a fatal one, "quit" asks to close without a reply.
+proto::parsed<std::string> parse_line(std::string_view buf) {
+    auto lf = buf.find('\n');
+    if (lf == std::string_view::npos) {
+        return {};
+    }
+    std::string line(buf.substr(0, lf));
+    if (line == "bad" || line == "BAD") {
+        return proto::parsed<std::string>::failure(line, lf + 1, line == "BAD");
+    }
+    return proto::parsed<std::string>::ok(line, lf + 1);
+}
+
+std::optional<std::string> answer_line(const proto::parsed<std::string>& p) {
+    if (p.what == proto::parsed<std::string>::kind::error) {
+        return "error " + p.error + "\n";
+    }
+    if (p.request == "quit") {
+        return std::nullopt;
+    }
+    return "ok " + p.request + "\n";
+}
+
+std::string everything_from(int fd) {
+    std::string out;
+    char b[256];
+    ssize_t n;
+    while ((n = ::read(fd, b, sizeof b)) > 0) {
+        out.append(b, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("request loop: pipelined requests, errors, a fatal error ends it") {
+    socket_pair p;
+    p.send("a\nb");
+    std::thread writer([&] {
+        std::this_thread::sleep_for(20ms);
+        p.send("\nbad\nc\nBAD\nnever\n");
+    });
+    {
+        net::connection conn(unique_fd(p.ours), -1, "test");
+        net::serve_requests(conn, {.idle_timeout = 2s, .request_timeout = 2s}, parse_line,
+                            answer_line);
+    }
+    writer.join();
+    CHECK(everything_from(p.theirs) == "ok a\nok b\nerror bad\nok c\nerror BAD\n");
+}
+
+TEST_CASE("request loop: nullopt closes without a reply; one_request stops after one") {
+    socket_pair p;
+    p.send("x\nquit\ny\n");
+    {
+        net::connection conn(unique_fd(p.ours), -1, "test");
+        net::serve_requests(conn, {.idle_timeout = 2s, .request_timeout = 2s}, parse_line,
+                            answer_line);
+    }
+    CHECK(everything_from(p.theirs) == "ok x\n");
+    socket_pair q;
+    q.send("x\ny\n");
+    {
+        net::connection conn(unique_fd(q.ours), -1, "test");
+        net::serve_requests(conn, {.idle_timeout = 2s, .request_timeout = 2s, .one_request = true},
+                            parse_line, answer_line);
+    }
+    CHECK(everything_from(q.theirs) == "ok x\n");
+}
+
+TEST_CASE("request loop: an incomplete request runs into its deadline") {
+    socket_pair p;
+    p.send("half a request");
+    auto started = std::chrono::steady_clock::now();
+    {
+        net::connection conn(unique_fd(p.ours), -1, "test");
+        net::serve_requests(conn, {.idle_timeout = 5s, .request_timeout = 200ms}, parse_line,
+                            answer_line);
+    }
+    CHECK(std::chrono::steady_clock::now() - started < 3s);
+    CHECK(everything_from(p.theirs).empty());
 }

@@ -17,11 +17,11 @@ namespace {
 // A command flattens to "<verb>|<id>|<mech>|<service>|<rip>|<secured>|<resp?>|<resp>".
 outcome summarize(const dovecot_auth_parse& r) {
     outcome o;
-    const auto& c = r.command;
+    const auto& c = r.request;
     switch (r.what) {
         case dovecot_auth_parse::kind::need_more:
             return o;
-        case dovecot_auth_parse::kind::command:
+        case dovecot_auth_parse::kind::request:
             o.what = outcome::kind::value;
             break;
         case dovecot_auth_parse::kind::error:
@@ -107,21 +107,21 @@ TEST_CASE("dovecot auth: commands, buffered and one byte at a time") {
 TEST_CASE("dovecot auth: pipelined lines are parsed one at a time") {
     std::string buf = "VERSION\t1\t0\nCPID\t9\nAUTH\t1\tPLAIN\tservice=smtp\n";
     auto a = parse_dovecot_auth_line(buf);
-    REQUIRE(a.what == dovecot_auth_parse::kind::command);
-    CHECK(a.command.what == dovecot_auth_command::verb::version);
+    REQUIRE(a.what == dovecot_auth_parse::kind::request);
+    CHECK(a.request.what == dovecot_auth_command::verb::version);
     buf.erase(0, a.consumed);
     auto b = parse_dovecot_auth_line(buf);
-    CHECK(b.command.what == dovecot_auth_command::verb::cpid);
+    CHECK(b.request.what == dovecot_auth_command::verb::cpid);
     buf.erase(0, b.consumed);
     auto c = parse_dovecot_auth_line(buf);
-    CHECK(c.command.what == dovecot_auth_command::verb::auth);
+    CHECK(c.request.what == dovecot_auth_command::verb::auth);
     CHECK(c.consumed == buf.size());
 }
 
 TEST_CASE("dovecot auth: overlong lines are fatal, at the limit they are fine") {
     std::string longest = "CONT\t1\t" + std::string(dovecot_auth_max_line - 8, 'A') + "\n";
     REQUIRE(longest.size() == dovecot_auth_max_line);
-    CHECK(parse_dovecot_auth_line(longest).what == dovecot_auth_parse::kind::command);
+    CHECK(parse_dovecot_auth_line(longest).what == dovecot_auth_parse::kind::request);
     std::string over = "CONT\t1\t" + std::string(dovecot_auth_max_line, 'A');
     auto r = parse_dovecot_auth_line(over);
     CHECK(r.what == dovecot_auth_parse::kind::error);
