@@ -49,13 +49,7 @@ void authd_service::reload(std::shared_ptr<const config::config> cfg) {
     auto a = auth_settings_from(*cfg);
     store_.set_limits(a.throttle);
     auth_.set_settings(std::move(a));
-    std::lock_guard lock(settings_mutex_);
-    settings_ = s;
-}
-
-authd_service::settings authd_service::current_settings() const {
-    std::lock_guard lock(settings_mutex_);
-    return settings_;
+    settings_.set(s);
 }
 
 std::optional<auth_answer> authd_service::authenticate(const auth_request& r,
@@ -125,7 +119,7 @@ private:
         if (c.mech != "PLAIN" && c.mech != "LOGIN") {
             return proto::encode_dovecot_fail(c.id, "Unsupported authentication mechanism");
         }
-        if (!c.secured && !svc_.current_settings().allow_cleartext) {  // SIGHUP-able
+        if (!c.secured && !svc_.settings_.get()->allow_cleartext) {  // SIGHUP-able
             log::info("{}: {} authentication refused: cleartext connection", log_field(c.remote_ip),
                       c.mech);
             return proto::encode_dovecot_fail(
@@ -191,11 +185,11 @@ private:
 };
 
 void authd_service::serve_dovecot(net::connection& conn) {
-    auto s = current_settings();
+    auto s = settings_.get();
     std::string cookie = hex_encode(crypto::random_bytes(16));
     std::vector<proto::dovecot_mech> mechs = {{"PLAIN", {"plaintext"}}, {"LOGIN", {"plaintext"}}};
     if (conn.write_all(proto::encode_dovecot_handshake(mechs, pid_, ++connections_, cookie),
-                       s.request_timeout) != net::io_status::ok) {
+                       s->request_timeout) != net::io_status::ok) {
         return;
     }
     dovecot_session session(*this);
@@ -203,7 +197,7 @@ void authd_service::serve_dovecot(net::connection& conn) {
     // its CONT (smtpd allows the remote client minutes): each line is a request of its own.
     net::serve_requests(
         conn,
-        {.idle_timeout = s.idle_timeout, .request_timeout = s.request_timeout, .secret = true},
+        {.idle_timeout = s->idle_timeout, .request_timeout = s->request_timeout, .secret = true},
         [](std::string_view buf) { return proto::parse_dovecot_auth_line(buf); },
         [&](const proto::dovecot_auth_parse& parsed) -> std::optional<std::string> {
             if (parsed.what == proto::dovecot_auth_parse::kind::error) {
@@ -218,12 +212,12 @@ void authd_service::serve_dovecot(net::connection& conn) {
 }
 
 void authd_service::serve_saslauthd(net::connection& conn) {
-    auto s = current_settings();
+    auto s = settings_.get();
     // One request per connection, which must arrive whole within request_timeout.
     net::serve_requests(
         conn,
-        {.idle_timeout = s.request_timeout,
-         .request_timeout = s.request_timeout,
+        {.idle_timeout = s->request_timeout,
+         .request_timeout = s->request_timeout,
          .one_request = true,
          .secret = true},
         [](std::string_view buf) { return proto::parse_saslauthd_request(buf); },

@@ -16,6 +16,7 @@
 
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
+#include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
 #include "lib/log/rate_limit.hh"
 
@@ -39,14 +40,12 @@ private:
         std::chrono::milliseconds idle_timeout{300000}, request_timeout{10000};
     };
 
-    settings current_settings() const;
     // Runs the authenticator, logs the outcome; nullopt = temporary failure (close, no reply).
     std::optional<auth_answer> authenticate(const auth_request& r, std::string_view mech);
     void serve_dovecot(net::connection& conn);
     void serve_saslauthd(net::connection& conn);
 
-    mutable std::mutex settings_mutex_;
-    settings settings_;
+    reloadable<settings> settings_{settings{}};
     db::pool pool_;
     sql_store store_;
     authenticator auth_;

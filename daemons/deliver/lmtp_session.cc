@@ -58,12 +58,12 @@ unique_fd open_base(const std::string& path) {
 }  // namespace
 
 lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
-    : settings_(std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg))),
+    : settings_(lmtp_settings_from(*cfg)),
       base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
       pool_(db_settings_from(*cfg)),
-      store_(pool_, settings_->delivery.hostname, usage_write_interval),
-      outbox_(store_, settings_->outbox),
-      routing_(settings_->routing_copy
+      store_(pool_, settings_.get()->delivery.hostname, usage_write_interval),
+      outbox_(store_, settings_.get()->outbox),
+      routing_(settings_.get()->routing_copy
                    ? std::optional(vhost::routing_source::copy_settings{
                          db_settings_from(*cfg), cfg->get_duration("lmtpd_refresh_interval"),
                          "mail is routed by direct database queries"})
@@ -72,21 +72,15 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
 }
 
-std::shared_ptr<const lmtp_settings> lmtpd_service::settings() const {
-    std::lock_guard lock(mutex_);
-    return settings_;
-}
-
 void lmtpd_service::reload(std::shared_ptr<const config::config> cfg) {
-    auto s = std::make_shared<lmtp_settings>(lmtp_settings_from(*cfg));
-    outbox_.set_settings(s->outbox);
+    auto s = lmtp_settings_from(*cfg);
+    outbox_.set_settings(s.outbox);
     routing_.set_refresh_interval(cfg->get_duration("lmtpd_refresh_interval"));
-    std::lock_guard lock(mutex_);
-    settings_ = std::move(s);
+    settings_.set(std::move(s));
 }
 
 void lmtpd_service::handle(net::connection& conn, const net::listener&) {
-    auto s = settings();
+    auto s = settings_.get();
     directory_source directories = [this,
                                     s](bool from_database) -> std::unique_ptr<vhost::directory> {
         return routing_.open(s->routing_freshness, from_database || !s->routing_copy);

@@ -27,6 +27,7 @@
 #include "lib/config/config.hh"
 #include "lib/core/unique_fd.hh"
 #include "lib/daemon/daemon.hh"
+#include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
 #include "lib/vhost/directory.hh"
 #include "lib/vhost/routing_source.hh"
@@ -66,10 +67,7 @@ public:
     void reload(std::shared_ptr<const config::config> cfg) override;
 
 private:
-    std::shared_ptr<const lmtp_settings> settings() const;
-
-    mutable std::mutex mutex_;
-    std::shared_ptr<const lmtp_settings> settings_;
+    reloadable<lmtp_settings> settings_;
     unique_fd base_fd_;
     db::pool pool_;
     sql_delivery_store store_;

@@ -47,8 +47,9 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
 lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
     : settings_(read_settings(*cfg)),
       routing_(
-          vhost::routing_source::copy_settings{db_settings_from(*cfg), settings_.refresh_interval,
-                                               settings_.freshness.outage_grace.count() > 0
+          vhost::routing_source::copy_settings{db_settings_from(*cfg),
+                                               settings_.get()->refresh_interval,
+                                               settings_.get()->freshness.outage_grace.count() > 0
                                                    ? "lookups answer TEMP after the outage grace"
                                                    : "lookups answer TEMP"},
           nullptr) {}
@@ -56,30 +57,25 @@ lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
 lookupd_service::~lookupd_service() = default;
 
 void lookupd_service::reload(std::shared_ptr<const config::config> cfg) {
-    std::lock_guard lock(settings_mutex_);
-    settings_ = read_settings(*cfg);
-    routing_.set_refresh_interval(settings_.refresh_interval);
-}
-
-lookupd_service::settings lookupd_service::current_settings() const {
-    std::lock_guard lock(settings_mutex_);
-    return settings_;
+    settings_.set(read_settings(*cfg));
+    routing_.set_refresh_interval(settings_.get()->refresh_interval);
 }
 
 lookup<std::string> lookupd_service::answer(std::string_view map_name, std::string_view key) {
-    auto s = current_settings();
+    auto s = settings_.get();
     auto map = parse_map_name(map_name);
     if (!map) {
         return lookup<std::string>::temp_fail("unknown map");  // callers check first
     }
-    auto snap = routing_.current_copy(s.freshness);
+    auto snap = routing_.current_copy(s->freshness);
     if (!snap) {
         return lookup<std::string>::temp_fail("routing data not current (database unavailable)");
     }
     vhost::snapshot_directory dir(std::move(snap));
-    s.resolve.now = std::time(nullptr);
+    auto options = s->resolve;
+    options.now = std::time(nullptr);
     answer_notes notes;
-    auto r = lookupd::answer(*map, key, dir, s.resolve, &notes);
+    auto r = lookupd::answer(*map, key, dir, options, &notes);
     if (!notes.loop.empty() && loops_.ready(ascii_lower(key))) {
         log::warning(
             "{} {}: {}; mail for it goes only where the loop does not lead (vhostmail"
@@ -93,9 +89,9 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
 
 void lookupd_service::serve_socketmap(net::connection& conn) {
     using proto::socketmap_status;
-    auto s = current_settings();
+    auto s = settings_.get();
     net::serve_requests(
-        conn, {.idle_timeout = s.socketmap_idle, .request_timeout = s.request_timeout},
+        conn, {.idle_timeout = s->socketmap_idle, .request_timeout = s->request_timeout},
         [](std::string_view buf) { return proto::parse_socketmap_request(buf); },
         [this, &conn](const proto::socketmap_parse& parsed) -> std::optional<std::string> {
             if (parsed.what == proto::socketmap_parse::kind::error) {
@@ -120,9 +116,9 @@ void lookupd_service::serve_socketmap(net::connection& conn) {
 
 void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
     using proto::tcp_table_status;
-    auto s = current_settings();
+    auto s = settings_.get();
     net::serve_requests(
-        conn, {.idle_timeout = s.tcp_idle, .request_timeout = s.request_timeout},
+        conn, {.idle_timeout = s->tcp_idle, .request_timeout = s->request_timeout},
         [](std::string_view buf) { return proto::parse_tcp_table_request(buf); },
         [this, map, &conn](const proto::tcp_table_parse& parsed) -> std::optional<std::string> {
             if (parsed.what == proto::tcp_table_parse::kind::error) {

@@ -12,6 +12,7 @@
 
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
+#include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
 #include "lib/log/rate_limit.hh"
 #include "lib/vhost/resolver.hh"
@@ -36,13 +37,11 @@ private:
     };
 
     static settings read_settings(const config::config& cfg);
-    settings current_settings() const;
     lookup<std::string> answer(std::string_view map, std::string_view key);
     void serve_socketmap(net::connection& conn);
     void serve_tcp(net::connection& conn, std::string_view map);
 
-    mutable std::mutex settings_mutex_;
-    settings settings_;
+    reloadable<settings> settings_;
     vhost::routing_source routing_;
     // Problems of the data, not of lookupd: said once per key per hour, not per lookup.
     log::once_per_key loops_{std::chrono::hours(1)};

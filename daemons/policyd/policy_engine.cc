@@ -129,23 +129,15 @@ std::string decision::action() const {
 }
 
 policy_engine::policy_engine(policy_store& store, snapshot_fn snapshot, engine_settings settings)
-    : store_(store),
-      snapshot_(std::move(snapshot)),
-      settings_(std::make_shared<const engine_settings>(std::move(settings))) {}
+    : store_(store), snapshot_(std::move(snapshot)), settings_(std::move(settings)) {}
 
 void policy_engine::set_settings(engine_settings settings) {
-    auto next = std::make_shared<const engine_settings>(std::move(settings));
-    std::lock_guard lock(mutex_);
-    settings_ = std::move(next);
+    settings_.set(std::move(settings));
 }
 
 decision policy_engine::decide(const proto::policy_request& req, unsigned checks,
                                connection_state& conn) {
-    std::shared_ptr<const engine_settings> settings;
-    {
-        std::lock_guard lock(mutex_);
-        settings = settings_;
-    }
+    auto settings = settings_.get();
     context c{req, *settings, conn};
     c.state = std::string(req.get("protocol_state"));
     c.client_address = std::string(req.get("client_address"));

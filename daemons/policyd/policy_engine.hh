@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "lib/core/dsn.hh"
+#include "lib/daemon/reloadable.hh"
 #include "lib/log/rate_limit.hh"
 #include "lib/proto/policy.hh"
 #include "lib/vhost/resolver.hh"
@@ -133,8 +134,7 @@ private:
 
     policy_store& store_;
     snapshot_fn snapshot_;
-    mutable std::mutex mutex_;
-    std::shared_ptr<const engine_settings> settings_;
+    reloadable<engine_settings> settings_;
     log::state_change_logger outage_;
     std::mutex reached_mutex_;
     std::set<std::pair<std::string, int64_t>> reached_;  // (key, window start) already logged

@@ -64,8 +64,7 @@ void policyd_service::reload(std::shared_ptr<const config::config> cfg) {
     engine_.set_settings(engine_settings_from(*cfg));
     store_.set_settings(store_settings_from(*cfg));
     routing_.set_refresh_interval(cfg->get_duration("policyd_refresh_interval"));
-    std::lock_guard lock(settings_mutex_);
-    settings_ = read_settings(*cfg);
+    settings_.set(read_settings(*cfg));
 }
 
 // The per-request database cost, for admins sizing a cluster (and for bench/policy).
@@ -79,21 +78,16 @@ void policyd_service::stop() {
               statements, requests ? static_cast<double>(statements) / requests : 0.0);
 }
 
-policyd_service::settings policyd_service::current_settings() const {
-    std::lock_guard lock(settings_mutex_);
-    return settings_;
-}
-
 // Requests are answered one at a time, in order, as Postfix sends them. A malformed but framed
 // request gets DEFER_IF_PERMIT and a log line; a request beyond the size limit, a timeout or the
 // client leaving ends the connection (Postfix reconnects and retries the request).
 void policyd_service::handle(net::connection& conn, const net::listener& where) {
-    const auto s = current_settings();
+    const auto s = settings_.get();
     const std::string& profile = where.tag;
     connection_state state;
     net::serve_requests(
-        conn, {.idle_timeout = s.idle_timeout, .request_timeout = s.request_timeout},
-        [&](std::string_view buf) { return proto::parse_policy_request(buf, s.max_request); },
+        conn, {.idle_timeout = s->idle_timeout, .request_timeout = s->request_timeout},
+        [&](std::string_view buf) { return proto::parse_policy_request(buf, s->max_request); },
         [&](const proto::policy_parse& parsed) -> std::optional<std::string> {
             if (parsed.what == proto::policy_parse::kind::error) {
                 log::warning("client {}: malformed policy request: {}", conn.peer(), parsed.error);
@@ -106,11 +100,11 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
                         .action());
             }
             auto context = parsed.request.get("policy_context");
-            unsigned checks = profile == "submission" ? s.submission_checks : s.mx_checks;
+            unsigned checks = profile == "submission" ? s->submission_checks : s->mx_checks;
             if (context == "submission") {
-                checks = s.submission_checks;
+                checks = s->submission_checks;
             } else if (context == "mx") {
-                checks = s.mx_checks;
+                checks = s->mx_checks;
             }
             auto d = engine_.decide(parsed.request, checks, state);
             if (!d.log_line.empty()) {

@@ -12,6 +12,7 @@
 
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
+#include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
 #include "lib/vhost/routing_source.hh"
 
@@ -35,11 +36,10 @@ private:
         size_t max_request = 0;
         unsigned mx_checks = 0, submission_checks = 0;
     };
-    static settings read_settings(const config::config& cfg);
-    settings current_settings() const;
 
-    mutable std::mutex settings_mutex_;
-    settings settings_;
+    static settings read_settings(const config::config& cfg);
+
+    reloadable<settings> settings_;
     db::pool pool_;          // requests and the state flush
     policy_store store_;
     vhost::routing_source routing_;
