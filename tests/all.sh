@@ -4,7 +4,9 @@
 #   2. g++ build with ASan+UBSan and -Werror (build/test): unit tests, fuzz corpus replays,
 #      fuzz smoke runs, and integration tests of the sanitized daemons against a private
 #      MariaDB and a private Postfix;
-#   3. one ctest run over all of it (CI counts tests from its summary line).
+#   3. the link check (build/links): every library built as a shared object linked with
+#      --no-undefined, so a library that uses another without declaring it fails the run;
+#   4. one ctest run over all of it (CI counts tests from its summary line).
 set -eu
 cd "$(dirname "$0")/.."
 tests/support/install-deps.sh
@@ -17,6 +19,12 @@ cmake --build build/fuzz -j"$jobs"
 cmake -S . -B build/test -DVHOSTMAIL_SANITIZE=ON -DVHOSTMAIL_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
     -DVHOSTMAIL_FUZZ_BIN_DIR="$PWD/build/fuzz/tests/fuzz"
 cmake --build build/test -j"$jobs"
+
+libraries=$(grep -rhoE 'add_library\(vhostmail_[a-z_]+ \$' --include=CMakeLists.txt lib daemons |
+    sed 's/add_library(//; s/ \$//')
+cmake -S . -B build/links -DVHOSTMAIL_CHECK_LINKS=ON -DVHOSTMAIL_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug
+# shellcheck disable=SC2086 # one word per library target
+cmake --build build/links -j"$jobs" --target $libraries
 
 cd build/test
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
