@@ -14,6 +14,7 @@
 #include "lib/daemon/db_settings.hh"
 #include "lib/db/migrate.hh"
 #include "lib/proto/tcp_table.hh"
+#include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/mailbox_usage.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/routing_settings.hh"
@@ -23,7 +24,6 @@
 #include "daemons/admin/postfix_check.hh"
 #include "daemons/authd/params.hh"
 #include "daemons/deliver/params.hh"
-#include "daemons/lookupd/lookup_service.hh"
 #include "daemons/lookupd/params.hh"
 #include "daemons/policyd/params.hh"
 
@@ -91,7 +91,7 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
                                      : ", which leads nowhere: " + r.reason));
                 }
             }
-            auto aliases = lookupd::answer(lookupd::map_kind::aliases, self, dir, options);
+            auto aliases = vhost::answer(vhost::map_kind::aliases, self, dir, options);
             if (aliases.ok() && !proto::tcp_table_answer_fits(aliases.value)) {
                 out.warn(self + ": its aliases answer (" + std::to_string(aliases.value.size()) +
                          " bytes) is too long for tcp_table: serve virtual_alias_maps over"

@@ -9,11 +9,11 @@
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/proto/tcp_table.hh"
+#include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/routing_settings.hh"
 #include "lib/vhost/snapshot_loader.hh"
 
 #include "daemons/admin/admin.hh"
-#include "daemons/lookupd/lookup_service.hh"
 
 namespace vhostmail::admin {
 
@@ -68,17 +68,17 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
     }
     vhost::fields answers;
     for (auto map :
-         {lookupd::map_kind::aliases, lookupd::map_kind::mailboxes, lookupd::map_kind::senders}) {
-        if (!r.outside_scope.empty() && map != lookupd::map_kind::mailboxes) {
-            answers.emplace_back(std::string(lookupd::to_string(map)),
+         {vhost::map_kind::aliases, vhost::map_kind::mailboxes, vhost::map_kind::senders}) {
+        if (!r.outside_scope.empty() && map != vhost::map_kind::mailboxes) {
+            answers.emplace_back(std::string(vhost::to_string(map)),
                                  "(not shown: the routing leaves your domains)");
             continue;
         }
-        auto answer = lookupd::answer(map, a[0], dir, options);
+        auto answer = vhost::answer(map, a[0], dir, options);
         if (ctx.scope() && answer.status == lookup_status::found) {
             answer.value = within_scope(answer.value, ctx.scope()->domains);
         }
-        answers.emplace_back(std::string(lookupd::to_string(map)),
+        answers.emplace_back(std::string(vhost::to_string(map)),
                              answer.status == lookup_status::found ? answer.value
                              : answer.status == lookup_status::not_found
                                  ? "(not found)"

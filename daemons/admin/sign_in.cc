@@ -9,6 +9,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "lib/auth/throttle_store.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/daemon/db_settings.hh"
@@ -16,7 +17,6 @@
 #include "daemons/admin/admin.hh"
 #include "daemons/admin/password_input.hh"
 #include "daemons/authd/params.hh"
-#include "daemons/authd/throttle_store.hh"
 
 namespace vhostmail::admin {
 
@@ -60,15 +60,15 @@ int sign_in(context& ctx, const std::string& login, bool password_from_stdin) {
         return exit_failed;
     }
     auto limits = authd::auth_settings_from(ctx.cfg());
-    authd::throttle_store throttle(shard_id(ctx.cfg(), "authd_shard_id") + "/admin",
-                                   limits.throttle);
+    auth::throttle_store throttle(shard_id(ctx.cfg(), "authd_shard_id") + "/admin",
+                                  limits.throttle);
     // A local user is the client: every login they try counts against their uid.
-    auto who = authd::throttle_keys(login, "uid:" + std::to_string(::getuid()), limits.delimiters);
+    auto who = auth::throttle_keys(login, "uid:" + std::to_string(::getuid()), limits.delimiters);
     auto begun = throttle.begin_attempt(*conn, who);
     if (!begun) {
         return ctx.fail("database error: " + begun.error().message);
     }
-    auto decision = authd::decide(begun->before, limits.throttle);
+    auto decision = auth::decide(begun->before, limits.throttle);
     if (decision.delay.count() > 0) {
         std::this_thread::sleep_for(decision.delay);
     }
@@ -76,7 +76,7 @@ int sign_in(context& ctx, const std::string& login, bool password_from_stdin) {
     auto record = decision.refuse ? vhost::admin_result<vhost::admin_login>(vhost::admin_login{})
                                   : store.find_login(login);
     if (!record) {
-        (void)throttle.end_attempt(*conn, who, *begun, authd::attempt_end::refused);
+        (void)throttle.end_attempt(*conn, who, *begun, auth::attempt_end::refused);
         return ctx.fail(record.failure());
     }
     // Exactly one full-cost check whatever the account is: no account, no password, a locked
@@ -95,10 +95,10 @@ int sign_in(context& ctx, const std::string& login, bool password_from_stdin) {
     if (decision.refuse || !usable || !match || record->domains.empty()) {
         (void)throttle.end_attempt(
             *conn, who, *begun,
-            decision.refuse ? authd::attempt_end::refused : authd::attempt_end::failed);
+            decision.refuse ? auth::attempt_end::refused : auth::attempt_end::failed);
         return ctx.fail("authentication failed for " + printable(login));
     }
-    if (auto ended = throttle.end_attempt(*conn, who, *begun, authd::attempt_end::succeeded);
+    if (auto ended = throttle.end_attempt(*conn, who, *begun, auth::attempt_end::succeeded);
         !ended) {
         return ctx.fail("database error: " + ended.error().message);
     }

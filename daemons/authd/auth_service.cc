@@ -141,12 +141,12 @@ auth_answer authenticator::authenticate(const auth_request& r) {
             return {auth_status::ok, user, "cached"};
         }
     }
-    throttle_subject who = throttle_keys(user, r.client, s.delimiters);
+    throttle_subject who = auth::throttle_keys(user, r.client, s.delimiters);
     auto begun = store_.begin_attempt(who);
     if (begun.status == lookup_status::temp_fail) {
         return {auth_status::temp_fail, user, "throttle state: " + begun.reason};
     }
-    throttle_decision d = decide(begun.value.before, s.throttle);
+    throttle_decision d = auth::decide(begun.value.before, s.throttle);
     if (d.delay.count() > 0) {
         sleep_(d.delay);
     }

@@ -21,12 +21,19 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "lib/auth/throttle.hh"
 #include "lib/core/lookup.hh"
 #include "lib/crypto/password.hh"
 
-#include "daemons/authd/throttle.hh"
-
 namespace vhostmail::authd {
+
+// Login throttling is lib/auth's, shared with the admin tool's sign-in.
+using auth::attempt;
+using auth::attempt_end;
+using auth::throttle_counts;
+using auth::throttle_decision;
+using auth::throttle_limits;
+using auth::throttle_subject;
 
 struct user_record {
     std::string password_hash;  // "" when the address has no password

@@ -7,10 +7,10 @@
 
 #include <string>
 
+#include "lib/auth/throttle_store.hh"
 #include "lib/db/pool.hh"
 
 #include "daemons/authd/auth_service.hh"
-#include "daemons/authd/throttle_store.hh"
 
 namespace vhostmail::authd {
 
@@ -29,7 +29,7 @@ public:
 
 private:
     db::pool& pool_;
-    throttle_store throttle_;
+    auth::throttle_store throttle_;
 };
 
 }  // namespace vhostmail::authd

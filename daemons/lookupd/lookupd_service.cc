@@ -9,9 +9,8 @@
 #include "lib/net/request_loop.hh"
 #include "lib/proto/socketmap.hh"
 #include "lib/proto/tcp_table.hh"
+#include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/routing_settings.hh"
-
-#include "daemons/lookupd/lookup_service.hh"
 
 namespace vhostmail::lookupd {
 
@@ -63,7 +62,7 @@ void lookupd_service::reload(std::shared_ptr<const config::config> cfg) {
 
 lookup<std::string> lookupd_service::answer(std::string_view map_name, std::string_view key) {
     auto s = settings_.get();
-    auto map = parse_map_name(map_name);
+    auto map = vhost::parse_map_name(map_name);
     if (!map) {
         return lookup<std::string>::temp_fail("unknown map");  // callers check first
     }
@@ -74,8 +73,8 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
     vhost::snapshot_directory dir(std::move(snap));
     auto options = s->resolve;
     options.now = std::time(nullptr);
-    answer_notes notes;
-    auto r = lookupd::answer(*map, key, dir, options, &notes);
+    vhost::answer_notes notes;
+    auto r = vhost::answer(*map, key, dir, options, &notes);
     if (!notes.loop.empty() && loops_.ready(ascii_lower(key))) {
         log::warning(
             "{} {}: {}; mail for it goes only where the loop does not lead (vhostmail"
@@ -98,7 +97,7 @@ void lookupd_service::serve_socketmap(net::connection& conn) {
                 log::warning("client {}: {}", conn.peer(), parsed.error);
                 return proto::encode_socketmap_reply(socketmap_status::perm, parsed.error);
             }
-            if (!parse_map_name(parsed.request.map)) {
+            if (!vhost::parse_map_name(parsed.request.map)) {
                 return proto::encode_socketmap_reply(socketmap_status::perm, "unknown map");
             }
             auto r = answer(parsed.request.map, parsed.request.key);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/lookupd/params.hh"
 
-#include "daemons/lookupd/lookup_service.hh"
+#include "lib/vhost/lookup_maps.hh"
 
 namespace vhostmail::lookupd {
 
@@ -57,7 +57,7 @@ std::vector<std::string> validate(const config::config& cfg) {
     std::vector<std::string> problems;
     for (const auto& item : cfg.get_list("lookupd_tcp_listen")) {
         auto eq = item.find('=');
-        if (eq == std::string::npos || !parse_map_name(item.substr(0, eq))) {
+        if (eq == std::string::npos || !vhost::parse_map_name(item.substr(0, eq))) {
             problems.push_back("lookupd_tcp_listen: \"" + item +
                                "\" must be map=endpoint with map one of domains, aliases,"
                                " mailboxes, senders");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/authd/throttle.hh"
+#include "lib/auth/throttle.hh"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "lib/core/network.hh"
 #include "lib/core/strings.hh"
 
-namespace vhostmail::authd {
+namespace vhostmail::auth {
 
 namespace {
 
@@ -42,4 +42,4 @@ throttle_decision decide(const throttle_counts& c, const throttle_limits& l) {
     return d;
 }
 
-}  // namespace vhostmail::authd
+}  // namespace vhostmail::auth

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/authd/throttle_store.hh"
+#include "lib/auth/throttle_store.hh"
 
 #include <ctime>
 
-namespace vhostmail::authd {
+namespace vhostmail::auth {
 
 namespace {
 
@@ -115,4 +115,4 @@ db::outcome<db::result> throttle_store::expire(db::connection& c) {
     return c.query(expire_trust_sql, {now - trust_s_.load()});
 }
 
-}  // namespace vhostmail::authd
+}  // namespace vhostmail::auth

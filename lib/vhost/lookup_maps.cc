@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/lookupd/lookup_service.hh"
+#include "lib/vhost/lookup_maps.hh"
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/store/mailbox_path.hh"
 
-namespace vhostmail::lookupd {
+namespace vhostmail::vhost {
 
 std::optional<map_kind> parse_map_name(std::string_view name) {
     if (name == "domains") {
@@ -73,7 +73,7 @@ answer_t from_resolution_failure(const vhost::resolution& r) {
     return answer_t::not_found();
 }
 
-answer_t answer_domain(std::string_view key, vhost::directory& dir) {
+answer_t answer_domain(std::string_view key, directory& dir) {
     auto name = normalize_domain(key);
     if (!name) {
         return answer_t::not_found();
@@ -88,8 +88,8 @@ answer_t answer_domain(std::string_view key, vhost::directory& dir) {
     return answer_t::found(d.value->name);
 }
 
-answer_t answer_alias(std::string_view key, vhost::directory& dir,
-                      const vhost::resolve_options& options, answer_notes* notes) {
+answer_t answer_alias(std::string_view key, directory& dir, const resolve_options& options,
+                      answer_notes* notes) {
     auto r = vhost::resolve(dir, key, options);
     if (notes != nullptr && r.reason.starts_with("alias loop")) {
         notes->loop = r.reason;
@@ -115,8 +115,7 @@ answer_t answer_alias(std::string_view key, vhost::directory& dir,
     return answer_t::found(std::move(value));
 }
 
-answer_t answer_mailbox(std::string_view key, vhost::directory& dir,
-                        const vhost::resolve_options& options) {
+answer_t answer_mailbox(std::string_view key, directory& dir, const resolve_options& options) {
     auto self = parse_address(key);
     if (!self) {
         return answer_t::not_found();
@@ -141,8 +140,7 @@ answer_t answer_mailbox(std::string_view key, vhost::directory& dir,
     return answer_t::not_found();
 }
 
-answer_t answer_sender(std::string_view key, vhost::directory& dir,
-                       const vhost::resolve_options& options) {
+answer_t answer_sender(std::string_view key, directory& dir, const resolve_options& options) {
     auto logins = vhost::sender_logins(dir, key, options);
     if (logins.status != lookup_status::found) {
         return {logins.status, {}, logins.reason};
@@ -159,8 +157,8 @@ answer_t answer_sender(std::string_view key, vhost::directory& dir,
 
 }  // namespace
 
-lookup<std::string> answer(map_kind map, std::string_view key, vhost::directory& dir,
-                           const vhost::resolve_options& options, answer_notes* notes) {
+lookup<std::string> answer(map_kind map, std::string_view key, directory& dir,
+                           const resolve_options& options, answer_notes* notes) {
     switch (map) {
         case map_kind::domains:
             return answer_domain(key, dir);
@@ -174,4 +172,4 @@ lookup<std::string> answer(map_kind map, std::string_view key, vhost::directory&
     return answer_t::temp_fail("unknown map");
 }
 
-}  // namespace vhostmail::lookupd
+}  // namespace vhostmail::vhost

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/authd/throttle.hh"
+#include "lib/auth/throttle.hh"
 
 #include <catch2/catch.hpp>
 
-using namespace vhostmail::authd;
+using namespace vhostmail::auth;
 using namespace std::chrono_literals;
 
 TEST_CASE("throttle: free failures, doubling delay, cap, refusal") {

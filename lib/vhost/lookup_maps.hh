@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// lookup_service.hh - lookupd's maps: (map name, key) -> found value / not found / temporary
-// failure, answered through the one address resolver. Knows neither bytes nor SQL.
+// lookup_maps.hh - the maps lookupd serves Postfix, also shown by `vhostmail resolve`: (map name,
+// key) -> found value / not found / temporary failure, answered through the one address resolver.
+// Knows neither bytes nor SQL.
 //   domains    hosted domains and their enabled domain aliases (virtual_mailbox_domains)
 //   aliases    virtual_alias_maps: final destinations, comma-separated; not found when the
 //              address is simply its own mailbox (the mailboxes map answers it then)
@@ -17,7 +18,7 @@
 #include "lib/vhost/directory.hh"
 #include "lib/vhost/resolver.hh"
 
-namespace vhostmail::lookupd {
+namespace vhostmail::vhost {
 
 enum class map_kind { domains, aliases, mailboxes, senders };
 
@@ -30,11 +31,11 @@ struct answer_notes {
 };
 
 // Never returns found with an empty value (Postfix treats that as an error).
-lookup<std::string> answer(map_kind map, std::string_view key, vhost::directory& dir,
-                           const vhost::resolve_options& options, answer_notes* notes = nullptr);
+lookup<std::string> answer(map_kind map, std::string_view key, directory& dir,
+                           const resolve_options& options, answer_notes* notes = nullptr);
 
 // Quotes a local part for an address list when Postfix's parser would split it
 // ("a b"@x, "a,b"@x); plain local parts stay as they are.
 std::string format_address(std::string_view address);
 
-}  // namespace vhostmail::lookupd
+}  // namespace vhostmail::vhost

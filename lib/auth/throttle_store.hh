@@ -20,11 +20,10 @@
 #include <string>
 #include <string_view>
 
+#include "lib/auth/throttle.hh"
 #include "lib/db/connection.hh"
 
-#include "daemons/authd/throttle.hh"
-
-namespace vhostmail::authd {
+namespace vhostmail::auth {
 
 class throttle_store {
 public:
@@ -51,4 +50,4 @@ private:
     std::atomic<uint64_t> attempts_{0};
 };
 
-}  // namespace vhostmail::authd
+}  // namespace vhostmail::auth

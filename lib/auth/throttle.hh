@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace vhostmail::authd {
+namespace vhostmail::auth {
 
 struct throttle_limits {
     bool enabled = true;
@@ -66,4 +66,4 @@ uint64_t counted_failures(const throttle_counts& c);
 // {0, false}.
 throttle_decision decide(const throttle_counts& c, const throttle_limits& l);
 
-}  // namespace vhostmail::authd
+}  // namespace vhostmail::auth

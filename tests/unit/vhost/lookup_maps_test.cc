@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/lookupd/lookup_service.hh"
+#include "lib/vhost/lookup_maps.hh"
 
 #include <catch2/catch.hpp>
 
 #include "tests/support/snapshot_builder.hh"
 
 using namespace vhostmail;
-using namespace vhostmail::lookupd;
+using namespace vhostmail::vhost;
 
 namespace {
 
