@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,7 +113,8 @@ std::vector<command> import_layout_commands();
 void print_fields(const context& ctx, const vhost::fields& f);
 void print_table(const context& ctx, const vhost::table& t);
 int print_done(const context& ctx, const std::string& what);  // returns exit_ok
-std::string json_string(std::string_view s);
+// One JSON document on one line (nlohmann/json; invalid UTF-8 becomes U+FFFD).
+void print_json(const nlohmann::ordered_json& document);
 
 // Settings help lines ("  name  help") for command details.
 std::string settings_help(const std::vector<std::pair<std::string, std::string>>& help);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sys/stat.h>
 #include <tuple>
@@ -269,14 +270,14 @@ void check_postfix(context& ctx, db::connection& conn, const config::config* dae
 
 void print_findings(const context& ctx, const findings& out) {
     if (ctx.json()) {
-        std::string problems, detailed;
-        for (size_t i = 0; i < out.all.size(); ++i) {
-            problems += (i ? ", " : "") + json_string(out.all[i].message);
-            detailed += std::string(i ? ", " : "") +
-                        "{\"severity\": " + json_string(out.all[i].error ? "error" : "warning") +
-                        ", \"message\": " + json_string(out.all[i].message) + "}";
+        auto problems = nlohmann::ordered_json::array();
+        auto detailed = nlohmann::ordered_json::array();
+        for (const auto& f : out.all) {
+            problems.push_back(f.message);
+            detailed.push_back(
+                {{"severity", f.error ? "error" : "warning"}, {"message", f.message}});
         }
-        std::puts(("{\"problems\": [" + problems + "], \"findings\": [" + detailed + "]}").c_str());
+        print_json({{"problems", problems}, {"findings", detailed}});
         return;
     }
     for (const auto& f : out.all) {

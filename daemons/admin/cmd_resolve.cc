@@ -4,6 +4,7 @@
 // and asks lookupd's own map code, so the two cannot disagree.
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "lib/core/address.hh"
@@ -85,32 +86,23 @@ int resolve(context& ctx, const std::vector<std::string>& a) {
                                  : "(temporary failure: " + answer.reason + ")");
     }
     if (ctx.json()) {
-        std::string out =
-            "{\"address\": " + json_string(a[0]) + ", \"result\": " +
-            json_string(r.status == lookup_status::found ? "deliverable" : "rejected") +
-            ", \"destinations\": [";
-        for (size_t i = 0; i < r.destinations.size(); ++i) {
-            const auto& d = r.destinations[i];
-            out += std::string(i ? ", " : "") +
-                   "{\"kind\": " + json_string(vhost::to_string(d.kind)) +
-                   ", \"address\": " + json_string(d.address) +
-                   ", \"maildir\": " + json_string(d.maildir) +
-                   ", \"command\": " + json_string(d.command) + "}";
+        auto destinations = nlohmann::ordered_json::array();
+        for (const auto& d : r.destinations) {
+            destinations.push_back({{"kind", vhost::to_string(d.kind)},
+                                    {"address", d.address},
+                                    {"maildir", d.maildir},
+                                    {"command", d.command}});
         }
-        out += "], \"outside_scope\": [";
-        for (size_t i = 0; i < r.outside_scope.size(); ++i) {
-            out += (i ? ", " : "") + json_string(r.outside_scope[i]);
+        auto lookupd = nlohmann::ordered_json::object();
+        for (const auto& [map, answer] : answers) {
+            lookupd[map] = answer;
         }
-        out += "], \"steps\": [";
-        for (size_t i = 0; i < r.trace.size(); ++i) {
-            out += (i ? ", " : "") + json_string(r.trace[i]);
-        }
-        out += "], \"lookupd\": {";
-        for (size_t i = 0; i < answers.size(); ++i) {
-            out += (i ? ", " : "") + json_string(answers[i].first) + ": " +
-                   json_string(answers[i].second);
-        }
-        std::puts((out + "}}").c_str());
+        print_json({{"address", a[0]},
+                    {"result", r.status == lookup_status::found ? "deliverable" : "rejected"},
+                    {"destinations", destinations},
+                    {"outside_scope", r.outside_scope},
+                    {"steps", r.trace},
+                    {"lookupd", lookupd}});
         return r.status == lookup_status::found ? exit_ok : exit_failed;
     }
     std::printf("%s\n", a[0].c_str());

@@ -2,51 +2,28 @@
 // output.cc - aligned text for people, JSON for scripts.
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "lib/core/strings.hh"
 
 #include "daemons/admin/admin.hh"
-#include "lib/core/strings.hh"
 
 namespace vhostmail::admin {
 
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                if (c < 0x20 || c == 0x7f) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    return out + "\"";
+void print_json(const nlohmann::ordered_json& document) {
+    // Bytes that are not UTF-8 (a name typed in Latin-1) become U+FFFD: the document stays
+    // valid JSON whatever the database holds.
+    std::puts(
+        document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
 }
 
 void print_fields(const context& ctx, const vhost::fields& f) {
     if (ctx.json()) {
-        std::string out = "{";
-        for (size_t i = 0; i < f.size(); ++i) {
-            out += (i ? ", " : "") + json_string(f[i].first) + ": " + json_string(f[i].second);
+        nlohmann::ordered_json object = nlohmann::ordered_json::object();
+        for (const auto& [name, value] : f) {
+            object[name] = value;
         }
-        std::puts((out + "}").c_str());
+        print_json(object);
         return;
     }
     size_t width = 0;
@@ -73,17 +50,15 @@ void print_fields(const context& ctx, const vhost::fields& f) {
 
 void print_table(const context& ctx, const vhost::table& t) {
     if (ctx.json()) {
-        std::puts("[");
-        for (size_t r = 0; r < t.rows.size(); ++r) {
-            std::string line = "  {";
+        nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+        for (const auto& row : t.rows) {
+            nlohmann::ordered_json object = nlohmann::ordered_json::object();
             for (size_t c = 0; c < t.columns.size(); ++c) {
-                line += (c ? ", " : "") + json_string(t.columns[c]) + ": " +
-                        json_string(t.rows[r][c]);
+                object[t.columns[c]] = row[c];
             }
-            line += r + 1 < t.rows.size() ? "}," : "}";
-            std::puts(line.c_str());
+            rows.push_back(std::move(object));
         }
-        std::puts("]");
+        print_json(rows);
         return;
     }
     std::vector<size_t> width(t.columns.size());
@@ -112,7 +87,7 @@ void print_table(const context& ctx, const vhost::table& t) {
 
 int print_done(const context& ctx, const std::string& what) {
     if (ctx.json()) {
-        std::puts(("{\"ok\": true, \"done\": " + json_string(what) + "}").c_str());
+        print_json({{"ok", true}, {"done", what}});
     } else {
         std::puts(what.c_str());
     }

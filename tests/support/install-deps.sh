@@ -5,7 +5,7 @@
 # Never starts a system service: a temporary policy-rc.d forbids it while apt runs.
 set -eu
 
-packages="cmake g++ make pkg-config python3 libfmt-dev libmariadb-dev libssl-dev libcrypt-dev
+packages="cmake g++ make pkg-config python3 libfmt-dev nlohmann-json3-dev libmariadb-dev libssl-dev libcrypt-dev
   catch2 mariadb-server mariadb-client postfix postfix-mysql clang libclang-rt-14-dev
   sasl2-bin libsasl2-modules dovecot-core dovecot-mysql $*"
 
