@@ -12,7 +12,7 @@
 
 #include "lib/config/common_params.hh"
 #include "lib/daemon/daemon.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 #include "lib/db/migrate.hh"
 #include "lib/proto/tcp_table.hh"
 #include "lib/vhost/lookup_maps.hh"

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "lib/daemon/db_login.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
+#include "lib/db/login_check.hh"
 
 #include "daemons/admin/admin.hh"
 

@@ -12,7 +12,7 @@
 #include "lib/auth/throttle_store.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 
 #include "daemons/admin/admin.hh"
 #include "daemons/admin/password_input.hh"

@@ -8,7 +8,7 @@
 #include "lib/core/encoding.hh"
 #include "lib/core/strings.hh"
 #include "lib/crypto/password.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/net/request_loop.hh"
 #include "lib/proto/dovecot_auth.hh"

@@ -9,7 +9,7 @@
 
 #include "lib/core/dsn.hh"
 #include "lib/core/exit_code.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/vhost/sql_directory.hh"
 

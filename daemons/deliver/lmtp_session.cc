@@ -11,7 +11,7 @@
 #include "lib/core/address.hh"
 #include "lib/core/dsn.hh"
 #include "lib/core/strings.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/proto/lmtp.hh"
 #include "lib/proto/lmtp_data.hh"

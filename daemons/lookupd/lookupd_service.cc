@@ -4,7 +4,7 @@
 #include <ctime>
 
 #include "lib/core/strings.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/net/request_loop.hh"
 #include "lib/proto/socketmap.hh"

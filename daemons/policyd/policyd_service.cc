@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "lib/config/common_params.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/net/request_loop.hh"
 #include "lib/proto/policy.hh"

@@ -12,8 +12,8 @@
 
 #include "lib/config/common_params.hh"
 #include "lib/core/exit_code.hh"
-#include "lib/daemon/db_login.hh"
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
+#include "lib/db/login_check.hh"
 #include "lib/db/pool.hh"
 #include "lib/log/log.hh"
 #include "lib/net/server.hh"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// db_login.hh - a database that refuses the daemons' login is a configuration error, not an
+// login_check.hh - a database that refuses the daemons' login is a configuration error, not an
 // outage. Both end in temporary failures towards Postfix (nothing bounces), but an outage ends
 // by itself while a wrong password lasts until an admin acts: so it is said as an error, with
 // what to check, again and again while it lasts, and -t reports it before a start.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "lib/daemon/db_settings.hh"
+#include "lib/db/from_config.hh"
 
 #include <unistd.h>
 

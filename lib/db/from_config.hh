@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// db_settings.hh - the db_* parameters of the shared configuration as database settings.
+// from_config.hh - the db_* parameters of the shared configuration as database settings
+// (declared with the other shared parameters in lib/config/common_params).
 #pragma once
 
 #include <string>

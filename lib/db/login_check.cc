@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "lib/daemon/db_login.hh"
+#include "lib/db/login_check.hh"
 
 #include "lib/db/pool.hh"
 #include "lib/log/log.hh"
