@@ -218,11 +218,13 @@ std::string lf_text(const std::string& text) {
     return out;
 }
 
+// A DATETIME/TIMESTAMP as UTC; nullopt for MySQL's zero date and anything before 1970.
 std::optional<std::time_t> utc_time(const std::string& when) {
     std::tm tm{};
     char rest = 0;
     if (std::sscanf(when.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &rest) != 6) {
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &rest) != 6 ||
+        tm.tm_year < 1970) {
         return std::nullopt;
     }
     tm.tm_year -= 1900;
@@ -231,8 +233,8 @@ std::optional<std::time_t> utc_time(const std::string& when) {
 }
 
 // PostfixAdmin's reply interval: 0 replies once per sender while the vacation lasts (its whole
-// window here), 1 on every message (one day here: RFC 3834 asks for no more than that), any
-// other value is seconds.
+// window here, at most what interval_seconds holds), any other value is seconds, but at least
+// one day (RFC 3834 asks for no more than a reply a day; PostfixAdmin's 1 means every message).
 std::optional<std::string> reply_interval(const std::string& interval, const std::string& from,
                                           const std::string& until) {
     constexpr long long day = 86400;
@@ -244,7 +246,8 @@ std::optional<std::string> reply_interval(const std::string& interval, const std
         }
         n = *b - *a;
     }
-    return std::to_string(std::max(n, day));
+    constexpr long long most = 4294967295LL;  // interval_seconds INT UNSIGNED
+    return std::to_string(std::clamp(n, day, most));
 }
 
 admin_result<done> importer::postfixadmin() {

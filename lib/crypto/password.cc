@@ -27,6 +27,13 @@ struct parsed_value {
     std::string scheme;  // canonical upper case, "" when unknown
     encoding enc = encoding::none;
     std::string data;  // after the {SCHEME} prefix (a crypt string decoded from .B64/.HEX)
+
+    parsed_value() = default;
+    parsed_value(parsed_value&&) = default;
+    parsed_value& operator=(parsed_value&&) = default;
+
+    // {PLAIN} values are passwords themselves: no copy outlives the check.
+    ~parsed_value() { OPENSSL_cleanse(data.data(), data.size()); }
 };
 
 std::optional<std::vector<unsigned char>> decode_hex(std::string_view s);

@@ -21,6 +21,10 @@
 
 namespace vhostmail::net {
 
+// What a connection carrying passwords reserves for its buffer: a whole request of the largest
+// such protocol (Dovecot's 16 KB line) and one read.
+inline constexpr size_t secret_buffer_size = 16384 + 4096 + 1024;
+
 struct request_loop_options {
     std::chrono::milliseconds idle_timeout{0};
     std::chrono::milliseconds request_timeout{0};
@@ -34,11 +38,15 @@ struct request_loop_options {
 template <typename Parse, typename Answer>
 void serve_requests(connection& conn, const request_loop_options& o, Parse parse, Answer answer) {
     std::string buf;
+    if (o.secret) {
+        buf.reserve(secret_buffer_size);  // growing would free copies we could not wipe
+    }
     struct wipe_on_exit {
         std::string& b;
         bool on;
         ~wipe_on_exit() {
-            if (on && !b.empty()) {
+            if (on) {
+                b.resize(b.capacity());  // what erase() moved out of size() is in here too
                 explicit_bzero(b.data(), b.size());
             }
         }
@@ -55,9 +63,15 @@ void serve_requests(connection& conn, const request_loop_options& o, Parse parse
         }
         std::optional<std::string> reply = answer(parsed);
         if (o.secret) {
-            explicit_bzero(buf.data(), parsed.consumed);
+            // Move the rest to the front, then zero the bytes it vacated: a plain erase would
+            // leave a stale copy of them behind the new end.
+            size_t rest = buf.size() - parsed.consumed;
+            memmove(buf.data(), buf.data() + parsed.consumed, rest);
+            explicit_bzero(buf.data() + rest, parsed.consumed);
+            buf.resize(rest);
+        } else {
+            buf.erase(0, parsed.consumed);
         }
-        buf.erase(0, parsed.consumed);
         conn.request_done();
         if (!reply) {
             return;
