@@ -5,6 +5,32 @@
 
 namespace vhostmail::vhost {
 
+namespace {
+
+std::string qualified(std::initializer_list<std::string_view> columns, std::string_view table) {
+    std::string out;
+    for (auto c : columns) {
+        out += (out.empty() ? "" : ", ") + std::string(table) + std::string(c);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string domain_select_list(std::string_view table) {
+    return qualified(
+        {"id", "name", "enabled", "accepts_mail", "reject_text", "logins", "quota_bytes",
+         "quota_messages", "max_message_size", "fallback", "filter_command", "fullname_matching"},
+        table);
+}
+
+std::string address_select_list(std::string_view table) {
+    std::string t(table);
+    return qualified({"id", "local_part", "enabled", "mailbox", "maildir"}, table) + ", " + t +
+           "password IS NOT NULL AND " + t + "password <> '', " +
+           qualified({"full_name", "logins", "quota_bytes", "quota_messages"}, table);
+}
+
 domain_record domain_from_row(const db::row& r, size_t first) {
     domain_record d;
     d.id = r.u64(first);

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "lib/db/statement.hh"
 #include "lib/vhost/schema.hh"
@@ -18,6 +19,12 @@ namespace vhostmail::vhost {
 
 inline constexpr size_t domain_row_columns = 12;
 inline constexpr size_t address_row_columns = 10;
+
+// The SELECT list the two decoders below read, in their order, each column qualified with
+// `table` ("d." / "a.", or "" for none): every query of the routing tables uses these, so a
+// column added here is read everywhere.
+std::string domain_select_list(std::string_view table = "");
+std::string address_select_list(std::string_view table = "");
 
 domain_record domain_from_row(const db::row& r, size_t first = 0);
 

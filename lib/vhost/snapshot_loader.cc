@@ -14,26 +14,19 @@ namespace {
 
 // Each query exists in two forms: all rows, and the rows of one domain (filter appended).
 struct query_text {
-    const char* all;
-    const char* one;
+    std::string all;
+    std::string one;
 };
 
 // All SQL of the loader in one place. Booleans and SETs arrive as text.
-const query_text domains_sql{
-    "SELECT id, name, enabled, accepts_mail, reject_text, logins, quota_bytes, quota_messages,"
-    " max_message_size, fallback, filter_command, fullname_matching FROM domains",
-    "SELECT id, name, enabled, accepts_mail, reject_text, logins, quota_bytes, quota_messages,"
-    " max_message_size, fallback, filter_command, fullname_matching FROM domains WHERE id = ?"};
+const query_text domains_sql{"SELECT " + domain_select_list() + " FROM domains",
+                             "SELECT " + domain_select_list() + " FROM domains WHERE id = ?"};
 const query_text aliases_sql{
     "SELECT domain_id, name FROM domain_aliases WHERE enabled",
     "SELECT domain_id, name FROM domain_aliases WHERE enabled AND domain_id = ?"};
 const query_text addresses_sql{
-    "SELECT domain_id, id, local_part, enabled, mailbox, maildir,"
-    " password IS NOT NULL AND password <> '', full_name, logins, quota_bytes, quota_messages"
-    " FROM addresses",
-    "SELECT domain_id, id, local_part, enabled, mailbox, maildir,"
-    " password IS NOT NULL AND password <> '', full_name, logins, quota_bytes, quota_messages"
-    " FROM addresses WHERE domain_id = ?"};
+    "SELECT domain_id, " + address_select_list() + " FROM addresses",
+    "SELECT domain_id, " + address_select_list() + " FROM addresses WHERE domain_id = ?"};
 const query_text forwardings_sql{
     "SELECT a.domain_id, f.address_id, f.destination FROM forwardings f"
     " JOIN addresses a ON a.id = f.address_id ORDER BY f.address_id, f.destination",

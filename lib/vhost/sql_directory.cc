@@ -9,26 +9,22 @@ namespace vhostmail::vhost {
 namespace {
 
 // All SQL of the SQL directory in one place. Booleans and SETs arrive as text.
-constexpr const char* domain_sql =
-    "SELECT d.id, d.name, d.enabled, d.accepts_mail, d.reject_text, d.logins, d.quota_bytes,"
-    " d.quota_messages, d.max_message_size, d.fallback, d.filter_command, d.fullname_matching"
+const std::string domain_sql =
+    "SELECT " + domain_select_list("d.") +
     " FROM domains d WHERE d.name = ?"
     " UNION ALL "
-    "SELECT d.id, d.name, d.enabled, d.accepts_mail, d.reject_text, d.logins, d.quota_bytes,"
-    " d.quota_messages, d.max_message_size, d.fallback, d.filter_command, d.fullname_matching"
+    "SELECT " +
+    domain_select_list("d.") +
     " FROM domain_aliases a JOIN domains d ON d.id = a.domain_id WHERE a.name = ? AND a.enabled"
     " LIMIT 1";
-#define VHM_ADDRESS_COLUMNS                                                                    \
-    "SELECT a.id, a.local_part, a.enabled, a.mailbox, a.maildir,"                              \
-    " a.password IS NOT NULL AND a.password <> '', a.full_name, a.logins, a.quota_bytes,"      \
-    " a.quota_messages, v.address_id IS NOT NULL, v.enabled,"                                  \
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at),"                             \
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"                                \
-    " FROM addresses a LEFT JOIN vacations v ON v.address_id = a.id"
-constexpr const char* address_sql = VHM_ADDRESS_COLUMNS " WHERE a.domain_id = ? AND a.local_part = ?";
-constexpr const char* full_names_sql =
-    VHM_ADDRESS_COLUMNS " WHERE a.domain_id = ? AND a.full_name <> ''";
-#undef VHM_ADDRESS_COLUMNS
+// The address columns, then its vacation window.
+const std::string address_select = "SELECT " + address_select_list("a.") +
+                                   ", v.address_id IS NOT NULL, v.enabled,"
+                                   " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at),"
+                                   " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"
+                                   " FROM addresses a LEFT JOIN vacations v ON v.address_id = a.id";
+const std::string address_sql = address_select + " WHERE a.domain_id = ? AND a.local_part = ?";
+const std::string full_names_sql = address_select + " WHERE a.domain_id = ? AND a.full_name <> ''";
 constexpr const char* forwardings_sql =
     "SELECT destination FROM forwardings WHERE address_id = ? ORDER BY destination";
 constexpr const char* grants_sql =
@@ -38,7 +34,7 @@ constexpr const char* grants_sql =
     "SELECT a.local_part, d.name FROM domain_admins da JOIN addresses a ON a.id = da.address_id"
     " JOIN domains d ON d.id = a.domain_id WHERE da.domain_id = ?";
 
-db::outcome<db::result> query(db::pool& pool, const char* sql, std::vector<db::param> params) {
+db::outcome<db::result> query(db::pool& pool, std::string_view sql, std::vector<db::param> params) {
     return pool.run([&](db::connection& c) { return c.query(sql, params); });
 }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// The admin tool's values read as the configuration file's do (one parser per unit).
+// The admin tool's values read as the configuration file's do (one parser per unit), and the
+// one list of routing columns every routing query selects.
 #include <catch2/catch.hpp>
 
 #include "lib/vhost/admin_settings.hh"
+#include "lib/vhost/record_rows.hh"
 
 using namespace vhostmail;
 using namespace vhostmail::vhost;
@@ -50,4 +52,13 @@ TEST_CASE("sizes, durations and counts read as in the configuration file") {
         std::holds_alternative<std::string>(bound(vacation_columns, "interval_seconds", "500ms")));
     CHECK(std::holds_alternative<std::string>(bound(domain_columns, "max_mailboxes", "-3")));
     CHECK(std::holds_alternative<std::string>(bound(domain_columns, "max_mailboxes", "3k")));
+}
+
+TEST_CASE("the routing column lists are the decoders' order, qualified on request") {
+    CHECK(domain_select_list() ==
+          "id, name, enabled, accepts_mail, reject_text, logins, quota_bytes, quota_messages,"
+          " max_message_size, fallback, filter_command, fullname_matching");
+    CHECK(address_select_list("a.") ==
+          "a.id, a.local_part, a.enabled, a.mailbox, a.maildir, a.password IS NOT NULL AND"
+          " a.password <> '', a.full_name, a.logins, a.quota_bytes, a.quota_messages");
 }
