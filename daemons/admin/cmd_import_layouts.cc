@@ -314,7 +314,8 @@ admin_result<done> importer::postfixadmin() {
         // Postfix used the alias only while both its alias_domain row and its domain row (where
         // there is one) were active: PostfixAdmin's alias-domain and virtual-domain maps.
         const auto& [t, active] = target;
-        if (!active || !domain_active.try_emplace(a, true).first->second) {
+        auto row = domain_active.find(a);
+        if (!active || (row != domain_active.end() && !row->second)) {
             skipped.push_back(a + " -> " + t + ": an inactive domain alias");
             not_hosted[a] = "the inactive domain alias " + a + ", which is not imported";
             continue;

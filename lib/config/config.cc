@@ -128,7 +128,7 @@ load_result load_config(const param_table& table, const load_options& options) {
     // Last setting wins, overrides after the file. Foreign settings stay visible to $name.
     std::map<std::string, const config_entry*, std::less<>> settings, by_old_name;
     for (const auto& e : entries) {
-        if (const auto* spec = table.find(e.name) ? nullptr : table.renamed(e.name)) {
+        if (const auto* spec = table.renamed(e.name)) {  // never a declared name (add() checks)
             out.warnings.push_back(location(e) + ": \"" + e.name + "\" is deprecated; use \"" +
                                    spec->name + "\"");
             by_old_name[spec->name] = &e;
