@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -53,13 +54,16 @@ private:
     config::load_options load_options_;
 };
 
+using words = std::vector<std::string>;
+using command_run = std::function<int(context& ctx, const words& args)>;
+
 struct command {
     std::string path;   // "domain alias add"
     std::string args;   // "ALIAS DOMAIN"
     std::string summary;
     size_t min_args = 0;
     size_t max_args = 0;  // SIZE_MAX: any number
-    int (*run)(context& ctx, const std::vector<std::string>& args) = nullptr;
+    command_run run;
     std::string details;  // extra help text (settings), may be empty
     bool superadmin_only = false;  // refused after --as without touching the database
 };
@@ -78,6 +82,31 @@ int with_store(context& ctx, Op op) {
     return op(store);
 }
 
+// The shapes most commands have, so that such a command is one row of its table: a change of the
+// store (then one line of what was done, built from the arguments), a list, one record.
+using change_op =
+    std::function<vhost::admin_result<vhost::done>(vhost::admin_store&, const words&)>;
+using done_text = std::function<std::string(const words&)>;
+// The store's calls on one and on two names, on a name with settings (name=value words after it).
+using one_name_change =
+    vhost::admin_result<vhost::done> (vhost::admin_store::*)(const std::string&);
+using two_name_change = vhost::admin_result<vhost::done> (vhost::admin_store::*)(
+    const std::string&, const std::string&);
+using settings_change = vhost::admin_result<vhost::done> (vhost::admin_store::*)(
+    const std::string&, const vhost::settings&);
+using name_fields =
+    std::function<vhost::admin_result<vhost::fields>(vhost::admin_store&, const std::string&)>;
+using name_table =
+    std::function<vhost::admin_result<vhost::table>(vhost::admin_store&, const std::string&)>;
+
+command_run change(change_op op, done_text done);
+command_run change(one_name_change op, done_text done);
+command_run change(two_name_change op, done_text done);
+command_run change(settings_change op, done_text done);
+// The table for the first argument ("" when there is none).
+command_run list(name_table op);
+command_run show(name_fields op);
+
 // exit_ok when the domain (or domain alias) is one the signed-in domain administrator manages,
 // or nobody signed in; else exit_failed after printing why.
 int require_domain(context& ctx, const std::string& domain);
@@ -88,9 +117,8 @@ int require_domain(context& ctx, const std::string& domain);
 // and an address without a password.
 int sign_in(context& ctx, const std::string& login, bool password_from_stdin);
 
-// "name=value" words from words[from..]; nullopt after printing the error.
-std::optional<vhost::settings> settings_from(const std::vector<std::string>& words, size_t from,
-                                             const context& ctx);
+// The "name=value" words args[from..]; nullopt after printing the error.
+std::optional<vhost::settings> settings_from(const words& args, size_t from, const context& ctx);
 
 // The tool's table: its own admin_ parameters and those of other daemons it reads (lookupd's
 // propagate_unmatched_extensions, authd's throttling and hash cost).

@@ -11,6 +11,7 @@
 
 #include "lib/config/common_params.hh"
 #include "lib/core/strings.hh"
+#include "lib/startup/startup.hh"
 
 #include "daemons/admin/admin.hh"
 
@@ -106,11 +107,10 @@ int print_group_help(const std::vector<command>& all, const std::vector<std::str
 
 int run_cli(int argc, char** argv) {
     const bool set_id = set_id_caller();
-    config::load_options options;
-    if (set_id || access(std::string(config::default_config_file).c_str(), R_OK) == 0) {
-        options.file = std::string(config::default_config_file);
-    }
+    startup::config_flags flags;
     if (set_id) {
+        // The configuration the group may read, and no other; missing is an error then.
+        flags.take('c', std::string(config::default_config_file).c_str());
         clearenv();
         setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
     }
@@ -128,7 +128,7 @@ int run_cli(int argc, char** argv) {
                              a.c_str());
                 return exit_usage;
             }
-            (a == "-c" ? options.file : options.overrides.emplace_back()) = argv[++i];
+            flags.take(a[1], argv[++i]);
         } else if (a == "--as" && i + 1 < argc) {
             as_login = argv[++i];
         } else if (a == "--password-stdin") {
@@ -150,8 +150,8 @@ int run_cli(int argc, char** argv) {
     }
     const command* best = nullptr;
     for (const auto& c : all) {
-        auto words = words_of(c.path);
-        if (has_prefix(args, words) && (!best || words.size() > words_of(best->path).size())) {
+        auto path = words_of(c.path);
+        if (has_prefix(args, path) && (!best || path.size() > words_of(best->path).size())) {
             best = &c;
         }
     }
@@ -221,16 +221,11 @@ int run_cli(int argc, char** argv) {
     config::add_common_params(table);
     declare_params(table);
     // authd's parameters are the tool's too: --as counts and honours authd's throttling.
-    options.foreign_prefixes = config::other_daemon_prefixes("admin_");
-    std::erase(options.foreign_prefixes, "authd_");
-    auto loaded = config::load_config(table, options);
-    for (const auto& e : loaded.errors) {
-        std::fprintf(stderr, "vhostmail: %s\n", e.c_str());
-    }
-    for (const auto& w : loaded.warnings) {
-        std::fprintf(stderr, "vhostmail: warning: %s\n", w.c_str());
-    }
-    if (!loaded.errors.empty()) {
+    auto options = startup::load_options(flags, "admin_", {"authd_"});
+    auto loaded = startup::load(table, options, {});
+    if (!startup::report(loaded, [](bool error, const std::string& text) {
+            std::fprintf(stderr, "vhostmail: %s%s\n", error ? "" : "warning: ", text.c_str());
+        })) {
         return exit_failed;
     }
     context ctx(loaded.cfg, json);

@@ -14,6 +14,10 @@
 #include "lib/daemon/daemon.hh"
 #include "lib/db/from_config.hh"
 #include "lib/db/migrate.hh"
+#include "lib/params/authd_params.hh"
+#include "lib/params/delivery_params.hh"
+#include "lib/params/lookupd_params.hh"
+#include "lib/params/policyd_params.hh"
 #include "lib/proto/tcp_table.hh"
 #include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/mailbox_usage.hh"
@@ -23,10 +27,6 @@
 
 #include "daemons/admin/admin.hh"
 #include "daemons/admin/postfix_check.hh"
-#include "daemons/authd/params.hh"
-#include "daemons/deliver/params.hh"
-#include "daemons/lookupd/params.hh"
-#include "daemons/policyd/params.hh"
 
 namespace vhostmail::admin {
 
@@ -185,24 +185,12 @@ void check_quotas(context& ctx, db::connection& conn, const vhost::snapshot& sna
 // Every daemon's parameters, declared and cross-checked as the daemons themselves do it: what
 // would stop a daemon at its next start (exit 78) is an error here, with its file and line.
 std::shared_ptr<const config::config> daemons_config(context& ctx, findings& out) {
-    struct daemon {
-        const char* prefix;
-        int64_t max_clients;  // only a default: each main sets the same
-        void (*declare)(config::param_table&);
-        std::vector<std::string> (*validate)(const config::config&);
-    };
-
-    const daemon daemons[] = {
-        {"lookupd_", 1000, lookupd::declare_params, lookupd::validate},
-        {"authd_", 200, authd::declare_params, authd::validate},
-        {"lmtpd_", 100, deliver::declare_lmtpd_params, deliver::validate},
-        {"policyd_", 1000, policyd::declare_params, policyd::validate},
-    };
+    const config::daemon_params* daemons[] = {&params::lookupd, &params::authd, &params::lmtpd,
+                                              &params::policyd};
     config::param_table table;
     config::add_common_params(table);
-    for (const auto& d : daemons) {
-        add_server_params(table, d.prefix, d.max_clients);
-        d.declare(table);
+    for (const auto* d : daemons) {
+        config::declare_daemon_params(table, *d);
     }
     declare_own_params(table);
     config::load_options options = ctx.load_options();
@@ -217,8 +205,8 @@ std::shared_ptr<const config::config> daemons_config(context& ctx, findings& out
     if (!loaded.cfg) {
         return nullptr;
     }
-    for (const auto& d : daemons) {
-        for (const auto& problem : d.validate(*loaded.cfg)) {
+    for (const auto* d : daemons) {
+        for (const auto& problem : d->validate(*loaded.cfg)) {
             out.add(problem);
         }
     }
@@ -245,25 +233,21 @@ daemon_endpoints our_endpoints(const config::config& cfg) {
 
 void check_postfix(context& ctx, db::connection& conn, const config::config* daemons,
                    const std::string& dir, findings& out) {
-    auto hosted_rows = conn.query("SELECT name FROM domains UNION SELECT name FROM domain_aliases");
-    if (daemons == nullptr || !hosted_rows) {
-        if (!hosted_rows) {
-            out.add("cannot read the hosted domains: " + hosted_rows.error().message);
+    auto hosted = vhost::admin_store(conn).hosted_names();
+    if (daemons == nullptr || !hosted) {
+        if (!hosted) {
+            out.add("cannot read the hosted domains: " + hosted.failure().message);
         }
         return;
     }
     auto ours = our_endpoints(*daemons);
-    std::set<std::string> hosted;
-    for (const auto& row : hosted_rows->rows) {
-        hosted.insert(row.str(0));
-    }
     std::string error;
     auto pf = read_postfix(ctx.cfg().get_string("admin_postconf_command"), dir, error);
     if (!pf) {
         out.add(error);
         return;
     }
-    for (auto& f : judge_postfix(*pf, ours, hosted)) {
+    for (auto& f : judge_postfix(*pf, ours, *hosted)) {
         out.all.push_back(std::move(f));
     }
 }
@@ -292,7 +276,7 @@ void print_findings(const context& ctx, const findings& out) {
     std::printf("\n");
 }
 
-int check(context& ctx, const std::vector<std::string>& a) {
+int check(context& ctx, const words& a) {
     std::optional<std::string> postfix_dir;
     if (!a.empty()) {
         if (a[0] != "--postfix") {

@@ -14,8 +14,6 @@ namespace vhostmail::admin {
 
 namespace {
 
-using args_t = std::vector<std::string>;
-
 struct import_options {
     std::string file;
     std::string domain;  // for bare names
@@ -79,7 +77,7 @@ vhost::admin_result<vhost::done> import_entry(vhost::admin_store& store,
     return vhost::done{};
 }
 
-int import_aliases(context& ctx, const args_t& a) {
+int import_aliases(context& ctx, const words& a) {
     import_options o;
     o.file = a[0];
     for (size_t i = 1; i < a.size(); ++i) {

@@ -22,7 +22,6 @@ namespace vhostmail::admin {
 
 namespace {
 
-using args_t = std::vector<std::string>;
 using vhost::admin_failure;
 using vhost::admin_result;
 using vhost::done;
@@ -430,7 +429,7 @@ admin_result<done> importer::postfixadmin() {
 
 #undef VHM_TRY
 
-int import_layout(context& ctx, const args_t& a, bool postfixadmin) {
+int import_layout(context& ctx, const words& a, bool postfixadmin) {
     std::string usage = std::string("usage: vhostmail import ") +
                         (postfixadmin ? "postfixadmin" : "howto") +
                         " (--from-db NAME | --from-dump FILE) [--dry-run]\n";
@@ -481,11 +480,11 @@ int import_layout(context& ctx, const args_t& a, bool postfixadmin) {
     });
 }
 
-int import_howto(context& ctx, const args_t& a) {
+int import_howto(context& ctx, const words& a) {
     return import_layout(ctx, a, false);
 }
 
-int import_postfixadmin(context& ctx, const args_t& a) {
+int import_postfixadmin(context& ctx, const words& a) {
     return import_layout(ctx, a, true);
 }
 

@@ -16,8 +16,6 @@ namespace vhostmail::admin {
 
 namespace {
 
-using args_t = std::vector<std::string>;
-
 std::optional<crypto::secret> ask_password(const context& ctx, bool from_stdin) {
     if (from_stdin) {
         auto line = read_password_line(STDIN_FILENO);
@@ -62,7 +60,7 @@ std::optional<std::string> given_hash(const context& ctx, const std::string& arg
     return hash;
 }
 
-int passwd(context& ctx, const args_t& a) {
+int passwd(context& ctx, const words& a) {
     bool from_stdin = false;
     bool remove = false;
     std::optional<std::string> existing;

@@ -34,7 +34,7 @@ std::string within_scope(const std::string& value, const std::set<std::string>& 
     return hidden ? out + (out.empty() ? "" : ",") + "(others not shown)" : out;
 }
 
-int resolve(context& ctx, const std::vector<std::string>& a) {
+int resolve(context& ctx, const words& a) {
     if (ctx.scope()) {
         auto parts = parse_address(a[0]);
         if (!parts) {

@@ -11,8 +11,6 @@ namespace vhostmail::admin {
 
 namespace {
 
-using args_t = std::vector<std::string>;
-
 constexpr size_t max_body = 64 * 1024;
 
 std::optional<std::string> read_body(const std::string& source, const context& ctx) {
@@ -34,8 +32,8 @@ std::optional<std::string> read_body(const std::string& source, const context& c
     return body;
 }
 
-int vacation_set(context& ctx, const args_t& a) {
-    args_t words{a[0]};
+int vacation_set(context& ctx, const words& a) {
+    words given{a[0]};
     std::optional<std::string> body;
     for (size_t i = 1; i < a.size(); ++i) {
         if (a[i] == "--body-file" && i + 1 < a.size()) {
@@ -49,10 +47,10 @@ int vacation_set(context& ctx, const args_t& a) {
                 return exit_failed;
             }
         } else {
-            words.push_back(a[i]);
+            given.push_back(a[i]);
         }
     }
-    auto s = settings_from(words, 1, ctx);
+    auto s = settings_from(given, 1, ctx);
     if (!s) {
         return exit_usage;
     }
@@ -64,41 +62,25 @@ int vacation_set(context& ctx, const args_t& a) {
     if (body) {
         s->emplace_back("body", *body);
     }
-    return with_store(ctx, [&](vhost::admin_store& store) {
-        auto r = store.set_vacation(a[0], *s);
-        return r ? print_done(ctx, "vacation set for " + a[0]) : ctx.fail(r.failure());
-    });
-}
-
-int vacation_clear(context& ctx, const args_t& a) {
-    return with_store(ctx, [&](vhost::admin_store& store) {
-        auto r = store.clear_vacation(a[0]);
-        return r ? print_done(ctx, "vacation cleared for " + a[0]) : ctx.fail(r.failure());
-    });
-}
-
-int vacation_show(context& ctx, const args_t& a) {
-    return with_store(ctx, [&](vhost::admin_store& store) {
-        auto r = store.show_vacation(a[0]);
-        if (!r) {
-            return ctx.fail(r.failure());
-        }
-        print_fields(ctx, *r);
-        return exit_ok;
-    });
+    return change(
+        [&s](vhost::admin_store& store, const words& w) { return store.set_vacation(w[0], *s); },
+        [](const words& w) { return "vacation set for " + w[0]; })(ctx, a);
 }
 
 }  // namespace
 
 std::vector<command> vacation_commands() {
     return {
-        {"vacation set",
-         "ADDRESS [--body-file FILE | --body-stdin] [setting=value ...]",
+        {"vacation set", "ADDRESS [--body-file FILE | --body-stdin] [setting=value ...]",
          "set or change an auto-reply", 1, SIZE_MAX, vacation_set,
          "settings (name=value): enabled=yes|no subject=TEXT starts_at=YYYY-MM-DD[ HH:MM[:SS]]\n"
          "  ends_at=... (UTC, or none) interval_seconds=7d (one reply per sender per interval)\n"},
-        {"vacation clear", "ADDRESS", "remove the auto-reply", 1, 1, vacation_clear, ""},
-        {"vacation show", "ADDRESS", "show the auto-reply", 1, 1, vacation_show, ""},
+        {"vacation clear", "ADDRESS", "remove the auto-reply", 1, 1,
+         change(&vhost::admin_store::clear_vacation,
+                [](const words& a) { return "vacation cleared for " + a[0]; }),
+         ""},
+        {"vacation show", "ADDRESS", "show the auto-reply", 1, 1,
+         show(&vhost::admin_store::show_vacation), ""},
     };
 }
 

@@ -41,10 +41,9 @@ db::connection* context::conn() {
     return &**lease_;
 }
 
-std::optional<vhost::settings> settings_from(const std::vector<std::string>& words, size_t from,
-                                             const context& ctx) {
+std::optional<vhost::settings> settings_from(const words& args, size_t from, const context& ctx) {
     std::string error;
-    auto s = vhost::parse_settings({words.begin() + static_cast<long>(from), words.end()}, error);
+    auto s = vhost::parse_settings({args.begin() + static_cast<long>(from), args.end()}, error);
     if (!s) {
         ctx.fail(error);
     }

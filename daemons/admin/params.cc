@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/authd/params.hh"
-
-#include "lib/daemon/daemon.hh"
+#include "lib/config/server_params.hh"
+#include "lib/params/authd_params.hh"
 
 #include "daemons/admin/admin.hh"
 
@@ -21,8 +20,7 @@ void declare_own_params(config::param_table& t) {
 void declare_params(config::param_table& t) {
     declare_own_params(t);
     // Read, not owned: --as signs in under authd's throttling (vhostmail-authd(8)).
-    add_server_params(t, "authd_", 200);
-    authd::declare_params(t);
+    config::declare_daemon_params(t, params::authd);
 }
 
 }  // namespace vhostmail::admin

@@ -10,13 +10,14 @@
 #include <unistd.h>
 
 #include "lib/auth/throttle_store.hh"
+#include "lib/config/common_params.hh"
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/db/from_config.hh"
+#include "lib/params/authd_params.hh"
 
 #include "daemons/admin/admin.hh"
 #include "daemons/admin/password_input.hh"
-#include "daemons/authd/params.hh"
 
 namespace vhostmail::admin {
 
@@ -59,16 +60,17 @@ int sign_in(context& ctx, const std::string& login, bool password_from_stdin) {
     if (conn == nullptr) {
         return exit_failed;
     }
-    auto limits = authd::auth_settings_from(ctx.cfg());
-    auth::throttle_store throttle(shard_id(ctx.cfg(), "authd_shard_id") + "/admin",
-                                  limits.throttle);
+    auto limits = params::authd_throttle_limits(ctx.cfg());
+    unsigned hash_rounds = params::authd_hash_rounds(ctx.cfg());
+    auth::throttle_store throttle(shard_id(ctx.cfg(), "authd_shard_id") + "/admin", limits);
     // A local user is the client: every login they try counts against their uid.
-    auto who = auth::throttle_keys(login, "uid:" + std::to_string(::getuid()), limits.delimiters);
+    auto who = auth::throttle_keys(login, "uid:" + std::to_string(::getuid()),
+                                   ctx.cfg().get_string(config::common::recipient_delimiter));
     auto begun = throttle.begin_attempt(*conn, who);
     if (!begun) {
         return ctx.fail("database error: " + begun.error().message);
     }
-    auto decision = auth::decide(begun->before, limits.throttle);
+    auto decision = auth::decide(begun->before, limits);
     if (decision.delay.count() > 0) {
         std::this_thread::sleep_for(decision.delay);
     }
@@ -82,9 +84,9 @@ int sign_in(context& ctx, const std::string& login, bool password_from_stdin) {
     // Exactly one full-cost check whatever the account is: no account, no password, a locked
     // or unknown stored value (which verify_password would refuse at once) all check a dummy
     // of the cost authd uses, so the time of the answer tells nothing.
-    std::string dummy = limits.hash_rounds == crypto::default_sha512_rounds
+    std::string dummy = hash_rounds == crypto::default_sha512_rounds
                             ? std::string(dummy_hash)
-                            : crypto::hash_password("unused", limits.hash_rounds).value_or("");
+                            : crypto::hash_password("unused", hash_rounds).value_or("");
     bool usable = record->found && !crypto::scheme_of(record->password_hash).empty();
     std::string_view stored = usable ? std::string_view(record->password_hash) : dummy;
     auto verified = crypto::verify_password(password->view(), stored);

@@ -14,7 +14,7 @@
 #include "lib/proto/dovecot_auth.hh"
 #include "lib/proto/saslauthd.hh"
 
-#include "daemons/authd/params.hh"
+#include "daemons/authd/settings.hh"
 
 namespace vhostmail::authd {
 

@@ -1,19 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // vhostmail-authd - SASL authentication for Postfix: Dovecot auth protocol and saslauthd protocol.
 #include "lib/daemon/daemon.hh"
+#include "lib/params/authd_params.hh"
 
 #include "daemons/authd/authd_service.hh"
-#include "daemons/authd/params.hh"
 
 int main(int argc, char** argv) {
     using namespace vhostmail;
     return run_daemon(argc, argv,
                       {.name = "vhostmail-authd",
-                       .prefix = "authd_",
-                       .default_max_clients = 200,  // one per smtpd process, plus saslauthd clients
-                       .declare_params = authd::declare_params,
-                       .listeners = authd::listeners,
-                       .validate = authd::validate,
+                       .params = params::authd,
                        .command_user = {},  // runs no programs
                        .start = [](std::shared_ptr<const config::config> cfg) {
                            return std::unique_ptr<service>(

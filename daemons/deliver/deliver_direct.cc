@@ -17,8 +17,8 @@
 #include "daemons/deliver/delivery.hh"
 #include "daemons/deliver/delivery_store.hh"
 #include "daemons/deliver/message.hh"
-#include "daemons/deliver/params.hh"
 #include "daemons/deliver/pipe_common.hh"
+#include "daemons/deliver/settings.hh"
 
 namespace vhostmail::deliver {
 

@@ -13,8 +13,8 @@
 
 #include "daemons/deliver/deliver_programs.hh"
 #include "daemons/deliver/lmtp_relay.hh"
-#include "daemons/deliver/params.hh"
 #include "daemons/deliver/pipe_common.hh"
+#include "daemons/deliver/settings.hh"
 
 namespace vhostmail::deliver {
 

@@ -17,7 +17,7 @@
 #include "lib/proto/lmtp_data.hh"
 
 #include "daemons/deliver/message.hh"
-#include "daemons/deliver/params.hh"
+#include "daemons/deliver/settings.hh"
 
 namespace vhostmail::deliver {
 

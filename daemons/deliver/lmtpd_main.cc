@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // vhostmail-lmtpd - LMTP delivery server for Postfix's lmtp(8) (virtual_transport).
-#include "daemons/deliver/lmtp_session.hh"
-#include "daemons/deliver/params.hh"
 #include "lib/daemon/daemon.hh"
+#include "lib/params/delivery_params.hh"
+
+#include "daemons/deliver/lmtp_session.hh"
 
 int main(int argc, char** argv) {
     using namespace vhostmail;
     return run_daemon(
         argc, argv,
         {.name = "vhostmail-lmtpd",
-         .prefix = "lmtpd_",
-         .default_max_clients = 100,
-         .declare_params = deliver::declare_lmtpd_params,
-         .listeners = deliver::lmtpd_listeners,
-         .validate = deliver::validate,
+         .params = params::lmtpd,
          .command_user =
              [](const config::config& cfg) { return cfg.get_string("deliver_command_user"); },
          .start =

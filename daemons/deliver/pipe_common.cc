@@ -15,8 +15,7 @@
 #include "lib/core/strings.hh"
 #include "lib/log/log.hh"
 #include "lib/os/privileges.hh"
-
-#include "daemons/deliver/params.hh"
+#include "lib/params/delivery_params.hh"
 
 namespace vhostmail::deliver {
 
@@ -25,14 +24,10 @@ namespace {
 bool parse_args(int argc, char** argv, pipe_args& a) {
     int opt;
     while ((opt = getopt(argc, argv, "c:o:vf:a:")) != -1) {
+        if (a.config.take(opt, optarg)) {
+            continue;
+        }
         switch (opt) {
-            case 'c':
-                a.config_file = optarg;
-                a.config_given = true;
-                break;
-            case 'o':
-                a.overrides.emplace_back(optarg);
-                break;
             case 'v':
                 a.verbose = true;
                 break;
@@ -93,29 +88,13 @@ pipe_start start_pipe(int argc, char** argv) {
                                    "bad vhostmail-deliver command line");
         return st;
     }
-    if (!a.config_given) {
-        struct stat sb {};
-
-        if (::stat(std::string(config::default_config_file).c_str(), &sb) == 0) {
-            a.config_file = std::string(config::default_config_file);
-        }
-    }
     config::param_table table;
     config::add_common_params(table);
-    declare_delivery_params(table);
-    auto loaded = config::load_config(
-        table, {a.config_file, a.overrides, config::other_daemon_prefixes("deliver_")});
+    params::declare_delivery_params(table);
+    auto loaded = startup::load(table, startup::load_options(a.config, "deliver_"),
+                                params::validate_delivery);
     log::init("vhostmail-deliver", {.foreground_stderr = false, .verbose = a.verbose});
-    for (const auto& w : loaded.warnings) {
-        log::warning("{}", w);
-    }
-    if (loaded.errors.empty()) {
-        loaded.errors = validate(*loaded.cfg);
-    }
-    if (!loaded.errors.empty()) {
-        for (const auto& e : loaded.errors) {
-            log::error("{}", e);
-        }
+    if (!startup::report(loaded)) {
         st.exit_code = pipe_finish(ex_tempfail, dsn::system_config.enhanced,
                                    "vhostmail-deliver configuration error");
         return st;

@@ -8,15 +8,15 @@
 #include <string>
 #include <vector>
 
-#include "daemons/deliver/delivery.hh"
 #include "lib/config/config.hh"
+#include "lib/startup/startup.hh"
+
+#include "daemons/deliver/delivery.hh"
 
 namespace vhostmail::deliver {
 
 struct pipe_args {
-    std::string config_file;
-    bool config_given = false;
-    std::vector<std::string> overrides;
+    startup::config_flags config;
     bool verbose = false;
     std::string sender;
     bool sender_given = false;

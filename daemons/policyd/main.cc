@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // vhostmail-policyd - Postfix SMTPD access policy server (check_policy_service) for the hosted
 // domains: sending rights, rate limits, greylisting, recipient and quota checks.
-#include "daemons/policyd/params.hh"
-#include "daemons/policyd/policyd_service.hh"
 #include "lib/daemon/daemon.hh"
+#include "lib/params/policyd_params.hh"
+
+#include "daemons/policyd/policyd_service.hh"
 
 int main(int argc, char** argv) {
     using namespace vhostmail;
     return run_daemon(argc, argv,
                       {.name = "vhostmail-policyd",
-                       .prefix = "policyd_",
-                       .default_max_clients = 1000,  // one connection per smtpd process
-                       .declare_params = policyd::declare_params,
-                       .listeners = policyd::listeners,
-                       .validate = policyd::validate,
+                       .params = params::policyd,
                        // sendmail for limit notices; nothing the database names
                        .command_user = [](const config::config&) { return std::string(); },
                        .start =

@@ -14,17 +14,6 @@ namespace vhostmail::policyd {
 
 namespace {
 
-struct check_name {
-    std::string_view name;
-    check bit;
-};
-
-constexpr check_name check_names[] = {
-    {"sender_login", check_sender_login}, {"hosted_sender", check_hosted_sender},
-    {"recipient", check_recipient},       {"rate_limit", check_rate_limit},
-    {"greylist", check_greylist},
-};
-
 constexpr size_t max_triplet_part = 320;  // the greylist table's column width
 
 uint64_t parse_count(std::string_view text) {
@@ -39,23 +28,6 @@ uint64_t parse_count(std::string_view text) {
 }
 
 }  // namespace
-
-std::optional<unsigned> parse_checks(const std::vector<std::string>& names, std::string* error) {
-    unsigned mask = 0;
-    for (const auto& n : names) {
-        auto it = std::find_if(std::begin(check_names), std::end(check_names),
-                               [&](const check_name& c) { return c.name == n; });
-        if (it == std::end(check_names)) {
-            if (error) {
-                *error = "unknown check \"" + n +
-                         "\" (sender_login, hosted_sender, recipient, rate_limit, greylist)";
-            }
-            return std::nullopt;
-        }
-        mask |= it->bit;
-    }
-    return mask;
-}
 
 // Everything one request's checks share, computed once.
 struct policy_engine::context {
@@ -154,12 +126,12 @@ decision policy_engine::decide(const proto::policy_request& req, unsigned checks
     c.recipients = conn.recipients + (c.state == "RCPT" ? 1 : 0);
 
     using step = decision (policy_engine::*)(context&);
-    static constexpr std::pair<check, step> order[] = {
-        {check_sender_login, &policy_engine::sender_login},
-        {check_hosted_sender, &policy_engine::hosted_sender},
-        {check_recipient, &policy_engine::recipient},
-        {check_rate_limit, &policy_engine::rate_limit},
-        {check_greylist, &policy_engine::greylist},
+    static constexpr std::pair<policy::check, step> order[] = {
+        {policy::check_sender_login, &policy_engine::sender_login},
+        {policy::check_hosted_sender, &policy_engine::hosted_sender},
+        {policy::check_recipient, &policy_engine::recipient},
+        {policy::check_rate_limit, &policy_engine::rate_limit},
+        {policy::check_greylist, &policy_engine::greylist},
     };
     decision result;
     for (const auto& [bit, fn] : order) {
@@ -312,7 +284,8 @@ decision policy_engine::rate_limit(context& c) {
         return {};
     }
     auto limits = store_.limits();
-    auto subjects = budget_subjects(c.s.budgets, *limits, c.login, c.sender, c.client_address);
+    auto subjects =
+        policy::budget_subjects(c.s.budgets, *limits, c.login, c.sender, c.client_address);
     if (c.state == "END-OF-MESSAGE") {
         uint64_t recipients = parse_count(c.req.get("recipient_count"));
         if (recipients == 0) {
@@ -322,13 +295,13 @@ decision policy_engine::rate_limit(context& c) {
         std::set<std::pair<std::string, int64_t>> charged;
         for (const auto& subject : subjects) {
             for (const auto& rule : subject.rules) {
-                std::string key = counter_key(subject, rule);
+                std::string key = policy::counter_key(subject, rule);
                 if (!charged.emplace(key, rule.window_s).second) {
                     continue;
                 }
-                uint64_t n = rule.what == budget::messages     ? 1
-                             : rule.what == budget::recipients ? recipients
-                                                               : c.size;
+                uint64_t n = rule.what == policy::budget::messages     ? 1
+                             : rule.what == policy::budget::recipients ? recipients
+                                                                       : c.size;
                 store_.charge(key, c.now, rule.window_s, n);
             }
         }
@@ -344,22 +317,22 @@ decision policy_engine::rate_limit(context& c) {
     }
     for (const auto& subject : subjects) {
         for (const auto& rule : subject.rules) {
-            std::string key = counter_key(subject, rule);
+            std::string key = policy::counter_key(subject, rule);
             auto counts = store_.counts(key, c.now, rule.window_s);
             if (counts.status != lookup_status::found) {
                 return fault(c, "rate_limit", c.s.rate_limit_fault, counts.reason);
             }
             c.used_state = true;
-            uint64_t cost = rule.what == budget::messages     ? 1
-                            : rule.what == budget::recipients ? c.recipients
-                                                              : c.size;
-            int64_t wait = seconds_until_fits(counts.value, c.now, rule, cost);
+            uint64_t cost = rule.what == policy::budget::messages     ? 1
+                            : rule.what == policy::budget::recipients ? c.recipients
+                                                                      : c.size;
+            int64_t wait = policy::seconds_until_fits(counts.value, c.now, rule, cost);
             if (wait == 0) {
                 continue;
             }
             std::string who = subject.key.substr(subject.key.find(':') + 1);
             std::string text = "Sending limit reached for " + who + ": " + describe(rule) +
-                               "; try again in " + format_wait(wait);
+                               "; try again in " + policy::format_wait(wait);
             if (subject.login) {
                 limit_reached(c, key, rule);
             }
@@ -372,9 +345,10 @@ decision policy_engine::rate_limit(context& c) {
 
 // A login that hits a limit is the usual sign of a stolen password: say so loudly, once per
 // counter and window.
-void policy_engine::limit_reached(context& c, const std::string& key, const rate_rule& rule) {
+void policy_engine::limit_reached(context& c, const std::string& key,
+                                  const policy::rate_rule& rule) {
     std::lock_guard lock(reached_mutex_);
-    int64_t start = window_start(c.now, rule.window_s);
+    int64_t start = policy::window_start(c.now, rule.window_s);
     if (!reached_.emplace(key, start).second) {
         return;
     }
@@ -390,7 +364,7 @@ void policy_engine::limit_reached(context& c, const std::string& key, const rate
 
 // Tells the domain's administrators (or its postmaster) by mail, through Postfix's sendmail
 // with the null sender (no bounce loops), on a thread of its own so the reply is not delayed.
-void policy_engine::send_notice(context& c, const std::string& key, const rate_rule& rule) {
+void policy_engine::send_notice(context& c, const std::string& key, const policy::rate_rule& rule) {
     std::string who = key.substr(key.find(':') + 1);
     who = who.substr(0, who.rfind(':'));  // "login:joe@example.com:messages" -> the login
     // "domain:example.com:messages" (a domain's total) names the domain itself.
@@ -473,10 +447,11 @@ decision policy_engine::greylist(context& c) {
         return fault(c, "greylist", c.s.greylist_fault, st.reason);
     }
     c.used_state = true;
-    auto verdict = decide_greylist(st.value, c.s.greylist_delay_s, c.s.greylist_retry_window_s);
+    auto verdict =
+        policy::decide_greylist(st.value, c.s.greylist_delay_s, c.s.greylist_retry_window_s);
     using write = policy_store::greylist_write;
     switch (verdict.verdict) {
-        case greylist_verdict::pass:
+        case policy::greylist_verdict::pass:
             store_.remember_pass(triplet);
             // A known triplet's last use is refreshed once per pass_cache_time (its expiry).
             store_.queue_greylist(st.value.passed ? write::touch : write::pass, *net, sender, rcpt);
@@ -488,10 +463,10 @@ decision policy_engine::greylist(context& c) {
                 return d;
             }
             return {};
-        case greylist_verdict::restart:
+        case policy::greylist_verdict::restart:
             store_.queue_greylist(write::restart, *net, sender, rcpt);
             break;
-        case greylist_verdict::defer:
+        case policy::greylist_verdict::defer:
             if (st.value.new_triplet) {
                 store_.queue_greylist(write::first_seen, *net, sender, rcpt);
             }

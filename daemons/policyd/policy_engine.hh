@@ -31,28 +31,18 @@
 #include "lib/core/dsn.hh"
 #include "lib/daemon/reloadable.hh"
 #include "lib/log/rate_limit.hh"
+#include "lib/policy/budgets.hh"
+#include "lib/policy/checks.hh"
+#include "lib/policy/greylist.hh"
+#include "lib/policy/rate.hh"
 #include "lib/proto/policy.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/routing_source.hh"
 #include "lib/vhost/snapshot.hh"
 
-#include "daemons/policyd/budgets.hh"
-#include "daemons/policyd/greylist.hh"
 #include "daemons/policyd/policy_store.hh"
-#include "daemons/policyd/rate.hh"
 
 namespace vhostmail::policyd {
-
-enum check : unsigned {
-    check_sender_login = 1u << 0,
-    check_hosted_sender = 1u << 1,
-    check_recipient = 1u << 2,
-    check_rate_limit = 1u << 3,
-    check_greylist = 1u << 4,
-};
-
-// Parses "sender_login recipient ..." into a mask; sets *error on an unknown name.
-std::optional<unsigned> parse_checks(const std::vector<std::string>& names, std::string* error);
 
 enum class fault_action { dunno, defer };
 
@@ -60,13 +50,13 @@ struct engine_settings {
     vhost::resolve_options resolve;
     vhost::freshness routing_freshness;  // policyd_max_staleness; no outage grace
     bool hosted_sender_reject = true;
-    default_budgets budgets;
+    policy::default_budgets budgets;
     bool rate_reject = false;                 // false: DEFER_IF_PERMIT
     int64_t greylist_delay_s = 300;
     int64_t greylist_retry_window_s = 2 * 86400;
     unsigned greylist_ipv4_prefix = 24, greylist_ipv6_prefix = 64;
     uint64_t greylist_auto_whitelist = 5;  // 0: off
-    greylist_whitelist whitelist;
+    policy::greylist_whitelist whitelist;
     bool over_quota_reject = true;  // false: DEFER_IF_PERMIT 4.2.2
     std::vector<std::string> notify_sendmail;  // argv; empty: no notice mail when a login hits a limit
     std::string hostname;                     // for the notice's Message-ID
@@ -129,8 +119,8 @@ private:
     decision greylist(context& c);
     decision fault(context& c, std::string_view check, fault_action action,
                    const std::string& why);
-    void limit_reached(context& c, const std::string& key, const rate_rule& rule);
-    void send_notice(context& c, const std::string& key, const rate_rule& rule);
+    void limit_reached(context& c, const std::string& key, const policy::rate_rule& rule);
+    void send_notice(context& c, const std::string& key, const policy::rate_rule& rule);
 
     policy_store& store_;
     snapshot_fn snapshot_;

@@ -118,8 +118,9 @@ std::string policy_store::view_key(const std::string& key, int64_t window_s) {
     return key + "/" + std::to_string(window_s);
 }
 
-lookup<window_counts> policy_store::counts(const std::string& key, int64_t now, int64_t window_s) {
-    const int64_t start = window_start(now, window_s);
+lookup<policy::window_counts> policy_store::counts(const std::string& key, int64_t now,
+                                                   int64_t window_s) {
+    const int64_t start = policy::window_start(now, window_s);
     const std::string vk = view_key(key, window_s);
     auto pending_for = [&](int64_t s) {
         auto it = pending_.find(pending_key{key, s, window_s});
@@ -130,13 +131,13 @@ lookup<window_counts> policy_store::counts(const std::string& key, int64_t now, 
         auto it = views_.find(vk);
         if (it != views_.end() && steady::now() - it->second.read_at < settings_.refresh_interval &&
             (it->second.start == start || it->second.start == start - window_s)) {
-            window_counts c = it->second.db;
+            policy::window_counts c = it->second.db;
             if (it->second.start != start) {  // the window rolled since the read
                 c = {c.current, 0};
             }
             c.current += pending_for(start);
             c.previous += pending_for(start - window_s);
-            return lookup<window_counts>::found(c);
+            return lookup<policy::window_counts>::found(c);
         }
     }
     auto read_at = steady::now();
@@ -144,19 +145,19 @@ lookup<window_counts> policy_store::counts(const std::string& key, int64_t now, 
         return conn.query(read_counts_sql, {key, start, start - window_s});
     });
     if (!r) {
-        return lookup<window_counts>::temp_fail(db::describe(r.error()));
+        return lookup<policy::window_counts>::temp_fail(db::describe(r.error()));
     }
-    window_counts db_counts;
+    policy::window_counts db_counts;
     for (const auto& row : r->rows) {
         (row.i64(0) == start ? db_counts.current : db_counts.previous) = row.u64(1);
     }
     std::lock_guard lock(mutex_);
     bound_cache(views_);
     views_[vk] = counter_view{start, db_counts, read_at};
-    window_counts c = db_counts;
+    policy::window_counts c = db_counts;
     c.current += pending_for(start);
     c.previous += pending_for(start - window_s);
-    return lookup<window_counts>::found(c);
+    return lookup<policy::window_counts>::found(c);
 }
 
 void policy_store::charge(const std::string& key, int64_t now, int64_t window_s, uint64_t n) {
@@ -164,7 +165,7 @@ void policy_store::charge(const std::string& key, int64_t now, int64_t window_s,
         return;
     }
     std::lock_guard lock(mutex_);
-    pending_[pending_key{key, window_start(now, window_s), window_s}] += n;
+    pending_[pending_key{key, policy::window_start(now, window_s), window_s}] += n;
 }
 
 // Everything queued since the last flush, in one transaction: one commit (one log flush on
@@ -357,22 +358,23 @@ void policy_store::remember_pass(const std::string& triplet_key) {
     passed_[triplet_key] = steady::now();
 }
 
-lookup<triplet_state> policy_store::see_triplet(const std::string& net, const std::string& sender,
-                                                const std::string& recipient) {
+lookup<policy::triplet_state> policy_store::see_triplet(const std::string& net,
+                                                        const std::string& sender,
+                                                        const std::string& recipient) {
     auto r = run([&](db::connection& conn) {
         return conn.query(read_triplet_sql, triplet_params(net, sender, recipient));
     });
     if (!r) {
-        return lookup<triplet_state>::temp_fail(db::describe(r.error()));
+        return lookup<policy::triplet_state>::temp_fail(db::describe(r.error()));
     }
-    triplet_state st;
+    policy::triplet_state st;
     if (r->rows.empty()) {
         st.new_triplet = true;
     } else {
         st.age_s = r->rows.front().i64(0);
         st.passed = r->rows.front().boolean(1);
     }
-    return lookup<triplet_state>::found(st);
+    return lookup<policy::triplet_state>::found(st);
 }
 
 void policy_store::queue_greylist(greylist_write what, const std::string& net,
@@ -438,7 +440,7 @@ db::outcome<void> policy_store::load_limits(db::connection& conn) {
     if (!r) {
         return r.error();
     }
-    auto table = std::make_shared<send_limit_table>();
+    auto table = std::make_shared<policy::send_limit_table>();
     for (const auto& row : r->rows) {
         std::string domain = ascii_lower(row.str(0));
         bool for_address = !row.is_null(1);
@@ -451,10 +453,10 @@ db::outcome<void> policy_store::load_limits(db::connection& conn) {
                          : table->domain_per_message[domain]) = max;
             continue;
         }
-        rate_rule rule;
-        rule.what = what == "messages"     ? budget::messages
-                    : what == "recipients" ? budget::recipients
-                                           : budget::bytes;
+        policy::rate_rule rule;
+        rule.what = what == "messages"     ? policy::budget::messages
+                    : what == "recipients" ? policy::budget::recipients
+                                           : policy::budget::bytes;
         rule.window_s = std::max<int64_t>(1, row.i64(4));
         rule.max = max;
         if (for_address) {
@@ -470,7 +472,7 @@ db::outcome<void> policy_store::load_limits(db::connection& conn) {
     return {};
 }
 
-std::shared_ptr<const send_limit_table> policy_store::limits() const {
+std::shared_ptr<const policy::send_limit_table> policy_store::limits() const {
     std::lock_guard lock(mutex_);
     return limits_;
 }

@@ -36,10 +36,9 @@
 
 #include "lib/core/lookup.hh"
 #include "lib/db/pool.hh"
+#include "lib/policy/budgets.hh"
+#include "lib/policy/greylist.hh"
 #include "lib/store/quota.hh"
-
-#include "daemons/policyd/budgets.hh"
-#include "daemons/policyd/greylist.hh"
 
 namespace vhostmail::policyd {
 
@@ -67,7 +66,7 @@ public:
     void set_settings(store_settings settings);
 
     // Usage of `key` in the window containing `now` and the one before (all hosts).
-    lookup<window_counts> counts(const std::string& key, int64_t now, int64_t window_s);
+    lookup<policy::window_counts> counts(const std::string& key, int64_t now, int64_t window_s);
     // Adds n to `key`'s current window (in memory now, in the database at the next flush).
     void charge(const std::string& key, int64_t now, int64_t window_s, uint64_t n);
 
@@ -75,8 +74,8 @@ public:
     bool known_passed(const std::string& triplet_key);
     void remember_pass(const std::string& triplet_key);
     // What the database knows about the triplet (new_triplet: nothing yet). Reads only.
-    lookup<triplet_state> see_triplet(const std::string& net, const std::string& sender,
-                                      const std::string& recipient);
+    lookup<policy::triplet_state> see_triplet(const std::string& net, const std::string& sender,
+                                              const std::string& recipient);
     // Queued for the next flush: a first sighting, a pass (which also counts one more
     // successful retry of the client network, once per triplet), a restart of the delay.
     enum class greylist_write { first_seen, pass, restart, touch };
@@ -90,7 +89,7 @@ public:
 
     // Reads send_limits whole (called by the snapshot refresher on a routing change).
     db::outcome<void> load_limits(db::connection& conn);
-    std::shared_ptr<const send_limit_table> limits() const;
+    std::shared_ptr<const policy::send_limit_table> limits() const;
 
     store_counters counters() const { return {statements_.load()}; }
 
@@ -105,7 +104,7 @@ private:
 
     struct counter_view {
         int64_t start = 0;  // current window's start when read
-        window_counts db;   // as read (plus what this instance flushed since)
+        policy::window_counts db;  // as read (plus what this instance flushed since)
         std::chrono::steady_clock::time_point read_at{};
     };
 
@@ -138,7 +137,8 @@ private:
     std::unordered_map<uint64_t,
                        std::pair<store::quota_usage, std::chrono::steady_clock::time_point>>
         usage_;
-    std::shared_ptr<const send_limit_table> limits_ = std::make_shared<send_limit_table>();
+    std::shared_ptr<const policy::send_limit_table> limits_ =
+        std::make_shared<policy::send_limit_table>();
     std::atomic<uint64_t> statements_{0};
     std::chrono::steady_clock::time_point last_expiry_{};
     bool flush_failing_ = false;

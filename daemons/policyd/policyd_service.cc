@@ -9,7 +9,7 @@
 #include "lib/net/request_loop.hh"
 #include "lib/proto/policy.hh"
 
-#include "daemons/policyd/params.hh"
+#include "daemons/policyd/settings.hh"
 
 namespace vhostmail::policyd {
 

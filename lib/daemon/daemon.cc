@@ -20,15 +20,14 @@
 #include "lib/os/notify.hh"
 #include "lib/os/privileges.hh"
 #include "lib/os/sandbox.hh"
+#include "lib/startup/startup.hh"
 
 namespace vhostmail {
 
 namespace {
 
 struct flags {
-    std::string file;
-    bool file_given = false;
-    std::vector<std::string> overrides;
+    startup::config_flags config;
     bool foreground = false;
     bool verbose = false;
     int dump = 0;  // 1: -n, 2: -d
@@ -44,14 +43,10 @@ void usage(const std::string& name) {
 bool parse_flags(int argc, char** argv, const std::string& name, flags& f) {
     int opt;
     while ((opt = getopt(argc, argv, "c:o:fvndt")) != -1) {
+        if (f.config.take(opt, optarg)) {
+            continue;
+        }
         switch (opt) {
-            case 'c':
-                f.file = optarg;
-                f.file_given = true;
-                break;
-            case 'o':
-                f.overrides.emplace_back(optarg);
-                break;
             case 'f':
                 f.foreground = true;
                 break;
@@ -76,27 +71,31 @@ bool parse_flags(int argc, char** argv, const std::string& name, flags& f) {
         usage(name);
         return false;
     }
-    if (!f.file_given) {
-        struct stat st {};
-        if (stat(std::string(config::default_config_file).c_str(), &st) == 0) {
-            f.file = std::string(config::default_config_file);
-        }
-    }
     return true;
 }
 
+// The configuration with the database settings and the daemon's own checks.
 config::load_result load(const daemon_spec& spec, const config::param_table& table,
                          const flags& f) {
-    return config::load_config(table, {f.file, f.overrides,
-                                       config::other_daemon_prefixes(spec.prefix)});
+    return startup::load(table, startup::load_options(f.config, spec.params.prefix),
+                         [&spec](const config::config& cfg) {
+                             std::vector<std::string> problems;
+                             if (auto db = db::check_settings(db_settings_from(cfg)); !db.empty()) {
+                                 problems.push_back(db);
+                             }
+                             auto own = spec.params.validate(cfg);
+                             problems.insert(problems.end(), own.begin(), own.end());
+                             return problems;
+                         });
 }
 
 // Opens every requested listener; any failure is fatal for the daemon.
 bool open_listeners(const daemon_spec& spec, const config::config& cfg,
                     std::vector<net::listener>& out) {
-    net::unix_socket_options unix_options{cfg.get_mode(spec.prefix + "socket_mode"),
-                                          cfg.get_string(spec.prefix + "socket_group")};
-    for (const auto& request : spec.listeners(cfg)) {
+    std::string prefix(spec.params.prefix);
+    net::unix_socket_options unix_options{cfg.get_mode(prefix + "socket_mode"),
+                                          cfg.get_string(prefix + "socket_group")};
+    for (const auto& request : spec.params.listeners(cfg)) {
         std::string error;
         auto where = net::parse_endpoint(request.endpoint, error);
         if (!where) {
@@ -130,20 +129,11 @@ void signal_loop(const daemon_spec& spec, const config::param_table& table, cons
         if (sig == SIGHUP) {
             os::notify_service_manager("RELOADING=1");
             auto loaded = load(spec, table, f);
-            if (loaded.errors.empty() && spec.validate) {
-                loaded.errors = spec.validate(*loaded.cfg);
-            }
-            for (const auto& w : loaded.warnings) {
-                log::warning("{}", w);
-            }
-            if (loaded.errors.empty()) {
+            if (startup::report(loaded)) {
                 log::set_verbose(f.verbose);
                 svc.reload(loaded.cfg);
                 log::info("configuration reloaded");
             } else {
-                for (const auto& e : loaded.errors) {
-                    log::error("{}", e);
-                }
                 log::warning("configuration not reloaded: keeping the previous one");
             }
             os::notify_service_manager("READY=1");
@@ -159,28 +149,6 @@ void signal_loop(const daemon_spec& spec, const config::param_table& table, cons
 
 }  // namespace
 
-void add_server_params(config::param_table& table, const std::string& prefix,
-                       int64_t default_max_clients) {
-    using config::param_type;
-    table.add({.name = prefix + "max_clients", .type = param_type::integer,
-               .default_value = std::to_string(default_max_clients),
-               .doc = "clients served at once; more wait in the listen backlog",
-               .min = 1, .max = 100000});
-    table.add({.name = prefix + "socket_mode", .type = param_type::mode, .default_value = "0660",
-               .doc = "permissions of unix-domain listening sockets"});
-    table.add({.name = prefix + "socket_group", .type = param_type::string,
-               .default_value = "postfix",
-               .doc = "group of unix-domain listening sockets (\"\" keeps the daemon's)"});
-    // Each daemon may run as its own account (lmtpd must own the mail store, lookupd need not).
-    table.add({.name = prefix + "user", .type = param_type::string,
-               .default_value = "$" + std::string(config::common::mail_owner_user),
-               .doc = "the unprivileged user this daemon runs as after binding its sockets"});
-    table.add({.name = prefix + "drain_time", .type = param_type::duration,
-               .default_value = "10s",
-               .doc = "how long requests in progress may finish after SIGTERM",
-               .min = 0, .max = 3600'000});
-}
-
 int run_daemon(int argc, char** argv, const daemon_spec& spec) {
     flags f;
     if (!parse_flags(argc, argv, spec.name, f)) {
@@ -188,38 +156,15 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
     }
     config::param_table table;
     config::add_common_params(table);
-    add_server_params(table, spec.prefix, spec.default_max_clients);
-    spec.declare_params(table);
+    config::declare_daemon_params(table, spec.params);
     auto loaded = load(spec, table, f);
     log::init(spec.name, {.foreground_stderr = f.foreground || f.check_only || f.dump != 0,
                           .verbose = f.verbose,
                           .facility = LOG_MAIL});
-    for (const auto& w : loaded.warnings) {
-        log::warning("{}", w);
-    }
-    if (!loaded.errors.empty()) {
-        for (const auto& e : loaded.errors) {
-            log::error("{}", e);
-        }
+    if (!startup::report(loaded)) {
         return ex_config;
     }
     auto cfg = loaded.cfg;
-    {
-        std::vector<std::string> problems;
-        if (auto db_problem = db::check_settings(db_settings_from(*cfg)); !db_problem.empty()) {
-            problems.push_back(db_problem);
-        }
-        if (spec.validate) {
-            auto more = spec.validate(*cfg);
-            problems.insert(problems.end(), more.begin(), more.end());
-        }
-        for (const auto& e : problems) {
-            log::error("{}", e);
-        }
-        if (!problems.empty()) {
-            return ex_config;
-        }
-    }
     if (f.dump != 0) {
         std::fputs(cfg->dump(f.dump == 1).c_str(), stdout);
         return ex_ok;
@@ -245,12 +190,13 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
                .verbose = f.verbose,
                .facility = log::facility_from_name(cfg->get_string(config::common::syslog_facility))
                                .value_or(LOG_MAIL)});
+    const std::string prefix(spec.params.prefix);
     try {
         std::vector<net::listener> listeners;
         if (!open_listeners(spec, *cfg, listeners)) {
             return ex_oserr;
         }
-        std::string user = cfg->get_string(spec.prefix + "user");
+        std::string user = cfg->get_string(prefix + "user");
         if (spec.command_user) {
             // Forked now: this process is still single-threaded (and still root, if it was).
             os::start_program_runner(os::resolve_command_user(spec.command_user(*cfg), user), user);
@@ -278,10 +224,10 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
             std::max(cfg->get_duration(config::common::db_retry_interval) * 6,
                      std::chrono::milliseconds(1000)));
         net::server srv(
-            std::move(listeners), static_cast<size_t>(cfg->get_int(spec.prefix + "max_clients")),
+            std::move(listeners), static_cast<size_t>(cfg->get_int(prefix + "max_clients")),
             [&svc](net::connection& c, const net::listener& l) { svc->handle(c, l); },
             [](const std::string& w) { log::warning("{}", w); });
-        auto drain = cfg->get_duration(spec.prefix + "drain_time");
+        auto drain = cfg->get_duration(prefix + "drain_time");
         std::thread acceptor([&srv, drain] { srv.run(drain); });
         log::info("daemon started");
         os::notify_service_manager("READY=1");

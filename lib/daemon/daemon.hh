@@ -22,16 +22,11 @@
 
 #include "lib/config/config.hh"
 #include "lib/config/params.hh"
+#include "lib/config/server_params.hh"
 #include "lib/net/connection.hh"
 #include "lib/net/listener.hh"
 
 namespace vhostmail {
-
-// What a daemon asks to listen on, computed from its configuration.
-struct listen_request {
-    std::string endpoint;  // net::parse_endpoint syntax
-    std::string tag;       // handed back with each connection (e.g. protocol and map)
-};
 
 // A running service: built after privileges are dropped, serves connections from many threads.
 class service {
@@ -46,12 +41,7 @@ public:
 
 struct daemon_spec {
     std::string name;    // program name for logs, e.g. "vhostmail-lookupd"
-    std::string prefix;  // own parameter prefix, e.g. "lookupd_"
-    int64_t default_max_clients = 100;  // Postfix's default_process_limit
-    std::function<void(config::param_table&)> declare_params;  // the daemon's own parameters
-    std::function<std::vector<listen_request>(const config::config&)> listeners;
-    // Checks across parameters that the typed table cannot express; messages name the parameter.
-    std::function<std::vector<std::string>(const config::config&)> validate;
+    config::daemon_params params;  // lib/params: the daemon's parameters, listeners, checks
     // Daemons that run external programs: the name of the command user for programs the
     // database names ("" when none is configured). Their program runner (lib/os/sandbox.hh)
     // is started before the privilege drop; a change of this needs a restart.
@@ -62,11 +52,5 @@ struct daemon_spec {
 
 // Runs the daemon until SIGTERM/SIGINT and returns the process exit code.
 int run_daemon(int argc, char** argv, const daemon_spec& spec);
-
-// The parameters every daemon with listeners has: <prefix>max_clients, <prefix>socket_mode,
-// <prefix>socket_group, <prefix>user (default $mail_owner_user), <prefix>drain_time.
-// run_daemon declares them.
-void add_server_params(config::param_table& table, const std::string& prefix,
-                       int64_t default_max_clients);
 
 }  // namespace vhostmail

@@ -112,6 +112,8 @@ public:
     admin_result<done> remove_domain(const std::string& name);
     admin_result<done> set_domain(const std::string& name, const settings& s);
     admin_result<table> list_domains();
+    // The names of the hosted domains and domain aliases (within the caller's scope).
+    admin_result<std::set<std::string>> hosted_names();
     admin_result<fields> show_domain(const std::string& name);
     admin_result<done> add_domain_alias(const std::string& alias, const std::string& domain);
     admin_result<done> remove_domain_alias(const std::string& alias);

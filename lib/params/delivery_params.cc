@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/deliver/params.hh"
+#include "lib/params/delivery_params.hh"
 
-#include <unistd.h>
-
-#include "lib/core/strings.hh"
 #include "lib/os/command.hh"
 #include "lib/os/sandbox.hh"
-#include "lib/vhost/routing_settings.hh"
 
-namespace vhostmail::deliver {
+namespace vhostmail::params {
 
-using os::program_options;
-using os::program_result;
-using os::run_program;
-using os::split_command;
-using os::substitute_tokens;
+namespace {
+
+std::vector<config::listen_request> lmtpd_listeners(const config::config& cfg) {
+    std::vector<config::listen_request> out;
+    for (const auto& where : cfg.get_list("lmtpd_listen")) {
+        out.push_back({where, "lmtp"});
+    }
+    return out;
+}
+
+}  // namespace
 
 void declare_delivery_params(config::param_table& t) {
     using config::param_type;
@@ -171,21 +173,13 @@ void declare_lmtpd_params(config::param_table& t) {
            .max = 100000});
 }
 
-std::vector<listen_request> lmtpd_listeners(const config::config& cfg) {
-    std::vector<listen_request> out;
-    for (const auto& where : cfg.get_list("lmtpd_listen")) {
-        out.push_back({where, "lmtp"});
-    }
-    return out;
-}
-
-std::vector<std::string> validate(const config::config& cfg) {
+std::vector<std::string> validate_delivery(const config::config& cfg) {
     std::vector<std::string> problems;
     std::string base = cfg.get_string("deliver_mail_base");
     if (base.empty() || base.front() != '/') {
         problems.push_back("deliver_mail_base must be an absolute path");
     }
-    auto argv = split_command(cfg.get_string("deliver_sendmail_command"));
+    auto argv = os::split_command(cfg.get_string("deliver_sendmail_command"));
     if (!argv || argv->empty() || !argv->front().starts_with('/')) {
         problems.push_back("deliver_sendmail_command must be an absolute path with arguments");
     }
@@ -201,31 +195,10 @@ std::vector<std::string> validate(const config::config& cfg) {
     return problems;
 }
 
-delivery_settings delivery_settings_from(const config::config& cfg) {
-    delivery_settings s;
-    s.hostname = cfg.get_string("deliver_hostname");
-    if (s.hostname.empty()) {
-        char host[256] = {};
-        ::gethostname(host, sizeof host - 1);
-        s.hostname = host;
-    }
-    s.over_quota_permanent = cfg.get_string("deliver_over_quota_reply") == "permanent";
-    s.filter_time_limit = cfg.get_duration("deliver_filter_time_limit");
-    s.filter_max_output = cfg.get_size("deliver_filter_max_output");
-    s.command_time_limit = cfg.get_duration("deliver_command_time_limit");
-    s.command_as_daemon_user = cfg.get_bool("deliver_command_as_daemon_user");
-    s.expansion_filter = cfg.get_string("deliver_command_expansion_filter");
-    s.command_limits.memory = cfg.get_size("deliver_command_memory_limit");
-    s.command_limits.file_size = cfg.get_size("deliver_command_file_size_limit");
-    s.command_limits.processes =
-        static_cast<uint32_t>(cfg.get_int("deliver_command_process_limit"));
-    s.sendmail = split_command(cfg.get_string("deliver_sendmail_command"))
-                     .value_or(std::vector<std::string>{});
-    for (const auto& a : cfg.get_list("deliver_vacation_addresses")) {
-        s.vacation_addresses.push_back(ascii_lower(a));
-    }
-    s.resolve = vhost::routing_options(cfg);
-    return s;
-}
+const config::daemon_params lmtpd = {.prefix = "lmtpd_",
+                                     .default_max_clients = 100,
+                                     .declare = declare_lmtpd_params,
+                                     .listeners = lmtpd_listeners,
+                                     .validate = validate_delivery};
 
-}  // namespace vhostmail::deliver
+}  // namespace vhostmail::params

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/policyd/rate.hh"
+#include "lib/policy/rate.hh"
 
 #include <catch2/catch.hpp>
 
-using namespace vhostmail::policyd;
+using namespace vhostmail::policy;
 
 TEST_CASE("rate rules: the documented syntax") {
     std::string error;
-    auto r = parse_rate_rules("30 messages/1m, 500 messages/1d 2k recipients/1h, 200m bytes/1d",
-                              &error);
+    auto r =
+        parse_rate_rules("30 messages/1m, 500 messages/1d 2k recipients/1h, 200m bytes/1d", &error);
     REQUIRE(r);
     REQUIRE(r->size() == 4);
     CHECK((*r)[0] == rate_rule{budget::messages, 60, 30});

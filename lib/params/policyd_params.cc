@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/policyd/params.hh"
+#include "lib/params/policyd_params.hh"
 
-#include <unistd.h>
-
-#include "lib/config/common_params.hh"
 #include "lib/os/command.hh"
-#include "lib/vhost/routing_settings.hh"
+#include "lib/policy/checks.hh"
+#include "lib/policy/greylist.hh"
+#include "lib/policy/rate.hh"
 
-namespace vhostmail::policyd {
+namespace vhostmail::params {
 
 namespace {
 
@@ -31,20 +30,7 @@ void add_rate_rules(config::param_table& t, const std::string& subject, const st
                         " 200m bytes/1d\"; empty: none"});
 }
 
-fault_action fault_from(const config::config& cfg, const std::string& check) {
-    return cfg.get_string("policyd_" + check + "_fault_action") == "defer" ? fault_action::defer
-                                                                           : fault_action::dunno;
-}
-
-std::vector<rate_rule> rules_from(const config::config& cfg, const std::string& subject,
-                                  std::string* error = nullptr) {
-    auto rules = parse_rate_rules(cfg.get_string("policyd_" + subject + "_rate_limits"), error);
-    return rules ? *rules : std::vector<rate_rule>{};
-}
-
-}  // namespace
-
-void declare_params(config::param_table& t) {
+void declare(config::param_table& t) {
     using config::param_type;
     t.add({.name = "policyd_mx_listen",
            .type = param_type::list,
@@ -208,8 +194,8 @@ void declare_params(config::param_table& t) {
            .doc = "this instance's id for its own counter rows; empty: the host name"});
 }
 
-std::vector<listen_request> listeners(const config::config& cfg) {
-    std::vector<listen_request> out;
+std::vector<config::listen_request> listeners(const config::config& cfg) {
+    std::vector<config::listen_request> out;
     for (const char* profile : {"mx", "submission"}) {
         for (const auto& where : cfg.get_list(std::string("policyd_") + profile + "_listen")) {
             out.push_back({where, profile});
@@ -225,20 +211,21 @@ std::vector<std::string> validate(const config::config& cfg) {
     }
     for (const char* subject : {"login", "sender", "client"}) {
         std::string error;
-        if (!parse_rate_rules(cfg.get_string(std::string("policyd_") + subject + "_rate_limits"),
-                              &error)) {
+        if (!policy::parse_rate_rules(
+                cfg.get_string(std::string("policyd_") + subject + "_rate_limits"), &error)) {
             problems.push_back(std::string("policyd_") + subject + "_rate_limits: " + error);
         }
     }
     for (const char* profile : {"mx", "submission"}) {
         std::string error;
-        if (!parse_checks(cfg.get_list(std::string("policyd_") + profile + "_checks"), &error)) {
+        if (!policy::parse_checks(cfg.get_list(std::string("policyd_") + profile + "_checks"),
+                                  &error)) {
             problems.push_back(std::string("policyd_") + profile + "_checks: " + error);
         }
     }
     std::string error;
-    if (!greylist_whitelist::parse(cfg.get_list("policyd_greylist_client_networks"), {}, {},
-                                   &error)) {
+    if (!policy::greylist_whitelist::parse(cfg.get_list("policyd_greylist_client_networks"), {}, {},
+                                           &error)) {
         problems.push_back("policyd_greylist_client_networks: " + error);
     }
     auto sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"));
@@ -251,59 +238,12 @@ std::vector<std::string> validate(const config::config& cfg) {
     return problems;
 }
 
-engine_settings engine_settings_from(const config::config& cfg) {
-    engine_settings s;
-    s.resolve = vhost::routing_options(cfg);
-    s.routing_freshness.max_staleness = cfg.get_duration("policyd_max_staleness");
-    s.hosted_sender_reject = cfg.get_string("policyd_hosted_sender_action") == "reject";
-    s.budgets.login = rules_from(cfg, "login");
-    s.budgets.sender = rules_from(cfg, "sender");
-    s.budgets.client = rules_from(cfg, "client");
-    s.budgets.delimiters = cfg.get_string(config::common::recipient_delimiter);
-    s.budgets.recipients_per_message =
-        static_cast<uint64_t>(cfg.get_int("policyd_max_recipients_per_message"));
-    s.rate_reject = cfg.get_string("policyd_rate_limit_action") == "reject";
-    s.greylist_delay_s = cfg.get_duration("policyd_greylist_delay").count() / 1000;
-    s.greylist_retry_window_s = cfg.get_duration("policyd_greylist_retry_window").count() / 1000;
-    s.greylist_ipv4_prefix = static_cast<unsigned>(cfg.get_int("policyd_greylist_ipv4_prefix"));
-    s.greylist_ipv6_prefix = static_cast<unsigned>(cfg.get_int("policyd_greylist_ipv6_prefix"));
-    s.greylist_auto_whitelist =
-        static_cast<uint64_t>(cfg.get_int("policyd_greylist_auto_whitelist"));
-    s.whitelist =
-        *greylist_whitelist::parse(cfg.get_list("policyd_greylist_client_networks"),
-                                   cfg.get_list("policyd_greylist_client_names"),
-                                   cfg.get_list("policyd_greylist_recipient_domains"), nullptr);
-    s.over_quota_reject = cfg.get_string("policyd_over_quota_action") == "reject";
-    if (cfg.get_bool("policyd_limit_notify")) {
-        s.notify_sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"))
-                                .value_or(std::vector<std::string>{});
-    }
-    char host[256] = {};
-    s.hostname = gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";
-    s.sender_login_fault = fault_from(cfg, "sender_login");
-    s.hosted_sender_fault = fault_from(cfg, "hosted_sender");
-    s.recipient_fault = fault_from(cfg, "recipient");
-    s.rate_limit_fault = fault_from(cfg, "rate_limit");
-    s.greylist_fault = fault_from(cfg, "greylist");
-    return s;
-}
+}  // namespace
 
-store_settings store_settings_from(const config::config& cfg) {
-    store_settings s;
-    s.flush_interval = cfg.get_duration("policyd_rate_flush_interval");
-    s.refresh_interval = cfg.get_duration("policyd_rate_refresh_interval");
-    s.usage_cache_time = cfg.get_duration("policyd_usage_cache_time");
-    int64_t max_age = cfg.get_duration("policyd_greylist_max_age").count() / 1000;
-    s.greylist_max_age_s = max_age;
-    s.auto_whitelist_age_s = max_age;
-    s.greylist_stale_s = (cfg.get_duration("policyd_greylist_delay").count() +
-                          cfg.get_duration("policyd_greylist_retry_window").count()) /
-                         1000;
-    return s;
-}
+const config::daemon_params policyd = {.prefix = "policyd_",
+                                       .default_max_clients = 1000,  // one per smtpd process
+                                       .declare = declare,
+                                       .listeners = listeners,
+                                       .validate = validate};
 
-unsigned checks_for(const config::config& cfg, const std::string& profile) {
-    return parse_checks(cfg.get_list("policyd_" + profile + "_checks"), nullptr).value_or(0);
-}
-
-}  // namespace vhostmail::policyd
+}  // namespace vhostmail::params

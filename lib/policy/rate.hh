@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace vhostmail::policyd {
+namespace vhostmail::policy {
 
 enum class budget { messages, recipients, bytes };
 
@@ -60,4 +60,4 @@ int64_t seconds_until_fits(const window_counts& c, int64_t now, const rate_rule&
 // "4m10s", "2h", "1d3h" for retry hints.
 std::string format_wait(int64_t seconds);
 
-}  // namespace vhostmail::policyd
+}  // namespace vhostmail::policy

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/policyd/budgets.hh"
+#include "lib/policy/budgets.hh"
 
 #include <catch2/catch.hpp>
 
 #include "lib/core/strings.hh"
 
 using namespace vhostmail;
-using namespace vhostmail::policyd;
+using namespace vhostmail::policy;
 
 namespace {
 

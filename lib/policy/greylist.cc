@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/policyd/greylist.hh"
+#include "lib/policy/greylist.hh"
 
 #include "lib/core/network.hh"
 #include "lib/core/strings.hh"
 
-namespace vhostmail::policyd {
+namespace vhostmail::policy {
 
 bool domain_matches(std::string_view name, std::string_view domain) {
     if (domain.empty() || name.size() < domain.size()) {
@@ -76,4 +76,4 @@ greylist_decision decide_greylist(const triplet_state& s, int64_t delay_s, int64
     return {greylist_verdict::pass, 0};
 }
 
-}  // namespace vhostmail::policyd
+}  // namespace vhostmail::policy

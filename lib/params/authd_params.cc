@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/authd/params.hh"
+#include "lib/params/authd_params.hh"
 
 #include "lib/config/common_params.hh"
 
-namespace vhostmail::authd {
+namespace vhostmail::params {
 
-void declare_params(config::param_table& t) {
+namespace {
+
+void declare(config::param_table& t) {
     using config::param_type;
     t.add({.name = "authd_dovecot_listen",
            .type = param_type::list,
@@ -107,8 +109,8 @@ void declare_params(config::param_table& t) {
            .max = 3600'000});
 }
 
-std::vector<listen_request> listeners(const config::config& cfg) {
-    std::vector<listen_request> out;
+std::vector<config::listen_request> listeners(const config::config& cfg) {
+    std::vector<config::listen_request> out;
     for (const auto& where : cfg.get_list("authd_dovecot_listen")) {
         out.push_back({where, "dovecot"});
     }
@@ -131,23 +133,30 @@ std::vector<std::string> validate(const config::config& cfg) {
     return problems;
 }
 
-auth_settings auth_settings_from(const config::config& cfg) {
-    auth_settings s;
-    s.throttle.enabled = cfg.get_bool("authd_throttle");
-    s.throttle.free_failures = static_cast<uint64_t>(cfg.get_int("authd_throttle_free_failures"));
-    s.throttle.base_delay = cfg.get_duration("authd_throttle_base_delay");
-    s.throttle.max_delay = cfg.get_duration("authd_throttle_max_delay");
-    s.throttle.block_after = static_cast<uint64_t>(cfg.get_int("authd_throttle_block_after"));
-    s.throttle.window =
+}  // namespace
+
+const config::daemon_params authd = {.prefix = "authd_",
+                                     .default_max_clients = 200,
+                                     .declare = declare,
+                                     .listeners = listeners,
+                                     .validate = validate};
+
+auth::throttle_limits authd_throttle_limits(const config::config& cfg) {
+    auth::throttle_limits t;
+    t.enabled = cfg.get_bool("authd_throttle");
+    t.free_failures = static_cast<uint64_t>(cfg.get_int("authd_throttle_free_failures"));
+    t.base_delay = cfg.get_duration("authd_throttle_base_delay");
+    t.max_delay = cfg.get_duration("authd_throttle_max_delay");
+    t.block_after = static_cast<uint64_t>(cfg.get_int("authd_throttle_block_after"));
+    t.window =
         std::chrono::duration_cast<std::chrono::seconds>(cfg.get_duration("authd_throttle_window"));
-    s.throttle.trust_time = std::chrono::duration_cast<std::chrono::seconds>(
+    t.trust_time = std::chrono::duration_cast<std::chrono::seconds>(
         cfg.get_duration("authd_throttle_trust_time"));
-    s.verify.allow_plain = cfg.get_bool("authd_allow_plain_passwords");
-    s.rehash_weak = cfg.get_bool("authd_rehash_weak_passwords");
-    s.hash_rounds = static_cast<unsigned>(cfg.get_int("authd_hash_rounds"));
-    s.delimiters = cfg.get_string(config::common::recipient_delimiter);
-    s.cache_ttl = cfg.get_duration("authd_cache_ttl");
-    return s;
+    return t;
 }
 
-}  // namespace vhostmail::authd
+unsigned authd_hash_rounds(const config::config& cfg) {
+    return static_cast<unsigned>(cfg.get_int("authd_hash_rounds"));
+}
+
+}  // namespace vhostmail::params

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/policyd/budgets.hh"
+#include "lib/policy/budgets.hh"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "lib/core/network.hh"
 #include "lib/core/strings.hh"
 
-namespace vhostmail::policyd {
+namespace vhostmail::policy {
 
 namespace {
 
@@ -79,4 +79,4 @@ std::string counter_key(const budget_subject& subject, const rate_rule& rule) {
     return storable_key(subject.key + ":" + std::string(to_string(rule.what)), 400);
 }
 
-}  // namespace vhostmail::policyd
+}  // namespace vhostmail::policy

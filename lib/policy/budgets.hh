@@ -18,9 +18,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemons/policyd/rate.hh"
+#include "lib/policy/rate.hh"
 
-namespace vhostmail::policyd {
+namespace vhostmail::policy {
 
 // Budgets from the send_limits table, by lower-case address / domain name.
 struct send_limit_table {
@@ -58,4 +58,4 @@ uint64_t recipients_per_message(uint64_t dflt, const send_limit_table& table,
 // The counter a rule of a subject counts in (the window is stored separately), storable.
 std::string counter_key(const budget_subject& subject, const rate_rule& rule);
 
-}  // namespace vhostmail::policyd
+}  // namespace vhostmail::policy

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/policyd/greylist.hh"
+#include "lib/policy/greylist.hh"
 
 #include <catch2/catch.hpp>
 
-using namespace vhostmail::policyd;
+using namespace vhostmail::policy;
 
 TEST_CASE("greylist: networks, names and domains exempt") {
     std::string error;

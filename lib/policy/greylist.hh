@@ -11,7 +11,7 @@
 
 #include "lib/core/network.hh"
 
-namespace vhostmail::policyd {
+namespace vhostmail::policy {
 
 struct greylist_whitelist {
     std::vector<cidr> networks;
@@ -52,4 +52,4 @@ greylist_decision decide_greylist(const triplet_state& s, int64_t delay_s, int64
 // True when name equals domain or ends with "." + domain (both compared case-insensitively).
 bool domain_matches(std::string_view name, std::string_view domain);
 
-}  // namespace vhostmail::policyd
+}  // namespace vhostmail::policy

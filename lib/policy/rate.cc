@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemons/policyd/rate.hh"
+#include "lib/policy/rate.hh"
 
 #include <cmath>
 
 #include "lib/config/params.hh"
 #include "lib/core/strings.hh"
 
-namespace vhostmail::policyd {
+namespace vhostmail::policy {
 
 std::string_view to_string(budget b) {
     switch (b) {
@@ -88,7 +88,8 @@ std::optional<std::vector<rate_rule>> parse_rate_rules(std::string_view text, st
         } else if (unit == "bytes") {
             r.what = budget::bytes;
         } else {
-            return fail("\"" + std::string(unit) + "\": unit must be messages, recipients or bytes");
+            return fail("\"" + std::string(unit) +
+                        "\": unit must be messages, recipients or bytes");
         }
         auto amount = parse_amount(words[i], r.what == budget::bytes);
         if (!amount) {
@@ -110,10 +111,12 @@ std::string format_wait(int64_t seconds) {
     if (seconds <= 0) {
         return "0s";
     }
+
     struct unit {
         int64_t len;
         char name;
     };
+
     std::string out;
     int parts = 0;
     for (auto [len, name] : {unit{86400, 'd'}, unit{3600, 'h'}, unit{60, 'm'}, unit{1, 's'}}) {
@@ -153,8 +156,8 @@ int64_t seconds_until_fits(const window_counts& c, int64_t now, const rate_rule&
     const double elapsed = static_cast<double>(now - start);
     if (static_cast<double>(c.current) <= room && c.previous > 0) {
         // Within this window, once the previous window's weight has decayed enough.
-        double need = len * (1.0 - (room - static_cast<double>(c.current)) /
-                                       static_cast<double>(c.previous));
+        double need =
+            len * (1.0 - (room - static_cast<double>(c.current)) / static_cast<double>(c.previous));
         return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(need - elapsed)));
     }
     // In the next window, where this window's count becomes the decaying previous one.
@@ -162,4 +165,4 @@ int64_t seconds_until_fits(const window_counts& c, int64_t now, const rate_rule&
     return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(len - elapsed + into_next)));
 }
 
-}  // namespace vhostmail::policyd
+}  // namespace vhostmail::policy
