@@ -70,18 +70,8 @@ int deliver_all(const pipe_args& a, const config::config& cfg) {
 int run_pipe(int argc, char** argv) {
     // A file size limit must fail the write (EFBIG -> temporary failure), not kill us.
     ::signal(SIGXFSZ, SIG_IGN);
-    try {
-        auto st = start_pipe(argc, argv);
-        if (!st.cfg) {
-            return st.exit_code;
-        }
-        return deliver_all(st.args, *st.cfg);
-    } catch (const std::exception& e) {
-        log::error("fatal: {}", e.what());
-        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
-    } catch (...) {
-        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
-    }
+    return run_started_pipe(argc, argv,
+                            [](const pipe_start& st) { return deliver_all(st.args, *st.cfg); });
 }
 
 }  // namespace vhostmail::deliver

@@ -61,11 +61,7 @@ int message_file(const std::string& message) {
 }  // namespace
 
 int run_relay_front(int argc, char** argv) {
-    try {
-        auto st = start_pipe(argc, argv);
-        if (!st.cfg) {
-            return st.exit_code;
-        }
+    return run_started_pipe(argc, argv, [argv](const pipe_start& st) {
         std::string relay = st.cfg->get_string("deliver_lmtp_relay");
         if (relay.empty()) {
             return exec_direct(argv, -1);
@@ -90,12 +86,7 @@ int run_relay_front(int argc, char** argv) {
             return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
         }
         return exec_direct(argv, fd);
-    } catch (const std::exception& e) {
-        log::error("fatal: {}", e.what());
-        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
-    } catch (...) {
-        return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
-    }
+    });
 }
 
 }  // namespace vhostmail::deliver

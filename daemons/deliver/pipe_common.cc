@@ -112,6 +112,18 @@ pipe_start start_pipe(int argc, char** argv) {
     return st;
 }
 
+int run_started_pipe(int argc, char** argv, const std::function<int(const pipe_start&)>& deliver) {
+    try {
+        auto st = start_pipe(argc, argv);
+        return st.cfg ? deliver(st) : st.exit_code;
+    } catch (const std::exception& e) {
+        log::error("fatal: {}", e.what());
+    } catch (...) {
+        log::error("fatal: unknown exception");
+    }
+    return pipe_finish(ex_tempfail, dsn::local_error.enhanced, "internal error");
+}
+
 bool read_message(std::string& out, size_t max) {
     char buf[65536];
     while (true) {

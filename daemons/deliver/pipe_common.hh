@@ -4,6 +4,7 @@
 // deliver_programs.hh.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct pipe_start {
 
 // Arguments, configuration (validated), logging, privilege drop: everything before the message.
 pipe_start start_pipe(int argc, char** argv);
+
+// Runs a front end's work after start_pipe(); whatever it throws is logged and becomes a
+// temporary failure ("internal error"), never a lost or bounced message.
+int run_started_pipe(int argc, char** argv, const std::function<int(const pipe_start&)>& deliver);
 
 // Reads stdin whole; false when it exceeds `max`. Throws on read errors.
 bool read_message(std::string& out, size_t max);

@@ -154,31 +154,16 @@ admin_result<fields> admin_store::show_address(const std::string& address) {
 
 admin_result<done> admin_store::add_forward(const std::string& address,
                                             const std::string& destination) {
-    auto dest = parse_address(destination);
-    if (!dest) {
-        return admin_failure{"invalid destination \"" + printable(destination) + "\""};
-    }
-    return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address_to_change(address);
-        if (!key) {
-            return key.failure();
-        }
-        auto r =
-            conn_.query("INSERT INTO forwardings (address_id, destination) VALUES (?, ?)",
-                        {db::param{key->address_id}, db::param{dest->local + "@" + dest->domain}});
-        if (!r) {
-            return r.error().code == 1062
-                       ? admin_failure{key->local + "@" + key->domain + " already forwards to " +
-                                           dest->local + "@" + dest->domain,
-                                       false, true}
-                       : db_failure(r.error());
-        }
-        return done{};
-    });
+    return forward_link(address, destination, true);
 }
 
 admin_result<done> admin_store::remove_forward(const std::string& address,
                                                const std::string& destination) {
+    return forward_link(address, destination, false);
+}
+
+admin_result<done> admin_store::forward_link(const std::string& address,
+                                             const std::string& destination, bool add) {
     auto dest = parse_address(destination);
     if (!dest) {
         return admin_failure{"invalid destination \"" + printable(destination) + "\""};
@@ -188,17 +173,19 @@ admin_result<done> admin_store::remove_forward(const std::string& address,
         if (!key) {
             return key.failure();
         }
-        auto r =
-            conn_.query("DELETE FROM forwardings WHERE address_id = ? AND destination = ?",
-                        {db::param{key->address_id}, db::param{dest->local + "@" + dest->domain}});
-        if (!r) {
-            return db_failure(r.error());
-        }
-        return r->affected_rows == 0
-                   ? admin_result<done>(admin_failure{key->local + "@" + key->domain +
-                                                      " does not forward to " + dest->local + "@" +
-                                                      dest->domain})
-                   : admin_result<done>(done{});
+        std::vector<db::param> row{db::param{key->address_id},
+                                   db::param{dest->local + "@" + dest->domain}};
+        std::string link = key->local + "@" + key->domain +
+                           (add ? " already forwards to " : " does not forward to ") + dest->local +
+                           "@" + dest->domain;
+        return add ? link_added(conn_.query("INSERT INTO forwardings (address_id, destination)"
+                                            " VALUES (?, ?)",
+                                            row),
+                                link)
+                   : link_removed(conn_.query("DELETE FROM forwardings WHERE address_id = ? AND"
+                                              " destination = ?",
+                                              row),
+                                  link);
     });
 }
 
@@ -217,6 +204,15 @@ std::optional<std::pair<std::string, std::string>> grant_target(const std::strin
 }  // namespace
 
 admin_result<done> admin_store::add_grant(const std::string& login, const std::string& target) {
+    return grant_link(login, target, true);
+}
+
+admin_result<done> admin_store::remove_grant(const std::string& login, const std::string& target) {
+    return grant_link(login, target, false);
+}
+
+admin_result<done> admin_store::grant_link(const std::string& login, const std::string& target,
+                                           bool add) {
     auto t = grant_target(target);
     if (!t) {
         return admin_failure{"invalid grant target \"" + printable(target) +
@@ -231,39 +227,16 @@ admin_result<done> admin_store::add_grant(const std::string& login, const std::s
         if (!target_domain) {
             return target_domain.failure();
         }
-        auto r = conn_.query(
-            "INSERT INTO send_grants (address_id, domain_id, local_part) VALUES (?, ?, ?)",
-            {db::param{key->address_id}, db::param{*target_domain}, db::param{t->first}});
-        if (!r) {
-            return r.error().code == 1062 ? admin_failure{"already granted"}
-                                          : db_failure(r.error());
-        }
-        return done{};
-    });
-}
-
-admin_result<done> admin_store::remove_grant(const std::string& login, const std::string& target) {
-    auto t = grant_target(target);
-    if (!t) {
-        return admin_failure{"invalid grant target \"" + printable(target) + "\""};
-    }
-    return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address_to_change(login);
-        if (!key) {
-            return key.failure();
-        }
-        auto target_domain = domain_id(t->second, false);
-        if (!target_domain) {
-            return target_domain.failure();
-        }
-        auto r = conn_.query(
-            "DELETE FROM send_grants WHERE address_id = ? AND domain_id = ? AND local_part = ?",
-            {db::param{key->address_id}, db::param{*target_domain}, db::param{t->first}});
-        if (!r) {
-            return db_failure(r.error());
-        }
-        return r->affected_rows == 0 ? admin_result<done>(admin_failure{"no such grant"})
-                                     : admin_result<done>(done{});
+        std::vector<db::param> row{db::param{key->address_id}, db::param{*target_domain},
+                                   db::param{t->first}};
+        return add ? link_added(conn_.query("INSERT INTO send_grants (address_id, domain_id,"
+                                            " local_part) VALUES (?, ?, ?)",
+                                            row),
+                                "already granted")
+                   : link_removed(conn_.query("DELETE FROM send_grants WHERE address_id = ? AND"
+                                              " domain_id = ? AND local_part = ?",
+                                              row),
+                                  "no such grant");
     });
 }
 

@@ -11,30 +11,16 @@ namespace vhostmail::vhost {
 
 admin_result<done> admin_store::add_domain_admin(const std::string& login,
                                                  const std::string& domain) {
-    if (auto allowed = superadmin_only("managing domain administrators"); !allowed) {
-        return allowed;
-    }
-    return in_transaction([&]() -> admin_result<done> {
-        auto key = find_address(login, true);
-        if (!key) {
-            return key.failure();
-        }
-        auto id = domain_id(domain, false);
-        if (!id) {
-            return id.failure();
-        }
-        auto r = conn_.query("INSERT INTO domain_admins (address_id, domain_id) VALUES (?, ?)",
-                             {db::param{key->address_id}, db::param{*id}});
-        if (!r) {
-            return r.error().code == 1062 ? admin_failure{"already an administrator of " + domain}
-                                          : db_failure(r.error());
-        }
-        return done{};
-    });
+    return domain_admin_link(login, domain, true);
 }
 
 admin_result<done> admin_store::remove_domain_admin(const std::string& login,
                                                     const std::string& domain) {
+    return domain_admin_link(login, domain, false);
+}
+
+admin_result<done> admin_store::domain_admin_link(const std::string& login,
+                                                  const std::string& domain, bool add) {
     if (auto allowed = superadmin_only("managing domain administrators"); !allowed) {
         return allowed;
     }
@@ -47,14 +33,15 @@ admin_result<done> admin_store::remove_domain_admin(const std::string& login,
         if (!id) {
             return id.failure();
         }
-        auto r = conn_.query("DELETE FROM domain_admins WHERE address_id = ? AND domain_id = ?",
-                             {db::param{key->address_id}, db::param{*id}});
-        if (!r) {
-            return db_failure(r.error());
-        }
-        return r->affected_rows == 0
-                   ? admin_result<done>(admin_failure{"not an administrator of " + domain})
-                   : admin_result<done>(done{});
+        std::vector<db::param> row{db::param{key->address_id}, db::param{*id}};
+        return add ? link_added(conn_.query("INSERT INTO domain_admins (address_id, domain_id)"
+                                            " VALUES (?, ?)",
+                                            row),
+                                "already an administrator of " + domain)
+                   : link_removed(conn_.query("DELETE FROM domain_admins WHERE address_id = ? AND"
+                                              " domain_id = ?",
+                                              row),
+                                  "not an administrator of " + domain);
     });
 }
 

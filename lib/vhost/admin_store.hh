@@ -150,6 +150,12 @@ private:
 
     template <typename F>
     admin_result<done> in_transaction(F&& body);
+    // Adds (add) or removes a row linking two things, each end checked as its public caller's.
+    admin_result<done> forward_link(const std::string& address, const std::string& destination,
+                                    bool add);
+    admin_result<done> grant_link(const std::string& login, const std::string& target, bool add);
+    admin_result<done> domain_admin_link(const std::string& login, const std::string& domain,
+                                         bool add);
     admin_result<uint64_t> domain_id(const std::string& name, bool lock);
     admin_result<address_key> find_address(const std::string& address, bool must_exist);
     admin_result<done> check_limit(uint64_t domain_id, bool mailbox);
