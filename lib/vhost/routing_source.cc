@@ -18,6 +18,7 @@ std::shared_ptr<const snapshot> routing_source::current_copy(const freshness& f)
     if (!refresher_) {
         return nullptr;
     }
+    refresher_->wait_first_load(f.first_load_wait);
     auto bound = f.max_staleness;
     if (refresher_->db_down() && f.outage_grace > bound) {
         bound = f.outage_grace;

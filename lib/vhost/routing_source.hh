@@ -28,6 +28,9 @@ struct freshness {
     std::chrono::milliseconds max_staleness{1000};
     std::chrono::milliseconds outage_grace{0};  // 0: none
     bool sql_fallback = false;                  // no current copy: route by database queries
+    // A request before the first load has ended (a daemon just started, e.g. by its socket)
+    // waits for that load this long before the rules above apply.
+    std::chrono::milliseconds first_load_wait{5000};
 };
 
 class routing_source {

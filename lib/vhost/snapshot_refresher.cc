@@ -36,6 +36,14 @@ void snapshot_refresher::stop() {
     stop_cv_.notify_all();
 }
 
+bool snapshot_refresher::wait_first_load(std::chrono::milliseconds max) {
+    if (first_done_.load(std::memory_order_acquire)) {
+        return true;  // every request after the first load: no lock
+    }
+    std::unique_lock lock(stop_mutex_);
+    return first_cv_.wait_for(lock, max, [this] { return first_done_ || stopping_; });
+}
+
 void snapshot_refresher::loop() {
     std::shared_ptr<const snapshot> snap;
     while (true) {
@@ -65,6 +73,10 @@ void snapshot_refresher::loop() {
             log::warning("database unavailable, {}: {}", outage_note_, result.error().message);
         }
         std::unique_lock lock(stop_mutex_);
+        if (!first_done_.load(std::memory_order_relaxed)) {
+            first_done_.store(true, std::memory_order_release);
+            first_cv_.notify_all();
+        }
         if (stop_cv_.wait_until(lock, started + interval_.load(), [this] { return stopping_; })) {
             return;
         }

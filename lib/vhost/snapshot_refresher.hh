@@ -43,6 +43,11 @@ public:
     }
 
     bool db_down() const { return db_down_; }
+
+    // Waits at most `max` for the first load to end (loaded or failed); true when it has. A
+    // daemon started by its first connection asks before that load is done: waiting a moment
+    // answers it instead of a temporary failure.
+    bool wait_first_load(std::chrono::milliseconds max);
     void set_interval(std::chrono::milliseconds interval) { interval_ = interval; }
     // Ends the thread (also done by the destructor).
     void stop();
@@ -59,6 +64,8 @@ private:
     std::mutex stop_mutex_;
     std::condition_variable stop_cv_;
     bool stopping_ = false;
+    std::atomic<bool> first_done_{false};  // set under stop_mutex_
+    std::condition_variable first_cv_;
     std::thread thread_;
 };
 
