@@ -127,6 +127,7 @@ void declare_params(config::param_table& table);
 void declare_own_params(config::param_table& table);
 
 std::vector<command> db_commands();
+std::vector<command> setup_commands();
 std::vector<command> domain_commands();
 std::vector<command> address_commands();
 std::vector<command> vacation_commands();

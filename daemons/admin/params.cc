@@ -14,7 +14,29 @@ void declare_own_params(config::param_table& t) {
     t.add({.name = "admin_postconf_command",
            .type = config::param_type::string,
            .default_value = "/usr/sbin/postconf",
-           .doc = "Postfix's postconf, run by \"vhostmail check --postfix\""});
+           .doc = "Postfix's postconf, run by \"vhostmail check --postfix\" and \"setup\""});
+    t.add({.name = "admin_postfix_command",
+           .type = config::param_type::string,
+           .default_value = "/usr/sbin/postfix",
+           .doc = "Postfix's postfix command, with which \"vhostmail setup\" reloads it"});
+    t.add({.name = "admin_systemctl_command",
+           .type = config::param_type::string,
+           .default_value = "/bin/systemctl",
+           .doc = "systemctl, with which \"vhostmail setup\" enables and starts the daemons"});
+    t.add(
+        {.name = "admin_daemon_directory",
+         .type = config::param_type::string,
+         .default_value = "/usr/sbin",
+         .doc = "where \"vhostmail setup\" finds the installed daemons (vhostmail-lookupd, ...)"});
+    t.add({.name = "admin_snippet_directory",
+           .type = config::param_type::string,
+           .default_value = "/usr/share/vhostmail/postfix-snippets",
+           .doc = "the Postfix snippets \"vhostmail setup\" applies"});
+    t.add({.name = "admin_state_directory",
+           .type = config::param_type::string,
+           .default_value = "/var/lib/vhostmail",
+           .doc = "where \"vhostmail setup\" keeps the saved Postfix configuration and what it"
+                  " set"});
 }
 
 void declare_params(config::param_table& t) {

@@ -284,8 +284,9 @@ private:
     std::vector<finding> out_;
 };
 
-// "name = value" lines (postconf -x NAME..., postconf -P -x).
-std::vector<std::pair<std::string, std::string>> assignments_of(const std::string& text) {
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> postconf_assignments(const std::string& text) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& line : split_list(text, "\n")) {
         auto eq = line.find(" = ");
@@ -318,8 +319,6 @@ std::optional<std::string> postconf_output(const std::string& postconf, const st
     return r.output;
 }
 
-}  // namespace
-
 const std::vector<std::string>& postfix_parameters() {
     static const std::vector<std::string> names{
         "queue_directory",           "virtual_mailbox_domains",
@@ -345,7 +344,7 @@ std::optional<postfix_settings> read_postfix(const std::string& postconf, const 
         return std::nullopt;
     }
     postfix_settings pf;
-    for (auto& [name, value] : assignments_of(*main)) {
+    for (auto& [name, value] : postconf_assignments(*main)) {
         pf.main[name] = value;
     }
     for (const auto& line : split_list(*master, "\n")) {
@@ -354,7 +353,7 @@ std::optional<postfix_settings> read_postfix(const std::string& postconf, const 
             pf.services.push_back({f[0], f[1], f[7], {}});
         }
     }
-    for (auto& [key, value] : assignments_of(*overrides)) {
+    for (auto& [key, value] : postconf_assignments(*overrides)) {
         auto parts = split_list(key, "/");  // service/type/name
         for (auto& s : pf.services) {
             if (parts.size() == 3 && s.name == parts[0] && s.type == parts[1]) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vhostmail::admin {
@@ -40,6 +41,14 @@ struct daemon_endpoints {
 
 // The main.cf parameters the judgement reads.
 const std::vector<std::string>& postfix_parameters();
+
+// Runs postconf (with -c dir when dir is not empty) with `args`: its output, or nullopt with
+// `error` set when it fails.
+std::optional<std::string> postconf_output(const std::string& postconf, const std::string& dir,
+                                           std::vector<std::string> args, std::string& error);
+
+// The "name = value" lines of postconf's output (-n, -x NAME..., -P -x).
+std::vector<std::pair<std::string, std::string>> postconf_assignments(const std::string& text);
 
 // Runs postconf (with -c dir when dir is not empty); nullopt with `error` set when it fails.
 std::optional<postfix_settings> read_postfix(const std::string& postconf, const std::string& dir,

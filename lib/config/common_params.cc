@@ -21,7 +21,9 @@ void add_db_params(param_table& t) {
     t.add({.name = std::string(common::db_user),
            .type = pt::string,
            .default_value = "",
-           .doc = "database user (may come from db_option_file instead)"});
+           .doc = "database user (may come from db_option_file instead); empty, with no option"
+                  " file and a unix: host: the system user the program runs as (MariaDB's"
+                  " unix_socket authentication)"});
     t.add({.name = std::string(common::db_password),
            .type = pt::string,
            .default_value = "",

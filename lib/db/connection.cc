@@ -5,6 +5,8 @@
 #include <errmsg.h>
 #include <fcntl.h>
 #include <mutex>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -54,6 +56,20 @@ std::string statement_head(std::string_view sql) {
         head += "...";
     }
     return head;
+}
+
+}  // namespace
+
+namespace {
+
+std::string effective_user_name() {
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getpwuid_r(::geteuid(), &pw, buffer.data(), buffer.size(), &found) != 0 || !found) {
+        return {};
+    }
+    return pw.pw_name;
 }
 
 }  // namespace
@@ -123,7 +139,13 @@ outcome<std::unique_ptr<connection>> connection::open(const settings& s, const h
         unsigned protocol = MYSQL_PROTOCOL_TCP;  // else "localhost" would mean the socket
         mysql_options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
     }
-    if (mysql_real_connect(m.get(), host_arg, or_null(s.user), or_null(s.password),
+    // No user and no option file over a unix socket: this process's own system user, so that
+    // MariaDB's unix_socket authentication knows each daemon by the account it runs as.
+    std::string user = s.user;
+    if (user.empty() && s.option_file.empty() && !host.socket.empty()) {
+        user = effective_user_name();
+    }
+    if (mysql_real_connect(m.get(), host_arg, or_null(user), or_null(s.password),
                            or_null(s.database), host.port, socket_arg,
                            CLIENT_MULTI_RESULTS) == nullptr) {
         return make_error(mysql_errno(m.get()), mysql_sqlstate(m.get()),

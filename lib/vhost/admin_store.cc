@@ -25,6 +25,21 @@ admin_result<done> executed(const db::outcome<db::result>& r) {
     return r ? admin_result<done>(done{}) : admin_result<done>(db_failure(r.error()));
 }
 
+admin_result<done> link_added(const db::outcome<db::result>& r, const std::string& already) {
+    if (!r) {
+        return r.error().code == 1062 ? admin_failure{already, false, true} : db_failure(r.error());
+    }
+    return done{};
+}
+
+admin_result<done> link_removed(const db::outcome<db::result>& r, const std::string& missing) {
+    if (!r) {
+        return db_failure(r.error());
+    }
+    return r->affected_rows == 0 ? admin_result<done>(admin_failure{missing})
+                                 : admin_result<done>(done{});
+}
+
 std::string insertion(const std::string& table, const std::vector<std::string>& names) {
     std::string cols, marks;
     for (size_t i = 0; i < names.size(); ++i) {

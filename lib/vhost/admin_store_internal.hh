@@ -18,6 +18,13 @@ fields row_fields(const db::result& r, const std::vector<std::string>& names);
 // The result of a change that returns nothing but may fail.
 admin_result<done> executed(const db::outcome<db::result>& r);
 
+// The result of adding a row that links two things: a duplicate is failure `already`, marked as
+// what is the case already (imports skip it).
+admin_result<done> link_added(const db::outcome<db::result>& r, const std::string& already);
+
+// The result of removing such a row: no row removed is failure `missing`.
+admin_result<done> link_removed(const db::outcome<db::result>& r, const std::string& missing);
+
 // "INSERT INTO table (a, b) VALUES (?, ?)" over fixed column names (never user input).
 std::string insertion(const std::string& table, const std::vector<std::string>& names);
 
