@@ -248,6 +248,17 @@ def install_and_setup(c):
              timeout=600)
     print(r.stdout[-3000:], r.stderr[-3000:], end="")
     check("dpkg -i: every package installed", r.returncode, 0)
+    # --man=no: this minimal system has no man(1); the pages themselves are checked below.
+    r = c.sh("systemd-analyze verify --man=no /lib/systemd/system/vhostmail-*.service "
+             "/lib/systemd/system/vhostmail-*.socket", check_rc=False)
+    print(r.stdout, r.stderr, end="")
+    check("systemd-analyze verify of the installed units: exit 0", r.returncode, 0)
+    check("systemd-analyze verify of the installed units: nothing said",
+          [line for line in (r.stdout + r.stderr).splitlines() if "vhostmail" in line], [])
+    pages = ["vhostmail", "vhostmail-lookupd", "vhostmail-authd", "vhostmail-policyd",
+             "vhostmail-lmtpd", "vhostmail-deliver"]
+    check("man pages installed",
+          [p for p in pages if not os.path.exists(c.path(f"/usr/share/man/man8/{p}.8.gz"))], [])
     enabled = c.sh("systemctl is-enabled vhostmail-lookupd.socket", check_rc=False)
     check("installed units wait for setup (not enabled)", enabled.stdout.strip(), "disabled")
     check("/etc/vhostmail/vhostmail.cf is 0640 root:vhostmail",
@@ -341,8 +352,9 @@ def restarts(c):
         subject = f"after restarting {d}"
         r = c.smtp(25, OUTSIDER, ["xandros@blobber.org"], subject)
         check(f"restart {d}: mail accepted", r["data"] and r["data"][0], 250)
-        c.sh("postqueue -f", check_rc=False)
-        check(f"restart {d}: delivered", landed(c, subject), ["blobber.org/xandros"])
+        # Delivered at once: the socket stayed open while the daemon restarted, so nothing
+        # waits in the queue for a retry.
+        check(f"restart {d}: delivered", landed(c, subject, timeout=20), ["blobber.org/xandros"])
         after = c.sh(f"systemctl show -p MainPID --value vhostmail-{d}.service").stdout.strip()
         check(f"restart {d}: a new process", before != after, True)
     for d in DAEMONS:
@@ -359,8 +371,7 @@ def restarts(c):
               r["data"] and r["data"][0], 250)
         if not r["data"]:
             print(f"    {r}")
-        c.sh("postqueue -f", check_rc=False)
-        check(f"{d} stopped: delivered", landed(c, subject), ["blobber.org/vivita"])
+        check(f"{d} stopped: delivered", landed(c, subject, timeout=20), ["blobber.org/vivita"])
         check(f"{d}: running again",
               c.sh(f"systemctl is-active vhostmail-{d}.service", check_rc=False).stdout.strip(),
               "active")

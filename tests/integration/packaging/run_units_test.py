@@ -125,6 +125,12 @@ def main():
                 check(f"vhostmail-{daemon}.socket: group postfix, mode 0660",
                         (socket.get("SocketGroup", [""])[0], socket.get("SocketMode", [""])[0]),
                         ("postfix", "0660"))
+        cmake = open(os.path.join(source, "CMakeLists.txt"), encoding="utf-8").read()
+        changelog = open(os.path.join(source, "debian", "changelog"), encoding="utf-8").readline()
+        project = re.search(r"project\(vhostmail VERSION ([0-9.]+)", cmake)
+        package = re.match(r"vhostmail \(([^)+~-]+)", changelog)
+        check("debian/changelog's version is the project's (CMakeLists.txt)",
+              package and package.group(1), project and project.group(1))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return verdict()
