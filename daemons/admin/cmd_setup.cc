@@ -5,15 +5,23 @@
 // then the database (create, migrate, one account per daemon), then the daemons' units, then
 // Postfix (saved first), then "check --postfix". Every step looks before it acts, so a second
 // run changes nothing; --dry-run only looks. --undo puts the saved Postfix configuration back.
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <pwd.h>
 #include <set>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/core/encoding.hh"
 #include "lib/core/strings.hh"
+#include "lib/crypto/password.hh"
 #include "lib/db/from_config.hh"
 #include "lib/db/migrate.hh"
 #include "lib/os/command.hh"
@@ -54,6 +62,7 @@ struct setup_options {
     bool force = false;
     bool undo = false;
     std::set<std::string> with;  // empty: every part whose daemons are installed
+    std::string db_client_host;  // remote database: the accounts' host; "": as the server sees us
 };
 
 std::optional<std::string> read_file(const fs::path& p, std::string& error) {
@@ -105,6 +114,42 @@ std::string master_entry(const master_service& service) {
         entry += blanks ? " -o { " + name + " = " + value + " }" : " -o " + name + "=" + value;
     }
     return entry;
+}
+
+// base64 without "+/=": a password that needs no quoting anywhere.
+std::string base64url(const std::string& bytes) {
+    std::string text = base64_encode(bytes);
+    std::erase(text, '=');
+    std::replace(text.begin(), text.end(), '+', '-');
+    std::replace(text.begin(), text.end(), '/', '_');
+    return text;
+}
+
+// A file only `owner` may read (0400), written whole.
+bool write_private_file(const fs::path& p, const std::string& text, const std::string& owner,
+                        std::string& error) {
+    struct passwd* pw = ::getpwnam(owner.c_str());
+    if (pw == nullptr) {
+        error = "no system user " + owner;
+        return false;
+    }
+    std::error_code ec;
+    fs::create_directories(p.parent_path(), ec);
+    fs::path tmp = p;
+    tmp += ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0400);
+    bool ok = fd >= 0 && ::fchown(fd, pw->pw_uid, 0) == 0 && ::fchmod(fd, 0400) == 0 &&
+              ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(fd) == 0;
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    if (!ok || ::rename(tmp.c_str(), p.c_str()) != 0) {
+        error = "cannot write " + p.string() + ": " + std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    return true;
 }
 
 class setup_run {
@@ -361,21 +406,63 @@ private:
         return spec;
     }
 
-    std::unique_ptr<db::connection> connect_as_root(const std::string& database,
-                                                    std::string& error) {
+    // Local: MariaDB's root through the socket (Debian's lets the system's root in by its
+    // peer). Remote: the account the configuration names, which must be allowed to create
+    // databases, accounts and grants.
+    std::unique_ptr<db::connection> connect_admin(const std::string& database, std::string& error) {
         auto s = db_settings_from(cfg_);
-        // root through the socket: Debian's MariaDB lets the system's root in by its peer.
-        s.user = "root";
-        s.password.clear();
-        s.option_file.clear();
         s.database = database;
         s.read_timeout = std::chrono::minutes(60);
-        auto conn = db::connection::open(s, *local_socket());
-        if (!conn) {
+        if (auto socket = local_socket()) {
+            s.user = "root";
+            s.password.clear();
+            s.option_file.clear();
+            auto conn = db::connection::open(s, *socket);
+            if (conn) {
+                return std::move(*conn);
+            }
             error = "cannot connect to the local MariaDB as root: " + conn.error().message;
             return nullptr;
         }
-        return std::move(*conn);
+        for (const auto& h : s.hosts) {
+            auto spec = db::parse_host(h);
+            if (!spec) {
+                continue;
+            }
+            auto conn = db::connection::open(s, *spec);
+            if (conn) {
+                return std::move(*conn);
+            }
+            error = "cannot connect to " + h + ": " + conn.error().message;
+        }
+        if (error.empty()) {
+            error = "db_hosts names no database server";
+        }
+        return nullptr;
+    }
+
+    // The host part of the daemons' accounts: "localhost" on the socket; for a remote server
+    // --db-client-host, else this host as the server sees this connection.
+    std::optional<std::string> account_host(db::connection& server) {
+        if (local_socket()) {
+            return std::string("localhost");
+        }
+        std::string host = o_.db_client_host;
+        if (host.empty()) {
+            auto r = server.query("SELECT SUBSTRING_INDEX(USER(), '@', -1)");
+            if (!r || r->rows.empty()) {
+                failed(
+                    "cannot tell how the database server sees this host: give "
+                    "--db-client-host");
+                return std::nullopt;
+            }
+            host = r->rows.front().str(0);
+        }
+        if (!valid_account_host(host)) {
+            failed("--db-client-host \"" + printable(host) + "\": a host name, address or pattern");
+            return std::nullopt;
+        }
+        return host;
     }
 
     bool database() {
@@ -387,15 +474,8 @@ private:
                           "\": setup creates databases named with letters, digits and _"
                           " only");
         }
-        if (!local_socket()) {
-            return failed(
-                "setup creates the database and its accounts on a local MariaDB "
-                "reached over its unix socket (db_hosts = unix:/run/mysqld/mysqld.sock);"
-                " for db_hosts = " +
-                cfg_.get_string("db_hosts") + " create them as vhostmail(8) describes (SETUP)");
-        }
         std::string error;
-        auto server = connect_as_root("", error);
+        auto server = connect_admin("", error);
         if (!server) {
             return failed(error);
         }
@@ -434,7 +514,7 @@ private:
 
     bool migrate(const std::string& name, const fs::path& migrations) {
         std::string error;
-        auto conn = connect_as_root(name, error);
+        auto conn = connect_admin(name, error);
         if (!conn) {
             return failed(error);
         }
@@ -456,31 +536,29 @@ private:
     }
 
     bool accounts(db::connection& server, const std::string& name, bool database_existed) {
+        auto host = account_host(server);
+        if (!host) {
+            return false;
+        }
+        bool remote = !local_socket();
         for (const auto& account : db_accounts()) {
             if (!installed(account.daemon)) {
                 continue;
             }
-            std::string grantee = "'" + account.user + "'@'localhost'";
-            auto known = server.query(
-                "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = 'localhost'",
-                {db::param{account.user}});
+            std::string grantee = "'" + account.user + "'@'" + *host + "'";
+            auto known = server.query("SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?",
+                                      {db::param{account.user}, db::param{*host}});
             if (!known) {
                 return failed("database error: " + known.error().message);
             }
-            if (known->rows.front().u64(0) == 0) {
-                said("create the MariaDB account " + grantee +
-                     " (authenticated as the system user " + account.user + ")");
-                if (!o_.dry_run) {
-                    if (auto r = server.execute_script("CREATE USER IF NOT EXISTS " + grantee +
-                                                       " IDENTIFIED VIA unix_socket");
-                        !r) {
-                        return failed("cannot create " + grantee + ": " + r.error().message);
-                    }
-                }
+            bool exists = known->rows.front().u64(0) != 0;
+            if (remote ? !remote_account(server, account, grantee, exists)
+                       : !exists && !socket_account(server, account, grantee)) {
+                return false;
             }
             for (const auto& g : account.grants) {
                 bool held = false;
-                if (database_existed) {
+                if (database_existed && exists) {
                     auto h = holds(server, grantee, name, g);
                     if (!h) {
                         return false;
@@ -490,7 +568,7 @@ private:
                 if (held) {
                     continue;
                 }
-                std::string statement = grant_statement(g, name, account.user);
+                std::string statement = grant_statement(g, name, account.user, *host);
                 said(statement);
                 if (!o_.dry_run) {
                     if (auto r = server.execute_script(statement); !r) {
@@ -499,6 +577,83 @@ private:
                 }
             }
         }
+        return true;
+    }
+
+    // A local account, known by the socket's peer: no password anywhere.
+    bool socket_account(db::connection& server, const db_account& account,
+                        const std::string& grantee) {
+        said("create the MariaDB account " + grantee + " (authenticated as the system user " +
+             account.user + ")");
+        if (!o_.dry_run) {
+            if (auto r = server.execute_script("CREATE USER IF NOT EXISTS " + grantee +
+                                               " IDENTIFIED VIA unix_socket");
+                !r) {
+                return failed("cannot create " + grantee + ": " + r.error().message);
+            }
+        }
+        return true;
+    }
+
+    // A remote account: a random password in a MariaDB option file only the daemon's user may
+    // read, and a unit drop-in that hands the daemon that file instead of the configuration's
+    // credentials (which are the admin's). A password is (re)set only when the account or its
+    // file is missing.
+    bool remote_account(db::connection& server, const db_account& account,
+                        const std::string& grantee, bool exists) {
+        fs::path file =
+            fs::path(cfg_.get_string("admin_credentials_directory")) / (account.user + ".cnf");
+        if (!exists || !fs::exists(file)) {
+            said(std::string(exists ? "set a new password for" : "create") +
+                 " the MariaDB account " + grantee + ", kept in " + file.string());
+            if (!o_.dry_run) {
+                std::string password = base64url(crypto::random_bytes(24));
+                std::string identified = " IDENTIFIED BY '" + password + "'";
+                if (auto r =
+                        server.execute_script("CREATE USER IF NOT EXISTS " + grantee + identified +
+                                              ";\nALTER USER " + grantee + identified);
+                    !r) {
+                    return failed("cannot create " + grantee + ": " + r.error().message);
+                }
+                std::string error;
+                if (!write_private_file(
+                        file, "[client]\nuser=" + account.user + "\npassword=" + password + "\n",
+                        account.user, error)) {
+                    return failed(error);
+                }
+                crypto::wipe(password);
+            }
+        }
+        return unit_credentials(account, file);
+    }
+
+    bool unit_credentials(const db_account& account, const fs::path& file) {
+        std::string unit = "vhostmail-" + account.daemon + ".service";
+        fs::path dir = fs::path(cfg_.get_string("admin_unit_directory")) / (unit + ".d");
+        fs::path dropin = dir / "vhostmail-setup.conf";
+        std::string text =
+            "# Written by \"vhostmail setup\": this daemon's own database account.\n"
+            "[Service]\nExecStart=\nExecStart=" +
+            (fs::path(cfg_.get_string("admin_daemon_directory")) / ("vhostmail-" + account.daemon))
+                .string() +
+            " -o db_option_file=" + file.string() + " -o db_user= -o db_password=\n";
+        std::string error;
+        if (fs::exists(dropin)) {
+            auto now = read_file(dropin, error);
+            if (now && *now == text) {
+                return true;
+            }
+        }
+        said("hand " + unit + " its credentials (" + dropin.string() + ")");
+        if (o_.dry_run) {
+            return true;
+        }
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (!write_file(dropin, text, error)) {
+            return failed(error);
+        }
+        units_changed_.insert(unit);
         return true;
     }
 
@@ -536,13 +691,21 @@ private:
 
     bool units() {
         std::string systemctl = cfg_.get_string("admin_systemctl_command");
+        std::string error;
+        if (!units_changed_.empty() && !run({systemctl, "daemon-reload"}, error)) {
+            return failed(error);
+        }
+        for (const auto& unit : units_changed_) {
+            if (!run({systemctl, "try-restart", unit}, error)) {
+                return failed(error);
+            }
+        }
         for (const char* d : daemons) {
             if (!installed(d)) {
                 continue;
             }
             for (const char* kind : {".socket", ".service"}) {
                 std::string unit = std::string("vhostmail-") + d + kind;
-                std::string error;
                 bool enabled = run({systemctl, "is-enabled", "--quiet", unit}, error).has_value();
                 bool active = run({systemctl, "is-active", "--quiet", unit}, error).has_value();
                 if (enabled && active) {
@@ -652,6 +815,7 @@ private:
     main_cf_plan main_plan_;
     std::vector<std::pair<master_service, bool>> services_;  // bool: replaces an existing one
     std::map<std::string, std::string> applied_;
+    std::set<std::string> units_changed_;  // drop-ins written: reload, restart if running
     int changes_ = 0;
 };
 
@@ -664,6 +828,8 @@ int setup(context& ctx, const words& args) {
             o.force = true;
         } else if (args[i] == "--undo") {
             o.undo = true;
+        } else if (args[i] == "--db-client-host" && i + 1 < args.size()) {
+            o.db_client_host = args[++i];
         } else if (args[i] == "--with" && i + 1 < args.size()) {
             for (const auto& p : split_list(args[++i], ", ")) {
                 o.with.insert(p);
@@ -690,8 +856,8 @@ int setup(context& ctx, const words& args) {
 
 std::vector<command> setup_commands() {
     return {
-        {"setup", "[--dry-run] [--force] [--with PARTS] | --undo",
-         "wire this installation into the system's Postfix and a local MariaDB", 0, 4, setup,
+        {"setup", "[--dry-run] [--force] [--with PARTS] [--db-client-host HOST] | --undo",
+         "wire this installation into the system's Postfix and its MariaDB", 0, 6, setup,
          "Creates the database and one MariaDB account per installed daemon (authenticated by\n"
          "its system user, least privileges), applies the schema migrations, enables and\n"
          "starts the daemons' units, sets Postfix's parameters from the postfix-snippets of\n"
@@ -701,6 +867,9 @@ std::vector<command> setup_commands() {
          "  --force       replace Postfix settings an admin wrote (refused otherwise)\n"
          "  --with PARTS  only these parts: lookup,sasl,policy,lmtp,submission (default: those\n"
          "                whose daemons are installed)\n"
+         "  --db-client-host HOST\n"
+         "                a database over TCP: the host part of the daemons' accounts (default:\n"
+         "                this host as the server sees it)\n"
          "  --undo        put the saved main.cf and master.cf back and reload Postfix\n",
          true},
     };

@@ -32,6 +32,15 @@ void declare_own_params(config::param_table& t) {
            .type = config::param_type::string,
            .default_value = "/usr/share/vhostmail/postfix-snippets",
            .doc = "the Postfix snippets \"vhostmail setup\" applies"});
+    t.add({.name = "admin_credentials_directory",
+           .type = config::param_type::string,
+           .default_value = "/etc/vhostmail/db",
+           .doc = "with a remote database, where \"vhostmail setup\" keeps each daemon's"
+                  " credentials (one MariaDB option file per daemon user, mode 0400)"});
+    t.add({.name = "admin_unit_directory",
+           .type = config::param_type::string,
+           .default_value = "/etc/systemd/system",
+           .doc = "where \"vhostmail setup\" puts the units' drop-ins (remote database)"});
     t.add({.name = "admin_state_directory",
            .type = config::param_type::string,
            .default_value = "/var/lib/vhostmail",

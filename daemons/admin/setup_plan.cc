@@ -129,8 +129,15 @@ std::optional<master_service> parse_master_service(std::string_view text, std::s
     return service;
 }
 
-std::string grant_statement(const db_grant& g, const std::string& database,
-                            const std::string& user) {
+bool valid_account_host(const std::string& host) {
+    return !host.empty() && host.size() <= 255 &&
+           host.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "0123456789.-_:%/") == std::string::npos;
+}
+
+std::string grant_statement(const db_grant& g, const std::string& database, const std::string& user,
+                            const std::string& host) {
     std::string privileges;
     for (const auto& p : g.privileges) {
         privileges += (privileges.empty() ? "" : ", ") + p;
@@ -138,8 +145,8 @@ std::string grant_statement(const db_grant& g, const std::string& database,
             privileges += " (`" + g.column + "`)";
         }
     }
-    return "GRANT " + privileges + " ON `" + database + "`.`" + g.table + "` TO '" + user +
-           "'@'localhost'";
+    return "GRANT " + privileges + " ON `" + database + "`.`" + g.table + "` TO '" + user + "'@'" +
+           host + "'";
 }
 
 const std::vector<db_account>& db_accounts() {

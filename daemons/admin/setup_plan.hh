@@ -64,10 +64,14 @@ struct db_account {
     std::vector<db_grant> grants;
 };
 
-// "GRANT SELECT, INSERT ON `db`.`table` TO 'user'@'localhost'" (UPDATE (`column`) for a column
-// grant). Names are setup's own constants and a checked database name.
-std::string grant_statement(const db_grant& g, const std::string& database,
-                            const std::string& user);
+// "GRANT SELECT, INSERT ON `db`.`table` TO 'user'@'host'" (UPDATE (`column`) for a column
+// grant). Names are setup's own constants, a checked database name and a checked host.
+std::string grant_statement(const db_grant& g, const std::string& database, const std::string& user,
+                            const std::string& host = "localhost");
+
+// Whether `host` may be written into an account name: a host name, an address, or a MariaDB
+// host pattern (letters, digits, . - _ : % /).
+bool valid_account_host(const std::string& host);
 
 const std::vector<db_account>& db_accounts();
 

@@ -445,6 +445,52 @@ def upgrade(c, debs, tmp):
           ["blobber.org/vivita"])
 
 
+def remote_database(root_tarball, debdir, tmp):
+    """setup with a database reached over TCP (as a remote one is): the configuration names an
+    admin account; each daemon gets an account with a password of its own, in a file only its
+    user may read, handed to it by a unit drop-in."""
+    log("second system: a database over TCP, as a remote one")
+    root = os.path.join(tmp, "root2")
+    os.makedirs(root)
+    run(["tar", "-C", root, "-xf", root_tarball], timeout=600)
+    c = Container(root, debdir, name="vhmremote")
+    try:
+        c.boot()
+        r = c.sh("DEBIAN_FRONTEND=noninteractive dpkg -i $(ls /srv/in/*.deb)", check_rc=False,
+                 timeout=600)
+        check("remote: dpkg -i", r.returncode, 0)
+        for host in ("localhost", "127.0.0.1"):  # as the server names a loopback client
+            c.sh(f"mariadb -e \"CREATE USER 'vmadmin'@'{host}' IDENTIFIED BY 'admin-pw';"
+                 f" GRANT ALL ON *.* TO 'vmadmin'@'{host}' WITH GRANT OPTION\"")
+        c.sh("sed -i 's|^db_hosts = .*|db_hosts = 127.0.0.1|; s|^db_user =.*|db_user = vmadmin|'"
+             " /etc/vhostmail/vhostmail.cf && echo 'db_password = admin-pw' >>"
+             " /etc/vhostmail/vhostmail.cf")
+        r = vhostmail(c, "setup", check_rc=False)
+        print(r.stdout[-4000:], r.stderr[-2000:], end="")
+        check("remote: setup exit 0", r.returncode, 0)
+        check("remote: lookupd's credentials readable by it alone",
+              c.sh("stat -c '%a %U' /etc/vhostmail/db/vhostmail-lookupd.cnf",
+                   check_rc=False).stdout.strip(), "400 vhostmail-lookupd")
+        check("remote: second run changes nothing",
+              vhostmail(c, "setup", check_rc=False).stdout.splitlines()[:1],
+              ["nothing to change"])
+        data(c)
+        r = c.smtp(25, OUTSIDER, ["xandros@blobber.org"], "over a remote database")
+        check("remote: mail delivered", r["data"] and landed(c, "over a remote database"),
+              ["blobber.org/xandros"])
+        users = c.sh("mariadb -N -e \"SELECT DISTINCT USER FROM information_schema.PROCESSLIST"
+                     " WHERE DB = 'vhostmail'\"").stdout.split()
+        check("remote: each daemon uses its own account",
+              sorted(set(users) & {"vhostmail-lookupd", "vhostmail-policyd", "vhostmail",
+                                   "vmadmin"}),
+              ["vhostmail", "vhostmail-lookupd", "vhostmail-policyd"])
+    finally:
+        if failures:
+            print(c.sh("journalctl --no-pager -q -n 60 -u 'vhostmail-*'", check_rc=False).stdout
+                  if c.pid else "")
+        c.halt()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("source")
@@ -507,6 +553,9 @@ def main():
         check("purge: no file of ours left outside the mail base", ours, [])
         check("purge: the mail is kept",
               bool(glob.glob(c.path("/var/mail/vhosts/blobber.org/xandros/new/*"))), True)
+        c.halt()
+        if not failures:
+            remote_database(tarball, debdir, tmp)
     except Exception as e:  # a broken step ends the test with its reason, never a hang
         failures.append(f"{type(e).__name__}: {e}")
         print(f"FAIL {type(e).__name__}: {e}")

@@ -111,6 +111,11 @@ TEST_CASE("setup: grants are least privilege and name only setup's own tables") 
     CHECK_FALSE(lookupd_writes);
     CHECK(grant_statement({{"UPDATE"}, "addresses", "password"}, "vhostmail", "vhostmail-authd") ==
           "GRANT UPDATE (`password`) ON `vhostmail`.`addresses` TO 'vhostmail-authd'@'localhost'");
-    CHECK(grant_statement({{"SELECT", "INSERT"}, "greylist", ""}, "vm", "vhostmail-policyd") ==
-          "GRANT SELECT, INSERT ON `vm`.`greylist` TO 'vhostmail-policyd'@'localhost'");
+    CHECK(grant_statement({{"SELECT", "INSERT"}, "greylist", ""}, "vm", "vhostmail-policyd",
+                          "10.0.0.%") ==
+          "GRANT SELECT, INSERT ON `vm`.`greylist` TO 'vhostmail-policyd'@'10.0.0.%'");
+    CHECK(valid_account_host("mail1.example.net"));
+    CHECK(valid_account_host("10.0.0.%"));
+    CHECK_FALSE(valid_account_host("x' OR '1"));
+    CHECK_FALSE(valid_account_host(""));
 }
