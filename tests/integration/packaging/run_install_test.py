@@ -269,6 +269,20 @@ def install_and_setup(c):
 
     main_cf = c.sh("cat /etc/postfix/main.cf").stdout
     master_cf = c.sh("cat /etc/postfix/master.cf").stdout
+    log("vhostmail setup with a table the admin set by hand")
+    c.sh("postconf -e virtual_mailbox_maps=hash:/etc/postfix/vmailbox")
+    r = vhostmail(c, "setup", check_rc=False)
+    print(r.stdout, r.stderr, end="")
+    check("setup refuses an admin's own virtual_mailbox_maps: exit 1", r.returncode, 1)
+    check("setup names the setting it would replace",
+          "virtual_mailbox_maps = hash:/etc/postfix/vmailbox" in r.stderr, True)
+    check("setup refused before changing anything (no database, no unit)",
+          (c.sh("mariadb -N -e 'SHOW DATABASES LIKE \"vhostmail\"'").stdout.strip(),
+           c.sh("systemctl is-enabled vhostmail-lookupd.socket", check_rc=False).stdout.strip()),
+          ("", "disabled"))
+    c.sh("postconf -X virtual_mailbox_maps")
+    check("the admin's main.cf is back as it was", c.sh("cat /etc/postfix/main.cf").stdout,
+          main_cf)
     log("vhostmail setup --dry-run")
     r = vhostmail(c, "setup", "--dry-run", check_rc=False)
     print(r.stdout, r.stderr, end="")
