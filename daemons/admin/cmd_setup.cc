@@ -55,8 +55,6 @@ const std::vector<part>& all_parts() {
     return parts;
 }
 
-const char* const daemons[] = {"lookupd", "authd", "policyd", "lmtpd"};
-
 struct setup_options {
     bool dry_run = false;
     bool force = false;
@@ -74,35 +72,6 @@ std::optional<std::string> read_file(const fs::path& p, std::string& error) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
-}
-
-// Written whole or not at all.
-bool write_file(const fs::path& p, const std::string& text, std::string& error) {
-    fs::path tmp = p;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out.flush()) {
-            error = "cannot write " + tmp.string();
-            return false;
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, p, ec);
-    if (ec) {
-        error = "cannot rename " + tmp.string() + ": " + ec.message();
-        return false;
-    }
-    return true;
-}
-
-std::string join_words(const std::vector<std::string>& words) {
-    std::string out;
-    for (const auto& w : words) {
-        out += (out.empty() ? "" : " ") + w;
-    }
-    return out;
 }
 
 // A master.cf entry with its -o options, as postconf -M takes it ("-o { name = value }" when
@@ -125,20 +94,16 @@ std::string base64url(const std::string& bytes) {
     return text;
 }
 
-// A file only `owner` may read (0400), written whole.
-bool write_private_file(const fs::path& p, const std::string& text, const std::string& owner,
-                        std::string& error) {
-    struct passwd* pw = ::getpwnam(owner.c_str());
-    if (pw == nullptr) {
-        error = "no system user " + owner;
-        return false;
-    }
+// Written whole or not at all (a temporary file renamed over it), with `mode`, owned by `uid`
+// and root's group; the directory is made when missing.
+bool write_file(const fs::path& p, const std::string& text, mode_t mode, uid_t uid,
+                std::string& error) {
     std::error_code ec;
     fs::create_directories(p.parent_path(), ec);
     fs::path tmp = p;
     tmp += ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0400);
-    bool ok = fd >= 0 && ::fchown(fd, pw->pw_uid, 0) == 0 && ::fchmod(fd, 0400) == 0 &&
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    bool ok = fd >= 0 && ::fchown(fd, uid, 0) == 0 && ::fchmod(fd, mode) == 0 &&
               ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
               ::fsync(fd) == 0;
     if (fd >= 0) {
@@ -152,12 +117,36 @@ bool write_private_file(const fs::path& p, const std::string& text, const std::s
     return true;
 }
 
+bool write_public_file(const fs::path& p, const std::string& text, std::string& error) {
+    return write_file(p, text, 0644, 0, error);
+}
+
+// A file only `owner` may read (0400).
+bool write_private_file(const fs::path& p, const std::string& text, const std::string& owner,
+                        std::string& error) {
+    struct passwd* pw = ::getpwnam(owner.c_str());
+    if (pw == nullptr) {
+        error = "no system user " + owner;
+        return false;
+    }
+    return write_file(p, text, 0400, pw->pw_uid, error);
+}
+
+// The local server's socket when db_hosts names one (db_hosts = unix:/path), else nullopt: the
+// accounts are known by the socket's peer only there, which also makes the server this host's.
+std::optional<db::host_spec> local_socket(const config::config& cfg) {
+    auto hosts = db_settings_from(cfg).hosts;
+    auto spec = hosts.size() == 1 ? db::parse_host(hosts.front()) : std::nullopt;
+    return spec && !spec->socket.empty() ? spec : std::nullopt;
+}
+
 class setup_run {
 public:
     setup_run(context& ctx, setup_options o)
         : ctx_(ctx),
           o_(std::move(o)),
           cfg_(ctx.cfg()),
+          socket_(local_socket(cfg_)),
           state_(cfg_.get_string("admin_state_directory")),
           postconf_(cfg_.get_string("admin_postconf_command")) {}
 
@@ -177,7 +166,8 @@ public:
             return exit_ok;
         }
         std::string error;
-        if (!fs::exists(state_ / "setup.done") && !write_file(state_ / "setup.done", "", error)) {
+        if (!fs::exists(state_ / "setup.done") &&
+            !write_public_file(state_ / "setup.done", "", error)) {
             return ctx_.fail(error);
         }
         if (changes_ == 0) {
@@ -373,15 +363,7 @@ private:
                 have[name.substr(key.size() + 1)] = value;
             }
         }
-        // postconf -M prints the entry with its -o options: the eight fields are compared.
-        auto fields = split_list(*line, " \t\n");
-        fields.resize(std::min<size_t>(fields.size(), 8));
-        bool same = join_words(fields) == service.line && have.size() == service.overrides.size();
-        for (const auto& [name, value] : service.overrides) {
-            auto it = have.find(name);
-            same = same && it != have.end() && same_postfix_value(it->second, value);
-        }
-        if (same) {
+        if (same_master_service(*line, have, service)) {
             return true;
         }
         if (!o_.force) {
@@ -395,17 +377,6 @@ private:
 
     // -- the database ----------------------------------------------------------------------------
 
-    // The accounts are known by the socket's peer: the server must be reached over its unix
-    // socket (db_hosts = unix:/path), which also makes it this host's.
-    std::optional<db::host_spec> local_socket() const {
-        auto hosts = db_settings_from(cfg_).hosts;
-        auto spec = hosts.size() == 1 ? db::parse_host(hosts.front()) : std::nullopt;
-        if (!spec || spec->socket.empty()) {
-            return std::nullopt;
-        }
-        return spec;
-    }
-
     // Local: MariaDB's root through the socket (Debian's lets the system's root in by its
     // peer). Remote: the account the configuration names, which must be allowed to create
     // databases, accounts and grants.
@@ -413,11 +384,11 @@ private:
         auto s = db_settings_from(cfg_);
         s.database = database;
         s.read_timeout = std::chrono::minutes(60);
-        if (auto socket = local_socket()) {
+        if (socket_) {
             s.user = "root";
             s.password.clear();
             s.option_file.clear();
-            auto conn = db::connection::open(s, *socket);
+            auto conn = db::connection::open(s, *socket_);
             if (conn) {
                 return std::move(*conn);
             }
@@ -444,7 +415,7 @@ private:
     // The host part of the daemons' accounts: "localhost" on the socket; for a remote server
     // --db-client-host, else this host as the server sees this connection.
     std::optional<std::string> account_host(db::connection& server) {
-        if (local_socket()) {
+        if (socket_) {
             return std::string("localhost");
         }
         std::string host = o_.db_client_host;
@@ -540,7 +511,7 @@ private:
         if (!host) {
             return false;
         }
-        bool remote = !local_socket();
+        bool remote = !socket_;
         for (const auto& account : db_accounts()) {
             if (!installed(account.daemon)) {
                 continue;
@@ -648,9 +619,7 @@ private:
         if (o_.dry_run) {
             return true;
         }
-        std::error_code ec;
-        fs::create_directories(dir, ec);
-        if (!write_file(dropin, text, error)) {
+        if (!write_public_file(dropin, text, error)) {
             return failed(error);
         }
         units_changed_.insert(unit);
@@ -700,12 +669,12 @@ private:
                 return failed(error);
             }
         }
-        for (const char* d : daemons) {
-            if (!installed(d)) {
+        for (const auto& account : db_accounts()) {
+            if (!installed(account.daemon)) {
                 continue;
             }
             for (const char* kind : {".socket", ".service"}) {
-                std::string unit = std::string("vhostmail-") + d + kind;
+                std::string unit = "vhostmail-" + account.daemon + kind;
                 bool enabled = run({systemctl, "is-enabled", "--quiet", unit}, error).has_value();
                 bool active = run({systemctl, "is-active", "--quiet", unit}, error).has_value();
                 if (enabled && active) {
@@ -775,7 +744,7 @@ private:
             for (const auto& [name, value] : applied_) {
                 record += name + " = " + value + "\n";
             }
-            if (!write_file(state_ / "postfix-applied", record, error)) {
+            if (!write_public_file(state_ / "postfix-applied", record, error)) {
                 return failed(error);
             }
         }
@@ -809,6 +778,7 @@ private:
     context& ctx_;
     setup_options o_;
     const config::config& cfg_;
+    const std::optional<db::host_spec> socket_;  // the local server's, when it is local
     fs::path state_;
     std::string postconf_;
     std::vector<const part*> parts_;
@@ -818,6 +788,9 @@ private:
     std::set<std::string> units_changed_;  // drop-ins written: reload, restart if running
     int changes_ = 0;
 };
+
+constexpr const char* setup_args =
+    "[--dry-run] [--force] [--with PARTS] [--db-client-host HOST] | --undo";
 
 int setup(context& ctx, const words& args) {
     setup_options o;
@@ -835,9 +808,7 @@ int setup(context& ctx, const words& args) {
                 o.with.insert(p);
             }
         } else {
-            std::fprintf(stderr,
-                         "usage: vhostmail setup [--dry-run] [--force] [--with PARTS]"
-                         " | setup --undo [--dry-run]\n");
+            std::fprintf(stderr, "usage: vhostmail setup %s\n", setup_args);
             return exit_usage;
         }
     }
@@ -856,8 +827,8 @@ int setup(context& ctx, const words& args) {
 
 std::vector<command> setup_commands() {
     return {
-        {"setup", "[--dry-run] [--force] [--with PARTS] [--db-client-host HOST] | --undo",
-         "wire this installation into the system's Postfix and its MariaDB", 0, 6, setup,
+        {"setup", setup_args, "wire this installation into the system's Postfix and its MariaDB", 0,
+         6, setup,
          "Creates the database and one MariaDB account per installed daemon (authenticated by\n"
          "its system user, least privileges), applies the schema migrations, enables and\n"
          "starts the daemons' units, sets Postfix's parameters from the postfix-snippets of\n"

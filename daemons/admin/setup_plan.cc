@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/admin/setup_plan.hh"
 
+#include <algorithm>
 #include <cctype>
 
 #include "lib/config/config_file.hh"
@@ -30,9 +31,9 @@ std::vector<std::string> value_words(std::string_view v) {
     return out;
 }
 
-std::string single_spaced(std::string_view text) {
+std::string single_spaced(const std::vector<std::string>& words) {
     std::string out;
-    for (const auto& w : split_list(std::string(text), " \t")) {
+    for (const auto& w : words) {
         out += (out.empty() ? "" : " ") + w;
     }
     return out;
@@ -98,7 +99,7 @@ std::optional<master_service> parse_master_service(std::string_view text, std::s
                 error = service ? "more than one service" : "a service needs eight fields: " + line;
                 return std::nullopt;
             }
-            service = master_service{fields[0], fields[1], single_spaced(line), {}};
+            service = master_service{fields[0], fields[1], single_spaced(fields), {}};
             continue;
         }
         if (!service) {
@@ -147,6 +148,20 @@ std::string grant_statement(const db_grant& g, const std::string& database, cons
     }
     return "GRANT " + privileges + " ON `" + database + "`.`" + g.table + "` TO '" + user + "'@'" +
            host + "'";
+}
+
+bool same_master_service(std::string_view postconf_line,
+                         const std::map<std::string, std::string>& options,
+                         const master_service& service) {
+    // postconf -M prints the entry with its -o options after the eight fields.
+    auto fields = split_list(postconf_line, " \t\n");
+    fields.resize(std::min<size_t>(fields.size(), 8));
+    bool same = single_spaced(fields) == service.line && options.size() == service.overrides.size();
+    for (const auto& [name, value] : service.overrides) {
+        auto it = options.find(name);
+        same = same && it != options.end() && same_postfix_value(it->second, value);
+    }
+    return same;
 }
 
 const std::vector<db_account>& db_accounts() {

@@ -49,6 +49,12 @@ struct master_service {
 
 std::optional<master_service> parse_master_service(std::string_view text, std::string& error);
 
+// Whether master.cf holds `service` already: `postconf_line` is the entry as postconf -M prints
+// it, `options` its -o options as postconf -P lists them (name -> value).
+bool same_master_service(std::string_view postconf_line,
+                         const std::map<std::string, std::string>& options,
+                         const master_service& service);
+
 // The database accounts "vhostmail setup" creates, one per daemon, named after the daemon's
 // system user so that a local MariaDB authenticates them by the socket's peer (unix_socket),
 // with the least privileges the daemon's queries need.
