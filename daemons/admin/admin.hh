@@ -137,6 +137,7 @@ std::vector<command> admin_commands();
 std::vector<command> passwd_commands();
 std::vector<command> import_commands();
 std::vector<command> import_layout_commands();
+std::vector<command> dkim_commands();
 
 // Output for people (aligned) or scripts (--json).
 void print_fields(const context& ctx, const vhost::fields& f);

@@ -27,6 +27,7 @@
 #include "lib/os/command.hh"
 
 #include "daemons/admin/admin.hh"
+#include "daemons/admin/file_writer.hh"
 #include "daemons/admin/postfix_check.hh"
 #include "daemons/admin/setup_plan.hh"
 
@@ -94,31 +95,8 @@ std::string base64url(const std::string& bytes) {
     return text;
 }
 
-// Written whole or not at all (a temporary file renamed over it), with `mode`, owned by `uid`
-// and root's group; the directory is made when missing.
-bool write_file(const fs::path& p, const std::string& text, mode_t mode, uid_t uid,
-                std::string& error) {
-    std::error_code ec;
-    fs::create_directories(p.parent_path(), ec);
-    fs::path tmp = p;
-    tmp += ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    bool ok = fd >= 0 && ::fchown(fd, uid, 0) == 0 && ::fchmod(fd, mode) == 0 &&
-              ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-              ::fsync(fd) == 0;
-    if (fd >= 0) {
-        ::close(fd);
-    }
-    if (!ok || ::rename(tmp.c_str(), p.c_str()) != 0) {
-        error = "cannot write " + p.string() + ": " + std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    return true;
-}
-
 bool write_public_file(const fs::path& p, const std::string& text, std::string& error) {
-    return write_file(p, text, 0644, 0, error);
+    return write_file(p, text, 0644, 0, 0, error);
 }
 
 // A file only `owner` may read (0400).
@@ -129,7 +107,7 @@ bool write_private_file(const fs::path& p, const std::string& text, const std::s
         error = "no system user " + owner;
         return false;
     }
-    return write_file(p, text, 0400, pw->pw_uid, error);
+    return write_file(p, text, 0400, pw->pw_uid, 0, error);
 }
 
 // The local server's socket when db_hosts names one (db_hosts = unix:/path), else nullopt: the

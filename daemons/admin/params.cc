@@ -41,6 +41,15 @@ void declare_own_params(config::param_table& t) {
            .type = config::param_type::string,
            .default_value = "/etc/systemd/system",
            .doc = "where \"vhostmail setup\" puts the units' drop-ins (remote database)"});
+    t.add({.name = "admin_dkim_key_directory",
+           .type = config::param_type::string,
+           .default_value = "/etc/vhostmail/dkim",
+           .doc = "where \"vhostmail dkim keygen\" writes private keys (DOMAIN.SELECTOR.key)"});
+    t.add({.name = "admin_dkim_key_group",
+           .type = config::param_type::string,
+           .default_value = "vhostmail-milter",
+           .doc = "the group that may read the private keys (vhostmail-milter's): keys are"
+                  " root:GROUP 0640"});
     t.add({.name = "admin_state_directory",
            .type = config::param_type::string,
            .default_value = "/var/lib/vhostmail",

@@ -147,6 +147,25 @@ void signal_loop(const daemon_spec& spec, const config::param_table& table, cons
     }
 }
 
+db_login_watch watch_login(const config::config& cfg) {
+    // A refused login is told as the configuration error it is, once a minute (with the test
+    // suite's 1 s db_retry_interval: every 6 s) until it works.
+    return db_login_watch(db_settings_from(cfg),
+                          std::max(cfg.get_duration(config::common::db_retry_interval) * 6,
+                                   std::chrono::milliseconds(1000)));
+}
+
+int run_own_server(const daemon_spec& spec, const config::config& cfg, service& svc) {
+    auto login_watch = watch_login(cfg);
+    log::info("daemon started");
+    os::notify_service_manager("READY=1");
+    bool clean = spec.run_own();
+    os::notify_service_manager("STOPPING=1");
+    svc.stop();
+    log::info("stopped");
+    return clean ? ex_ok : ex_software;
+}
+
 }  // namespace
 
 int run_daemon(int argc, char** argv, const daemon_spec& spec) {
@@ -193,7 +212,7 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
     const std::string prefix(spec.params.prefix);
     try {
         std::vector<net::listener> listeners;
-        if (!open_listeners(spec, *cfg, listeners)) {
+        if (spec.run_own ? !spec.open_own(*cfg) : !open_listeners(spec, *cfg, listeners)) {
             return ex_oserr;
         }
         std::string user = cfg->get_string(prefix + "user");
@@ -217,12 +236,10 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         signal(SIGPIPE, SIG_IGN);
 
         auto svc = spec.start(cfg);
-        // A refused login is told as the configuration error it is, once a minute (with the
-        // test suite's 1 s db_retry_interval: every 6 s) until it works.
-        db_login_watch login_watch(
-            db_settings_from(*cfg),
-            std::max(cfg->get_duration(config::common::db_retry_interval) * 6,
-                     std::chrono::milliseconds(1000)));
+        if (spec.run_own) {
+            return run_own_server(spec, *cfg, *svc);
+        }
+        auto login_watch = watch_login(*cfg);
         net::server srv(
             std::move(listeners), static_cast<size_t>(cfg->get_int(prefix + "max_clients")),
             [&svc](net::connection& c, const net::listener& l) { svc->handle(c, l); },

@@ -48,6 +48,13 @@ struct daemon_spec {
     std::function<std::string(const config::config&)> command_user;
     // Builds the service (after the privilege drop). Throwing ends the daemon (EX_SOFTWARE).
     std::function<std::unique_ptr<service>(std::shared_ptr<const config::config>)> start;
+    // A daemon whose protocol library owns its listener and its signal handling (libmilter):
+    // open_own binds the listener before the privilege drop (false: cannot, EX_OSERR); run_own
+    // serves until the library's signal thread stops it (SIGTERM, SIGINT, and SIGHUP too: such
+    // a daemon reloads by restarting) and says whether it ended cleanly. The service's handle()
+    // is then never called. Without them, run_daemon opens params.listeners and serves them.
+    std::function<bool(const config::config&)> open_own{};
+    std::function<bool()> run_own{};
 };
 
 // Runs the daemon until SIGTERM/SIGINT and returns the process exit code.

@@ -19,8 +19,9 @@ namespace {
 
 // Domain settings a domain administrator may change: none of them raises a limit, runs a
 // program or reaches beyond the domain (a fallback that names a command is refused below).
-constexpr std::string_view domain_admin_domain_settings[] = {
-    "description", "fullname_matching", "fallback", "accepts_mail", "reject_text"};
+constexpr std::string_view domain_admin_domain_settings[] = {"description", "fullname_matching",
+                                                             "fallback",    "accepts_mail",
+                                                             "reject_text", "from_any_in_domain"};
 
 // Address settings they may not: a Maildir path could point into another domain's mail.
 constexpr std::string_view superadmin_address_settings[] = {"maildir"};

@@ -116,14 +116,18 @@ std::variant<db::param, std::string> convert(const column& c, const std::string&
     std::string v(trim(raw));
     bool none = v.empty() || iequals(v, "none");
     switch (c.type) {
+        case kind::optional_boolean:
         case kind::boolean:
+            if (c.type == kind::optional_boolean && none) {
+                return db::param{nullptr};
+            }
             if (iequals(v, "yes") || iequals(v, "true") || iequals(v, "on") || v == "1") {
                 return db::param{int64_t{1}};
             }
             if (iequals(v, "no") || iequals(v, "false") || iequals(v, "off") || v == "0") {
                 return db::param{int64_t{0}};
             }
-            return std::string("yes or no");
+            return std::string(c.type == kind::boolean ? "yes or no" : "yes, no or none");
         case kind::text:
             if (printable(raw) != raw) {
                 return std::string("text without control characters");
@@ -199,6 +203,8 @@ const std::vector<column> domain_columns = {
     {"fallback", kind::fallback, "catch-all: '' | user@other | @other | localpart | '|command'"},
     {"filter_command", kind::text, "program every message passes through at delivery"},
     {"fullname_matching", kind::boolean, "yes/no: first.last@ reaches the mailbox of that name"},
+    {"from_any_in_domain", kind::boolean,
+     "yes/no: its logins may put any of its addresses in From: (shared mailboxes)"},
     {"description", kind::text, "free text"},
 };
 
@@ -210,6 +216,8 @@ const std::vector<column> address_columns = {
     {"quota_messages", kind::count, "message limit (none = the domain's default, 0 = none)"},
     {"full_name", kind::text, "for full-name matching and display"},
     {"logins", kind::logins, "services this address may log in to: smtp,imap,pop3,sieve"},
+    {"from_any_in_domain", kind::optional_boolean,
+     "yes/no: as the domain's setting, for this login (none = the domain's)"},
 };
 
 const std::vector<column> vacation_columns = {

@@ -12,7 +12,19 @@
 
 namespace vhostmail::vhost {
 
-enum class kind { boolean, text, multiline, count, size, logins, fallback, path, datetime, seconds };
+enum class kind {
+    boolean,
+    optional_boolean,
+    text,
+    multiline,
+    count,
+    size,
+    logins,
+    fallback,
+    path,
+    datetime,
+    seconds
+};
 
 struct column {
     const char* name;  // setting name = column name (a fixed identifier, never user input)

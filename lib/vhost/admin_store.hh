@@ -87,6 +87,14 @@ struct admin_login {
     std::set<std::string> domains;  // the domains it administers
 };
 
+struct dkim_key_row {
+    std::string domain, selector;
+    std::string algorithm;  // "rsa-sha256" | "ed25519-sha256"
+    std::string key_file, public_key;
+    std::string state{};  // "new" | "active" | "retired"
+    std::string created_at{}, activated_at{}, retired_at{};
+};
+
 class admin_store {
 public:
     explicit admin_store(db::connection& conn) : conn_(conn) {}
@@ -140,6 +148,16 @@ public:
     admin_result<done> set_vacation(const std::string& address, const settings& s);
     admin_result<done> clear_vacation(const std::string& address);
     admin_result<fields> show_vacation(const std::string& address);
+
+    // DKIM keys (superadmin, except the lists): a new key is 'new' until activated; activating
+    // retires the domain's active key of the same algorithm in the same transaction.
+    admin_result<done> add_dkim_key(const dkim_key_row& key);
+    admin_result<done> activate_dkim_key(const std::string& domain, const std::string& selector);
+    admin_result<done> retire_dkim_key(const std::string& domain, const std::string& selector);
+    // The keys of a domain ("" = all domains in scope), with the file each is in.
+    admin_result<std::vector<dkim_key_row>> dkim_keys(const std::string& domain);
+    // The names the domain's TXT records go under: the domain and its domain aliases.
+    admin_result<std::vector<std::string>> dkim_names(const std::string& domain);
 
 private:
     struct address_key {

@@ -8,7 +8,8 @@ set -eu
 packages="cmake g++ make pkg-config python3 libfmt-dev nlohmann-json3-dev libmariadb-dev libssl-dev libcrypt-dev
   catch2 mariadb-server mariadb-client postfix postfix-mysql clang libclang-rt-14-dev
   sasl2-bin libsasl2-modules dovecot-core dovecot-mysql systemd
-  debhelper dpkg-dev lintian mmdebstrap systemd-container $*"
+  debhelper dpkg-dev lintian mmdebstrap systemd-container
+  libmilter-dev miltertest opendkim opendkim-tools python3-dkim python3-nacl $*"
 
 missing=""
 for p in $packages; do

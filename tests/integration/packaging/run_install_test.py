@@ -322,6 +322,12 @@ def data(c):
         r = vhostmail(c, "address", "passwd", login, "--stdin", input=PASSWORD + "\n",
                       check_rc=False)
         check(f"vhostmail address passwd {login}", r.returncode, 0)
+    # Changes reach lookupd within its staleness bound (1 s); the mail below follows at once.
+    t0 = time.monotonic()
+    served = wait_for(lambda: c.sh("postmap -q lala.com tcp:127.0.0.1:10041",
+                                   check_rc=False).returncode == 0, 10)
+    log(f"the last domain added served by lookupd after {time.monotonic() - t0:.1f} s")
+    check("the example data is served by lookupd", served, True)
 
 
 def port25(c, tag=""):
