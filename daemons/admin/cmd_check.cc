@@ -229,6 +229,12 @@ daemon_endpoints our_endpoints(const config::config& cfg) {
     ours.lookupd_socketmap = cfg.get_list("lookupd_socketmap_listen");
     ours.authd = cfg.get_list("authd_dovecot_listen");
     ours.lmtpd = cfg.get_list("lmtpd_listen");
+    std::error_code ec;
+    if (std::filesystem::exists(
+            std::filesystem::path(cfg.get_string("admin_daemon_directory")) / "vhostmail-milter",
+            ec)) {
+        ours.milter = {cfg.get_string("milter_listen")};
+    }
     return ours;
 }
 

@@ -51,6 +51,8 @@ const std::vector<part>& all_parts() {
         {"sasl", {"authd"}, "main.cf.sasl", false},
         {"policy", {"policyd"}, "main.cf.policy", false},
         {"lmtp", {"lmtpd"}, "master.cf.lmtp", false},  // main.cf lines despite its name
+        // Before submission: the submission service gets the milter too (smtpd_milters).
+        {"milter", {"milter"}, "main.cf.milter", false},
         {"submission", {"authd", "policyd"}, "master.cf.submission", true},
     };
     return parts;
@@ -228,7 +230,7 @@ private:
             }
             if (!known) {
                 ctx_.fail("--with: unknown part \"" + printable(w) +
-                          "\" (lookup, sasl, policy, lmtp, submission)");
+                          "\" (lookup, sasl, policy, lmtp, milter, submission)");
                 return false;
             }
         }
@@ -279,6 +281,7 @@ private:
         }
         fs::path snippets = cfg_.get_string("admin_snippet_directory");
         assignments wanted;
+        std::string milter_socket;
         std::vector<std::string> conflicts;
         for (const auto* p : parts_) {
             auto text = read_file(snippets / p->snippet, error);
@@ -290,6 +293,11 @@ private:
                 if (!service) {
                     return failed(p->snippet + ": " + error);
                 }
+                // The milter checks and signs what logged-in users submit; mail arriving on
+                // port 25 does not pass it (main.cf.milter).
+                if (!milter_socket.empty()) {
+                    service->overrides.emplace_back("smtpd_milters", milter_socket);
+                }
                 if (!plan_service(*service, conflicts)) {
                     return false;
                 }
@@ -298,6 +306,11 @@ private:
             auto settings = main_cf_assignments(*text, p->snippet, error);
             if (!settings) {
                 return failed(error);
+            }
+            for (const auto& [name, value] : *settings) {
+                if (name == "non_smtpd_milters") {
+                    milter_socket = value;
+                }
             }
             wanted.insert(wanted.end(), settings->begin(), settings->end());
         }
@@ -585,6 +598,7 @@ private:
             "[Service]\nExecStart=\nExecStart=" +
             (fs::path(cfg_.get_string("admin_daemon_directory")) / ("vhostmail-" + account.daemon))
                 .string() +
+            (account.start_options.empty() ? "" : " " + account.start_options) +
             " -o db_option_file=" + file.string() + " -o db_user= -o db_password=\n";
         std::string error;
         if (fs::exists(dropin)) {
@@ -652,6 +666,9 @@ private:
                 continue;
             }
             for (const char* kind : {".socket", ".service"}) {
+                if (!account.socket_activated && std::string_view(kind) == ".socket") {
+                    continue;
+                }
                 std::string unit = "vhostmail-" + account.daemon + kind;
                 bool enabled = run({systemctl, "is-enabled", "--quiet", unit}, error).has_value();
                 bool active = run({systemctl, "is-active", "--quiet", unit}, error).has_value();

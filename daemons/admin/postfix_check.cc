@@ -104,6 +104,9 @@ public:
             sasl_path("main.cf", value("smtpd_sasl_type"), value("smtpd_sasl_path"));
         }
         lmtp();
+        if (!ours_.milter.empty()) {
+            milter();
+        }
         return std::move(out_);
     }
 
@@ -278,6 +281,67 @@ private:
         }
     }
 
+    // Whether a milter list (smtpd_milters, non_smtpd_milters) names vhostmail-milter's socket;
+    // warns about a path Postfix's chrooted daemons cannot reach.
+    bool names_our_milter(const std::string& who, const std::string& list) {
+        bool found = false;
+        for (const auto& w : words(list)) {
+            if (!w.starts_with("unix:") && !w.starts_with("inet:")) {
+                continue;  // "{", settings such as default_action=...
+            }
+            if (!reaches_any(w, ours_.milter, queue_)) {
+                continue;
+            }
+            found = true;
+            if (w.starts_with("unix:/") && !queue_.empty() &&
+                w.substr(5).starts_with(queue_ + "/")) {
+                warning(who + " names " + w +
+                        " by its absolute path: Postfix's chrooted smtpd and"
+                        " cleanup look for it inside the chroot; name it relative to the queue"
+                        " directory (unix:" +
+                        w.substr(5 + queue_.size() + 1) + ")");
+            }
+        }
+        return found;
+    }
+
+    void milter() {
+        const std::string socket = joined(ours_.milter);
+        bool submission_wired = false;
+        for (const auto& s : pf_.services) {
+            if (!submission(s)) {
+                continue;
+            }
+            if (names_our_milter("master.cf service " + s.name, effective(s, "smtpd_milters"))) {
+                submission_wired = true;
+            } else {
+                warning("master.cf service " + s.name +
+                        ": smtpd_milters does not reach"
+                        " vhostmail-milter (milter_listen = " +
+                        socket +
+                        "): logged-in users' From is not checked and their mail is not signed");
+            }
+        }
+        bool local_wired =
+            names_our_milter("main.cf non_smtpd_milters", value("non_smtpd_milters"));
+        if (!local_wired) {
+            warning("non_smtpd_milters does not reach vhostmail-milter (milter_listen = " + socket +
+                    "): mail injected with sendmail (vacation replies) is not signed");
+        }
+        if (names_our_milter("main.cf smtpd_milters", value("smtpd_milters"))) {
+            warning(
+                "main.cf smtpd_milters has vhostmail-milter: mail arriving on port 25 then"
+                " waits for it too; give it to the submission service only (-o"
+                " smtpd_milters=...)");
+        }
+        if ((submission_wired || local_wired) &&
+            ascii_lower(value("milter_default_action")) != "tempfail") {
+            warning("milter_default_action = " + value("milter_default_action") +
+                    ": when vhostmail-milter cannot be reached, mail goes out unchecked and"
+                    " unsigned; set it to tempfail");
+        }
+    }
+
     const postfix_settings& pf_;
     const daemon_endpoints& ours_;
     std::string queue_;
@@ -329,7 +393,8 @@ const std::vector<std::string>& postfix_parameters() {
         "smtpd_client_restrictions", "smtpd_helo_restrictions",
         "smtpd_sender_restrictions", "smtpd_sasl_auth_enable",
         "smtpd_sasl_type",           "smtpd_sasl_path",
-        "virtual_transport"};
+        "virtual_transport",         "smtpd_milters",
+        "non_smtpd_milters",         "milter_default_action"};
     return names;
 }
 

@@ -199,6 +199,10 @@ const std::vector<db_account>& db_accounts() {
          with({{{"SELECT", "INSERT", "UPDATE"}, "mailbox_usage", ""},
                keep("vacation_notifications"),
                keep("autoreply_outbox")})},
+        // The From check reads the routing data; signing, the keys' rows (never the keys).
+        // Started as root to bind in Postfix's private directory; drops to its own user.
+        {"milter", "vhostmail-milter", with({read("dkim_keys")}), false,
+         "-o milter_user=vhostmail-milter"},
     };
     return accounts;
 }

@@ -68,6 +68,8 @@ struct db_account {
     std::string daemon;  // "lookupd", ...: installed when its program vhostmail-<daemon> is
     std::string user;    // system user = MariaDB user
     std::vector<db_grant> grants;
+    bool socket_activated = true;  // false: no .socket unit (libmilter binds its own socket)
+    std::string start_options{};   // its unit's ExecStart options (kept by setup's drop-in)
 };
 
 // "GRANT SELECT, INSERT ON `db`.`table` TO 'user'@'host'" (UPDATE (`column`) for a column

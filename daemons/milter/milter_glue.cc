@@ -34,6 +34,7 @@ struct session {
     void reset_message() {
         facts.login.clear();
         facts.from_values.clear();
+        facts.headers_too_large = false;
         facts.queue_id.clear();
         signer.reset();
         plan = {};
@@ -131,10 +132,12 @@ sfsistat on_envfrom(SMFICTX* ctx, char**) {
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
     session* s = of(ctx);
     if (s && s->signer) {
-        if (iequals(name, "From")) {
+        if (iequals(name, "From") && s->facts.from_values.size() < 2) {
             s->facts.from_values.emplace_back(value);
         }
-        s->signer->add_header(name, value);
+        if (!s->signer->add_header(name, value)) {
+            s->facts.headers_too_large = true;
+        }
     }
     return s && s->header_no_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
@@ -146,9 +149,17 @@ sfsistat reply(SMFICTX* ctx, const verdict& v) {
     for (char c : printable(v.text)) {
         text += c == '%' ? std::string("%%") : std::string(1, c);
     }
-    smfi_setreply(ctx, const_cast<char*>(reject ? "550" : "451"),
-                  const_cast<char*>(reject ? "5.7.1" : "4.3.0"), text.data());
+    std::string code = reject ? v.code : "451";
+    std::string status = reject ? v.status : "4.3.0";
+    smfi_setreply(ctx, code.data(), status.data(), text.data());
     return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+verdict signing_problem() {
+    verdict v;
+    v.what = verdict::kind::tempfail;
+    v.text = "Temporary signing problem, try again later";
+    return v;
 }
 
 sfsistat on_eoh(SMFICTX* ctx) {
@@ -198,9 +209,7 @@ sfsistat on_eom(SMFICTX* ctx) {
         if (value.empty()) {
             log::error("{}: signing with {} for {} failed: message deferred", id, p.selector,
                        p.domain);
-            return reply(
-                ctx,
-                {verdict::kind::tempfail, "Temporary signing problem, try again later", {}, {}});
+            return reply(ctx, signing_problem());
         }
         values.push_back(dkim::lf_folded(value));
     }
@@ -208,9 +217,7 @@ sfsistat on_eom(SMFICTX* ctx) {
     for (auto it = values.rbegin(); it != values.rend(); ++it) {
         if (smfi_insheader(ctx, 0, const_cast<char*>("DKIM-Signature"), it->data()) != MI_SUCCESS) {
             log::error("{}: the MTA refused the DKIM-Signature header: message deferred", id);
-            return reply(
-                ctx,
-                {verdict::kind::tempfail, "Temporary signing problem, try again later", {}, {}});
+            return reply(ctx, signing_problem());
         }
     }
     std::string signed_with;

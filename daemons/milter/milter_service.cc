@@ -19,11 +19,17 @@ namespace {
 using namespace std::chrono_literals;
 
 verdict refuse(std::string text) {
-    return {verdict::kind::reject, std::move(text), {}, {}};
+    verdict v;
+    v.what = verdict::kind::reject;
+    v.text = std::move(text);
+    return v;
 }
 
 verdict defer(std::string text) {
-    return {verdict::kind::tempfail, std::move(text), {}, {}};
+    verdict v;
+    v.what = verdict::kind::tempfail;
+    v.text = std::move(text);
+    return v;
 }
 
 std::string domain_of(const std::string& address) {
@@ -74,6 +80,13 @@ verdict milter_service::decide(const message_facts& m) {
         return {};
     }
     std::string from;
+    if (m.headers_too_large) {
+        // More than any real message signs; holding it would let one session pin the memory.
+        verdict v = refuse("Message header too large to sign");
+        v.code = "552";
+        v.status = "5.3.4";
+        return v;
+    }
     if (m.from_values.size() != 1) {
         if (!m.login.empty()) {
             return refuse(m.from_values.empty()

@@ -36,7 +36,9 @@ namespace vhostmail::milter {
 struct message_facts {
     std::string login;                     // SASL login; "" when not authenticated
     bool local = false;                    // no SMTP client (sendmail through non_smtpd_milters)
-    std::vector<std::string> from_values;  // each From field's value, in order
+    std::vector<std::string> from_values;  // the From fields' values (two at most: enough to
+                                           // know there are several)
+    bool headers_too_large = false;        // the signed fields exceed dkim::max_signed_header_bytes
     std::string queue_id;
 };
 
@@ -48,6 +50,7 @@ struct planned_signature {
 
 struct verdict {
     enum class kind { pass, sign, reject, tempfail } what = kind::pass;
+    std::string code = "550", status = "5.7.1";  // reject's reply code and enhanced status
     std::string text;  // reject, tempfail: the reply text (after the status codes)
     std::vector<planned_signature> signatures;
     std::string from;  // the author address, when there was one

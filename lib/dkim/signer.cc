@@ -203,10 +203,16 @@ message_signer::~message_signer() {
     EVP_MD_CTX_free(body_ctx_);
 }
 
-void message_signer::add_header(std::string_view name, std::string_view value) {
-    if (signed_header_name(name)) {
-        headers_.push_back({std::string(name), std::string(value)});
+bool message_signer::add_header(std::string_view name, std::string_view value) {
+    if (!signed_header_name(name)) {
+        return true;
     }
+    if (header_bytes_ + name.size() + value.size() > max_signed_header_bytes) {
+        return false;
+    }
+    header_bytes_ += name.size() + value.size();
+    headers_.push_back({std::string(name), std::string(value)});
+    return true;
 }
 
 void message_signer::add_body(std::string_view chunk) {

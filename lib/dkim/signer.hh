@@ -67,6 +67,10 @@ generated_key generate_key(algorithm a, int rsa_bits = 2048);
 std::string dns_record(algorithm a, std::string_view public_key_base64);
 
 // Hashes one message for signing with any number of keys under one canonicalization.
+// The signed header fields one message may bring (what a message_signer keeps); real messages
+// sign a few kilobytes.
+inline constexpr size_t max_signed_header_bytes = 1 << 20;
+
 class message_signer {
 public:
     explicit message_signer(canon_pair c);
@@ -74,8 +78,9 @@ public:
     message_signer(const message_signer&) = delete;
     message_signer& operator=(const message_signer&) = delete;
 
-    // Header fields in message order; fields that are not signed are not kept.
-    void add_header(std::string_view name, std::string_view value);
+    // Header fields in message order; fields that are not signed are not kept. false (and the
+    // field not kept) once the kept fields would exceed max_signed_header_bytes.
+    bool add_header(std::string_view name, std::string_view value);
     void add_body(std::string_view chunk);
 
     // The DKIM-Signature value (leading space, CRLF folding) for d=`domain`, s=`selector`.
@@ -88,6 +93,7 @@ private:
 
     canon_pair c_;
     std::vector<header_field> headers_;
+    size_t header_bytes_ = 0;
     body_canonicalizer body_;
     EVP_MD_CTX* body_ctx_;
     std::string scratch_;

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """The vhostmail demo: docs/specification.md's examples through a real, private Postfix and every daemon.
 
@@ -6,13 +6,15 @@ usage: demo.py BUILD_DIR SOURCE_DIR
 
 Starts a private MariaDB (temp dir, unix socket), applies the schema and creates docs/specification.md's
 example data with the `vhostmail` admin tool, starts vhostmail-lookupd (Postfix's virtual maps),
-vhostmail-lmtpd (virtual_transport), vhostmail-authd (SMTP AUTH) and vhostmail-policyd (sending
-rights on submission), and a private Postfix with an smtpd for mail from outside ("port 25") and
-a submission smtpd with SMTP AUTH. Then:
+vhostmail-lmtpd (virtual_transport), vhostmail-authd (SMTP AUTH), vhostmail-policyd (sending
+rights on submission) and vhostmail-milter (From: check, DKIM signing), and a private Postfix
+with an smtpd for mail from outside ("port 25") and a submission smtpd with SMTP AUTH. Then:
 Postfix's postmap asks lookupd; docs/specification.md's examples are sent over SMTP and each is shown where it
 landed (Maildir, Delivered-To) or why it was refused; a vacation set with the tool answers once;
 a user logs in on the submission port and sends; a wrong password is refused; sending as one's
-own address is accepted and as someone else's refused by policyd, with the reason; a change made
+own address is accepted and as someone else's refused by policyd, with the reason; DKIM keys
+made with the tool sign a logged-in user's message, whose signatures python3-dkim and OpenDKIM
+verify, and a forged From: is refused by the milter; a change made
 with the tool is served live; the database goes down and comes back. Everything started is
 stopped. Every outcome is also checked: exit status 0 only when all were as expected.
 """
@@ -26,6 +28,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration",
+                                "milter"))
+import dkim_verify  # noqa: E402
 import vhm_check  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
@@ -99,9 +104,10 @@ class demo:
         self.lmtp_socket = os.path.join(tmp, "lmtp.sock")
         self.auth_socket = os.path.join(tmp, "auth")
         self.policy_socket = os.path.join(tmp, "policy-submission")
+        self.milter_socket = os.path.join(tmp, "milter")
         self.submission_port = vhm_postfix.free_port()
         self.postmap_conf = vhm_postfix.client_config_dir(tmp)
-        self.pf = self.lmtpd = self.authd = self.policyd = None
+        self.pf = self.lmtpd = self.authd = self.policyd = self.milter = None
 
     def binary(self, name):
         folder = {"lmtpd": "deliver"}.get(name, name)
@@ -113,6 +119,7 @@ class demo:
         p = subprocess.run([self.admin, "-c", self.config_file] + list(args), input=stdin,
                            text=True, capture_output=True)
         expect(f"vhostmail {shown}: exit status", (p.returncode, p.stderr.strip()), (0, ""))
+        return p.stdout
 
     def config(self, sendmail):
         """The one vhostmail.cf of this host: every daemon and the tool read it."""
@@ -125,12 +132,22 @@ class demo:
                 "authd_allow_cleartext = yes\n"
                 # policyd guards the submission service only: port 25 stays as above.
                 "policyd_mx_listen =\n"
-                f"policyd_submission_listen = unix:{self.policy_socket}\n")
+                f"policyd_submission_listen = unix:{self.policy_socket}\n"
+                f"milter_listen = unix:{self.milter_socket}\n"
+                # The demo's keys: its own directory, readable by the group the daemons
+                # drop to (nobody's).
+                f"admin_dkim_key_directory = {self.tmp}/dkim\n"
+                "admin_dkim_key_group = nogroup\n")
 
     def main_cf(self):
         with open(os.path.join(self.source, "postfix-snippets", "master.cf.lmtp")) as f:
             lmtp = f.read().replace("lmtp:unix:private/vhm-lmtp", f"lmtp:unix:{self.lmtp_socket}")
-        return (self.tables.snippet(self.source, "main.cf.lookup") + lmtp +
+        with open(os.path.join(self.source, "postfix-snippets", "main.cf.milter")) as f:
+            milter = f.read().replace("unix:private/vhostmail-milter",
+                                      f"unix:{self.milter_socket}")
+        return (self.tables.snippet(self.source, "main.cf.lookup") + lmtp + milter +
+                "# The demo's client is on this host, a user's is not: no From: added for it.\n"
+                "local_header_rewrite_clients =\n"
                 "# The demo has no Internet: off-site mail waits in the queue.\n"
                 "defer_transports = smtp\n")
 
@@ -144,7 +161,8 @@ class demo:
                           f"unix:{self.policy_socket}"))
         return (entry + "  -o smtpd_tls_security_level=none\n  -o smtpd_tls_auth_only=no\n"
                 "  -o smtpd_sasl_type=dovecot\n"
-                f"  -o smtpd_sasl_path={self.auth_socket}\n")
+                f"  -o smtpd_sasl_path={self.auth_socket}\n"
+                f"  -o smtpd_milters=unix:{self.milter_socket}\n")
 
     def messages(self):
         """Every message in a new/ directory under the mail base: (Maildir, file, headers)."""
@@ -336,6 +354,49 @@ def sending_rights(d):
     expect("policyd logged the refusal", bool(line), True)
 
 
+def dkim_signing(d):
+    heading("DKIM (vhostmail-milter on the submission service): keys made with the tool, mail "
+            "signed, verified by python3-dkim and OpenDKIM; a forged From: refused")
+    for selector, alg in (("rsa1", "rsa"), ("ed1", "ed25519")):
+        d.vhostmail("dkim", "keygen", "blobber.org", "--selector", selector, "--algorithm", alg)
+        d.vhostmail("dkim", "activate", "blobber.org", selector)
+    records = {}
+    for line in d.vhostmail("dkim", "show", "blobber.org").splitlines():
+        m = re.match(r'^(\S+)\. IN TXT (.*)$', line)
+        if m:
+            records[m.group(1)] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
+            fact(f"publish: {line[:100]}{'...' if len(line) > 100 else ''}")
+    time.sleep(1.0)  # the milter reads the new keys within its refresh interval
+    sender, rcpt, subject = "xandros@blobber.org", "vivita@blobber.org", "signed minutes"
+    r = d.pf.send(sender, [rcpt], vhm_postfix.make_message(sender, rcpt, subject),
+                  port=d.submission_port, login=(sender, PASSWORD))
+    fact(f"logged in as {sender}, From: {sender}: after DATA: {short(r.data) if r.data else '-'}")
+    hits = d.landed(subject)
+    expect("DKIM: the message delivered", [m[0] for m in hits], ["blobber.org/vivita/"])
+    for maildir, name, h in hits:
+        with open(os.path.join(d.mailbase, maildir, "new", name), "rb") as f:
+            message = f.read()
+        for sig in h.get_all("DKIM-Signature") or []:
+            tags = dict(re.findall(r"(\w+)=([^;]*)", re.sub(r"\s+", "", sig)))
+            fact(f"DKIM-Signature: a={tags.get('a')} d={tags.get('d')} s={tags.get('s')}"
+                 f" h={tags.get('h')}")
+        for name_, verify in (("python3-dkim", dkim_verify.verify_python),
+                              ("opendkim -t", dkim_verify.verify_opendkim)):
+            ok, detail = verify(message, records)
+            for line in detail.splitlines():
+                fact(line)
+            expect(f"DKIM: {name_} verifies both signatures", ok, True)
+    line = re.search(r"\S+: signed: [^\n]*", d.milter.log())
+    if line:
+        fact(f"milter: {line.group(0)}")
+    forged = vhm_postfix.make_message("xandros@blobber.org", rcpt, "from the boss").replace(
+        "From: <xandros@blobber.org>", "From: Vivita <vivita@blobber.org>")
+    r = d.pf.send(sender, [rcpt], forged, port=d.submission_port, login=(sender, PASSWORD))
+    fact(f"logged in as {sender}, From: Vivita <vivita@blobber.org>: after DATA: "
+         f"{short(r.data) if r.data else '-'}")
+    expect("DKIM: a forged From: refused with 550", (r.data or (0,))[0], 550)
+
+
 def rcpt_until(d, rcpt, done, timeout):
     """Repeats RCPT TO:<rcpt> from outside until done(code) (or the deadline):
     (code, text, seconds taken)."""
@@ -404,8 +465,9 @@ def main():
                 vhm_daemon.daemon(d.binary("lmtpd"), config, tmp, name="lmtpd") as lmtpd, \
                 vhm_daemon.daemon(d.binary("authd"), config, tmp, name="authd") as authd, \
                 vhm_daemon.daemon(d.binary("policyd"), config, tmp, name="policyd") as policyd, \
+                vhm_daemon.daemon(d.binary("milter"), config, tmp, name="milter") as milter, \
                 pf:
-            d.pf, d.lmtpd, d.authd, d.policyd = pf, lmtpd, authd, policyd
+            d.pf, d.lmtpd, d.authd, d.policyd, d.milter = pf, lmtpd, authd, policyd, milter
             lookupd.wait_for_log("routing data loaded")
             heading("The daemons (one vhostmail.cf) and a private Postfix are up")
             ports = ", ".join(f"{m} {p}" for m, p in d.tables.ports.items())
@@ -413,6 +475,7 @@ def main():
             fact(f"vhostmail-lmtpd    LMTP on {d.lmtp_socket}, Maildirs under {d.mailbase}")
             fact(f"vhostmail-authd    Dovecot auth protocol on {d.auth_socket}")
             fact(f"vhostmail-policyd  policy service for submission on {d.policy_socket}")
+            fact(f"vhostmail-milter   milter for submission and sendmail on {d.milter_socket}")
             fact(f"postfix            port 25 = 127.0.0.1:{pf.smtp_port}, submission = "
                  f"127.0.0.1:{d.submission_port}, config {pf.conf}")
             expect("postconf -n is warning-free", pf.postconf_warnings(), "")
@@ -421,12 +484,13 @@ def main():
             vacation(d)
             submission(d)
             sending_rights(d)
+            dkim_signing(d)
             live_change(d)
             database_down(d)
             maildirs(d)
             heading("Stopping everything")
             pf.stop()
-            for daemon in (policyd, authd, lmtpd, lookupd):
+            for daemon in (milter, policyd, authd, lmtpd, lookupd):
                 code = daemon.terminate()
                 fact(f"vhostmail-{daemon.name} stopped on SIGTERM, exit status {code}")
                 expect(f"{daemon.name} exit status", code, 0)

@@ -152,6 +152,18 @@ def refusal_cases(pf, port):
         check(f"{name}: the reason is given ({text})", reason in text, True)
 
 
+def large_header_case(pf, port):
+    """Signed fields beyond 1 MiB (a few kB in real mail) are refused, not held."""
+    # Folded into lines under Postfix's line_length_limit, each field under header_size_limit
+    # and under the 64 KB a milter packet holds.
+    folded = "\r\n\t".join(["x" * 1000] * 60)
+    subjects = "".join(f"Subject: {i}\r\n\t{folded}\r\n" for i in range(20))
+    msg = message("From: <xandros@blobber.org>\r\n", OUTSIDE, "huge header", extra=subjects)
+    data = submit(pf, port, XANDROS, "xandros@blobber.org", msg)
+    check(f"signed fields over 1 MiB: 552 5.3.4 ({(data or (0, ''))[1][:60]})",
+          (data or (0, ""))[0] == 552 and data[1].startswith("5.3.4"), True)
+
+
 def shared_mailbox_cases(pf, port, db, sink):
     msg = message("From: <office@blobber.org>\r\n", OUTSIDE, "shared before")
     code = (submit(pf, port, XANDROS, "xandros@blobber.org", msg) or (0,))[0]
@@ -333,6 +345,7 @@ def main():
             check("milter socket made", os.path.exists(f"{tmp}/milter"), True)
             signing_cases(pf, sub_port, sink, records, milter)
             refusal_cases(pf, sub_port)
+            large_header_case(pf, sub_port)
             shared_mailbox_cases(pf, sub_port, db, sink)
             unsigned_cases(pf, sub_port, sink, milter)
             sendmail_case(pf, sink, records, "injected with sendmail")

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """The installed-system test: the .debs in a booted Debian 12 with the system's own Postfix.
 
@@ -15,8 +15,9 @@ usage: run_install_test.py SOURCE_DIR [--keep] [--debs DIR]
 3. inside: dpkg -i the .debs, "vhostmail setup" (a dry run first, then for real, then again:
    nothing to change), docs/specification.md's example data with the vhostmail tool, and then
    against the system's Postfix on ports 25 and 587: the examples land in the right Maildirs,
-   unknown users get 550 at RCPT, a login works and sending as someone else is refused, a
-   change is served live; each daemon restarted (and socket-activated ones stopped and started
+   unknown users get 550 at RCPT, a login works and sending as someone else is refused, DKIM
+   keys made with the admin tool sign what is submitted on 587 (verified by python3-dkim and
+   OpenDKIM) and a forged From: is refused, a change is served live; each daemon restarted (and socket-activated ones stopped and started
    by their next connection) loses no message; MariaDB stopped: RCPT is a temporary failure and
    nothing bounces, started: delivered; an upgrade to a higher version keeps the configuration,
    applies a new migration and mail flows; "setup --undo" restores main.cf and master.cf; purge
@@ -38,6 +39,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "milter"))
+import dkim_verify  # noqa: E402
 from vhm_check import check, failures, verdict  # noqa: E402
 
 MIRROR = os.environ.get("VHM_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -180,7 +183,8 @@ class Container:
     def path(self, p):
         return f"/proc/{self.pid}/root{p}"
 
-    def smtp(self, port, sender, recipients, subject="probe", login=None, rcpt_only=False):
+    def smtp(self, port, sender, recipients, subject="probe", login=None, rcpt_only=False,
+             from_header=None):
         argv = ["nsenter", "-t", self.pid, "-n", sys.executable,
                 os.path.join(HERE, "smtp_probe.py"), str(port), sender, ",".join(recipients),
                 "--subject", subject, "--host", POSTFIX_ADDRESS, "--source", CLIENT_ADDRESS]
@@ -188,6 +192,8 @@ class Container:
             argv += ["--login", f"{login[0]}:{login[1]}"]
         if rcpt_only:
             argv.append("--rcpt-only")
+        if from_header:
+            argv += ["--from-header", from_header]
         return json.loads(run(argv, timeout=120).stdout)
 
     def halt(self):
@@ -256,7 +262,7 @@ def install_and_setup(c):
     check("systemd-analyze verify of the installed units: nothing said",
           [line for line in (r.stdout + r.stderr).splitlines() if "vhostmail" in line], [])
     pages = ["vhostmail", "vhostmail-lookupd", "vhostmail-authd", "vhostmail-policyd",
-             "vhostmail-lmtpd", "vhostmail-deliver"]
+             "vhostmail-lmtpd", "vhostmail-deliver", "vhostmail-milter"]
     check("man pages installed",
           [p for p in pages if not os.path.exists(c.path(f"/usr/share/man/man8/{p}.8.gz"))], [])
     enabled = c.sh("systemctl is-enabled vhostmail-lookupd.socket", check_rc=False)
@@ -302,6 +308,15 @@ def install_and_setup(c):
               c.sh(f"systemctl is-enabled vhostmail-{d}.socket; "
                    f"systemctl is-active vhostmail-{d}.socket", check_rc=False).stdout.split(),
               ["enabled", "active"])
+    check("setup: vhostmail-milter.service enabled and active (it has no socket unit)",
+          c.sh("systemctl is-enabled vhostmail-milter.service; "
+               "systemctl is-active vhostmail-milter.service", check_rc=False).stdout.split(),
+          ["enabled", "active"])
+    check("setup: the submission service and sendmail's mail pass the milter",
+          (c.sh("postconf -P submission/inet/smtpd_milters").stdout.strip(),
+           c.sh("postconf -h non_smtpd_milters milter_default_action").stdout.split()),
+          ("submission/inet/smtpd_milters = unix:private/vhostmail-milter",
+           ["unix:private/vhostmail-milter", "tempfail"]))
     r = vhostmail(c, "setup", check_rc=False)
     check("setup again: exit 0", r.returncode, 0)
     check("setup again: nothing to change", r.stdout.splitlines()[:1], ["nothing to change"])
@@ -354,6 +369,43 @@ def submission(c):
                login=login)
     check("587: sending as someone else refused",
           r["rcpt"].get("xandros@blobber.org", [None])[0], 554)
+
+
+def dkim_signing(c):
+    """Keys made and activated with the admin tool; a message submitted on 587 arrives signed
+    with both, and both signatures verify with python3-dkim and OpenDKIM; a forged From: is
+    refused at end of data."""
+    for selector, alg in (("r1", "rsa"), ("e1", "ed25519")):
+        r = vhostmail(c, "dkim", "keygen", "blobber.org", "--selector", selector, "--algorithm",
+                      alg, check_rc=False)
+        check(f"dkim keygen {alg}: exit 0", (r.returncode, r.stderr), (0, ""))
+        r = vhostmail(c, "dkim", "activate", "blobber.org", selector, check_rc=False)
+        check(f"dkim activate {selector}: exit 0", r.returncode, 0)
+    check("the private key: root:vhostmail-milter 0640",
+          c.sh("stat -c '%a %U:%G' /etc/vhostmail/dkim/blobber.org.e1.key").stdout.strip(),
+          "640 root:vhostmail-milter")
+    records = {rec["name"]: rec["record"] for rec in json.loads(
+        vhostmail(c, "--json", "dkim", "show", "blobber.org").stdout)}
+    time.sleep(1.5)  # the milter's refresh interval is 250 ms
+    login = ("xandros@blobber.org", PASSWORD)
+    r = c.smtp(587, "xandros@blobber.org", ["vivita@blobber.org"], "signed on 587", login=login)
+    check("587: accepted through the milter", r["data"] and r["data"][0], 250)
+    check("587: delivered", landed(c, "signed on 587"), ["blobber.org/vivita"])
+    files = [f for f in glob.glob(c.path("/var/mail/vhosts/blobber.org/vivita/new/*"))
+             if b"Subject: signed on 587" in open(f, "rb").read()]
+    if files:
+        message = open(files[0], "rb").read()
+        check("587: two DKIM-Signature fields (rsa-sha256, ed25519-sha256)",
+              message.count(b"DKIM-Signature:"), 2)
+        for name, verify in (("python3-dkim", dkim_verify.verify_python),
+                             ("opendkim", dkim_verify.verify_opendkim)):
+            ok, detail = verify(message, records)
+            log(detail)
+            check(f"587: the signatures verify with {name}", ok, True)
+    r = c.smtp(587, "xandros@blobber.org", ["vivita@blobber.org"], "forged from", login=login,
+               from_header="vivita@blobber.org")
+    check("587: a forged From: refused at end of data (550 5.7.1)",
+          (r["data"] or [0, ""])[0] == 550 and "5.7.1" in r["data"][1], True)
 
 
 def live_change(c):
@@ -547,6 +599,7 @@ def main():
             data(c)
             port25(c)
             submission(c)
+            dkim_signing(c)
             live_change(c)
             restarts(c)
             database_outage(c)
@@ -562,7 +615,8 @@ def main():
               c.sh("cat /etc/postfix/master.cf").stdout, master_cf)
         log("dpkg --purge")
         r = c.sh("dpkg --purge vhostmail vhostmail-lookupd vhostmail-authd vhostmail-policyd "
-                 "vhostmail-lmtpd vhostmail-admin vhostmail-common", check_rc=False, timeout=300)
+                 "vhostmail-lmtpd vhostmail-milter vhostmail-admin vhostmail-common",
+                 check_rc=False, timeout=300)
         print(r.stdout[-2000:], r.stderr[-2000:], end="")
         check("dpkg --purge: exit 0", r.returncode, 0)
         left = sorted(files_of_the_system(c) - before)

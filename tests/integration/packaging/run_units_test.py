@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: Apache-2.0
 """The systemd units in systemd/, checked on the host (no booted systemd needed).
 
-usage: run_units_test.py SOURCE_DIR LOOKUPD AUTHD POLICYD LMTPD
+usage: run_units_test.py SOURCE_DIR LOOKUPD AUTHD POLICYD LMTPD MILTER
 
 - systemd-analyze verify: clean for every unit (ExecStart pointed at the built binaries, since
   nothing is installed here; the installed-system test runs the real paths);
 - systemd-analyze security --offline=true --threshold=25: every service's exposure <= 2.5;
 - each .socket unit listens exactly where the daemon's default listeners are (vhostmail-X -d),
   so that a socket-activated daemon finds every socket it asks for;
-- the hardening every service must keep (a unit edit that drops one fails here by name).
+- the hardening every service must keep (a unit edit that drops one fails here by name);
+- the milter, whose libmilter opens its own socket (no .socket unit), starts as root only to
+  bind in Postfix's private directory: its capabilities are the bind's and the privilege drop's,
+  and it is told to drop to its own user.
 """
 import os
 import re
@@ -68,8 +71,9 @@ def endpoint(item):
 
 
 def main():
-    source, binaries = sys.argv[1], dict(zip(("lookupd", "authd", "policyd", "lmtpd"),
-                                             sys.argv[2:6]))
+    source, binaries = sys.argv[1], dict(zip(("lookupd", "authd", "policyd", "lmtpd", "milter"),
+                                             sys.argv[2:7]))
+    socket_activated = [d for d in binaries if d != "milter"]
     analyze = shutil.which("systemd-analyze")
     if not analyze:
         print("systemd-analyze not found (package systemd)")
@@ -84,9 +88,10 @@ def main():
                 text = text.replace("/usr/sbin/vhostmail-" + daemon, os.path.abspath(path))
             with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
                 f.write(text)
-        check("every daemon has a .service and a .socket unit",
+        check("every daemon has a .service unit, and a .socket unit but the milter",
                 sorted(n for n in names), sorted(
-                    f"vhostmail-{d}.{k}" for d in binaries for k in ("service", "socket")))
+                    [f"vhostmail-{d}.service" for d in binaries] +
+                    [f"vhostmail-{d}.socket" for d in socket_activated]))
 
         r = subprocess.run([analyze, "verify", "--man=no"] +
                            [os.path.join(tmp, n) for n in names],
@@ -106,12 +111,24 @@ def main():
             print(f"{name}: exposure {level.group(1) if level else '?'}")
             check(f"{name}: systemd-analyze security exposure <= 2.5", r.returncode, 0)
             settings = unit_settings(os.path.join(units_dir, name))
+            own_socket = name == "vhostmail-milter.service"
             for key, want in REQUIRED.items():
+                if own_socket and key == "CapabilityBoundingSet":
+                    want = "CAP_SETUID CAP_SETGID CAP_CHOWN CAP_DAC_OVERRIDE"
                 check(f"{name}: {key}={want}", settings.get(key, [None])[0], want)
-            check(f"{name}: runs as its own user, not root",
-                    settings.get("User", ["root"])[0] != "root", True)
+            if own_socket:
+                check(f"{name}: drops to its own user after binding",
+                      "-o milter_user=vhostmail-milter" in settings["ExecStart"][0], True)
+            else:
+                check(f"{name}: runs as its own user, not root",
+                      settings.get("User", ["root"])[0] != "root", True)
 
-        for daemon, binary in binaries.items():
+        milter_socket = default_listeners(binaries["milter"])["milter_listen"]
+        check("the milter's socket is in Postfix's chroot",
+              [endpoint(item).startswith("/var/spool/postfix/private/") for item in milter_socket],
+              [True])
+        for daemon in socket_activated:
+            binary = binaries[daemon]
             wanted = sorted(endpoint(item) for items in default_listeners(binary).values()
                             for item in items)
             socket = unit_settings(os.path.join(units_dir, f"vhostmail-{daemon}.socket"))

@@ -4,10 +4,11 @@
 (nsenter -n) by run_install_test.py; prints the outcome as one JSON object.
 
 usage: smtp_probe.py PORT SENDER RECIPIENT[,RECIPIENT...] [--subject S] [--login USER:PASSWORD]
-                     [--rcpt-only] [--host ADDRESS] [--source ADDRESS]
+                     [--rcpt-only] [--host ADDRESS] [--source ADDRESS] [--from-header ADDRESS]
 
 --host is Postfix's address (127.0.0.1), --source the client's (an address outside
-mynetworks makes the client an outsider).
+mynetworks makes the client an outsider); --from-header puts another address than SENDER in
+the From: header.
 
 Port 587 uses STARTTLS (the submission service requires it; Debian's snake-oil certificate is
 not verified). Result: {"rcpt": {recipient: [code, text]}, "data": [code, text] or null,
@@ -30,6 +31,7 @@ def main():
     p.add_argument("--rcpt-only", action="store_true")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--source")
+    p.add_argument("--from-header")
     a = p.parse_args()
     out = {"rcpt": {}, "data": None, "auth": None, "error": None}
     try:
@@ -65,7 +67,7 @@ def main():
                 if code == 250:
                     accepted.append(r)
             if accepted and not a.rcpt_only:
-                msg = (f"From: <{a.sender}>\r\nTo: <{accepted[0]}>\r\nSubject: {a.subject}\r\n"
+                msg = (f"From: <{a.from_header or a.sender}>\r\nTo: <{accepted[0]}>\r\nSubject: {a.subject}\r\n"
                        f"Message-ID: <{a.subject.replace(' ', '.')}@probe.example>\r\n\r\n"
                        "hello from the installed-system test\r\n")
                 code, text = s.data(msg.encode())

@@ -14,7 +14,8 @@ daemon_endpoints defaults() {
              {"senders", "127.0.0.1:10044"}},
             {"inet:127.0.0.1:10040"},
             {"unix:/var/spool/postfix/private/vhostmail-auth"},
-            {"unix:/var/spool/postfix/private/vhm-lmtp"}};
+            {"unix:/var/spool/postfix/private/vhm-lmtp"},
+            {}};
 }
 
 postfix_settings good() {
@@ -99,4 +100,48 @@ TEST_CASE("postfix check: submission needs AUTH and permit_sasl_authenticated fi
     CHECK(
         got[1].starts_with("error: master.cf service submission has no"
                            " permit_sasl_authenticated before reject_unauth_destination"));
+}
+
+TEST_CASE("postfix check: the milter's wiring, once vhostmail-milter is installed") {
+    auto ours = defaults();
+    ours.milter = {"unix:/var/spool/postfix/private/vhostmail-milter"};
+    auto judged = [&](const postfix_settings& pf) {
+        std::vector<std::string> out;
+        for (const auto& f : judge_postfix(pf, ours, {"blobber.org"})) {
+            out.push_back((f.error ? "error: " : "warning: ") + f.message);
+        }
+        return out;
+    };
+    auto pf = good();
+    pf.services[1].overrides["smtpd_milters"] = "unix:private/vhostmail-milter";
+    pf.main["non_smtpd_milters"] = "unix:private/vhostmail-milter";
+    pf.main["milter_default_action"] = "tempfail";
+    CHECK(judged(pf).empty());
+
+    auto missing = good();
+    missing.main["milter_default_action"] = "tempfail";
+    CHECK(
+        judged(missing) ==
+        std::vector<std::string>{
+            "warning: master.cf service submission: smtpd_milters does not reach"
+            " vhostmail-milter (milter_listen = unix:/var/spool/postfix/private/vhostmail-milter):"
+            " logged-in users' From is not checked and their mail is not signed",
+            "warning: non_smtpd_milters does not reach vhostmail-milter (milter_listen ="
+            " unix:/var/spool/postfix/private/vhostmail-milter): mail injected with sendmail"
+            " (vacation replies) is not signed"});
+
+    auto absolute = pf;
+    absolute.main["non_smtpd_milters"] = "unix:/var/spool/postfix/private/vhostmail-milter";
+    absolute.main["milter_default_action"] = "accept";
+    absolute.main["smtpd_milters"] = "{ unix:private/vhostmail-milter, default_action=accept }";
+    auto found = judged(absolute);
+    REQUIRE(found.size() == 3);
+    CHECK(found[0].find("by its absolute path") != std::string::npos);
+    CHECK(found[0].find("(unix:private/vhostmail-milter)") != std::string::npos);
+    CHECK(found[1].find("mail arriving on port 25 then waits for it too") != std::string::npos);
+    CHECK(found[2].find("milter_default_action = accept") != std::string::npos);
+
+    auto other = pf;
+    other.services[1].overrides["smtpd_milters"] = "inet:127.0.0.1:8891";  // OpenDKIM's
+    CHECK(judged(other).size() == 1);
 }

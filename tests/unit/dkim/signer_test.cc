@@ -157,3 +157,15 @@ TEST_CASE("a key file others may read is refused, as OpenDKIM refuses it") {
     CHECK_FALSE(load_private_key(path, algorithm::ed25519_sha256).key);
     unlink(path);
 }
+
+TEST_CASE("the signed fields a message may bring are bounded") {
+    message_signer signer({canon::relaxed, canon::relaxed});
+    const std::string value(100 * 1024, 'x');
+    size_t kept = 0;
+    while (signer.add_header("Subject", value)) {
+        ++kept;
+        REQUIRE(kept < 100);
+    }
+    CHECK(kept == max_signed_header_bytes / (value.size() + 7));
+    CHECK(signer.add_header("X-Not-Signed", value));  // never kept, never counted
+}
