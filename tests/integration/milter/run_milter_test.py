@@ -67,6 +67,47 @@ def make_keys(tool, db, tmp):
     return records
 
 
+def admin_cases(tool, db, tmp):
+    """Domain administrators see their domains' records, never keys or other domains; check
+    warns about domains without an active key once DKIM is in use."""
+    db.sql("INSERT INTO domain_admins (address_id, domain_id) SELECT a.id, a.domain_id FROM"
+           " addresses a JOIN domains d ON d.id = a.domain_id WHERE d.name = 'blobber.org' AND"
+           " a.local_part = 'xandros'")
+    as_admin = ("--as", "xandros@blobber.org", "--password-stdin")
+
+    def run(*args):
+        opts = [f"db_hosts=unix:{db.socket}", f"db_user={db.user}",
+                f"db_password={db.password}", f"db_name={db.database}",
+                f"admin_dkim_key_directory={tmp}/dkim", "admin_dkim_key_group=nogroup"]
+        return subprocess.run([tool, "-c", "/dev/null"] + [x for o in opts for x in ("-o", o)] +
+                              list(args), input="secret\n", capture_output=True, text=True)
+    r = run(*as_admin, "dkim", "show", "blobber.org")
+    check("domain admin: dkim show of their domain", (r.returncode, "k=ed25519; p=" in r.stdout),
+          (0, True))
+    r = run(*as_admin, "dkim", "list")
+    check("domain admin: dkim list shows their domain's keys only",
+          (r.returncode, sorted({line.split()[0] for line in r.stdout.splitlines()[1:]})),
+          (0, ["blobber.org"]))
+    r = run(*as_admin, "dkim", "show", "lala.com")
+    check("domain admin: another domain's records refused", r.returncode, 1)
+    r = run(*as_admin, "dkim", "keygen", "blobber.org", "--selector", "mine")
+    check("domain admin: keygen is the superadmin's", (r.returncode, "superadmin" in r.stderr),
+          (1, True))
+    r = run(*as_admin, "dkim", "retire", "blobber.org", "e1")
+    check("domain admin: retire is the superadmin's", r.returncode, 1)
+    check("domain admin: no key file named by any command",
+          "BEGIN PRIVATE KEY" in run(*as_admin, "--json", "dkim", "show", "blobber.org").stdout,
+          False)
+    r = run("check")
+    check("check: a domain without an active key is a warning",
+          "warning: lala.com has no active DKIM key" in r.stdout, True)
+    check("check: not for a domain with one",
+          "warning: blobber.org has no active DKIM key" in r.stdout, False)
+    # A domain's administrator may send as any of its addresses (the sender rule): the cases
+    # after this one are about a plain user.
+    db.sql("DELETE FROM domain_admins")
+
+
 def message(sender_header, to, subject, body="Hello from the milter test.\r\n", extra=""):
     return (f"{sender_header}To: <{to}>\r\nSubject: {subject}\r\n"
             f"Message-ID: <{subject.replace(' ', '.')}@client.vhostmail.test>\r\n"
@@ -301,6 +342,7 @@ def main():
                " a.password FROM domains d, addresses a WHERE d.name = 'lala.com' AND"
                " a.local_part = 'xandros'")
         records = make_keys(tool, db, tmp)
+        admin_cases(tool, db, tmp)
         authd_cf = (base + f"authd_dovecot_listen = unix:{tmp}/auth\n"
                     "authd_allow_cleartext = yes\nauthd_hash_rounds = 5000\n"
                     # Logins go on through the outage from authd's cache, so that the
