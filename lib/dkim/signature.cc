@@ -26,6 +26,9 @@ void append_folded(std::string& out, size_t& line_length, std::string_view piece
     if (line_length > 1 && line_length + piece.size() > fold_width) {
         out.append("\r\n\t");
         line_length = 1;
+        if (piece.starts_with(' ')) {
+            piece.remove_prefix(1);  // the fold's tab separates the tags already
+        }
     }
     out.append(piece);
     line_length += piece.size();
