@@ -79,7 +79,6 @@ verdict milter_service::decide(const message_facts& m) {
     if (!wants_message(m.login, m.local)) {
         return {};
     }
-    std::string from;
     if (m.headers_too_large) {
         // More than any real message signs; holding it would let one session pin the memory.
         verdict v = refuse("Message header too large to sign");
@@ -104,7 +103,7 @@ verdict milter_service::decide(const message_facts& m) {
         log::info("{}: not signed: {}", m.queue_id, parsed.error);
         return {};
     }
-    from = parsed.address;
+    const std::string& from = parsed.address;
     if (!m.login.empty()) {
         auto snap = routing_.current_copy(from_check_);
         if (!snap) {
@@ -117,7 +116,7 @@ verdict milter_service::decide(const message_facts& m) {
     }
     verdict v;
     v.from = from;
-    return plan_signing(m, from, std::move(v));
+    return plan_signing(m, std::move(v));
 }
 
 verdict milter_service::check_from(const message_facts& m,
@@ -126,13 +125,11 @@ verdict milter_service::check_from(const message_facts& m,
     vhost::snapshot_directory dir(std::move(snap));
     auto options = resolve_;
     options.now = std::time(nullptr);
-    auto logins = vhost::sender_logins(dir, from, options);
-    if (logins.status == lookup_status::temp_fail) {
+    auto owned = vhost::may_send_as(dir, m.login, from, options);
+    if (owned.status == lookup_status::temp_fail) {
         return defer("Temporary sender check problem, try again later");
     }
-    if (logins.status == lookup_status::found &&
-        std::any_of(logins.value.begin(), logins.value.end(),
-                    [&](const std::string& l) { return iequals(l, m.login); })) {
+    if (owned.value) {
         return {};
     }
     // Shared mailboxes: any address of the login's own domain, where the setting allows it.
@@ -162,14 +159,14 @@ verdict milter_service::check_from(const message_facts& m,
                   log_field(m.login));
 }
 
-verdict milter_service::plan_signing(const message_facts& m, const std::string& from, verdict v) {
+verdict milter_service::plan_signing(const message_facts& m, verdict v) {
     auto snap = routing_.current_copy(keys_);
     auto data = signing();
     if (!snap || !data) {
         return defer("Temporary signing problem, try again later");
     }
     vhost::snapshot_directory dir(snap);
-    std::string domain = domain_of(from);
+    std::string domain = domain_of(v.from);
     auto found = dir.find_domain(domain);
     const std::vector<domain_key>* keys = nullptr;
     if (found.status == lookup_status::found) {

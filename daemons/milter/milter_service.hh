@@ -75,7 +75,8 @@ public:
 private:
     verdict check_from(const message_facts& m, std::shared_ptr<const vhost::snapshot> snap,
                        const std::string& from);
-    verdict plan_signing(const message_facts& m, const std::string& from, verdict v);
+    // Signatures for v.from's domain (v is the passing verdict so far).
+    verdict plan_signing(const message_facts& m, verdict v);
     std::shared_ptr<const signing_data> signing() const;
 
     dkim::canon_pair canon_;

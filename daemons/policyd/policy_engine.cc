@@ -182,13 +182,11 @@ decision policy_engine::sender_login(context& c) {
         return fault(c, "sender_login", c.s.sender_login_fault, "routing data not current");
     }
     vhost::snapshot_directory dir(c.snap);
-    auto logins = vhost::sender_logins(dir, c.sender, c.resolve_options());
-    if (logins.status == lookup_status::temp_fail) {
-        return fault(c, "sender_login", c.s.sender_login_fault, logins.reason);
+    auto allowed = vhost::may_send_as(dir, c.login, c.sender, c.resolve_options());
+    if (allowed.status == lookup_status::temp_fail) {
+        return fault(c, "sender_login", c.s.sender_login_fault, allowed.reason);
     }
-    if (logins.status == lookup_status::found &&
-        std::any_of(logins.value.begin(), logins.value.end(),
-                    [&](const std::string& l) { return iequals(l, c.login); })) {
+    if (allowed.value) {
         return {};
     }
     return c.refuse(

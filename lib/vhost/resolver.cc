@@ -362,4 +362,16 @@ lookup<std::vector<std::string>> sender_logins(directory& dir, std::string_view 
     return result_t::found(std::move(logins));
 }
 
+lookup<bool> may_send_as(directory& dir, std::string_view login, std::string_view sender,
+                         const resolve_options& options) {
+    auto logins = sender_logins(dir, sender, options);
+    if (logins.status == lookup_status::temp_fail) {
+        return lookup<bool>::temp_fail(logins.reason);
+    }
+    return lookup<bool>::found(
+        logins.status == lookup_status::found &&
+        std::any_of(logins.value.begin(), logins.value.end(),
+                    [&](const std::string& l) { return iequals(l, login); }));
+}
+
 }  // namespace vhostmail::vhost

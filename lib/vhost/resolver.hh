@@ -89,4 +89,10 @@ resolution resolve(directory& dir, std::string_view address, const resolve_optio
 lookup<std::vector<std::string>> sender_logins(directory& dir, std::string_view sender,
                                                const resolve_options& options);
 
+// Whether `login` may use `sender` (one of its sender_logins, compared without case): found
+// with true or false, or temp_fail. The one check policyd's sender_login (envelope) and the
+// milter (From: header) make.
+lookup<bool> may_send_as(directory& dir, std::string_view login, std::string_view sender,
+                         const resolve_options& options);
+
 }  // namespace vhostmail::vhost

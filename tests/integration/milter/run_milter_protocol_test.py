@@ -9,7 +9,8 @@ ann@lala.com; RSA "r1" and Ed25519 "e1" keys for blobber.org made and activated 
 `vhostmail dkim keygen/activate`, their records from `vhostmail --json dkim show`):
 
 1. Decisions, driven by Debian's miltertest(8) with the Lua scripts in miltertest/ (one per
-   decision; `miltertest -D socket=unix:PATH -s SCRIPT`, exit 0 when every reply was right):
+   decision, sharing miltertest/common.lua; `miltertest -D socket=unix:PATH -D
+   common=.../common.lua -s SCRIPT`, exit 0 when every reply was right):
    an owned From signed with both keys at end of message, a foreign From and two From fields
    refused, unauthenticated mail accepted at MAIL, a domain without a key accepted unsigned
    (and logged), and with the database stopped an authenticated message deferred.
@@ -43,7 +44,6 @@ Exits 77 when MariaDB or miltertest is not installed.
 
 import collections
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -58,6 +58,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import dkim_verify  # noqa: E402
+import milter_keys  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 from vhm_check import check, failures, verdict  # noqa: E402
@@ -311,25 +312,12 @@ def signature_tags(value):
 
 
 # ---------------------------------------------------------------------------------------------
-# Setup (as run_milter_test.py)
-
-
-def admin(tool, db, tmp, *args):
-    return vhm_daemon.admin_tool(tool, db, *args, options=[
-        f"admin_dkim_key_directory={tmp}/dkim", "admin_dkim_key_group=nogroup"])
+# Setup
 
 
 def make_keys(tool, db, tmp):
-    """RSA (r1) and Ed25519 (e1) keys for blobber.org, activated; the TXT records by name."""
-    for selector, alg in (("r1", "rsa"), ("e1", "ed25519")):
-        r = admin(tool, db, tmp, "dkim", "keygen", "blobber.org", "--selector", selector,
-                  "--algorithm", alg)
-        check(f"dkim keygen {alg}", (r.returncode, r.stderr), (0, ""))
-        r = admin(tool, db, tmp, "dkim", "activate", "blobber.org", selector)
-        check(f"dkim activate {selector}", r.returncode, 0)
-    r = admin(tool, db, tmp, "--json", "dkim", "show", "blobber.org")
-    check("dkim show --json", r.returncode, 0)
-    records = {rec["name"]: rec["record"] for rec in json.loads(r.stdout or "[]")}
+    """The keys of milter_keys (as run_milter_test.py makes them)."""
+    records = milter_keys.make_keys(tool, db, tmp)
     check("dkim show: both selectors of blobber.org",
           sorted(n for n in records if n.endswith("._domainkey.blobber.org")),
           ["e1._domainkey.blobber.org", "r1._domainkey.blobber.org"])
@@ -354,7 +342,8 @@ def no_sanitizer_report(milter, what):
 
 def run_lua(script, sock):
     """Runs one miltertest script against the milter socket; (exit code, output)."""
-    p = subprocess.run(["miltertest", "-D", f"socket=unix:{sock}", "-s",
+    p = subprocess.run(["miltertest", "-D", f"socket=unix:{sock}", "-D",
+                        f"common={os.path.join(SCRIPTS, 'common.lua')}", "-s",
                         os.path.join(SCRIPTS, script)], capture_output=True, text=True,
                        errors="replace", timeout=120)
     return p.returncode, (p.stdout + p.stderr).strip()

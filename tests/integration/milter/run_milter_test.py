@@ -18,8 +18,8 @@ by others and the database stopped (451 4.3.0 for the From check; signing from t
 memory), then back.
 """
 
-import os
 import contextlib
+import os
 import re
 import smtplib
 import subprocess
@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import dkim_verify  # noqa: E402
+import milter_keys  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
@@ -41,26 +42,12 @@ XANDROS = ("xandros@blobber.org", "secret")
 OUTSIDE = "friend@example.net"
 
 
-def admin(tool, db, tmp, *args):
-    return vhm_daemon.admin_tool(tool, db, *args, options=[
-        f"admin_dkim_key_directory={tmp}/dkim", "admin_dkim_key_group=nogroup"])
-
-
 def make_keys(tool, db, tmp):
-    """RSA (r1) and Ed25519 (e1) keys for blobber.org, activated; the TXT records by name."""
-    for selector, alg in (("r1", "rsa"), ("e1", "ed25519")):
-        r = admin(tool, db, tmp, "dkim", "keygen", "blobber.org", "--selector", selector,
-                  "--algorithm", alg)
-        check(f"dkim keygen {alg}", (r.returncode, r.stderr), (0, ""))
-        r = admin(tool, db, tmp, "dkim", "activate", "blobber.org", selector)
-        check(f"dkim activate {selector}", r.returncode, 0)
-    key = f"{tmp}/dkim/blobber.org.r1.key"
-    st = os.stat(key)
+    """The keys of milter_keys, the key file's mode, and the records also under the alias."""
+    records = milter_keys.make_keys(tool, db, tmp)
+    st = os.stat(f"{tmp}/dkim/blobber.org.r1.key")
     check("key file: mode 0640, group nogroup", (oct(st.st_mode & 0o777), st.st_gid),
           ("0o640", 65534))
-    r = admin(tool, db, tmp, "--json", "dkim", "show", "blobber.org")
-    import json
-    records = {rec["name"]: rec["record"] for rec in json.loads(r.stdout)}
     check("dkim show: both keys under the domain and its alias", sorted(records),
           ["e1._domainkey.blobber.net", "e1._domainkey.blobber.org",
            "r1._domainkey.blobber.net", "r1._domainkey.blobber.org"])
@@ -76,11 +63,7 @@ def admin_cases(tool, db, tmp):
     as_admin = ("--as", "xandros@blobber.org", "--password-stdin")
 
     def run(*args):
-        opts = [f"db_hosts=unix:{db.socket}", f"db_user={db.user}",
-                f"db_password={db.password}", f"db_name={db.database}",
-                f"admin_dkim_key_directory={tmp}/dkim", "admin_dkim_key_group=nogroup"]
-        return subprocess.run([tool, "-c", "/dev/null"] + [x for o in opts for x in ("-o", o)] +
-                              list(args), input="secret\n", capture_output=True, text=True)
+        return milter_keys.admin(tool, db, tmp, *args, stdin="secret\n")
     r = run(*as_admin, "dkim", "show", "blobber.org")
     check("domain admin: dkim show of their domain", (r.returncode, "k=ed25519; p=" in r.stdout),
           (0, True))

@@ -8,7 +8,6 @@ Postfix's smtp client: EHLO/HELO, MAIL, RCPT, DATA (dot-unstuffed, CRLF kept), R
         msg = sink.wait_for(lambda m: b"Subject: x" in m.data)
 """
 
-import socket
 import socketserver
 import threading
 import time

@@ -275,4 +275,14 @@ TEST_CASE("sender logins follow ownership, aliases and grants, never the catch-a
     CHECK(logins("john@whopper.nu") == list{"boss@whopper.nu"});  // admin, not the catch-all
     CHECK(logins("karl@blobber.org") == list{"NOTFOUND"});
     CHECK(logins("someone@example.net") == list{"NOTFOUND"});
+
+    auto may = [&](const std::string& login, const std::string& sender) {
+        auto r = may_send_as(dir, login, sender, {});
+        REQUIRE(r.status == lookup_status::found);
+        return r.value;
+    };
+    CHECK(may("Xandros@Blobber.org", "xandros+tag@blobber.net"));
+    CHECK(may("xandros@blobber.org", "role@blobber.org"));
+    CHECK_FALSE(may("xandros@blobber.org", "vivita@blobber.org"));
+    CHECK_FALSE(may("xandros@blobber.org", "someone@example.net"));
 }
