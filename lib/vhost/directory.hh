@@ -34,8 +34,10 @@ public:
     virtual lookup<const address_record*> find_full_name(const domain_record& domain,
                                                          std::string_view normalized) = 0;
 
-    // Logins ("local@domain", canonical) granted the right to send as `local_part`@domain,
-    // including grants on the whole domain and the domain's administrators.
+    // Logins ("local@domain", canonical) granted the right to send as `local_part`@domain: the
+    // grants on that local part, then those on the whole domain, then the domain's
+    // administrators, each group ordered by the login's domain, then its local part (so every
+    // implementation, and every load of a copy, lists them alike). A login may appear twice.
     virtual lookup<std::vector<std::string>> sender_grants(const domain_record& domain,
                                                            std::string_view local_part) = 0;
 };

@@ -42,18 +42,22 @@ const query_text vacations_sql{
     " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at),"
     " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"
     " FROM vacations v JOIN addresses a ON a.id = v.address_id WHERE a.domain_id = ?"};
+// Logins are listed by domain, then local part (the order sender_grants documents), in every
+// load and in sql_directory, so a full and an incremental load answer alike.
 const query_text grants_sql{
     "SELECT g.domain_id, g.local_part, a.local_part, d.name FROM send_grants g"
-    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id",
+    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id"
+    " ORDER BY d.name, a.local_part",
     "SELECT g.domain_id, g.local_part, a.local_part, d.name FROM send_grants g"
     " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id"
-    " WHERE g.domain_id = ?"};
+    " WHERE g.domain_id = ? ORDER BY d.name, a.local_part"};
 const query_text admins_sql{
     "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
-    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id",
+    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id"
+    " ORDER BY d.name, a.local_part",
     "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
     " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id"
-    " WHERE da.domain_id = ?"};
+    " WHERE da.domain_id = ? ORDER BY d.name, a.local_part"};
 const char* serial_sql = "SELECT COALESCE(SUM(serial), 0) FROM routing_serial";
 const char* versions_sql = "SELECT domain_id, version FROM routing_versions";
 

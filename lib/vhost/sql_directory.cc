@@ -27,12 +27,16 @@ const std::string address_sql = address_select + " WHERE a.domain_id = ? AND a.l
 const std::string full_names_sql = address_select + " WHERE a.domain_id = ? AND a.full_name <> ''";
 constexpr const char* forwardings_sql =
     "SELECT destination FROM forwardings WHERE address_id = ? ORDER BY destination";
+// In the order sender_grants documents: grants on the local part, on the whole domain, then
+// the administrators; each by domain, then local part.
 constexpr const char* grants_sql =
-    "SELECT a.local_part, d.name FROM send_grants g JOIN addresses a ON a.id = g.address_id"
-    " JOIN domains d ON d.id = a.domain_id WHERE g.domain_id = ? AND g.local_part IN ('', ?)"
-    " UNION "
-    "SELECT a.local_part, d.name FROM domain_admins da JOIN addresses a ON a.id = da.address_id"
-    " JOIN domains d ON d.id = a.domain_id WHERE da.domain_id = ?";
+    "SELECT g.local_part = '', a.local_part, d.name FROM send_grants g"
+    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id"
+    " WHERE g.domain_id = ? AND g.local_part IN ('', ?)"
+    " UNION ALL "
+    "SELECT 2, a.local_part, d.name FROM domain_admins da JOIN addresses a ON a.id = da.address_id"
+    " JOIN domains d ON d.id = a.domain_id WHERE da.domain_id = ?"
+    " ORDER BY 1, 3, 2";
 
 db::outcome<db::result> query(db::pool& pool, std::string_view sql, std::vector<db::param> params) {
     return pool.run([&](db::connection& c) { return c.query(sql, params); });
@@ -146,7 +150,7 @@ lookup<std::vector<std::string>> sql_directory::sender_grants(const domain_recor
     }
     std::vector<std::string> out;
     for (const auto& row : r->rows) {
-        out.push_back(ascii_lower(row.str(0)) + "@" + ascii_lower(row.str(1)));
+        out.push_back(ascii_lower(row.str(1)) + "@" + ascii_lower(row.str(2)));
     }
     return result_t::found(std::move(out));
 }

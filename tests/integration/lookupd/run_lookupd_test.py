@@ -110,6 +110,40 @@ def added_cases(db, mp):
     wait_until(mp, "aliases", "other@blobber.org", (NOTFOUND, ""))
 
 
+SENDER_ORDER = ("shared@order.example", "shared@order.example,amy@order.example,"
+                "zed@order.example,al@order.example,bob@order.example,ida@order.example,"
+                "max@order.example")
+
+
+def sender_order(db, mp):
+    """The senders map lists logins in the documented order (the address itself, grants on it,
+    grants on the whole domain, the domain's administrators; each group by login), not in the
+    order rows were inserted: each group is inserted in reverse here."""
+    db.sql("""
+        INSERT INTO domains (name) VALUES ('order.example');
+        INSERT INTO addresses (domain_id, local_part, password)
+            SELECT d.id, l.n, 'x' FROM domains d
+            JOIN (SELECT 'zed' n UNION ALL SELECT 'amy' UNION ALL SELECT 'shared'
+                  UNION ALL SELECT 'bob' UNION ALL SELECT 'al' UNION ALL SELECT 'max'
+                  UNION ALL SELECT 'ida') l
+            WHERE d.name = 'order.example' ORDER BY FIELD(l.n, 'zed', 'amy', 'shared', 'bob',
+                                                          'al', 'max', 'ida');
+        INSERT INTO send_grants (address_id, domain_id, local_part)
+            SELECT a.id, a.domain_id, 'shared' FROM addresses a JOIN domains d
+            ON d.id = a.domain_id WHERE d.name = 'order.example' AND a.local_part IN ('zed', 'amy')
+            ORDER BY a.local_part DESC;
+        INSERT INTO send_grants (address_id, domain_id, local_part)
+            SELECT a.id, a.domain_id, '' FROM addresses a JOIN domains d
+            ON d.id = a.domain_id WHERE d.name = 'order.example' AND a.local_part IN ('bob', 'al')
+            ORDER BY a.local_part DESC;
+        INSERT INTO domain_admins (address_id, domain_id)
+            SELECT a.id, a.domain_id FROM addresses a JOIN domains d
+            ON d.id = a.domain_id WHERE d.name = 'order.example' AND a.local_part IN ('max', 'ida')
+            ORDER BY a.local_part DESC;
+    """)
+    wait_until(mp, "senders", SENDER_ORDER[0], (FOUND, SENDER_ORDER[1]))
+
+
 def wait_until(mp, m, key, want, timeout=5):
     deadline = time.monotonic() + timeout
     got = None
@@ -473,6 +507,7 @@ def main():
                   {pwd.getpwnam("nobody").pw_uid})
             spec_examples(mp)
             added_cases(db, mp)
+            sender_order(db, mp)
             cache_bound(db, mp)
             malformed_requests(mp)
             too_long_for_tcp(db, mp, d, admin, base)
@@ -488,6 +523,7 @@ def main():
             d.start()  # over the socket file left behind (unprivileged, it cannot unlink it)
             d.wait_for_log("routing data loaded", start_at=logged)
             expect(mp, "aliases", "john@whopper.nu", FOUND, "xandros@blobber.org")
+            expect(mp, "senders", SENDER_ORDER[0], FOUND, SENDER_ORDER[1])  # a full load
             check("no crash or sanitizer report", "ERROR: " in d.log() or "runtime error" in
                   d.log(), False)
             if failures:
