@@ -63,13 +63,15 @@ void check_schema(context& ctx, db::connection& conn, findings& out) {
     }
 }
 
-void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
+void check_routing(context& ctx, const std::shared_ptr<const vhost::snapshot>& snap,
+                   findings& out) {
     vhost::resolve_options options = vhost::routing_options(ctx.cfg());
     options.now = std::time(nullptr);
-    vhost::snapshot_directory dir(std::make_shared<vhost::snapshot>(snap));
-    for (const auto& [name, data] : snap.domains) {
-        if (!data->domain.enabled || (ctx.scope() && !ctx.scope()->domains.contains(name))) {
-            continue;
+    vhost::snapshot_directory dir(snap);
+    snap->for_each_domain([&](const vhost::domain_segment& seg) {
+        std::string name(seg.domain().name);
+        if (!seg.domain().enabled || (ctx.scope() && !ctx.scope()->domains.contains(name))) {
+            return;
         }
         for (const char* role : {"postmaster", "abuse"}) {
             auto r = vhost::resolve(dir, std::string(role) + "@" + name, options);
@@ -77,9 +79,10 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
                 out.add(std::string(role) + "@" + name + " has no destination (RFC 5321/2142)");
             }
         }
-        for (const auto& [local, address] : data->addresses) {
-            std::string self = local + "@" + name;
-            for (const auto& target : address.forwards) {
+        seg.for_each_address([&](const vhost::address_view& address) {
+            std::string self = std::string(address.local_part) + "@" + name;
+            for (std::string_view forward : address.forwards) {
+                std::string target(forward);
                 vhost::resolve_options explicit_only = options;
                 explicit_only.use_fallback = false;
                 auto r = vhost::resolve(dir, target, explicit_only);
@@ -107,8 +110,8 @@ void check_routing(context& ctx, const vhost::snapshot& snap, findings& out) {
                     break;
                 }
             }
-        }
-    }
+        });
+    });
 }
 
 // Files that hold the database password must not be readable by every local user: any of them
@@ -153,16 +156,18 @@ void check_quotas(context& ctx, db::connection& conn, const vhost::snapshot& sna
         return;
     }
     std::vector<std::tuple<std::string, std::string, std::string>> over;  // domain, local, what
-    for (const auto& [name, data] : snap.domains) {
+    snap.for_each_domain([&](const vhost::domain_segment& seg) {
+        std::string name(seg.domain().name);
         if (ctx.scope() && !ctx.scope()->domains.contains(name)) {
-            continue;
+            return;
         }
-        for (const auto& [local, a] : data->addresses) {
+        seg.for_each_address([&](const vhost::address_view& a) {
+            std::string local(a.local_part);
             auto used = a.mailbox ? usage->find(a.id) : usage->end();
             if (used == usage->end()) {
-                continue;
+                return;
             }
-            auto quota = vhost::mailbox_quota(data->domain, a);
+            auto quota = vhost::mailbox_quota(seg.domain(), a);
             const auto& u = used->second;
             // Full = one more message would not fit (store::exceeds, as delivery decides).
             if (store::exceeds({quota.bytes, 0}, u, 0)) {
@@ -175,8 +180,8 @@ void check_quotas(context& ctx, db::connection& conn, const vhost::snapshot& sna
                                   std::to_string(u.messages) + " of " +
                                       std::to_string(quota.messages) + " messages");
             }
-        }
-    }
+        });
+    });
     std::sort(over.begin(), over.end());
     for (const auto& [domain, local, what] : over) {
         out.warn(local + "@" + domain + " is over quota: " + what);
@@ -282,12 +287,13 @@ void check_dkim(db::connection& conn, const context& ctx, const vhost::snapshot&
         }
     }
     std::vector<std::string> unsigned_domains;
-    for (const auto& [name, data] : snap.domains) {
-        if (data->domain.enabled && !signed_domains.contains(name) &&
+    snap.for_each_domain([&](const vhost::domain_segment& seg) {
+        std::string name(seg.domain().name);
+        if (seg.domain().enabled && !signed_domains.contains(name) &&
             (!ctx.scope() || ctx.scope()->domains.contains(name))) {
             unsigned_domains.push_back(name);
         }
-    }
+    });
     std::sort(unsigned_domains.begin(), unsigned_domains.end());
     for (const auto& name : unsigned_domains) {
         out.warn(name +
@@ -343,12 +349,11 @@ int check(context& ctx, const words& a) {
         check_schema(ctx, *conn, out);
         check_secret_files(ctx, out);
     }
-    vhost::refresh_stats stats;
-    auto snap = vhost::refresh_snapshot(*conn, nullptr, stats);
+    auto snap = vhost::load_snapshot(*conn);
     if (!snap) {
         out.add("cannot read the routing data: " + snap.error().message);
     } else {
-        check_routing(ctx, **snap, out);
+        check_routing(ctx, *snap, out);
         check_quotas(ctx, *conn, **snap, out);
         check_dkim(*conn, ctx, **snap, out);
     }

@@ -48,8 +48,7 @@ int resolve(context& ctx, const words& a) {
     if (conn == nullptr) {
         return exit_failed;
     }
-    vhost::refresh_stats stats;
-    auto snap = vhost::refresh_snapshot(*conn, nullptr, stats);
+    auto snap = vhost::load_snapshot(*conn);
     if (!snap) {
         return ctx.fail("database error: " + snap.error().message);
     }

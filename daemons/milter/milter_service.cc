@@ -140,9 +140,9 @@ verdict milter_service::check_from(const message_facts& m,
         auto from_domain = dir.find_domain(author->domain);
         if (login_domain.status == lookup_status::found &&
             from_domain.status == lookup_status::found &&
-            login_domain.value->id == from_domain.value->id) {
+            login_domain.value.id == from_domain.value.id) {
             auto data = signing();
-            const std::string& canonical = login_domain.value->name;
+            const std::string canonical(login_domain.value.name);
             bool allowed = data && data->from_any_domains.contains(canonical);
             if (data) {
                 auto own = data->from_any_addresses.find(login->local + "@" + canonical);
@@ -170,7 +170,7 @@ verdict milter_service::plan_signing(const message_facts& m, verdict v) {
     auto found = dir.find_domain(domain);
     const std::vector<domain_key>* keys = nullptr;
     if (found.status == lookup_status::found) {
-        auto it = data->keys.find(found.value->name);
+        auto it = data->keys.find(std::string(found.value.name));
         if (it != data->keys.end()) {
             keys = &it->second;
         }

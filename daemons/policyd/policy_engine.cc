@@ -372,9 +372,13 @@ void policy_engine::send_notice(context& c, const std::string& key, const policy
     }
     std::vector<std::string> to;
     if (const auto* snap = c.routing(snapshot_)) {
-        auto it = snap->domains.find(domain);
-        if (it != snap->domains.end()) {
-            to = it->second->admins;
+        vhost::domain_segment seg;
+        if (snap->find_domain(domain, seg) == vhost::snapshot::found::yes) {
+            if (auto admins = seg.admins()) {
+                for (std::string_view admin : *admins) {
+                    to.emplace_back(admin);
+                }
+            }
         }
     }
     if (to.empty()) {

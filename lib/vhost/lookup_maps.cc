@@ -82,10 +82,10 @@ answer_t answer_domain(std::string_view key, directory& dir) {
     if (d.status != lookup_status::found) {
         return {d.status, {}, d.reason};
     }
-    if (!d.value->enabled) {
+    if (!d.value.enabled) {
         return answer_t::not_found();
     }
-    return answer_t::found(d.value->name);
+    return answer_t::found(std::string(d.value.name));
 }
 
 answer_t answer_alias(std::string_view key, directory& dir, const resolve_options& options,

@@ -55,11 +55,11 @@ private:
 
     outcome temp(std::string why);
     outcome add(destination dest);
-    outcome expand_local(const domain_record& domain, const std::string& local,
+    outcome expand_local(const domain_view& domain, const std::string& local,
                          std::string_view original_local, unsigned depth);
-    outcome expand_record(const domain_record& domain, const address_record& record,
+    outcome expand_record(const domain_view& domain, const address_view& record,
                           const std::optional<extension_split>& ext, unsigned depth);
-    outcome expand_fallback(const domain_record& domain, const std::string& local, unsigned depth);
+    outcome expand_fallback(const domain_view& domain, const std::string& local, unsigned depth);
 
     directory& dir_;
     const resolve_options& options_;
@@ -119,14 +119,15 @@ outcome expander::expand(std::string_view address, unsigned depth) {
         }
         return add({.kind = destination_kind::remote, .address = parts.local + "@" + *domain_name});
     }
-    const domain_record& dom = *domain.value;
+    const domain_view& dom = domain.value;
+    const std::string dom_name(dom.name);
     if (*domain_name != dom.name) {
         if (options_.trace) {
-            note("domain alias " + *domain_name + " -> " + dom.name);
+            note("domain alias " + *domain_name + " -> " + dom_name);
         }
     }
-    if (options_.visible_domains != nullptr && !options_.visible_domains->contains(dom.name)) {
-        std::string where = normalize_local_part(parts.local) + "@" + dom.name;
+    if (options_.visible_domains != nullptr && !options_.visible_domains->contains(dom_name)) {
+        std::string where = normalize_local_part(parts.local) + "@" + dom_name;
         if (options_.trace) {
             note("leaves your domains at " + where + ": not shown");
         }
@@ -134,17 +135,17 @@ outcome expander::expand(std::string_view address, unsigned depth) {
         return outcome::deliverable;
     }
     if (!dom.enabled) {
-        return dead("domain " + dom.name + " is disabled");
+        return dead("domain " + dom_name + " is disabled");
     }
     if (!dom.accepts_mail) {
         if (depth == 0) {
             result_.rejected_by_domain = true;
             result_.reject_text = dom.reject_text;
         }
-        return dead("domain " + dom.name + " does not accept mail");
+        return dead("domain " + dom_name + " does not accept mail");
     }
     std::string local = normalize_local_part(parts.local);
-    std::string key = local + "@" + dom.name;
+    std::string key = local + "@" + dom_name;
     auto memo = memo_.find(key);
     if (memo != memo_.end()) {
         if (memo->second == memo_state::in_progress) {
@@ -161,14 +162,14 @@ outcome expander::expand(std::string_view address, unsigned depth) {
     return r;
 }
 
-outcome expander::expand_local(const domain_record& dom, const std::string& local,
+outcome expander::expand_local(const domain_view& dom, const std::string& local,
                                std::string_view original_local, unsigned depth) {
     auto exact = dir_.find_address(dom, local);
     if (exact.status == lookup_status::temp_fail) {
         return temp(exact.reason);
     }
     if (exact.ok()) {
-        return expand_record(dom, *exact.value, std::nullopt, depth);
+        return expand_record(dom, exact.value, std::nullopt, depth);
     }
     // The extension keeps its case (it is propagated as the sender wrote it); the base folds.
     if (auto ext = split_extension(original_local, options_.delimiters)) {
@@ -178,7 +179,7 @@ outcome expander::expand_local(const domain_record& dom, const std::string& loca
             return temp(base.reason);
         }
         if (base.ok()) {
-            return expand_record(dom, *base.value, ext, depth);
+            return expand_record(dom, base.value, ext, depth);
         }
     }
     if (dom.fullname_matching && options_.use_full_name) {
@@ -188,20 +189,20 @@ outcome expander::expand_local(const domain_record& dom, const std::string& loca
         }
         if (named.ok()) {
             if (options_.trace) {
-                note("full name \"" + named.value->full_name + "\"");
+                note("full name \"" + std::string(named.value.full_name) + "\"");
             }
-            return expand_record(dom, *named.value, std::nullopt, depth);
+            return expand_record(dom, named.value, std::nullopt, depth);
         }
     }
     if (options_.use_fallback && parse_fallback(dom.fallback).what != fallback_rule::kind::none) {
         return expand_fallback(dom, local, depth);
     }
-    return dead("no address " + local + "@" + dom.name + " and no fallback");
+    return dead("no address " + local + "@" + std::string(dom.name) + " and no fallback");
 }
 
-outcome expander::expand_record(const domain_record& dom, const address_record& record,
+outcome expander::expand_record(const domain_view& dom, const address_view& record,
                                 const std::optional<extension_split>& ext, unsigned depth) {
-    std::string base = record.local_part + "@" + dom.name;
+    std::string base = std::string(record.local_part) + "@" + std::string(dom.name);
     if (!record.enabled) {
         return dead("address " + base + " is disabled");
     }
@@ -215,20 +216,20 @@ outcome expander::expand_record(const domain_record& dom, const address_record& 
         result =
             add({.kind = record.mailbox ? destination_kind::mailbox : destination_kind::autoreply,
                  .address = self,
-                 .maildir = record.mailbox ? record.maildir : std::string(),
-                 .base_local = record.local_part,
+                 .maildir = record.maildir(),
+                 .base_local = std::string(record.local_part),
                  .extension = extension,
                  .address_id = record.id,
                  .quota = record.mailbox ? mailbox_quota(dom, record) : store::quota_limits{},
                  .vacation = vacation,
-                 .filter_command = dom.filter_command});
+                 .filter_command = std::string(dom.filter_command)});
     }
     if (result == outcome::temp) {
         return result;
     }
-    for (const auto& forward : record.forwards) {
-        std::string target =
-            propagate ? with_extension(forward, ext->delimiter, ext->extension) : forward;
+    for (std::string_view forward : record.forwards) {
+        std::string target = propagate ? with_extension(forward, ext->delimiter, ext->extension)
+                                       : std::string(forward);
         outcome r = expand(target, depth + 1);
         if (r == outcome::temp) {
             return r;
@@ -243,11 +244,11 @@ outcome expander::expand_record(const domain_record& dom, const address_record& 
     return result;
 }
 
-outcome expander::expand_fallback(const domain_record& dom, const std::string& local,
+outcome expander::expand_fallback(const domain_view& dom, const std::string& local,
                                   unsigned depth) {
     fallback_rule rule = parse_fallback(dom.fallback);
     if (options_.trace) {
-        note("fallback of " + dom.name + ": " + fallback_text(rule));
+        note("fallback of " + std::string(dom.name) + ": " + fallback_text(rule));
     }
     switch (rule.what) {
         case fallback_rule::kind::none:
@@ -255,20 +256,20 @@ outcome expander::expand_fallback(const domain_record& dom, const std::string& l
         case fallback_rule::kind::command: {
             auto base = split_extension(local, options_.delimiters);
             return add({.kind = destination_kind::command,
-                        .address = local + "@" + dom.name,
+                        .address = local + "@" + std::string(dom.name),
                         .command = rule.target,
                         .base_local = base ? base->base : local,
                         .extension = base ? base->extension : std::string(),
-                        .filter_command = dom.filter_command});
+                        .filter_command = std::string(dom.filter_command)});
         }
         case fallback_rule::kind::domain:
             return expand(local + "@" + rule.target, depth + 1);
         case fallback_rule::kind::address:
             return expand(rule.target, depth + 1);
         case fallback_rule::kind::local:
-            return expand(rule.target + "@" + dom.name, depth + 1);
+            return expand(rule.target + "@" + std::string(dom.name), depth + 1);
     }
-    return dead("no address " + local + "@" + dom.name + " and no fallback");
+    return dead("no address " + local + "@" + std::string(dom.name) + " and no fallback");
 }
 
 // A login is an enabled address with a password, in an enabled domain, allowed to use SMTP.
@@ -278,7 +279,7 @@ lookup<bool> is_smtp_login(directory& dir, std::string_view login) {
     if (domain.status != lookup_status::found) {
         return {domain.status, false, domain.reason};
     }
-    const domain_record& dom = *domain.value;
+    const domain_view& dom = domain.value;
     if (dom.name != ascii_lower(parts.domain) || !dom.enabled || !(dom.logins & login_smtp)) {
         return lookup<bool>::found(false);
     }
@@ -286,13 +287,13 @@ lookup<bool> is_smtp_login(directory& dir, std::string_view login) {
     if (address.status != lookup_status::found) {
         return {address.status, false, address.reason};
     }
-    const address_record& a = *address.value;
+    const address_view& a = address.value;
     return lookup<bool>::found(a.enabled && a.has_password && (a.logins & login_smtp));
 }
 
 }  // namespace
 
-store::quota_limits mailbox_quota(const domain_record& domain, const address_record& address) {
+store::quota_limits mailbox_quota(const domain_view& domain, const address_view& address) {
     return {address.quota_bytes.value_or(domain.quota_bytes.value_or(0)),
             address.quota_messages.value_or(domain.quota_messages.value_or(0))};
 }
@@ -324,7 +325,7 @@ lookup<std::vector<std::string>> sender_logins(directory& dir, std::string_view 
     if (domain.status != lookup_status::found) {
         return {domain.status, {}, domain.reason};
     }
-    const domain_record& dom = *domain.value;
+    const domain_view& dom = domain.value;
     if (!dom.enabled) {
         return result_t::not_found();
     }

@@ -52,7 +52,7 @@ struct destination {
 };
 
 // The quota of an address's mailbox: its own limits, else its domain's defaults (0 = none).
-store::quota_limits mailbox_quota(const domain_record& domain, const address_record& address);
+store::quota_limits mailbox_quota(const domain_view& domain, const address_view& address);
 
 struct resolve_options {
     std::string delimiters = "+";     // recipient_delimiter

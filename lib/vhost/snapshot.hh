@@ -1,59 +1,67 @@
 // SPDX-License-Identifier: Apache-2.0
-// snapshot.hh - an immutable in-memory copy of the routing data, served without locks.
-// A snapshot is built once (whole, or by replacing changed domains of the previous one, which
-// shares the unchanged domain_data) and then only read; the holder swaps whole snapshots.
-// Thread safety: a snapshot and its domain_data are immutable and may be read by any thread.
+// snapshot.hh - one version of the routing data: a root of the routing image (routing_image.hh)
+// and the image it lives in, which it keeps mapped. Served without locks: a version is never
+// changed after it was published; the refresher swaps whole snapshots.
+// Thread safety: a snapshot is immutable and may be read by any thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "lib/vhost/directory.hh"
-#include "lib/vhost/schema.hh"
+#include "lib/vhost/image_segment.hh"
 
 namespace vhostmail::vhost {
 
-// Everything about one domain that routing needs.
-struct domain_data {
-    domain_record domain;
-    uint64_t version = 0;                       // routing_versions.version when it was read
-    std::vector<std::string> aliases;           // enabled domain alias names
-    std::unordered_map<std::string, address_record> addresses;  // by local part
-    std::unordered_map<std::string, std::string> full_names;    // normalized -> local ("" = ambiguous)
-    std::unordered_map<std::string, std::vector<std::string>> grants;  // local ("" domain) -> logins
-    std::vector<std::string> admins;            // logins of the domain's administrators
+class image_file;
 
-    // Fills full_names from addresses; call once after the addresses are in place.
-    void index_full_names();
+class snapshot {
+public:
+    // The version whose root block is at `root`; `limit`: the image's length when it was
+    // published (nothing beyond it is read).
+    snapshot(std::shared_ptr<const image_file> file, uint64_t root, uint64_t limit);
+
+    uint64_t serial() const;        // SUM(routing_serial.serial) it was read at
+    uint64_t domain_count() const;  // hosted domains
+    uint64_t live_bytes() const;    // bytes of this version's segments and index
+
+    enum class found { yes, no, corrupt };
+    // The segment of the hosted domain named `name` (lower case) or whose enabled alias it is.
+    found find_domain(std::string_view name, domain_segment& out) const;
+    // Calls `fn` for every domain; false when the image is damaged.
+    bool for_each_domain(const std::function<void(const domain_segment&)>& fn) const;
+
+private:
+    std::optional<domain_segment> segment_at(uint64_t offset) const;
+    const uint8_t* at(uint64_t offset, uint64_t length) const;  // null: outside the version
+
+    std::shared_ptr<const image_file> file_;
+    uint64_t root_;
+    uint64_t limit_;
 };
 
-struct snapshot {
-    std::unordered_map<std::string, std::shared_ptr<const domain_data>> domains;  // canonical name
-    std::unordered_map<std::string, std::string> domain_aliases;  // alias name -> canonical name
-    uint64_t serial = 0;                                          // SUM(routing_serial.serial)
-
-    // Rebuilds domain_aliases from the domains' alias lists.
-    void index_aliases();
-};
-
-// A directory over one snapshot, which it keeps alive while it exists.
+// A directory over one snapshot, which it keeps alive while it exists. A damaged image answers
+// temp_fail. Views it returns point into the snapshot's image.
 class snapshot_directory final : public directory {
 public:
     explicit snapshot_directory(std::shared_ptr<const snapshot> snap) : snap_(std::move(snap)) {}
 
-    lookup<const domain_record*> find_domain(std::string_view name) override;
-    lookup<const address_record*> find_address(const domain_record& domain,
-                                               std::string_view local_part) override;
-    lookup<const address_record*> find_full_name(const domain_record& domain,
-                                                 std::string_view normalized) override;
-    lookup<std::vector<std::string>> sender_grants(const domain_record& domain,
+    lookup<domain_view> find_domain(std::string_view name) override;
+    lookup<address_view> find_address(const domain_view& domain,
+                                      std::string_view local_part) override;
+    lookup<address_view> find_full_name(const domain_view& domain,
+                                        std::string_view normalized) override;
+    lookup<std::vector<std::string>> sender_grants(const domain_view& domain,
                                                    std::string_view local_part) override;
 
 private:
-    const domain_data* data_for(const domain_record& domain) const;
+    // The segment of a domain this directory returned (by its canonical name).
+    snapshot::found segment_of(const domain_view& domain, domain_segment& out) const;
 
     std::shared_ptr<const snapshot> snap_;
 };

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/vhost/snapshot_loader.hh"
 
+#include <algorithm>
+#include <malloc.h>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
 
@@ -12,227 +15,284 @@ namespace vhostmail::vhost {
 
 namespace {
 
-// Each query exists in two forms: all rows, and the rows of one domain (filter appended).
-struct query_text {
-    std::string all;
-    std::string one;
-};
+// Each query of a domain's rows reads a range of domain ids (one domain: first = last).
+#define VHM_RANGE(col) " WHERE " col " BETWEEN ? AND ?"
 
 // All SQL of the loader in one place. Booleans and SETs arrive as text.
-const query_text domains_sql{"SELECT " + domain_select_list() + " FROM domains",
-                             "SELECT " + domain_select_list() + " FROM domains WHERE id = ?"};
-const query_text aliases_sql{
-    "SELECT domain_id, name FROM domain_aliases WHERE enabled",
-    "SELECT domain_id, name FROM domain_aliases WHERE enabled AND domain_id = ?"};
-const query_text addresses_sql{
-    "SELECT domain_id, " + address_select_list() + " FROM addresses",
-    "SELECT domain_id, " + address_select_list() + " FROM addresses WHERE domain_id = ?"};
-const query_text forwardings_sql{
+const std::string domains_sql =
+    "SELECT " + domain_select_list() + " FROM domains" VHM_RANGE("id") " ORDER BY id";
+const std::string aliases_sql =
+    "SELECT domain_id, name FROM domain_aliases" VHM_RANGE("domain_id") " AND enabled"
+    " ORDER BY domain_id, name";
+const std::string addresses_sql = "SELECT domain_id, " + address_select_list() +
+                                  " FROM addresses" VHM_RANGE("domain_id") " ORDER BY domain_id";
+const std::string forwardings_sql =
     "SELECT a.domain_id, f.address_id, f.destination FROM forwardings f"
-    " JOIN addresses a ON a.id = f.address_id ORDER BY f.address_id, f.destination",
-    "SELECT a.domain_id, f.address_id, f.destination FROM forwardings f"
-    " JOIN addresses a ON a.id = f.address_id WHERE a.domain_id = ?"
-    " ORDER BY f.address_id, f.destination"};
-const query_text vacations_sql{
+    " JOIN addresses a ON a.id = f.address_id" VHM_RANGE(
+        "a.domain_id") " ORDER BY f.address_id, f.destination";
+const std::string vacations_sql =
     "SELECT a.domain_id, v.address_id, v.enabled,"
     " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at),"
     " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"
-    " FROM vacations v JOIN addresses a ON a.id = v.address_id",
-    "SELECT a.domain_id, v.address_id, v.enabled,"
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at),"
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"
-    " FROM vacations v JOIN addresses a ON a.id = v.address_id WHERE a.domain_id = ?"};
+    " FROM vacations v JOIN addresses a ON a.id = v.address_id" VHM_RANGE("a.domain_id");
 // Logins are listed by domain, then local part (the order sender_grants documents), in every
 // load and in sql_directory, so a full and an incremental load answer alike.
-const query_text grants_sql{
+const std::string grants_sql =
     "SELECT g.domain_id, g.local_part, a.local_part, d.name FROM send_grants g"
-    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id"
-    " ORDER BY d.name, a.local_part",
-    "SELECT g.domain_id, g.local_part, a.local_part, d.name FROM send_grants g"
-    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id"
-    " WHERE g.domain_id = ? ORDER BY d.name, a.local_part"};
-const query_text admins_sql{
+    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id" VHM_RANGE(
+        "g.domain_id") " ORDER BY g.domain_id, g.local_part, d.name, a.local_part";
+const std::string admins_sql =
     "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
-    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id"
-    " ORDER BY d.name, a.local_part",
-    "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
-    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id"
-    " WHERE da.domain_id = ? ORDER BY d.name, a.local_part"};
+    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id" VHM_RANGE(
+        "da.domain_id") " ORDER BY da.domain_id, d.name, a.local_part";
+#undef VHM_RANGE
 const char* serial_sql = "SELECT COALESCE(SUM(serial), 0) FROM routing_serial";
 const char* versions_sql = "SELECT domain_id, version FROM routing_versions";
+const char* domain_ids_sql = "SELECT id FROM domains ORDER BY id";
 
-// Domains being built, by id, with an index of their addresses by id.
-struct building {
-    std::unordered_map<uint64_t, std::shared_ptr<domain_data>> domains;
-    std::unordered_map<uint64_t, address_record*> addresses;
-};
+// Domains read in one batch of a full load: enough to keep the query count low, few enough
+// that one batch's rows are a small part of the whole.
+constexpr size_t batch_domains = 256;
 
 using conn_t = db::connection;
 
-db::outcome<db::result> run(conn_t& conn, const query_text& q, const uint64_t* only) {
-    if (only == nullptr) {
-        return conn.query(q.all);
+db::error image_error(const std::string& what) {
+    return db::make_error(2008, "HY000", "routing image: " + what);  // CR_OUT_OF_MEMORY: temporary
+}
+
+// The domains with ids in [first, last], read completely, in id order.
+class batch {
+public:
+    batch(uint64_t first, uint64_t last) : first_(first), last_(last) {}
+
+    db::outcome<void> read(conn_t& conn, const std::unordered_map<uint64_t, uint64_t>& versions,
+                           refresh_stats& stats);
+
+    std::vector<domain_data>& domains() { return domains_; }
+
+private:
+    db::outcome<db::result> run(conn_t& conn, const std::string& sql, refresh_stats& stats) {
+        auto r = conn.query(sql, {db::param{first_}, db::param{last_}});
+        if (r) {
+            stats.rows_read += r->rows.size();
+        }
+        return r;
     }
-    return conn.query(q.one, {db::param{*only}});
-}
 
-domain_data* owner(building& b, const db::row& r) {
-    auto it = b.domains.find(r.u64(0));
-    return it == b.domains.end() ? nullptr : it->second.get();
-}
+    domain_data* owner(uint64_t domain_id) {
+        auto it =
+            std::lower_bound(domains_.begin(), domains_.end(), domain_id,
+                             [](const domain_data& d, uint64_t id) { return d.domain.id < id; });
+        return it != domains_.end() && it->domain.id == domain_id ? &*it : nullptr;
+    }
 
-// Reads the rows of all domains (only == null) or of one domain into `b`, whose domains must
-// already hold the domain records.
-db::outcome<void> read_children(conn_t& conn, building& b, const uint64_t* only) {
-    auto aliases = run(conn, aliases_sql, only);
+    uint64_t first_;
+    uint64_t last_;
+    std::vector<domain_data> domains_;
+};
+
+db::outcome<void> batch::read(conn_t& conn, const std::unordered_map<uint64_t, uint64_t>& versions,
+                              refresh_stats& stats) {
+    auto domain_rows = run(conn, domains_sql, stats);
+    if (!domain_rows) {
+        return domain_rows.error();
+    }
+    for (const auto& r : domain_rows->rows) {
+        domain_data d;
+        d.domain = domain_from_row(r);
+        auto v = versions.find(d.domain.id);
+        d.version = v == versions.end() ? 0 : v->second;
+        domains_.push_back(std::move(d));
+    }
+    if (domains_.empty()) {
+        return {};
+    }
+    auto aliases = run(conn, aliases_sql, stats);
     if (!aliases) {
         return aliases.error();
     }
     for (const auto& r : aliases->rows) {
-        if (auto* d = owner(b, r)) {
+        if (auto* d = owner(r.u64(0))) {
             d->aliases.push_back(ascii_lower(r.str(1)));
         }
     }
-    auto addresses = run(conn, addresses_sql, only);
+    auto addresses = run(conn, addresses_sql, stats);
     if (!addresses) {
         return addresses.error();
     }
     for (const auto& r : addresses->rows) {
-        if (auto* d = owner(b, r)) {
-            auto a = address_from_row(r, 1, d->domain.name);
-            auto [it, inserted] = d->addresses.emplace(a.local_part, std::move(a));
-            if (inserted) {
-                b.addresses[it->second.id] = &it->second;
-            }
+        if (auto* d = owner(r.u64(0))) {
+            d->addresses.push_back(address_from_row(r, 1, d->domain.name));
         }
     }
-    auto forwards = run(conn, forwardings_sql, only);
+    std::vector<db::row>().swap(addresses->rows);  // copied: free them before the next query
+    std::unordered_map<uint64_t, address_record*> by_id;
+    for (auto& d : domains_) {
+        for (auto& a : d.addresses) {
+            by_id[a.id] = &a;
+        }
+    }
+    auto forwards = run(conn, forwardings_sql, stats);
     if (!forwards) {
         return forwards.error();
     }
     for (const auto& r : forwards->rows) {
-        if (auto it = b.addresses.find(r.u64(1)); it != b.addresses.end()) {
+        if (auto it = by_id.find(r.u64(1)); it != by_id.end()) {
             it->second->forwards.push_back(r.str(2));
         }
     }
-    auto vacations = run(conn, vacations_sql, only);
+    std::vector<db::row>().swap(forwards->rows);
+    auto vacations = run(conn, vacations_sql, stats);
     if (!vacations) {
         return vacations.error();
     }
     for (const auto& r : vacations->rows) {
-        if (auto it = b.addresses.find(r.u64(1)); it != b.addresses.end()) {
+        if (auto it = by_id.find(r.u64(1)); it != by_id.end()) {
             it->second->vacation = vacation_window{r.boolean(2), r.opt_i64(3), r.opt_i64(4)};
         }
     }
-    auto grants = run(conn, grants_sql, only);
+    auto grants = run(conn, grants_sql, stats);
     if (!grants) {
         return grants.error();
     }
     for (const auto& r : grants->rows) {
-        if (auto* d = owner(b, r)) {
-            d->grants[ascii_lower(r.str(1))].push_back(ascii_lower(r.str(2)) + "@" +
-                                                        ascii_lower(r.str(3)));
+        if (auto* d = owner(r.u64(0))) {
+            std::string local = ascii_lower(r.str(1));
+            if (d->grants.empty() || d->grants.back().first != local) {
+                d->grants.emplace_back(local, std::vector<std::string>{});
+            }
+            d->grants.back().second.push_back(ascii_lower(r.str(2)) + "@" + ascii_lower(r.str(3)));
         }
     }
-    auto admins = run(conn, admins_sql, only);
+    auto admins = run(conn, admins_sql, stats);
     if (!admins) {
         return admins.error();
     }
     for (const auto& r : admins->rows) {
-        if (auto* d = owner(b, r)) {
+        if (auto* d = owner(r.u64(0))) {
             d->admins.push_back(ascii_lower(r.str(1)) + "@" + ascii_lower(r.str(2)));
         }
     }
     return {};
 }
 
-// Reads, inside the caller's transaction, the new snapshot. `previous` may be null.
-db::outcome<std::shared_ptr<const snapshot>> read_snapshot(
-    conn_t& conn, const std::shared_ptr<const snapshot>& previous, refresh_stats& stats) {
-    auto serial = conn.query(serial_sql);
-    if (!serial) {
-        return serial.error();
-    }
-    auto versions = conn.query(versions_sql);
-    if (!versions) {
-        return versions.error();
-    }
-    std::unordered_map<uint64_t, uint64_t> version_of;
-    for (const auto& r : versions->rows) {
-        version_of[r.u64(0)] = r.u64(1);
-    }
-    auto domain_rows = conn.query(domains_sql.all);
-    if (!domain_rows) {
-        return domain_rows.error();
-    }
-    std::unordered_map<uint64_t, std::shared_ptr<const domain_data>> old_by_id;
-    if (previous) {
-        for (const auto& [name, data] : previous->domains) {
-            old_by_id[data->domain.id] = data;
+// Encodes the batch's domains into the image.
+db::outcome<void> store(image_writer& writer, batch& b) {
+    for (const auto& d : b.domains()) {
+        if (!writer.put(d)) {
+            return image_error("domain " + d.domain.name + " is too large");
         }
     }
-    building b;
-    auto snap = std::make_shared<snapshot>();
-    snap->serial = serial->rows.empty() ? 0 : serial->rows.front().u64(0);
-    std::vector<uint64_t> changed;
-    for (const auto& r : domain_rows->rows) {
-        auto record = domain_from_row(r);
-        uint64_t version = version_of.count(record.id) ? version_of[record.id] : 0;
-        auto old = old_by_id.find(record.id);
-        if (old != old_by_id.end() && old->second->version == version) {
-            snap->domains[record.name] = old->second;
-            continue;
-        }
-        auto data = std::make_shared<domain_data>();
-        data->domain = std::move(record);
-        data->version = version;
-        changed.push_back(data->domain.id);
-        b.domains[data->domain.id] = data;
-    }
-    stats.full = !previous || changed.size() > std::max<size_t>(32, domain_rows->rows.size() / 8);
-    stats.domains_read = changed.size();
-    if (stats.full) {
-        auto r = read_children(conn, b, nullptr);
-        if (!r) {
-            return r.error();
-        }
-    } else {
-        for (uint64_t id : changed) {
-            auto r = read_children(conn, b, &id);
-            if (!r) {
-                return r.error();
-            }
-        }
-    }
-    for (auto& [id, data] : b.domains) {
-        data->index_full_names();
-        snap->domains[data->domain.name] = data;
-    }
-    snap->index_aliases();
-    return std::shared_ptr<const snapshot>(std::move(snap));
+    return {};
 }
 
 }  // namespace
 
-db::outcome<std::shared_ptr<const snapshot>> refresh_snapshot(
-    db::connection& conn, const std::shared_ptr<const snapshot>& previous, refresh_stats& stats) {
+db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
+                                                                   refresh_stats& stats) {
+    auto serial = conn.query(serial_sql);
+    if (!serial) {
+        return serial.error();
+    }
+    auto version_rows = conn.query(versions_sql);
+    if (!version_rows) {
+        return version_rows.error();
+    }
+    std::unordered_map<uint64_t, uint64_t> versions;
+    versions.reserve(version_rows->rows.size());
+    for (const auto& r : version_rows->rows) {
+        versions[r.u64(0)] = r.u64(1);
+    }
+    std::vector<db::row>().swap(version_rows->rows);
+    uint64_t new_serial = serial->rows.empty() ? 0 : serial->rows.front().u64(0);
+
+    // Which domains changed: a version differs from the one the image holds, or a domain the
+    // image holds has no version row any more.
+    std::vector<uint64_t> changed;
+    if (current_) {
+        std::unordered_map<uint64_t, uint64_t> held;
+        held.reserve(current_->domain_count());
+        current_->for_each_domain(
+            [&](const domain_segment& seg) { held[seg.domain().id] = seg.version(); });
+        for (const auto& [id, version] : versions) {
+            auto it = held.find(id);
+            if (it == held.end() ? true : it->second != version) {
+                changed.push_back(id);
+            }
+        }
+        for (const auto& [id, version] : held) {
+            if (!versions.contains(id)) {
+                changed.push_back(id);
+            }
+        }
+    }
+    stats.full = !current_ || changed.size() > std::max<size_t>(32, versions.size() / 8);
+    try {
+        if (stats.full) {
+            auto ids = conn.query(domain_ids_sql);
+            if (!ids) {
+                return ids.error();
+            }
+            writer_.start_full();
+            for (size_t i = 0; i < ids->rows.size(); i += batch_domains) {
+                size_t last = std::min(ids->rows.size(), i + batch_domains) - 1;
+                batch b(ids->rows[i].u64(0), ids->rows[last].u64(0));
+                if (auto r = b.read(conn, versions, stats); !r) {
+                    return r.error();
+                }
+                if (auto r = store(writer_, b); !r) {
+                    return r.error();
+                }
+                stats.domains_read += b.domains().size();
+            }
+        } else {
+            std::sort(changed.begin(), changed.end());
+            for (uint64_t id : changed) {
+                batch b(id, id);
+                if (auto r = b.read(conn, versions, stats); !r) {
+                    return r.error();
+                }
+                if (b.domains().empty()) {
+                    writer_.remove(id);  // deleted
+                } else if (auto r = store(writer_, b); !r) {
+                    return r.error();
+                }
+                ++stats.domains_read;
+            }
+        }
+        return writer_.commit(new_serial);
+    } catch (const std::system_error& e) {
+        return image_error(e.what());
+    } catch (const std::bad_alloc&) {
+        return image_error("out of memory");
+    }
+}
+
+db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& conn,
+                                                                      refresh_stats& stats) {
     stats = {};
-    if (previous) {
+    if (current_) {
         auto serial = conn.query(serial_sql);
         if (!serial) {
             return serial.error();
         }
-        if (!serial->rows.empty() && serial->rows.front().u64(0) == previous->serial) {
-            return previous;
+        if (!serial->rows.empty() && serial->rows.front().u64(0) == current_->serial()) {
+            return current_;
         }
     }
     auto begun = conn.begin(true);
     if (!begun) {
         return begun.error();
     }
-    auto snap = read_snapshot(conn, previous, stats);
+    auto snap = read(conn, stats);
     if (!snap) {
         (void)conn.rollback();  // the read error is what matters
+        // A failed full load leaves the writer with a partial image: the next refresh starts
+        // over; a failed incremental one drops what it had put.
+        writer_.discard();
+        if (stats.full) {
+            current_.reset();
+        }
         return snap.error();
     }
     auto done = conn.commit();
@@ -240,7 +300,18 @@ db::outcome<std::shared_ptr<const snapshot>> refresh_snapshot(
         return done.error();
     }
     stats.changed = true;
-    return snap;
+    current_ = *snap;
+    if (stats.full) {
+        // A full load's rows (one batch at a time) were freed; give the pages back.
+        malloc_trim(0);
+    }
+    return current_;
+}
+
+db::outcome<std::shared_ptr<const snapshot>> load_snapshot(conn_t& conn) {
+    snapshot_loader loader;
+    refresh_stats stats;
+    return loader.refresh(conn, stats);
 }
 
 }  // namespace vhostmail::vhost

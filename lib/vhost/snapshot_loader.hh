@@ -1,35 +1,54 @@
 // SPDX-License-Identifier: Apache-2.0
-// snapshot_loader.hh - reads the routing data from MariaDB into snapshots and keeps them current.
+// snapshot_loader.hh - reads the routing data from MariaDB into the routing image
+// (routing_image.hh) and keeps it current.
 //
 // Change detection: triggers bump routing_serial (one row per writing server) and
 // routing_versions.version (per domain) in the same transaction as any routing change
-// (sql/migrations/0001_initial.sql). A refresh reads SUM(serial) (a few rows); if it moved, it reads everything it needs inside one
-// START TRANSACTION WITH CONSISTENT SNAPSHOT: the versions, then only the domains whose version
-// changed (or everything, when many changed), so the new snapshot is one consistent state.
+// (sql/migrations/0001_initial.sql). A refresh reads SUM(serial) (a few rows); if it moved, it
+// reads inside one START TRANSACTION WITH CONSISTENT SNAPSHOT the versions, then only the domains
+// whose version changed (or everything, when many changed), so the new version is one
+// consistent state. A full load reads the domains in batches of ids, so the rows held in memory
+// at once are those of one batch, not of the whole data set.
 // A refresh that succeeds proves the snapshot current as of the moment it started.
-// Thread safety: snapshot_holder may be read by any thread; refresh() by one thread at a time.
+// Thread safety: snapshot_holder may be read by any thread; a snapshot_loader by one thread.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 
 #include "lib/db/connection.hh"
+#include "lib/vhost/routing_image.hh"
 #include "lib/vhost/snapshot.hh"
 
 namespace vhostmail::vhost {
 
 struct refresh_stats {
     bool changed = false;
-    bool full = false;          // everything was read (first load or many domains changed)
-    size_t domains_read = 0;    // domains (re)loaded
+    bool full = false;        // everything was read (first load or many domains changed)
+    size_t domains_read = 0;  // domains (re)loaded
+    size_t rows_read = 0;     // rows of all tables read
 };
 
-// Brings `previous` (may be null) up to date. Returns the same pointer when nothing changed.
-// Database errors are returned as they are; the previous snapshot stays valid.
-db::outcome<std::shared_ptr<const snapshot>> refresh_snapshot(
-    db::connection& conn, const std::shared_ptr<const snapshot>& previous, refresh_stats& stats);
+class snapshot_loader {
+public:
+    // Brings the copy up to date. Returns the current snapshot (the same pointer when nothing
+    // changed). Database errors are returned as they are (memory errors as local errors); the
+    // previous snapshot stays valid.
+    db::outcome<std::shared_ptr<const snapshot>> refresh(db::connection& conn,
+                                                         refresh_stats& stats);
+
+    const std::shared_ptr<const snapshot>& current() const { return current_; }
+
+private:
+    db::outcome<std::shared_ptr<const snapshot>> read(db::connection& conn, refresh_stats& stats);
+
+    image_writer writer_;
+    std::shared_ptr<const snapshot> current_;
+};
+
+// One full load, for one-shot users (`vhostmail check`, `vhostmail resolve`).
+db::outcome<std::shared_ptr<const snapshot>> load_snapshot(db::connection& conn);
 
 // The snapshot being served and the time it was last proven current.
 class snapshot_holder {

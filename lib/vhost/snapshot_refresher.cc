@@ -45,30 +45,35 @@ bool snapshot_refresher::wait_first_load(std::chrono::milliseconds max) {
 }
 
 void snapshot_refresher::loop() {
-    std::shared_ptr<const snapshot> snap;
+    snapshot_loader loader;
     while (true) {
         auto started = snapshot_holder::clock::now();
         refresh_stats stats;
-        auto result = pool_.run([&](db::connection& conn) -> db::outcome<std::shared_ptr<const snapshot>> {
-            auto r = refresh_snapshot(conn, snap, stats);
-            if (r && stats.changed && on_change_) {
-                if (auto extra = on_change_(conn, **r); !extra) {
-                    return extra.error();
+        auto result =
+            pool_.run([&](db::connection& conn) -> db::outcome<std::shared_ptr<const snapshot>> {
+                auto r = loader.refresh(conn, stats);
+                if (r && stats.changed && on_change_) {
+                    if (auto extra = on_change_(conn, **r); !extra) {
+                        return extra.error();
+                    }
                 }
-            }
-            return r;
-        });
+                return r;
+            });
         if (result) {
             if (db_down_.exchange(false)) {
                 log::info("database available again: routing data is current");
             }
             if (stats.changed) {
-                log::info("routing data loaded: serial={} domains={} reloaded={}{}",
-                          (*result)->serial, (*result)->domains.size(), stats.domains_read,
-                          stats.full ? " (full)" : "");
+                auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    snapshot_holder::clock::now() - started);
+                log::info(
+                    "routing data loaded: serial={} domains={} reloaded={}{} rows={}"
+                    " image={}KiB in {}ms",
+                    (*result)->serial(), (*result)->domain_count(), stats.domains_read,
+                    stats.full ? " (full)" : "", stats.rows_read, (*result)->live_bytes() / 1024,
+                    took.count());
             }
-            snap = *result;
-            holder_.confirm(snap, started);
+            holder_.confirm(*result, started);
         } else if (!db_down_.exchange(true)) {
             log::warning("database unavailable, {}: {}", outage_note_, result.error().message);
         }

@@ -2,6 +2,7 @@
 #include "lib/vhost/sql_directory.hh"
 
 #include "lib/core/strings.hh"
+#include "lib/vhost/image_segment.hh"
 #include "lib/vhost/record_rows.hh"
 
 namespace vhostmail::vhost {
@@ -53,41 +54,45 @@ address_record address_with_vacation(const db::row& r, const std::string& domain
     return a;
 }
 
+constexpr char damaged[] = "record cannot be encoded";  // cannot happen: we encoded it
+
 }  // namespace
 
-lookup<const domain_record*> sql_directory::find_domain(std::string_view name) {
-    using result_t = lookup<const domain_record*>;
+std::string_view sql_directory::keep(std::string encoded) {
+    return records_.emplace_back(std::move(encoded));
+}
+
+lookup<domain_view> sql_directory::find_domain(std::string_view name) {
+    using result_t = lookup<domain_view>;
     std::string key = ascii_lower(name);
     if (auto it = domain_cache_.find(key); it != domain_cache_.end()) {
-        return it->second ? result_t::found(it->second) : result_t::not_found();
+        return it->second ? result_t::found(*it->second) : result_t::not_found();
     }
     auto r = query(pool_, domain_sql, {key, key});
     if (!r) {
         return result_t::temp_fail(db::describe(r.error()));
     }
     if (r->rows.empty()) {
-        domain_cache_[key] = nullptr;
+        domain_cache_[key] = std::nullopt;
         return result_t::not_found();
     }
-    domain_record d = domain_from_row(r->rows.front());
-    for (const auto& known : domains_) {
-        if (known.id == d.id) {
-            domain_cache_[key] = &known;
-            return result_t::found(&known);
-        }
+    std::string encoded;
+    encode_domain_record(domain_from_row(r->rows.front()), encoded);
+    auto view = decode_domain_record(keep(std::move(encoded)));
+    if (!view) {
+        return result_t::temp_fail(damaged);
     }
-    domains_.push_back(std::move(d));
-    domain_cache_[key] = &domains_.back();
-    return result_t::found(&domains_.back());
+    domain_cache_[key] = view;
+    return result_t::found(*view);
 }
 
-lookup<const address_record*> sql_directory::load_address(const domain_record& domain,
-                                                          const db::row& row) {
-    using result_t = lookup<const address_record*>;
-    address_record a = address_with_vacation(row, domain.name);
+lookup<address_view> sql_directory::load_address(const domain_view& domain, const db::row& row) {
+    using result_t = lookup<address_view>;
+    std::string domain_name(domain.name);
+    address_record a = address_with_vacation(row, domain_name);
     std::string key = std::to_string(domain.id) + ":" + a.local_part;
     if (auto it = address_cache_.find(key); it != address_cache_.end() && it->second) {
-        return result_t::found(it->second);
+        return result_t::found(*it->second);
     }
     auto f = query(pool_, forwardings_sql, {a.id});
     if (!f) {
@@ -96,32 +101,37 @@ lookup<const address_record*> sql_directory::load_address(const domain_record& d
     for (const auto& r : f->rows) {
         a.forwards.push_back(r.str(0));
     }
-    addresses_.push_back(std::move(a));
-    address_cache_[key] = &addresses_.back();
-    return result_t::found(&addresses_.back());
+    std::string encoded;
+    encode_address_record(a, domain.name, encoded);
+    auto view = decode_address_record(keep(std::move(encoded)), domain.name);
+    if (!view) {
+        return result_t::temp_fail(damaged);
+    }
+    address_cache_[key] = view;
+    return result_t::found(*view);
 }
 
-lookup<const address_record*> sql_directory::find_address(const domain_record& domain,
-                                                          std::string_view local_part) {
-    using result_t = lookup<const address_record*>;
+lookup<address_view> sql_directory::find_address(const domain_view& domain,
+                                                 std::string_view local_part) {
+    using result_t = lookup<address_view>;
     std::string key = std::to_string(domain.id) + ":" + std::string(local_part);
     if (auto it = address_cache_.find(key); it != address_cache_.end()) {
-        return it->second ? result_t::found(it->second) : result_t::not_found();
+        return it->second ? result_t::found(*it->second) : result_t::not_found();
     }
     auto r = query(pool_, address_sql, {domain.id, std::string(local_part)});
     if (!r) {
         return result_t::temp_fail(db::describe(r.error()));
     }
     if (r->rows.empty()) {
-        address_cache_[key] = nullptr;
+        address_cache_[key] = std::nullopt;
         return result_t::not_found();
     }
     return load_address(domain, r->rows.front());
 }
 
-lookup<const address_record*> sql_directory::find_full_name(const domain_record& domain,
-                                                            std::string_view normalized) {
-    using result_t = lookup<const address_record*>;
+lookup<address_view> sql_directory::find_full_name(const domain_view& domain,
+                                                   std::string_view normalized) {
+    using result_t = lookup<address_view>;
     auto r = query(pool_, full_names_sql, {domain.id});
     if (!r) {
         return result_t::temp_fail(db::describe(r.error()));
@@ -141,7 +151,7 @@ lookup<const address_record*> sql_directory::find_full_name(const domain_record&
     return load_address(domain, *match);
 }
 
-lookup<std::vector<std::string>> sql_directory::sender_grants(const domain_record& domain,
+lookup<std::vector<std::string>> sql_directory::sender_grants(const domain_view& domain,
                                                               std::string_view local_part) {
     using result_t = lookup<std::vector<std::string>>;
     auto r = query(pool_, grants_sql, {domain.id, std::string(local_part), domain.id});

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "lib/vhost/routing_image.hh"
 #include "lib/vhost/snapshot.hh"
 
 namespace vhostmail::test {
@@ -21,7 +22,7 @@ public:
     }
 
     vhost::address_record& address(const std::string& domain, const std::string& local) {
-        auto& a = data_.at(domain).addresses[local];
+        auto& a = data_.at(domain).records[local];
         a.id = ++next_id_;
         a.local_part = local;
         return a;
@@ -41,26 +42,36 @@ public:
     }
 
     void grant(const std::string& domain, const std::string& local, const std::string& login) {
-        data_.at(domain).grants[local].push_back(login);
+        data_.at(domain).grant_map[local].push_back(login);
     }
 
     void admin(const std::string& domain, const std::string& login) {
         data_.at(domain).admins.push_back(login);
     }
 
+    // A routing image of the domains, as the loader would write it.
     std::shared_ptr<const vhost::snapshot> build() {
-        auto snap = std::make_shared<vhost::snapshot>();
+        vhost::image_writer writer(size_t{64} << 20);
         for (auto& [name, d] : data_) {
-            auto copy = std::make_shared<vhost::domain_data>(d);
-            copy->index_full_names();
-            snap->domains[name] = copy;
+            vhost::domain_data copy = d;
+            for (auto& [local, a] : d.records) {
+                copy.addresses.push_back(a);
+            }
+            for (auto& [local, logins] : d.grant_map) {
+                copy.grants.emplace_back(local, logins);
+            }
+            writer.put(copy);
         }
-        snap->index_aliases();
-        return snap;
+        return writer.commit(1);
     }
 
 private:
-    std::map<std::string, vhost::domain_data> data_;
+    struct domain_input : vhost::domain_data {
+        std::map<std::string, vhost::address_record> records;
+        std::map<std::string, std::vector<std::string>> grant_map;
+    };
+
+    std::map<std::string, domain_input> data_;
     uint64_t next_id_ = 0;
 };
 

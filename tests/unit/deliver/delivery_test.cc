@@ -57,18 +57,20 @@ public:
 // Answers temp_fail for everything: the database is down.
 class down_directory final : public vhost::directory {
 public:
-    lookup<const vhost::domain_record*> find_domain(std::string_view) override {
-        return lookup<const vhost::domain_record*>::temp_fail("db down");
+    lookup<vhost::domain_view> find_domain(std::string_view) override {
+        return lookup<vhost::domain_view>::temp_fail("db down");
     }
-    lookup<const vhost::address_record*> find_address(const vhost::domain_record&,
-                                                      std::string_view) override {
-        return lookup<const vhost::address_record*>::temp_fail("db down");
+
+    lookup<vhost::address_view> find_address(const vhost::domain_view&, std::string_view) override {
+        return lookup<vhost::address_view>::temp_fail("db down");
     }
-    lookup<const vhost::address_record*> find_full_name(const vhost::domain_record&,
-                                                        std::string_view) override {
-        return lookup<const vhost::address_record*>::temp_fail("db down");
+
+    lookup<vhost::address_view> find_full_name(const vhost::domain_view&,
+                                               std::string_view) override {
+        return lookup<vhost::address_view>::temp_fail("db down");
     }
-    lookup<std::vector<std::string>> sender_grants(const vhost::domain_record&,
+
+    lookup<std::vector<std::string>> sender_grants(const vhost::domain_view&,
                                                    std::string_view) override {
         return lookup<std::vector<std::string>>::temp_fail("db down");
     }

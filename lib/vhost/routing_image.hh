@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// routing_image.hh - the routing data as one compact, append-only image in memory: a header,
+// one immutable segment per domain (image_segment.hh), and per version a small index ("root")
+// of buckets that map every domain and domain alias name to its segment. A refresh appends the
+// segments of the changed domains, new copies of only the buckets their names fall in, and a
+// new root, then publishes the root; every version stays readable until the image is dropped,
+// so a snapshot (snapshot.hh) is just (image, root) and needs no lock. When the appended
+// garbage outgrows the live data, the writer copies the live segments into a fresh image.
+//
+// The image lives in a memory file (memfd) mapped MAP_SHARED, so the same bytes could be
+// mapped by other processes; offsets, never pointers, link its parts. docs/architecture.md
+// "The routing image" gives the layout and the sizes.
+// Thread safety: image_writer is used by one thread (the refresher); an image_file is read by
+// any thread through snapshots, while the writer appends beyond what they read.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lib/vhost/image_layout.hh"
+#include "lib/vhost/image_segment.hh"
+
+namespace vhostmail::vhost {
+
+// One mapped image. Snapshots keep it alive; it is unmapped when the last one goes.
+class image_file {
+public:
+    // A new, empty image in an anonymous memory file; `reserve` bytes of address space are
+    // mapped up front (nothing is allocated until written). Throws std::system_error.
+    static std::shared_ptr<image_file> create(size_t reserve);
+    ~image_file();
+    image_file(const image_file&) = delete;
+    image_file& operator=(const image_file&) = delete;
+
+    const uint8_t* base() const { return base_; }
+
+    size_t used() const { return used_; }
+
+    size_t reserved() const { return reserve_; }
+
+    // Writer only: copies `bytes` to the end (8-byte aligned) and returns its offset. Throws
+    // std::system_error when the reservation is exceeded or the memory file cannot grow.
+    uint64_t append(std::string_view bytes);
+    // Writer only: makes `root` the current version (stored in the header for other mappers).
+    void publish(uint64_t root, uint64_t serial);
+
+private:
+    image_file(int fd, uint8_t* base, size_t reserve);
+
+    int fd_;
+    uint8_t* base_;
+    size_t reserve_;
+    size_t file_size_ = 0;
+    size_t used_ = 0;
+};
+
+class snapshot;
+
+// Builds and updates the image: the loader puts and removes domains, then commits a version.
+// Throws std::system_error when memory for the image cannot be had (the refresh fails; the
+// versions already published stay valid).
+class image_writer {
+public:
+    explicit image_writer(size_t reserve = size_t{8} << 30) : reserve_(reserve) {}
+
+    // Starts over in a new image (a full load): every domain must be put again.
+    void start_full();
+    // Adds or replaces the domain (by id). False when it cannot be stored (a domain over the
+    // 4 GiB segment limit): the refresh fails, the previous version stays.
+    bool put(const domain_data& d);
+    void remove(uint64_t domain_id);
+
+    // Forgets the puts and removes since the last commit.
+    void discard() { pending_.clear(); }
+
+    // Publishes the changes since the last commit as a new version.
+    std::shared_ptr<const snapshot> commit(uint64_t serial);
+
+    size_t live_bytes() const { return live_bytes_; }
+
+private:
+    struct pending {
+        uint64_t id;
+        uint64_t segment;  // 0: removed
+    };
+
+    void ensure_image();
+    bool fits(size_t more) const;
+    std::optional<domain_segment> segment(uint64_t offset) const;
+    size_t segment_bytes(uint64_t offset) const;
+    std::vector<std::pair<uint32_t, uint32_t>> names_of(uint64_t segment) const;  // hash, index
+    uint64_t write_bucket(const std::vector<image_bucket_entry>& entries);
+    std::shared_ptr<const snapshot> write_root(const std::vector<uint64_t>& buckets,
+                                               uint64_t serial);
+    std::shared_ptr<const snapshot> write_index(uint64_t serial);
+    void move_to(std::shared_ptr<image_file> into);
+    size_t index_bytes() const;
+    bool needs_compaction() const;
+
+    size_t reserve_;
+    std::shared_ptr<image_file> file_;
+    std::vector<std::pair<uint64_t, uint64_t>> segments_;  // domain id -> segment, by id
+    std::vector<pending> pending_;
+    uint64_t root_ = 0;  // the published root of file_ (0: none yet)
+    uint32_t bucket_count_ = 0;
+    size_t live_bytes_ = 0;  // bytes of the current segments
+    size_t names_ = 0;       // names (domains and aliases) in the index
+};
+
+}  // namespace vhostmail::vhost
