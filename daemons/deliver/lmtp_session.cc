@@ -66,7 +66,8 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
       routing_(settings_.get()->routing_copy
                    ? std::optional(vhost::routing_source::copy_settings{
                          db_settings_from(*cfg), cfg->get_duration("lmtpd_refresh_interval"),
-                         "mail is routed by direct database queries"})
+                         "mail is routed by direct database queries"}
+                                       .per_host(*cfg, false))
                    : std::nullopt,
                &pool_) {
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon

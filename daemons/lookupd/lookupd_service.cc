@@ -50,7 +50,8 @@ lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
                                                settings_.get()->refresh_interval,
                                                settings_.get()->freshness.outage_grace.count() > 0
                                                    ? "lookups answer TEMP after the outage grace"
-                                                   : "lookups answer TEMP"},
+                                                   : "lookups answer TEMP"}
+              .per_host(*cfg, true),
           nullptr) {}
 
 lookupd_service::~lookupd_service() = default;

@@ -49,7 +49,7 @@ milter_service::milter_service(const config::config& cfg)
           vhost::routing_source::copy_settings{
               db_settings_from(cfg), cfg.get_duration("milter_refresh_interval"),
               "the From check answers 451 4.3.0, signing goes on with the keys last read",
-              [this](db::connection& conn, const vhost::snapshot&) -> db::outcome<void> {
+              [this](db::connection& conn) -> db::outcome<void> {
                   auto loaded = store_.load(conn);
                   if (!loaded) {
                       return loaded.error();
@@ -57,7 +57,8 @@ milter_service::milter_service(const config::config& cfg)
                   std::lock_guard lock(signing_mutex_);
                   signing_ = *loaded;
                   return {};
-              }},
+              }}
+              .per_host(cfg, false),
           nullptr) {
     resolve_.trace = false;
 }

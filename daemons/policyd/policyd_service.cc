@@ -48,9 +48,8 @@ policyd_service::policyd_service(std::shared_ptr<const config::config> cfg)
           vhost::routing_source::copy_settings{
               db_settings_from(*cfg), cfg->get_duration("policyd_refresh_interval"),
               "policy checks use their fault actions",
-              [this](db::connection& conn, const vhost::snapshot&) {
-                  return store_.load_limits(conn);
-              }},
+              [this](db::connection& conn) { return store_.load_limits(conn); }}
+              .per_host(*cfg, false),
           nullptr),
       engine_(
           store_, [this](const vhost::freshness& rules) { return routing_.current_copy(rules); },

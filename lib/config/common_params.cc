@@ -132,6 +132,13 @@ void add_common_params(param_table& t) {
            .type = pt::string,
            .default_value = "+",
            .doc = "characters that separate a local part from its extension (\"\" = none)"});
+    t.add({.name = std::string(common::routing_image_file),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "one copy of the routing data per host: vhostmail-lookupd writes it to this"
+                  " file (on a tmpfs, e.g. /run/vhostmail/routing.image) and policyd, lmtpd and"
+                  " the milter map it read-only instead of loading their own (\"\" = each"
+                  " keeps its own copy)"});
     t.add({.name = std::string(common::propagate_unmatched_extensions),
            .type = pt::boolean,
            .default_value = "yes",

@@ -40,6 +40,7 @@ inline constexpr std::string_view syslog_facility = "syslog_facility";
 inline constexpr std::string_view mail_owner_user = "mail_owner_user";
 inline constexpr std::string_view recipient_delimiter = "recipient_delimiter";
 inline constexpr std::string_view propagate_unmatched_extensions = "propagate_unmatched_extensions";
+inline constexpr std::string_view routing_image_file = "routing_image_file";
 }  // namespace common
 
 // Declares the shared parameters above in `table` (defaults in common_params.cc). Throws

@@ -19,20 +19,24 @@ namespace vhostmail::vhost {
 
 inline constexpr char image_magic[8] = {'V', 'H', 'M', 'I', 'M', 'G', '0', '1'};
 inline constexpr uint32_t image_format_version = 1;
+// image_header::state
+inline constexpr uint32_t image_db_down = 1u << 0;     // the writer cannot reach the database
+inline constexpr uint32_t image_superseded = 1u << 1;  // a newer image replaced this one
+
 inline constexpr uint32_t root_magic = 0x54524856;    // "VHRT"
 inline constexpr uint32_t bucket_magic = 0x4b424856;  // "VHBK"
 
 struct image_header {
     char magic[8];
     uint32_t format;
-    uint32_t flags;
+    uint32_t state;   // image_state bits, updated by the writer
     uint64_t root;    // the current version's root (0: none yet); stored last, with release
     uint64_t serial;  // its change serial
     uint64_t used;    // bytes written when it was published
-    uint64_t reserved;
-    uint64_t spare[2];
+    uint64_t reserved;     // readers map this many bytes: the image never grows beyond
+    int64_t confirmed_ns;  // CLOCK_MONOTONIC when the data was last proven current
+    uint64_t spare;
 };
-
 static_assert(sizeof(image_header) == 64);
 
 struct root_header {

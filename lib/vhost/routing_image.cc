@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 #include <unordered_map>
@@ -39,10 +41,19 @@ uint32_t bucket_count_for(size_t names) {
 
 }  // namespace
 
-std::shared_ptr<image_file> image_file::create(size_t reserve) {
-    int fd = memfd_create("vhostmail-routing", MFD_CLOEXEC);
+std::shared_ptr<image_file> image_file::create(size_t reserve, const std::string& path) {
+    int fd = -1;
+    std::string staging;
+    if (path.empty()) {
+        fd = memfd_create("vhostmail-routing", MFD_CLOEXEC);
+    } else {
+        // Written under a name of its own, renamed over `path` once it holds a version.
+        staging = path + ".new";
+        unlink(staging.c_str());
+        fd = open(staging.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+    }
     if (fd < 0) {
-        fail("memfd_create");
+        fail(path.empty() ? "memfd_create" : "routing image file");
     }
     void* base = mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
     if (base == MAP_FAILED) {
@@ -52,12 +63,45 @@ std::shared_ptr<image_file> image_file::create(size_t reserve) {
         fail("mmap");
     }
     std::shared_ptr<image_file> file(new image_file(fd, static_cast<uint8_t*>(base), reserve));
+    file->path_ = path;
+    file->staging_ = staging;
     image_header h{};
     std::memcpy(h.magic, image_magic, sizeof(h.magic));
     h.format = image_format_version;
     h.reserved = reserve;
-    file->used_ = 0;
     file->append({reinterpret_cast<const char*>(&h), sizeof(h)});
+    return file;
+}
+
+std::shared_ptr<const image_file> image_file::open_read_only(const std::string& path,
+                                                             std::string& error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        error = path + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    image_header h{};
+
+    struct stat st {};
+
+    if (fstat(fd, &st) != 0 || pread(fd, &h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h)) ||
+        std::memcmp(h.magic, image_magic, sizeof(h.magic)) != 0 ||
+        h.format != image_format_version || h.reserved < sizeof(h) ||
+        h.reserved > (size_t{1} << 46)) {
+        error = path + ": not a routing image of this version";
+        close(fd);
+        return nullptr;
+    }
+    void* base = mmap(nullptr, h.reserved, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    close(fd);  // the mapping keeps the file
+    if (base == MAP_FAILED) {
+        error = path + ": mmap: " + std::strerror(errno);
+        return nullptr;
+    }
+    std::shared_ptr<image_file> file(new image_file(-1, static_cast<uint8_t*>(base), h.reserved));
+    file->path_ = path;
+    file->inode_ = st.st_ino;
+    file->device_ = st.st_dev;
     return file;
 }
 
@@ -66,7 +110,54 @@ image_file::image_file(int fd, uint8_t* base, size_t reserve)
 
 image_file::~image_file() {
     munmap(base_, reserve_);
-    close(fd_);
+    if (fd_ >= 0) {
+        close(fd_);
+    }
+}
+
+image_header* image_file::header() const {
+    return reinterpret_cast<image_header*>(base_);
+}
+
+uint64_t image_file::published_root() const {
+    return std::atomic_ref<uint64_t>(header()->root).load(std::memory_order_acquire);
+}
+
+uint64_t image_file::published_used() const {
+    return std::atomic_ref<uint64_t>(header()->used).load(std::memory_order_relaxed);
+}
+
+int64_t image_file::confirmed_ns() const {
+    return std::atomic_ref<int64_t>(header()->confirmed_ns).load(std::memory_order_relaxed);
+}
+
+uint32_t image_file::state() const {
+    return std::atomic_ref<uint32_t>(header()->state).load(std::memory_order_relaxed);
+}
+
+void image_file::confirm(int64_t monotonic_ns, bool db_down) {
+    std::atomic_ref<int64_t>(header()->confirmed_ns).store(monotonic_ns, std::memory_order_relaxed);
+    std::atomic_ref<uint32_t> state(header()->state);
+    if (db_down) {
+        state.fetch_or(image_db_down, std::memory_order_relaxed);
+    } else {
+        state.fetch_and(~image_db_down, std::memory_order_relaxed);
+    }
+}
+
+void image_file::supersede() {
+    std::atomic_ref<uint32_t>(header()->state)
+        .fetch_or(image_superseded, std::memory_order_release);
+}
+
+void image_file::install() {
+    if (staging_.empty()) {
+        return;
+    }
+    if (rename(staging_.c_str(), path_.c_str()) != 0) {
+        fail("routing image rename");
+    }
+    staging_.clear();
 }
 
 uint64_t image_file::append(std::string_view bytes) {
@@ -97,6 +188,9 @@ void image_file::publish(uint64_t root, uint64_t serial) {
 }
 
 void image_writer::start_full() {
+    if (file_ && !retired_) {
+        retired_ = file_;
+    }
     file_.reset();
     segments_.clear();
     pending_.clear();
@@ -107,7 +201,22 @@ void image_writer::start_full() {
 
 void image_writer::ensure_image() {
     if (!file_) {
-        file_ = image_file::create(reserve_);
+        new_image(reserve_);
+    }
+}
+
+void image_writer::new_image(size_t reserve) {
+    if (file_ && !retired_) {
+        retired_ = file_;
+    }
+    file_ = image_file::create(reserve, path_);
+    reserve_ = reserve;
+}
+
+void image_writer::confirm(int64_t monotonic_ns, bool db_down) {
+    auto& published = retired_ ? retired_ : file_;  // a new image is not installed yet
+    if (published) {
+        published->confirm(monotonic_ns, db_down);
     }
 }
 
@@ -128,7 +237,7 @@ bool image_writer::put(const domain_data& d) {
     ensure_image();
     if (!fits(seg.size())) {
         // The reservation is full: move the live data into a larger image first.
-        move_to(image_file::create(std::max(reserve_ * 2, file_->used() + seg.size() * 4)));
+        move_to(std::max(reserve_ * 2, file_->used() + seg.size() * 4));
     }
     pending_.push_back({d.domain.id, file_->append(seg)});
     return true;
@@ -179,6 +288,15 @@ std::shared_ptr<const snapshot> image_writer::write_root(const std::vector<uint6
     std::memcpy(block.data() + sizeof(h), buckets.data(), buckets.size() * sizeof(uint64_t));
     root_ = file_->append(block);
     file_->publish(root_, serial);
+    if (retired_) {
+        // The first version of a new image: it takes the old one's place at the path.
+        file_->confirm(retired_->confirmed_ns(), retired_->state() & image_db_down);
+        file_->install();
+        retired_->supersede();
+        retired_.reset();
+    } else if (!path_.empty() && root_ != 0 && file_->used() > 0) {
+        file_->install();  // the very first image (installing twice is harmless)
+    }
     return std::make_shared<const snapshot>(file_, root_, file_->used());
 }
 
@@ -186,10 +304,9 @@ size_t image_writer::index_bytes() const {
     return names_ * sizeof(image_bucket_entry) + size_t{bucket_count_} * 8 * 2;
 }
 
-void image_writer::move_to(std::shared_ptr<image_file> into) {
+void image_writer::move_to(size_t reserve) {
     auto from = file_;
-    file_ = std::move(into);
-    reserve_ = file_->reserved();
+    new_image(reserve);
     auto copy = [&](uint64_t& offset) {
         auto seg = segment_view(from->base(), from->used(), offset);
         offset = seg ? file_->append(seg->bytes()) : 0;
@@ -300,7 +417,7 @@ std::shared_ptr<const snapshot> image_writer::commit(uint64_t serial) {
         live_bytes_ += segment_bytes(offset);
     }
     if (needs_compaction() || !fits(0)) {
-        move_to(image_file::create(std::max(reserve_, (live_bytes_ + index_bytes()) * 4)));
+        move_to(std::max(reserve_, (live_bytes_ + index_bytes()) * 4));
         return write_index(serial);
     }
     for (const auto& [b, entries] : touched) {

@@ -1,20 +1,62 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/vhost/routing_source.hh"
 
+#include <thread>
+
+#include "lib/config/common_params.hh"
 #include "lib/vhost/sql_directory.hh"
 
 namespace vhostmail::vhost {
 
-routing_source::routing_source(std::optional<copy_settings> copy, db::pool* database)
-    : database_(database) {
-    if (copy) {
-        refresher_ = std::make_unique<snapshot_refresher>(
-            std::move(copy->db), copy->refresh_interval, std::move(copy->outage_note),
-            std::move(copy->on_change));
+routing_source::copy_settings&& routing_source::copy_settings::per_host(const config::config& cfg,
+                                                                        bool publisher) && {
+    image_path = cfg.get_string(config::common::routing_image_file);
+    if (!image_path.empty()) {
+        kind = publisher ? snapshot_refresher::copy_kind::published
+                         : snapshot_refresher::copy_kind::none;
     }
+    return std::move(*this);
+}
+
+routing_source::routing_source(std::optional<copy_settings> copy, db::pool* database)
+    : started_(std::chrono::steady_clock::now()), database_(database) {
+    if (!copy) {
+        return;
+    }
+    using kind = snapshot_refresher::copy_kind;
+    if (copy->kind == kind::none) {
+        reader_ = std::make_unique<image_reader>(copy->image_path);
+        if (!copy->on_change) {
+            return;  // nothing to follow: the image says how current it is
+        }
+    }
+    refresher_ = std::make_unique<snapshot_refresher>(
+        std::move(copy->db), copy->refresh_interval, std::move(copy->outage_note),
+        std::move(copy->on_change), copy->kind, copy->image_path);
+}
+
+std::shared_ptr<const snapshot> routing_source::mapped_copy(const freshness& f) const {
+    auto v = reader_->current();
+    // Just started (or lookupd just restarted): wait a moment for the first image, as a
+    // daemon with its own copy waits for its first load.
+    while (!v.snap && std::chrono::steady_clock::now() < started_ + f.first_load_wait) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        v = reader_->current();
+    }
+    auto bound = f.max_staleness;
+    if (v.db_down && f.outage_grace > bound) {
+        bound = f.outage_grace;
+    }
+    if (!v.snap || std::chrono::steady_clock::now() - v.confirmed_at > bound) {
+        return nullptr;
+    }
+    return v.snap;
 }
 
 std::shared_ptr<const snapshot> routing_source::current_copy(const freshness& f) const {
+    if (reader_) {
+        return mapped_copy(f);
+    }
     if (!refresher_) {
         return nullptr;
     }

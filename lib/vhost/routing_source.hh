@@ -10,6 +10,10 @@
 // caller either answers "temporary failure" or, with `sql_fallback` (lmtpd), routes by direct
 // queries (sql_directory: fresh data, a few queries per address). Changing the rules is a
 // change of `freshness`, never of a daemon.
+//
+// With routing_image_file set, lookupd publishes its copy in that file and the other daemons
+// map it (image_reader) instead of keeping one: the same rules apply to the time lookupd last
+// proved the data current, and to its view of whether the database is reachable.
 // Thread safety: all methods may be called from any thread.
 #pragma once
 
@@ -18,8 +22,10 @@
 #include <optional>
 #include <string>
 
+#include "lib/config/config.hh"
 #include "lib/db/pool.hh"
 #include "lib/vhost/directory.hh"
+#include "lib/vhost/image_reader.hh"
 #include "lib/vhost/snapshot_refresher.hh"
 
 namespace vhostmail::vhost {
@@ -40,6 +46,14 @@ public:
         std::chrono::milliseconds refresh_interval;  // poll of the change serial
         std::string outage_note;                     // what an outage means, for the log
         snapshot_refresher::on_change_fn on_change{};
+        // own: a copy of its own; published: also write it to image_path; none: map the copy
+        // another daemon publishes at image_path (on_change then follows the serial).
+        snapshot_refresher::copy_kind kind = snapshot_refresher::copy_kind::own;
+        std::string image_path{};
+
+        // As routing_image_file asks: lookupd (`publisher`) publishes its copy, every other
+        // daemon maps it; unset, each keeps its own.
+        copy_settings&& per_host(const config::config& cfg, bool publisher) &&;
     };
 
     // `copy`: keep an in-memory copy (nullopt: none, every answer from the database).
@@ -58,7 +72,11 @@ public:
     void stop();
 
 private:
+    std::shared_ptr<const snapshot> mapped_copy(const freshness& f) const;
+
     std::unique_ptr<snapshot_refresher> refresher_;
+    std::unique_ptr<image_reader> reader_;  // the copy another daemon publishes
+    std::chrono::steady_clock::time_point started_;
     db::pool* database_;
 };
 

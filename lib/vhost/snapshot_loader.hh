@@ -32,6 +32,10 @@ struct refresh_stats {
 
 class snapshot_loader {
 public:
+    // `image_path`: also publish each version in that file for other processes; "": none.
+    explicit snapshot_loader(std::string image_path = "")
+        : writer_(size_t{8} << 30, std::move(image_path)) {}
+
     // Brings the copy up to date. Returns the current snapshot (the same pointer when nothing
     // changed). Database errors are returned as they are (memory errors as local errors); the
     // previous snapshot stays valid.
@@ -39,6 +43,11 @@ public:
                                                          refresh_stats& stats);
 
     const std::shared_ptr<const snapshot>& current() const { return current_; }
+
+    // Stamps the published image: proven current at `at`, or the database is unreachable.
+    void confirm(std::chrono::steady_clock::time_point at, bool db_down) {
+        writer_.confirm(at.time_since_epoch().count(), db_down);
+    }
 
 private:
     db::outcome<std::shared_ptr<const snapshot>> read(db::connection& conn, refresh_stats& stats);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/vhost/snapshot_refresher.hh"
 
+#include <optional>
+
 #include "lib/log/log.hh"
 
 namespace vhostmail::vhost {
@@ -15,11 +17,14 @@ db::settings one_connection(db::settings s) {
 }  // namespace
 
 snapshot_refresher::snapshot_refresher(db::settings db, std::chrono::milliseconds interval,
-                                       std::string outage_note, on_change_fn on_change)
+                                       std::string outage_note, on_change_fn on_change,
+                                       copy_kind kind, std::string image_path)
     : pool_(one_connection(std::move(db))),
       interval_(interval),
       outage_note_(std::move(outage_note)),
-      on_change_(std::move(on_change)) {
+      on_change_(std::move(on_change)),
+      kind_(kind),
+      image_path_(kind == copy_kind::published ? std::move(image_path) : std::string()) {
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -44,16 +49,38 @@ bool snapshot_refresher::wait_first_load(std::chrono::milliseconds max) {
     return first_cv_.wait_for(lock, max, [this] { return first_done_ || stopping_; });
 }
 
+namespace {
+
+const char* serial_sql = "SELECT COALESCE(SUM(serial), 0) FROM routing_serial";
+
+}  // namespace
+
 void snapshot_refresher::loop() {
-    snapshot_loader loader;
+    snapshot_loader loader(image_path_);
+    auto last_confirmed = snapshot_holder::clock::time_point{};
+    std::optional<uint64_t> serial_seen;  // copy_kind::none: the serial on_change last saw
     while (true) {
         auto started = snapshot_holder::clock::now();
         refresh_stats stats;
         auto result =
             pool_.run([&](db::connection& conn) -> db::outcome<std::shared_ptr<const snapshot>> {
+                if (kind_ == copy_kind::none) {
+                    auto serial = conn.query(serial_sql);
+                    if (!serial) {
+                        return serial.error();
+                    }
+                    uint64_t now = serial->rows.empty() ? 0 : serial->rows.front().u64(0);
+                    if (serial_seen != now && on_change_) {
+                        if (auto extra = on_change_(conn); !extra) {
+                            return extra.error();
+                        }
+                    }
+                    serial_seen = now;
+                    return std::shared_ptr<const snapshot>();
+                }
                 auto r = loader.refresh(conn, stats);
                 if (r && stats.changed && on_change_) {
-                    if (auto extra = on_change_(conn, **r); !extra) {
+                    if (auto extra = on_change_(conn); !extra) {
                         return extra.error();
                     }
                 }
@@ -73,9 +100,16 @@ void snapshot_refresher::loop() {
                     stats.full ? " (full)" : "", stats.rows_read, (*result)->live_bytes() / 1024,
                     took.count());
             }
-            holder_.confirm(*result, started);
-        } else if (!db_down_.exchange(true)) {
-            log::warning("database unavailable, {}: {}", outage_note_, result.error().message);
+            if (*result) {
+                holder_.confirm(*result, started);
+                loader.confirm(started, false);
+                last_confirmed = started;
+            }
+        } else {
+            loader.confirm(last_confirmed, true);
+            if (!db_down_.exchange(true)) {
+                log::warning("database unavailable, {}: {}", outage_note_, result.error().message);
+            }
         }
         std::unique_lock lock(stop_mutex_);
         if (!first_done_.load(std::memory_order_relaxed)) {

@@ -23,16 +23,24 @@ namespace vhostmail::vhost {
 
 class snapshot_refresher {
 public:
-    // Called on the refresher thread after a refresh that changed the snapshot, with the
-    // connection it used (still inside no transaction), so a daemon can reload data that the
-    // same triggers version (policyd's send limits). An error it returns is logged and the
-    // refresh counts as failed (the snapshot is not confirmed).
-    using on_change_fn = std::function<db::outcome<void>(db::connection&, const snapshot&)>;
+    // Called on the refresher thread after a refresh that changed the snapshot (or, without
+    // a copy, after the change serial moved), with the connection it used (still inside no
+    // transaction), so a daemon can reload data that the same triggers version (policyd's
+    // send limits). An error it returns is logged and the refresh counts as failed (the
+    // snapshot is not confirmed).
+    using on_change_fn = std::function<db::outcome<void>(db::connection&)>;
+
+    enum class copy_kind {
+        own,        // keep a copy in this process
+        published,  // keep one and publish it in `image_path` for the host's other daemons
+        none,       // keep none (the daemon maps another's image): only watch the serial
+    };
 
     // Starts the thread, with a one-connection pool from `db` (hosts, credentials, timeouts).
     // `outage_note` says in logs what an outage means ("lookups answer TEMP").
-    snapshot_refresher(db::settings db, std::chrono::milliseconds interval,
-                       std::string outage_note, on_change_fn on_change = {});
+    snapshot_refresher(db::settings db, std::chrono::milliseconds interval, std::string outage_note,
+                       on_change_fn on_change = {}, copy_kind kind = copy_kind::own,
+                       std::string image_path = "");
     ~snapshot_refresher();
     snapshot_refresher(const snapshot_refresher&) = delete;
     snapshot_refresher& operator=(const snapshot_refresher&) = delete;
@@ -59,6 +67,8 @@ private:
     std::atomic<std::chrono::milliseconds> interval_;
     const std::string outage_note_;
     on_change_fn on_change_;
+    const copy_kind kind_;
+    const std::string image_path_;
     snapshot_holder holder_;
     std::atomic<bool> db_down_{false};
     std::mutex stop_mutex_;

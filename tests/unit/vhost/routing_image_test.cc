@@ -4,12 +4,18 @@
 // across compactions into new images, and an old version keeps answering its own state.
 #include "lib/vhost/routing_image.hh"
 
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
+#include <sys/stat.h>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
+#include "lib/vhost/image_reader.hh"
 #include "lib/vhost/snapshot.hh"
 
 using namespace vhostmail;
@@ -337,4 +343,62 @@ TEST_CASE("a domain whose alias moves to another domain is found there") {
     CHECK(v3->find_domain("b.example", seg) == snapshot::found::no);
     CHECK(v3->find_domain("a.example", seg) == snapshot::found::yes);
     CHECK(v3->serial() == 3);
+}
+
+TEST_CASE("a reader of the published file follows every version, across new images") {
+    char dir_template[] = "/tmp/vhm-image-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    std::string path = std::string(dir_template) + "/routing.image";
+    {
+        image_reader reader(path);
+        CHECK(!reader.current().snap);  // nothing published yet
+
+        // A small reservation, so new images replace the file while the reader holds one.
+        image_writer writer(size_t{1} << 20, path);
+        std::mt19937 rng(3);
+        uint64_t next = 1;
+        for (int round = 0; round < 60; ++round) {
+            for (int i = 0; i < 20; ++i) {
+                domain_data d;
+                d.domain.id = 1 + rng() % 50;
+                d.domain.name = "d" + std::to_string(d.domain.id) + ".example";
+                d.version = round;
+                for (int a = 0; a < 30; ++a) {
+                    d.addresses.push_back(make_address(next++, "u" + std::to_string(a)));
+                }
+                REQUIRE(writer.put(d));
+            }
+            auto mine = writer.commit(100 + round);
+            auto now = std::chrono::steady_clock::now();
+            writer.confirm(now.time_since_epoch().count(), round % 2 == 1);
+            // The reader may look at the path only every 100 ms: a superseded image is
+            // followed at the next look.
+            image_reader fresh_reader(path);
+            for (auto* r : {&reader, &fresh_reader}) {
+                auto v = r->current();
+                for (int wait = 0; wait < 40 && (!v.snap || v.snap->serial() != mine->serial());
+                     ++wait) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                    v = r->current();
+                }
+                REQUIRE(v.snap);
+                CHECK(v.snap->serial() == mine->serial());
+                CHECK(v.snap->domain_count() == mine->domain_count());
+                CHECK(v.confirmed_at == now);
+                CHECK(v.db_down == (round % 2 == 1));
+                domain_segment a, b;
+                REQUIRE(mine->find_domain("d1.example", a) == v.snap->find_domain("d1.example", b));
+                if (a.bytes().size() > 0) {
+                    CHECK(describe(a) == describe(b));
+                }
+            }
+        }
+
+        struct stat st {};
+
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0640);
+        CHECK(::stat((path + ".new").c_str(), &st) != 0);  // nothing left half written
+    }
+    std::filesystem::remove_all(dir_template);
 }
