@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <malloc.h>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -46,8 +47,12 @@ const std::string admins_sql =
     " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id" VHM_RANGE(
         "da.domain_id") " ORDER BY da.domain_id, d.name, a.local_part";
 #undef VHM_RANGE
-const char* serial_sql = "SELECT COALESCE(SUM(serial), 0) FROM routing_serial";
+const char* serials_sql = "SELECT node, serial FROM routing_serial";
 const char* versions_sql = "SELECT domain_id, version FROM routing_versions";
+// The domains a node changed after serial ? (sql/migrations/0008_routing_changes.sql).
+const char* changes_sql =
+    "SELECT domain_id, version FROM routing_versions WHERE node = ? AND node_serial > ?";
+constexpr unsigned bad_field_error = 1054;  // ER_BAD_FIELD_ERROR: 0008 not applied yet
 const char* domain_ids_sql = "SELECT id FROM domains ORDER BY id";
 
 // Domains read in one batch of a full load: enough to keep the query count low, few enough
@@ -188,47 +193,83 @@ db::outcome<void> store(image_writer& writer, batch& b) {
 
 }  // namespace
 
+namespace {
+
+db::outcome<node_serials> read_serials(conn_t& conn) {
+    auto rows = conn.query(serials_sql);
+    if (!rows) {
+        return rows.error();
+    }
+    node_serials out;
+    for (const auto& r : rows->rows) {
+        out[r.str(0)] = r.u64(1);
+    }
+    return out;
+}
+
+uint64_t sum(const node_serials& serials) {
+    uint64_t total = 0;
+    for (const auto& [node, serial] : serials) {
+        total += serial;
+    }
+    return total;
+}
+
+}  // namespace
+
+// The domains changed since `seen`, with their versions: by node serial (an index range per
+// node that moved); without migration 0008, nullopt (the caller loads everything).
+db::outcome<std::optional<std::unordered_map<uint64_t, uint64_t>>> snapshot_loader::changes(
+    conn_t& conn, const node_serials& now) {
+    std::unordered_map<uint64_t, uint64_t> changed;
+    for (const auto& [node, serial] : now) {
+        auto known = seen_.find(node);
+        uint64_t since = known == seen_.end() ? 0 : known->second;
+        if (serial == since) {
+            continue;
+        }
+        auto rows = conn.query(changes_sql, {db::param{node}, db::param{since}});
+        if (!rows) {
+            if (rows.error().code == bad_field_error) {
+                return std::optional<std::unordered_map<uint64_t, uint64_t>>();
+            }
+            return rows.error();
+        }
+        for (const auto& r : rows->rows) {
+            changed[r.u64(0)] = r.u64(1);
+        }
+    }
+    return std::optional(std::move(changed));
+}
+
 db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
                                                                    refresh_stats& stats) {
-    auto serial = conn.query(serial_sql);
-    if (!serial) {
-        return serial.error();
+    auto serials = read_serials(conn);
+    if (!serials) {
+        return serials.error();
     }
-    auto version_rows = conn.query(versions_sql);
-    if (!version_rows) {
-        return version_rows.error();
-    }
-    std::unordered_map<uint64_t, uint64_t> versions;
-    versions.reserve(version_rows->rows.size());
-    for (const auto& r : version_rows->rows) {
-        versions[r.u64(0)] = r.u64(1);
-    }
-    std::vector<db::row>().swap(version_rows->rows);
-    uint64_t new_serial = serial->rows.empty() ? 0 : serial->rows.front().u64(0);
-
-    // Which domains changed: a version differs from the one the image holds, or a domain the
-    // image holds has no version row any more.
-    std::vector<uint64_t> changed;
+    std::optional<std::unordered_map<uint64_t, uint64_t>> changed;
     if (current_) {
-        std::unordered_map<uint64_t, uint64_t> held;
-        held.reserve(current_->domain_count());
-        current_->for_each_domain(
-            [&](const domain_segment& seg) { held[seg.domain().id] = seg.version(); });
-        for (const auto& [id, version] : versions) {
-            auto it = held.find(id);
-            if (it == held.end() ? true : it->second != version) {
-                changed.push_back(id);
-            }
+        auto found = changes(conn, *serials);
+        if (!found) {
+            return found.error();
         }
-        for (const auto& [id, version] : held) {
-            if (!versions.contains(id)) {
-                changed.push_back(id);
-            }
-        }
+        changed = std::move(*found);
     }
-    stats.full = !current_ || changed.size() > std::max<size_t>(32, versions.size() / 8);
+    stats.full = !changed || changed->size() > std::max<size_t>(32, current_->domain_count() / 8);
     try {
         if (stats.full) {
+            // Versions only for the segments' stamps; ids in batches.
+            auto version_rows = conn.query(versions_sql);
+            if (!version_rows) {
+                return version_rows.error();
+            }
+            std::unordered_map<uint64_t, uint64_t> versions;
+            versions.reserve(version_rows->rows.size());
+            for (const auto& r : version_rows->rows) {
+                versions[r.u64(0)] = r.u64(1);
+            }
+            std::vector<db::row>().swap(version_rows->rows);
             auto ids = conn.query(domain_ids_sql);
             if (!ids) {
                 return ids.error();
@@ -246,10 +287,15 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
                 stats.domains_read += b.domains().size();
             }
         } else {
-            std::sort(changed.begin(), changed.end());
-            for (uint64_t id : changed) {
+            std::vector<uint64_t> ids;
+            ids.reserve(changed->size());
+            for (const auto& [id, version] : *changed) {
+                ids.push_back(id);
+            }
+            std::sort(ids.begin(), ids.end());
+            for (uint64_t id : ids) {
                 batch b(id, id);
-                if (auto r = b.read(conn, versions, stats); !r) {
+                if (auto r = b.read(conn, *changed, stats); !r) {
                     return r.error();
                 }
                 if (b.domains().empty()) {
@@ -260,7 +306,9 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
                 ++stats.domains_read;
             }
         }
-        return writer_.commit(new_serial);
+        auto snap = writer_.commit(sum(*serials));
+        pending_seen_ = std::move(*serials);
+        return snap;
     } catch (const std::system_error& e) {
         return image_error(e.what());
     } catch (const std::bad_alloc&) {
@@ -272,11 +320,11 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& co
                                                                       refresh_stats& stats) {
     stats = {};
     if (current_) {
-        auto serial = conn.query(serial_sql);
-        if (!serial) {
-            return serial.error();
+        auto serials = read_serials(conn);
+        if (!serials) {
+            return serials.error();
         }
-        if (!serial->rows.empty() && serial->rows.front().u64(0) == current_->serial()) {
+        if (*serials == seen_) {
             return current_;
         }
     }
@@ -301,6 +349,7 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& co
     }
     stats.changed = true;
     current_ = *snap;
+    seen_ = std::move(pending_seen_);
     if (stats.full) {
         // A full load's rows (one batch at a time) were freed; give the pages back.
         malloc_trim(0);

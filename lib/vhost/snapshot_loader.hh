@@ -2,26 +2,35 @@
 // snapshot_loader.hh - reads the routing data from MariaDB into the routing image
 // (routing_image.hh) and keeps it current.
 //
-// Change detection: triggers bump routing_serial (one row per writing server) and
-// routing_versions.version (per domain) in the same transaction as any routing change
-// (sql/migrations/0001_initial.sql). A refresh reads SUM(serial) (a few rows); if it moved, it
-// reads inside one START TRANSACTION WITH CONSISTENT SNAPSHOT the versions, then only the domains
-// whose version changed (or everything, when many changed), so the new version is one
-// consistent state. A full load reads the domains in batches of ids, so the rows held in memory
-// at once are those of one batch, not of the whole data set.
-// A refresh that succeeds proves the snapshot current as of the moment it started.
-// Thread safety: snapshot_holder may be read by any thread; a snapshot_loader by one thread.
+// Change detection: triggers bump routing_serial (one row per writing server) and mark the
+// domain's routing_versions row with that server and its new serial, in the same transaction
+// as any routing change (sql/migrations/0001_initial.sql, 0008_routing_changes.sql). A refresh
+// reads the serials (a few rows); if one moved, it reads inside one START TRANSACTION WITH
+// CONSISTENT SNAPSHOT the serials again, the domains each moved server changed since the
+// serial last seen of it (an index range, not every domain's version), then only those domains
+// (or everything, when many changed), so the new version is one consistent state and a change
+// costs work in proportion to the domains it touched. A full load reads the domains in batches of
+// ids, so the rows held in memory at once are those of one batch, not of the whole data set. A
+// refresh that succeeds proves the snapshot current as of the moment it started. Thread safety:
+// snapshot_holder may be read by any thread; a snapshot_loader by one thread.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 
 #include "lib/db/connection.hh"
 #include "lib/vhost/routing_image.hh"
 #include "lib/vhost/snapshot.hh"
 
 namespace vhostmail::vhost {
+
+// Each server's change serial (routing_serial), by name.
+using node_serials = std::map<std::string, uint64_t>;
 
 struct refresh_stats {
     bool changed = false;
@@ -51,9 +60,13 @@ public:
 
 private:
     db::outcome<std::shared_ptr<const snapshot>> read(db::connection& conn, refresh_stats& stats);
+    db::outcome<std::optional<std::unordered_map<uint64_t, uint64_t>>> changes(
+        db::connection& conn, const node_serials& now);
 
     image_writer writer_;
     std::shared_ptr<const snapshot> current_;
+    node_serials seen_;          // the serials current_ was read at
+    node_serials pending_seen_;  // those of a read not yet committed
 };
 
 // One full load, for one-shot users (`vhostmail check`, `vhostmail resolve`).

@@ -144,6 +144,36 @@ def sender_order(db, mp):
     wait_until(mp, "senders", SENDER_ORDER[0], (FOUND, SENDER_ORDER[1]))
 
 
+def incremental_changes(db, mp, d):
+    """A change re-reads only the domain it touched, found by the changing server's serial
+    (sql/migrations/0008_routing_changes.sql), also when another server of a cluster made it."""
+    mark = d.log_size()
+    db.sql("INSERT INTO addresses (domain_id, local_part, mailbox) "
+           "SELECT id, 'onlyone', TRUE FROM domains WHERE name = 'blobber.org'")
+    wait_until(mp, "mailboxes", "onlyone@blobber.org", (FOUND, "blobber.org/onlyone/"))
+    loaded = [line for line in d.log()[mark:].splitlines() if "routing data loaded" in line]
+    check("one change: one domain re-read, not a full load",
+          [("reloaded=1 " in line, "(full)" in line) for line in loaded], [(True, False)])
+    # As a change replicated from another Galera node arrives: the domain's row names that
+    # node and its serial; only that node's serial tells the poller.
+    mark = d.log_size()
+    db.sql("""
+        START TRANSACTION;
+        INSERT INTO addresses (domain_id, local_part, mailbox)
+            SELECT id, 'fromnode2', TRUE FROM domains WHERE name = 'whopper.nu';
+        INSERT INTO routing_serial (node, serial) VALUES ('node2:3306', 7)
+            ON DUPLICATE KEY UPDATE serial = serial + 1;
+        UPDATE routing_versions SET node = 'node2:3306',
+            node_serial = (SELECT serial FROM routing_serial WHERE node = 'node2:3306')
+            WHERE domain_id = (SELECT id FROM domains WHERE name = 'whopper.nu');
+        COMMIT;
+    """)
+    wait_until(mp, "mailboxes", "fromnode2@whopper.nu", (FOUND, "whopper.nu/fromnode2/"))
+    loaded = [line for line in d.log()[mark:].splitlines() if "routing data loaded" in line]
+    check("a change another node made: found by that node's serial, one domain re-read",
+          [("reloaded=1 " in line, "(full)" in line) for line in loaded], [(True, False)])
+
+
 def wait_until(mp, m, key, want, timeout=5):
     deadline = time.monotonic() + timeout
     got = None
@@ -508,6 +538,7 @@ def main():
             spec_examples(mp)
             added_cases(db, mp)
             sender_order(db, mp)
+            incremental_changes(db, mp, d)
             cache_bound(db, mp)
             malformed_requests(mp)
             too_long_for_tcp(db, mp, d, admin, base)
