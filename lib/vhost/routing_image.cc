@@ -51,6 +51,13 @@ std::shared_ptr<image_file> image_file::create(size_t reserve, const std::string
         staging = path + ".new";
         unlink(staging.c_str());
         fd = open(staging.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+        // Readable by the daemons' group whatever the umask (the units set 0077).
+        if (fd >= 0 && fchmod(fd, 0640) != 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            fd = -1;
+        }
     }
     if (fd < 0) {
         fail(path.empty() ? "memfd_create" : "routing image file");
