@@ -216,7 +216,15 @@ void image_writer::new_image(size_t reserve) {
     if (file_ && !retired_) {
         retired_ = file_;
     }
-    file_ = image_file::create(reserve, path_);
+    try {
+        file_ = image_file::create(reserve, path_);
+        publish_error_.clear();
+    } catch (const std::system_error& e) {
+        // Unpublished, the copy still serves this process; the readers' copies age and they
+        // say so. Never the reason for this process to answer temporary failures.
+        publish_error_ = path_ + ": " + e.what();
+        file_ = image_file::create(reserve);
+    }
     reserve_ = reserve;
 }
 

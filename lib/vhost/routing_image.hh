@@ -116,6 +116,10 @@ public:
     // Tells readers of the published image how current it is (image_file::confirm).
     void confirm(int64_t monotonic_ns, bool db_down);
 
+    // Why the current image could not be published in its file ("" when it is, or none is
+    // wanted): the image then lives in memory only.
+    const std::string& publish_error() const { return publish_error_; }
+
 private:
     struct pending {
         uint64_t id;
@@ -141,6 +145,7 @@ private:
     std::string path_;
     std::shared_ptr<image_file> file_;
     std::shared_ptr<image_file> retired_;  // the installed image until its successor is
+    std::string publish_error_;
     std::vector<std::pair<uint64_t, uint64_t>> segments_;  // domain id -> segment, by id
     std::vector<pending> pending_;
     uint64_t root_ = 0;  // the published root of file_ (0: none yet)

@@ -58,6 +58,8 @@ public:
         writer_.confirm(at.time_since_epoch().count(), db_down);
     }
 
+    const std::string& publish_error() const { return writer_.publish_error(); }
+
 private:
     db::outcome<std::shared_ptr<const snapshot>> read(db::connection& conn, refresh_stats& stats);
     db::outcome<std::optional<std::unordered_map<uint64_t, uint64_t>>> changes(

@@ -59,6 +59,7 @@ void snapshot_refresher::loop() {
     snapshot_loader loader(image_path_);
     auto last_confirmed = snapshot_holder::clock::time_point{};
     std::optional<uint64_t> serial_seen;  // copy_kind::none: the serial on_change last saw
+    std::string publish_error;            // said once per cause
     while (true) {
         auto started = snapshot_holder::clock::now();
         refresh_stats stats;
@@ -99,6 +100,17 @@ void snapshot_refresher::loop() {
                     (*result)->serial(), (*result)->domain_count(), stats.domains_read,
                     stats.full ? " (full)" : "", stats.rows_read, (*result)->live_bytes() / 1024,
                     took.count());
+            }
+            if (loader.publish_error() != publish_error) {
+                publish_error = loader.publish_error();
+                if (publish_error.empty()) {
+                    log::info("routing image published: {}", image_path_);
+                } else {
+                    log::error(
+                        "cannot publish the routing image, the other daemons cannot map"
+                        " it: {}",
+                        publish_error);
+                }
             }
             if (*result) {
                 holder_.confirm(*result, started);

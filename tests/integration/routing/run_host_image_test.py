@@ -14,7 +14,8 @@ Checks, against a private MariaDB and the three daemons:
   bound (never an answer from stale data), lmtpd routes by direct queries (its SQL fallback)
   and still routes right; lookupd restarted: it replaces the file and policyd follows the new
   one without a restart of its own;
-- the file is mode 0640, owned by lookupd's user, and nothing half written is left beside it.
+- the file is mode 0640, owned by lookupd's user, and nothing half written is left beside it;
+- a file lookupd cannot write: it logs that and still answers from its own copy.
 """
 
 import os
@@ -115,6 +116,16 @@ def main():
             for d in (lk, pd, lm):
                 check(f"{d.name}: no sanitizer report",
                       "ERROR: " in d.log() or "runtime error" in d.log(), False)
+        # A file lookupd cannot write: it says so and still answers from its own copy.
+        locked = os.path.join(tmp, "locked")
+        os.mkdir(locked, 0o755)  # root's: the daemon, as nobody, cannot create files there
+        conf = base.replace(image, os.path.join(locked, "routing.image"))
+        with vhm_daemon.daemon(lookupd, conf + tables.config(), tmp, name="lookupd2") as lk2:
+            lk2.wait_for_log("routing data loaded")
+            check("unwritable image file: lookupd says so",
+                  "cannot publish the routing image" in lk2.log(), True)
+            check("unwritable image file: lookupd still answers from its own copy",
+                  agreement.by_lookupd(tables, lookup_conf), agreement.FULL)
     return verdict()
 
 
