@@ -190,16 +190,26 @@ bool snapshot::for_each_domain(const std::function<void(const domain_segment&)>&
     return true;
 }
 
-snapshot::found snapshot_directory::segment_of(const domain_view& domain,
-                                               domain_segment& out) const {
-    return snap_->find_domain(domain.name, out);
+snapshot::found snapshot_directory::segment_of(const domain_view& domain, domain_segment& out) {
+    // Views of this snapshot's domains point into their segments: the same name bytes, the
+    // same segment.
+    if (!last_.bytes().empty() && last_.domain().name.data() == domain.name.data()) {
+        out = last_;
+        return snapshot::found::yes;
+    }
+    auto f = snap_->find_domain(domain.name, out);
+    if (f == snapshot::found::yes) {
+        last_ = out;
+    }
+    return f;
 }
 
 lookup<domain_view> snapshot_directory::find_domain(std::string_view name) {
     domain_segment seg;
     switch (snap_->find_domain(name, seg)) {
         case snapshot::found::yes:
-            return lookup<domain_view>::found(seg.domain());
+            last_ = seg;
+            return lookup<domain_view>::found(last_.domain());
         case snapshot::found::no:
             return lookup<domain_view>::not_found();
         case snapshot::found::corrupt:

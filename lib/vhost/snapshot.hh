@@ -61,9 +61,11 @@ public:
 
 private:
     // The segment of a domain this directory returned (by its canonical name).
-    snapshot::found segment_of(const domain_view& domain, domain_segment& out) const;
+    snapshot::found segment_of(const domain_view& domain, domain_segment& out);
 
     std::shared_ptr<const snapshot> snap_;
+    // The segment found last: a resolution asks for addresses of the domain it just found.
+    domain_segment last_;
 };
 
 }  // namespace vhostmail::vhost
