@@ -17,6 +17,10 @@ ALTER TABLE routing_versions
     ADD COLUMN IF NOT EXISTS node_serial BIGINT UNSIGNED NOT NULL DEFAULT 0,
     ADD INDEX IF NOT EXISTS routing_versions_changes (node, node_serial);
 
+-- The milter reloads the addresses with a From: setting of their own whenever the serial
+-- moves: an index keeps that from scanning every address (1.5 million at the scale measured).
+ALTER TABLE addresses ADD INDEX IF NOT EXISTS addresses_from_any (from_any_in_domain);
+
 DELIMITER //
 
 -- Bumps this server's serial and returns it with the server's name.
