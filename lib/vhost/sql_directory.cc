@@ -132,6 +132,9 @@ lookup<address_view> sql_directory::find_address(const domain_view& domain,
 lookup<address_view> sql_directory::find_full_name(const domain_view& domain,
                                                    std::string_view normalized) {
     using result_t = lookup<address_view>;
+    if (normalized.empty()) {
+        return result_t::not_found();  // a name of no letters or digits matches nothing
+    }
     auto r = query(pool_, full_names_sql, {domain.id});
     if (!r) {
         return result_t::temp_fail(db::describe(r.error()));

@@ -1,6 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- 0008_routing_changes.sql - which domains changed since a poller last looked, found without
--- reading every domain's version. Idempotent statements.
+-- reading every domain's version; and the changes no trigger reported before (found by the
+-- differential test of the copy against direct queries): a renamed or deleted address or
+-- domain changes the login lists (grants, administrators) of the domains that name it, and an
+-- administrator row can be updated by hand. Idempotent statements.
 --
 -- Each routing_versions row also records the server ("node", as in routing_serial) that
 -- changed the domain last and that server's serial right after the change. A server's serial
@@ -46,6 +49,9 @@ BEGIN
     END IF;
 END //
 
+-- The domains whose lists of logins name this address: those it holds send grants on and
+-- those it administers. Its login text changes when it is renamed, and its rows there vanish
+-- by cascade (no trigger fires) when it is deleted.
 CREATE OR REPLACE PROCEDURE vhm_touch_grant_targets(IN p_address_id BIGINT UNSIGNED)
     MODIFIES SQL DATA
 BEGIN
@@ -53,22 +59,47 @@ BEGIN
     DECLARE v_serial BIGINT UNSIGNED;
     CALL vhm_bump_serial(v_node, v_serial);
     INSERT INTO routing_versions (domain_id, version, node, node_serial)
-        SELECT DISTINCT domain_id, 1, v_node, v_serial FROM send_grants
-        WHERE address_id = p_address_id
+        SELECT domain_id, 1, v_node, v_serial FROM send_grants WHERE address_id = p_address_id
+        UNION
+        SELECT domain_id, 1, v_node, v_serial FROM domain_admins WHERE address_id = p_address_id
         ON DUPLICATE KEY UPDATE version = version + 1, node = v_node, node_serial = v_serial;
 END //
 
-CREATE OR REPLACE TRIGGER domains_bd BEFORE DELETE ON domains FOR EACH ROW
+-- The same for every address of a domain (deleted: cascades; renamed: every login changes).
+CREATE OR REPLACE PROCEDURE vhm_touch_domain_login_targets(IN p_domain_id BIGINT UNSIGNED)
+    MODIFIES SQL DATA
 BEGIN
     DECLARE v_node VARCHAR(128);
     DECLARE v_serial BIGINT UNSIGNED;
     CALL vhm_bump_serial(v_node, v_serial);
-    -- grants held by this domain's addresses on other domains vanish by cascade
     INSERT INTO routing_versions (domain_id, version, node, node_serial)
-        SELECT DISTINCT g.domain_id, 1, v_node, v_serial FROM send_grants g
-        JOIN addresses a ON a.id = g.address_id WHERE a.domain_id = OLD.id
+        SELECT g.domain_id, 1, v_node, v_serial FROM send_grants g
+        JOIN addresses a ON a.id = g.address_id WHERE a.domain_id = p_domain_id
+        UNION
+        SELECT da.domain_id, 1, v_node, v_serial FROM domain_admins da
+        JOIN addresses a ON a.id = da.address_id WHERE a.domain_id = p_domain_id
         ON DUPLICATE KEY UPDATE version = version + 1, node = v_node, node_serial = v_serial;
+END //
+
+CREATE OR REPLACE TRIGGER domains_au AFTER UPDATE ON domains FOR EACH ROW
+BEGIN
+    IF NOT (OLD.name <=> NEW.name) THEN
+        CALL vhm_touch_domain_login_targets(NEW.id);
+    END IF;
+    CALL vhm_touch_domain(NEW.id);
+END //
+
+CREATE OR REPLACE TRIGGER domains_bd BEFORE DELETE ON domains FOR EACH ROW
+BEGIN
+    CALL vhm_touch_domain_login_targets(OLD.id);
     CALL vhm_touch_domain(OLD.id);
+END //
+
+-- Moving an administrator row by hand (the admin tool inserts and deletes them).
+CREATE OR REPLACE TRIGGER domain_admins_au AFTER UPDATE ON domain_admins FOR EACH ROW
+BEGIN
+    CALL vhm_touch_domain(OLD.domain_id);
+    CALL vhm_touch_domain(NEW.domain_id);
 END //
 
 DELIMITER ;
