@@ -504,83 +504,83 @@ std::optional<packed_strings> domain_segment::admins() const {
     return c.ok() ? std::optional(list) : std::nullopt;
 }
 
+namespace {
+
+// Walks a linear-probing table for `hash`: `visit(offset)` is called for each slot of that hash
+// and answers the result, or nullopt to probe on; an empty slot ends the walk with "no".
+template <typename Visit>
+domain_segment::found probe(const uint8_t* base, uint32_t table, uint32_t slots, uint32_t hash,
+                            Visit visit) {
+    for (uint32_t i = hash & (slots - 1), n = 0; slots > 0 && n < slots;
+         i = (i + 1) & (slots - 1), ++n) {
+        slot s;
+        std::memcpy(&s, base + table + size_t{i} * sizeof(slot), sizeof(s));
+        if (s.offset == 0) {
+            break;
+        }
+        if (s.hash == hash) {
+            if (auto answer = visit(s.offset)) {
+                return *answer;
+            }
+        }
+    }
+    return domain_segment::found::no;
+}
+
+}  // namespace
+
 domain_segment::found domain_segment::find_address(std::string_view local_part,
                                                    address_view& out) const {
     header h = header_of(bytes_);
-    if (h.index_slots == 0) {
-        return found::no;
-    }
     const uint8_t* base = bytes_of(bytes_);
-    uint32_t hash = image_hash(local_part);
-    for (uint32_t i = hash & (h.index_slots - 1), n = 0; n < h.index_slots;
-         i = (i + 1) & (h.index_slots - 1), ++n) {
-        slot s;
-        std::memcpy(&s, base + h.index_off + size_t{i} * sizeof(slot), sizeof(s));
-        if (s.offset == 0) {
-            return found::no;
-        }
-        if (s.hash != hash) {
-            continue;
-        }
-        if (s.offset < h.records_off || s.offset >= h.records_end) {
-            return found::corrupt;
-        }
-        cursor c(base + s.offset, base + h.records_end);
-        address_view a;
-        if (!decode_address(c, domain_.name, a)) {
-            return found::corrupt;
-        }
-        if (a.local_part == local_part) {
-            out = a;
-            return found::yes;
-        }
-    }
-    return found::no;
+    return probe(base, h.index_off, h.index_slots, image_hash(local_part),
+                 [&](uint32_t offset) -> std::optional<found> {
+                     if (offset < h.records_off || offset >= h.records_end) {
+                         return found::corrupt;
+                     }
+                     cursor c(base + offset, base + h.records_end);
+                     address_view a;
+                     if (!decode_address(c, domain_.name, a)) {
+                         return found::corrupt;
+                     }
+                     if (a.local_part != local_part) {
+                         return std::nullopt;
+                     }
+                     out = a;
+                     return found::yes;
+                 });
 }
 
 domain_segment::found domain_segment::find_full_name(std::string_view normalized,
                                                      address_view& out) const {
     header h = header_of(bytes_);
-    if (h.fullname_slots == 0 || normalized.empty()) {
+    if (normalized.empty()) {
         return found::no;
     }
     const uint8_t* base = bytes_of(bytes_);
-    uint32_t hash = image_hash(normalized);
-    for (uint32_t i = hash & (h.fullname_slots - 1), n = 0; n < h.fullname_slots;
-         i = (i + 1) & (h.fullname_slots - 1), ++n) {
-        slot s;
-        std::memcpy(&s, base + h.fullname_off + size_t{i} * sizeof(slot), sizeof(s));
-        if (s.offset == 0) {
-            return found::no;
-        }
-        if (s.hash != hash) {
-            continue;
-        }
-        if (s.offset >= bytes_.size()) {
-            return found::corrupt;
-        }
-        cursor c(base + s.offset, base + bytes_.size());
-        std::string_view key = c.str();
-        uint64_t record = c.varint();
-        if (!c.ok()) {
-            return found::corrupt;
-        }
-        if (key != normalized) {
-            continue;
-        }
-        if (record == 0) {
-            return found::no;  // ambiguous
-        }
-        if (record < h.records_off || record >= h.records_end) {
-            return found::corrupt;
-        }
-        cursor r(base + record, base + h.records_end);
-        if (!decode_address(r, domain_.name, out)) {
-            return found::corrupt;
-        }
-        return found::yes;
-    }
-    return found::no;
+    return probe(base, h.fullname_off, h.fullname_slots, image_hash(normalized),
+                 [&](uint32_t offset) -> std::optional<found> {
+                     if (offset >= bytes_.size()) {
+                         return found::corrupt;
+                     }
+                     cursor c(base + offset, base + bytes_.size());
+                     std::string_view key = c.str();
+                     uint64_t record = c.varint();
+                     if (!c.ok()) {
+                         return found::corrupt;
+                     }
+                     if (key != normalized) {
+                         return std::nullopt;
+                     }
+                     if (record == 0) {
+                         return found::no;  // ambiguous
+                     }
+                     if (record < h.records_off || record >= h.records_end) {
+                         return found::corrupt;
+                     }
+                     cursor r(base + record, base + h.records_end);
+                     return decode_address(r, domain_.name, out) ? found::yes : found::corrupt;
+                 });
 }
 
 bool domain_segment::sender_grants(std::string_view local_part,

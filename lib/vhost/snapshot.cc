@@ -234,8 +234,9 @@ lookup<address_view> address_answer(domain_segment::found f, const address_view&
 
 }  // namespace
 
-lookup<address_view> snapshot_directory::find_address(const domain_view& domain,
-                                                      std::string_view local_part) {
+lookup<address_view> snapshot_directory::find_in_segment(
+    const domain_view& domain, std::string_view key,
+    domain_segment::found (domain_segment::*find)(std::string_view, address_view&) const) {
     domain_segment seg;
     auto f = segment_of(domain, seg);
     if (f != snapshot::found::yes) {
@@ -243,19 +244,17 @@ lookup<address_view> snapshot_directory::find_address(const domain_view& domain,
                                         : lookup<address_view>::temp_fail(corrupt_text);
     }
     address_view a;
-    return address_answer(seg.find_address(local_part, a), a);
+    return address_answer((seg.*find)(key, a), a);
+}
+
+lookup<address_view> snapshot_directory::find_address(const domain_view& domain,
+                                                      std::string_view local_part) {
+    return find_in_segment(domain, local_part, &domain_segment::find_address);
 }
 
 lookup<address_view> snapshot_directory::find_full_name(const domain_view& domain,
                                                         std::string_view normalized) {
-    domain_segment seg;
-    auto f = segment_of(domain, seg);
-    if (f != snapshot::found::yes) {
-        return f == snapshot::found::no ? lookup<address_view>::not_found()
-                                        : lookup<address_view>::temp_fail(corrupt_text);
-    }
-    address_view a;
-    return address_answer(seg.find_full_name(normalized, a), a);
+    return find_in_segment(domain, normalized, &domain_segment::find_full_name);
 }
 
 lookup<std::vector<std::string>> snapshot_directory::sender_grants(const domain_view& domain,

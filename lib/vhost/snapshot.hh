@@ -62,6 +62,10 @@ public:
 private:
     // The segment of a domain this directory returned (by its canonical name).
     snapshot::found segment_of(const domain_view& domain, domain_segment& out);
+    // An address of `domain` by one of its segment's indexes.
+    lookup<address_view> find_in_segment(
+        const domain_view& domain, std::string_view key,
+        domain_segment::found (domain_segment::*find)(std::string_view, address_view&) const);
 
     std::shared_ptr<const snapshot> snap_;
     // The segment found last: a resolution asks for addresses of the domain it just found.
