@@ -159,7 +159,9 @@ const uint8_t* bytes_of(std::string_view s) {
     return reinterpret_cast<const uint8_t*>(s.data());
 }
 
-void encode_domain_into(const domain_record& d, std::string& out) {
+}  // namespace
+
+void encode_domain_record(const domain_record& d, std::string& out) {
     uint8_t flags =
         (d.enabled ? d_enabled : 0) | (d.accepts_mail ? d_accepts_mail : 0) |
         (d.fullname_matching ? d_fullname_matching : 0) | (d.quota_bytes ? d_quota_bytes : 0) |
@@ -178,6 +180,8 @@ void encode_domain_into(const domain_record& d, std::string& out) {
     put_str(out, d.filter_command);
 }
 
+namespace {
+
 bool decode_domain(cursor& c, domain_view& d) {
     uint8_t flags = c.byte();
     d.logins = c.byte() & 0x0f;
@@ -195,7 +199,10 @@ bool decode_domain(cursor& c, domain_view& d) {
     return c.ok();
 }
 
-void encode_address_into(const address_record& a, std::string_view domain_name, std::string& out) {
+}  // namespace
+
+void encode_address_record(const address_record& a, std::string_view domain_name,
+                           std::string& out) {
     bool own_maildir = a.mailbox && a.maildir != default_maildir(domain_name, a.local_part);
     const auto& v = a.vacation;
     uint8_t f1 = (a.enabled ? a_enabled : 0) | (a.mailbox ? a_mailbox : 0) |
@@ -235,6 +242,8 @@ void encode_address_into(const address_record& a, std::string_view domain_name, 
         }
     }
 }
+
+namespace {
 
 bool decode_address(cursor& c, std::string_view domain_name, address_view& a) {
     uint8_t f1 = c.byte();
@@ -332,7 +341,7 @@ std::string encode_domain(const domain_data& d) {
     h.version = d.version;
 
     h.domain_off = static_cast<uint32_t>(out.size());
-    encode_domain_into(d.domain, out);
+    encode_domain_record(d.domain, out);
     h.aliases_off = static_cast<uint32_t>(out.size());
     put_varint(out, d.aliases.size());
     for (const auto& a : d.aliases) {
@@ -361,7 +370,7 @@ std::string encode_domain(const domain_data& d) {
     stored.reserve(d.addresses.size());
     for (const auto& a : d.addresses) {
         if (offset_of.try_emplace(a.local_part, static_cast<uint32_t>(out.size())).second) {
-            encode_address_into(a, d.domain.name, out);
+            encode_address_record(a, d.domain.name, out);
             stored.push_back(&a);
         }
     }
@@ -417,15 +426,6 @@ std::string encode_domain(const domain_data& d) {
     h.size = static_cast<uint32_t>(out.size());
     put_at(out, 0, h);
     return out;
-}
-
-void encode_domain_record(const domain_record& d, std::string& out) {
-    encode_domain_into(d, out);
-}
-
-void encode_address_record(const address_record& a, std::string_view domain_name,
-                           std::string& out) {
-    encode_address_into(a, domain_name, out);
 }
 
 std::optional<domain_view> decode_domain_record(std::string_view bytes) {

@@ -306,11 +306,11 @@ std::shared_ptr<const snapshot> image_writer::write_root(const std::vector<uint6
     if (retired_) {
         // The first version of a new image: it takes the old one's place at the path.
         file_->confirm(retired_->confirmed_ns(), retired_->state() & image_db_down);
-        file_->install();
+    }
+    file_->install();  // once per image; nothing for a memory file
+    if (retired_) {
         retired_->supersede();
         retired_.reset();
-    } else if (!path_.empty() && root_ != 0 && file_->used() > 0) {
-        file_->install();  // the very first image (installing twice is harmless)
     }
     return std::make_shared<const snapshot>(file_, root_, file_->used());
 }

@@ -43,11 +43,7 @@ std::shared_ptr<const snapshot> routing_source::mapped_copy(const freshness& f) 
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         v = reader_->current();
     }
-    auto bound = f.max_staleness;
-    if (v.db_down && f.outage_grace > bound) {
-        bound = f.outage_grace;
-    }
-    if (!v.snap || std::chrono::steady_clock::now() - v.confirmed_at > bound) {
+    if (!v.snap || std::chrono::steady_clock::now() - v.confirmed_at > f.bound(v.db_down)) {
         return nullptr;
     }
     return v.snap;
@@ -61,11 +57,7 @@ std::shared_ptr<const snapshot> routing_source::current_copy(const freshness& f)
         return nullptr;
     }
     refresher_->wait_first_load(f.first_load_wait);
-    auto bound = f.max_staleness;
-    if (refresher_->db_down() && f.outage_grace > bound) {
-        bound = f.outage_grace;
-    }
-    return refresher_->fresh(bound);
+    return refresher_->fresh(f.bound(refresher_->db_down()));
 }
 
 std::unique_ptr<directory> routing_source::open(const freshness& f, bool from_database) const {

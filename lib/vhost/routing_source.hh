@@ -37,6 +37,12 @@ struct freshness {
     // A request before the first load has ended (a daemon just started, e.g. by its socket)
     // waits for that load this long before the rules above apply.
     std::chrono::milliseconds first_load_wait{5000};
+
+    // How old a copy may be: max_staleness, stretched to outage_grace while the database
+    // cannot be reached.
+    std::chrono::milliseconds bound(bool db_down) const {
+        return db_down && outage_grace > max_staleness ? outage_grace : max_staleness;
+    }
 };
 
 class routing_source {

@@ -200,8 +200,6 @@ db::outcome<void> store(image_writer& writer, batch& b) {
 
 }  // namespace
 
-namespace {
-
 db::outcome<node_serials> read_serials(conn_t& conn) {
     auto rows = conn.query(serials_sql);
     if (!rows) {
@@ -214,15 +212,13 @@ db::outcome<node_serials> read_serials(conn_t& conn) {
     return out;
 }
 
-uint64_t sum(const node_serials& serials) {
+uint64_t serial_sum(const node_serials& serials) {
     uint64_t total = 0;
     for (const auto& [node, serial] : serials) {
         total += serial;
     }
     return total;
 }
-
-}  // namespace
 
 // The domains changed since `seen`, with their versions: by node serial (an index range per
 // node that moved); without migration 0008, nullopt (the caller loads everything).
@@ -313,7 +309,7 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
                 ++stats.domains_read;
             }
         }
-        auto snap = writer_.commit(sum(*serials));
+        auto snap = writer_.commit(serial_sum(*serials));
         pending_seen_ = std::move(*serials);
         return snap;
     } catch (const std::system_error& e) {

@@ -32,6 +32,10 @@ namespace vhostmail::vhost {
 // Each server's change serial (routing_serial), by name.
 using node_serials = std::map<std::string, uint64_t>;
 
+// The change serials (a few rows), and their sum: the serial of the whole data.
+db::outcome<node_serials> read_serials(db::connection& conn);
+uint64_t serial_sum(const node_serials& serials);
+
 struct refresh_stats {
     bool changed = false;
     bool full = false;        // everything was read (first load or many domains changed)

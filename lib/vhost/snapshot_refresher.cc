@@ -49,12 +49,6 @@ bool snapshot_refresher::wait_first_load(std::chrono::milliseconds max) {
     return first_cv_.wait_for(lock, max, [this] { return first_done_ || stopping_; });
 }
 
-namespace {
-
-const char* serial_sql = "SELECT COALESCE(SUM(serial), 0) FROM routing_serial";
-
-}  // namespace
-
 void snapshot_refresher::loop() {
     snapshot_loader loader(image_path_);
     auto last_confirmed = snapshot_holder::clock::time_point{};
@@ -66,11 +60,11 @@ void snapshot_refresher::loop() {
         auto result =
             pool_.run([&](db::connection& conn) -> db::outcome<std::shared_ptr<const snapshot>> {
                 if (kind_ == copy_kind::none) {
-                    auto serial = conn.query(serial_sql);
-                    if (!serial) {
-                        return serial.error();
+                    auto serials = read_serials(conn);
+                    if (!serials) {
+                        return serials.error();
                     }
-                    uint64_t now = serial->rows.empty() ? 0 : serial->rows.front().u64(0);
+                    uint64_t now = serial_sum(*serials);
                     if (serial_seen != now && on_change_) {
                         if (auto extra = on_change_(conn); !extra) {
                             return extra.error();
