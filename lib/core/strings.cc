@@ -13,10 +13,14 @@ char lower(char c) {
 
 std::string ascii_lower(std::string_view s) {
     std::string out(s);
-    for (char& c : out) {
+    ascii_lower_in_place(out);
+    return out;
+}
+
+void ascii_lower_in_place(std::string& s) {
+    for (char& c : s) {
         c = lower(c);
     }
-    return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

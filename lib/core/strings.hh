@@ -13,6 +13,7 @@ namespace vhostmail {
 // ASCII-only case folding: mail addresses fold only ASCII (RFC 5321 domains; local parts by our
 // rule), and locale-dependent folding would make answers depend on the environment.
 std::string ascii_lower(std::string_view s);
+void ascii_lower_in_place(std::string& s);
 bool iequals(std::string_view a, std::string_view b);
 
 std::string_view trim(std::string_view s);

@@ -188,33 +188,57 @@ void connection::mark_broken(unsigned code) {
     cache_.clear();
 }
 
-outcome<result> connection::query(std::string_view sql, const std::vector<param>& params) {
+outcome<statement*> connection::prepared(std::string_view sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) {
+        return it->second.get();
+    }
+    if (cache_.size() >= max_cached_statements) {
+        cache_.clear();
+    }
+    auto made = statement::prepare(mysql_.get(), sql);
+    if (!made) {
+        return check(made.error());
+    }
+    return cache_.emplace(std::string(sql), std::move(made.value())).first->second.get();
+}
+
+template <typename Run>
+auto connection::with_statement(std::string_view sql, Run run) -> decltype(run(nullptr)) {
     if (broken_) {
         return broken_error();
     }
     library_ready();
     for (int attempt = 0;; ++attempt) {
-        auto it = cache_.find(sql);
-        if (it == cache_.end()) {
-            if (cache_.size() >= max_cached_statements) {
-                cache_.clear();
-            }
-            auto prepared = statement::prepare(mysql_.get(), sql);
-            if (!prepared) {
-                return check(prepared.error());
-            }
-            it = cache_.emplace(std::string(sql), std::move(prepared.value())).first;
+        auto st = prepared(sql);
+        if (!st) {
+            return st.error();
         }
-        auto r = it->second->execute(params);
+        auto r = run(*st);
         if (r) {
             last_used_ = clock::now();
             return r;
         }
         if (r.error().code == ER_NEED_REPREPARE && attempt == 0) {
-            cache_.erase(it);  // the table changed under the statement: prepare it again
+            cache_.erase(cache_.find(sql));  // the table changed under the statement: prepare again
             continue;
         }
         return check(r.error());
+    }
+}
+
+outcome<result> connection::query(std::string_view sql, const std::vector<param>& params) {
+    return with_statement(sql, [&](statement* st) { return st->execute(params); });
+}
+
+outcome<uint64_t> connection::query_each(std::string_view sql, const std::vector<param>& params,
+                                         const row_sink& each) {
+    try {
+        // ER_NEED_REPREPARE comes from the execute, before any row: a retry repeats none.
+        return with_statement(sql, [&](statement* st) { return st->execute_each(params, each); });
+    } catch (...) {
+        mark_broken();  // the rest of the result is still on the wire
+        throw;
     }
 }
 

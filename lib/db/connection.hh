@@ -42,6 +42,12 @@ public:
     // connection becomes broken (see above); other errors leave it usable.
     outcome<result> query(std::string_view sql, const std::vector<param>& params = {});
 
+    // As query, but streamed: each row goes to `each` as it arrives, none is buffered (for
+    // results too large to hold twice). Returns the row count. An exception from `each` marks
+    // the connection broken (the rest of the result is unread) and propagates.
+    outcome<uint64_t> query_each(std::string_view sql, const std::vector<param>& params,
+                                 const row_sink& each);
+
     // A round trip to the server. Failure marks the connection broken.
     outcome<void> ping();
 
@@ -97,6 +103,10 @@ private:
     db::error last_error() const;                      // from mysql_errno() & co.
     db::error broken_error() const;                    // the error for calls on a broken connection
     outcome<void> simple_query(std::string_view sql);  // text protocol, results discarded
+    outcome<statement*> prepared(std::string_view sql);  // from the cache, or prepared now
+    // Runs `run(statement*)` on the prepared `sql`, preparing it again once if the server asks.
+    template <typename Run>
+    auto with_statement(std::string_view sql, Run run) -> decltype(run(nullptr));
 
     std::unique_ptr<st_mysql, closer> mysql_;
     statement_cache cache_;  // declared after mysql_: destroyed before the handle is closed

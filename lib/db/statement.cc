@@ -89,6 +89,9 @@ bool row::boolean(size_t i) const {
     if (!v || v->empty()) {
         return false;
     }
+    if (v->size() == 1 && (*v)[0] >= '0' && (*v)[0] <= '9') {
+        return (*v)[0] != '0';  // BOOLEAN columns: the common case, without a float parse
+    }
     double d = 0;
     auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
     if (ec == std::errc() && ptr == v->data() + v->size()) {
@@ -124,7 +127,7 @@ db::error statement::last_error() const {
     return make_error(mysql_stmt_errno(s), mysql_stmt_sqlstate(s), mysql_stmt_error(s));
 }
 
-outcome<result> statement::execute(const std::vector<param>& params) {
+outcome<void> statement::run(const std::vector<param>& params) {
     MYSQL_STMT* s = stmt_.get();
     if (params.size() != mysql_stmt_param_count(s)) {
         return make_error(local_error::usage, "",
@@ -143,33 +146,72 @@ outcome<result> statement::execute(const std::vector<param>& params) {
     if (mysql_stmt_execute(s) != 0) {
         return last_error();
     }
-    auto out = fetch_all();
-    // Drain further result sets (CALL): the connection must be idle for the next command.
+    return {};
+}
+
+outcome<void> statement::drain() {
+    // Further result sets (CALL): the connection must be idle for the next command.
+    MYSQL_STMT* s = stmt_.get();
     while (mysql_stmt_more_results(s)) {
         if (mysql_stmt_next_result(s) > 0) {
             return last_error();
         }
         mysql_stmt_free_result(s);
     }
+    return {};
+}
+
+outcome<result> statement::execute(const std::vector<param>& params) {
+    if (auto r = run(params); !r) {
+        return r.error();
+    }
+    MYSQL_STMT* s = stmt_.get();
+    result out;
+    if (mysql_stmt_field_count(s) == 0) {
+        out.affected_rows = mysql_stmt_affected_rows(s);
+        out.insert_id = mysql_stmt_insert_id(s);
+    } else {
+        // Buffer the whole result client-side: the read timeout then covers the transfer, and
+        // the connection is free again when we return.
+        if (mysql_stmt_store_result(s) != 0) {
+            db::error e = last_error();
+            mysql_stmt_free_result(s);
+            return e;
+        }
+        out.rows.reserve(mysql_stmt_num_rows(s));
+        auto fetched = fetch([&out](const row& r) { out.rows.push_back(r); });
+        if (!fetched) {
+            return fetched.error();
+        }
+        out.affected_rows = *fetched;
+    }
+    if (auto r = drain(); !r) {
+        return r.error();
+    }
     return out;
 }
 
-outcome<result> statement::fetch_all() {
+outcome<uint64_t> statement::execute_each(const std::vector<param>& params, const row_sink& each) {
+    if (auto r = run(params); !r) {
+        return r.error();
+    }
+    uint64_t rows = 0;
+    if (mysql_stmt_field_count(stmt_.get()) != 0) {
+        auto fetched = fetch(each);
+        if (!fetched) {
+            return fetched.error();
+        }
+        rows = *fetched;
+    }
+    if (auto r = drain(); !r) {
+        return r.error();
+    }
+    return rows;
+}
+
+outcome<uint64_t> statement::fetch(const row_sink& each) {
     MYSQL_STMT* s = stmt_.get();
-    result out;
     const unsigned ncols = mysql_stmt_field_count(s);
-    if (ncols == 0) {
-        out.affected_rows = mysql_stmt_affected_rows(s);
-        out.insert_id = mysql_stmt_insert_id(s);
-        return out;
-    }
-    // Buffer the whole result client-side: the read timeout then covers the transfer, and the
-    // connection is free again when we return.
-    if (mysql_stmt_store_result(s) != 0) {
-        db::error e = last_error();
-        mysql_stmt_free_result(s);
-        return e;
-    }
     std::vector<MYSQL_BIND> binds(ncols);
     std::vector<std::string> buffers(ncols, std::string(inline_column_size, '\0'));
     std::vector<unsigned long> lengths(ncols);
@@ -188,7 +230,11 @@ outcome<result> statement::fetch_all() {
         mysql_stmt_free_result(s);
         return e;
     }
-    out.rows.reserve(mysql_stmt_num_rows(s));
+    // One row, refilled for every fetch: its strings keep their capacity, so a streamed
+    // result costs no allocation per row once the longest values have been seen.
+    row r;
+    r.columns.resize(ncols);
+    uint64_t count = 0;
     for (;;) {
         int rc = mysql_stmt_fetch(s);
         if (rc == MYSQL_NO_DATA) {
@@ -199,26 +245,28 @@ outcome<result> statement::fetch_all() {
             mysql_stmt_free_result(s);
             return e;
         }
-        row r;
-        r.columns.reserve(ncols);
         for (unsigned c = 0; c < ncols; ++c) {
+            value& v = r.columns[c];
             if (nulls[c]) {
-                r.columns.emplace_back(std::nullopt);
+                v.reset();
                 continue;
             }
+            if (!v) {
+                v.emplace();
+            }
             if (lengths[c] <= inline_column_size) {
-                r.columns.emplace_back(std::string(buffers[c].data(), lengths[c]));
+                v->assign(buffers[c].data(), lengths[c]);
                 continue;
             }
             // Truncated: read the whole column into a buffer of its exact length.
-            std::string full(lengths[c], '\0');
+            v->assign(lengths[c], '\0');
             unsigned long full_length = 0;
             my_bool full_null = 0;
             my_bool full_error = 0;
             MYSQL_BIND b{};
             b.buffer_type = MYSQL_TYPE_STRING;
-            b.buffer = full.data();
-            b.buffer_length = full.size();
+            b.buffer = v->data();
+            b.buffer_length = v->size();
             b.length = &full_length;
             b.is_null = &full_null;
             b.error = &full_error;
@@ -227,14 +275,13 @@ outcome<result> statement::fetch_all() {
                 mysql_stmt_free_result(s);
                 return e;
             }
-            full.resize(std::min<unsigned long>(full_length, full.size()));
-            r.columns.emplace_back(std::move(full));
+            v->resize(std::min<unsigned long>(full_length, v->size()));
         }
-        out.rows.push_back(std::move(r));
+        ++count;
+        each(r);
     }
-    out.affected_rows = out.rows.size();
     mysql_stmt_free_result(s);
-    return out;
+    return count;
 }
 
 }  // namespace vhostmail::db

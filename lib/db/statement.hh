@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,9 @@ struct row {
     bool boolean(size_t i) const;
 };
 
+// Receives the rows of a streamed query, one at a time.
+using row_sink = std::function<void(const row&)>;
+
 struct result {
     std::vector<row> rows;
     uint64_t affected_rows = 0;  // rows changed (INSERT, UPDATE, ...); for a SELECT: rows.size()
@@ -71,6 +75,12 @@ public:
     // usage error), executes, and fetches all rows. The error is the server's or the client's.
     outcome<result> execute(const std::vector<param>& params);
 
+    // As execute, but hands each row to `each` as it arrives instead of buffering the result
+    // (one row object, refilled: copy what you keep). Returns the number of rows. The server
+    // sends while `each` works, so a slow `each` holds the connection; an exception from it
+    // leaves the result half read (connection::query_each then breaks the connection).
+    outcome<uint64_t> execute_each(const std::vector<param>& params, const row_sink& each);
+
     unsigned param_count() const;
 
 private:
@@ -81,7 +91,9 @@ private:
     explicit statement(st_mysql_stmt* s) : stmt_(s) {}
 
     db::error last_error() const;
-    outcome<result> fetch_all();
+    outcome<void> run(const std::vector<param>& params);  // binds and executes
+    outcome<uint64_t> fetch(const row_sink& each);        // the rows of the current result
+    outcome<void> drain();                                // skips further result sets
 
     std::unique_ptr<st_mysql_stmt, closer> stmt_;
 };

@@ -203,7 +203,8 @@ bool decode_domain(cursor& c, domain_view& d) {
 
 void encode_address_record(const address_record& a, std::string_view domain_name,
                            std::string& out) {
-    bool own_maildir = a.mailbox && a.maildir != default_maildir(domain_name, a.local_part);
+    bool own_maildir = a.mailbox && !a.maildir.empty() &&
+                       !is_default_maildir(a.maildir, domain_name, a.local_part);
     const auto& v = a.vacation;
     uint8_t f1 = (a.enabled ? a_enabled : 0) | (a.mailbox ? a_mailbox : 0) |
                  (a.has_password ? a_password : 0) | (own_maildir ? a_maildir : 0) |
@@ -363,43 +364,86 @@ std::string encode_domain(const domain_data& d) {
     }
 
     // Records; the first of each local part wins (the database's unique key makes them unique).
-    h.records_off = static_cast<uint32_t>(out.size());
-    std::unordered_map<std::string_view, uint32_t> offset_of;
-    offset_of.reserve(d.addresses.size());
-    std::vector<const address_record*> stored;
-    stored.reserve(d.addresses.size());
-    for (const auto& a : d.addresses) {
-        if (offset_of.try_emplace(a.local_part, static_cast<uint32_t>(out.size())).second) {
-            encode_address_record(a, d.domain.name, out);
-            stored.push_back(&a);
+    // Those already encoded (d.records) come first, then those of d.addresses; the walk
+    // decodes each once for its local part and full name.
+    std::string appended;
+    std::string_view records = d.records;
+    if (!d.addresses.empty()) {
+        appended = d.records;
+        for (const auto& a : d.addresses) {
+            encode_address_record(a, d.domain.name, appended);
         }
+        records = appended;
+    }
+
+    struct stored_record {
+        std::string_view local_part;
+        std::string_view full_name;
+        uint32_t hash;
+        uint32_t offset;  // in the segment
+        size_t begin;     // in `records`
+        size_t size;
+    };
+
+    std::vector<stored_record> walked;
+    cursor walk(bytes_of(records), bytes_of(records) + records.size());
+    while (walk.at() < walk.end()) {
+        const uint8_t* start = walk.at();
+        address_view a;
+        if (!decode_address(walk, d.domain.name, a)) {
+            return {};  // records that are not this encoder's: the caller reports it
+        }
+        walked.push_back({a.local_part, a.full_name, image_hash(a.local_part), 0,
+                          static_cast<size_t>(start - bytes_of(records)),
+                          static_cast<size_t>(walk.at() - start)});
+    }
+    // The index is built as the records are copied; the probe that finds a record's slot also
+    // finds an earlier record of the same local part (then this one is dropped).
+    h.records_off = static_cast<uint32_t>(out.size());
+    h.index_slots = slots_for(walked.size());
+    std::vector<slot> index(h.index_slots, slot{0, 0});
+    std::vector<uint32_t> index_record(h.index_slots);  // the slot's entry in `stored`
+    std::vector<stored_record> stored;
+    stored.reserve(walked.size());
+    for (auto& r : walked) {
+        uint32_t i = r.hash & (h.index_slots - 1);
+        bool duplicate = false;
+        for (; index[i].offset != 0; i = (i + 1) & (h.index_slots - 1)) {
+            if (index[i].hash == r.hash && stored[index_record[i]].local_part == r.local_part) {
+                duplicate = true;
+                break;
+            }
+        }
+        if (duplicate) {
+            continue;
+        }
+        r.offset = static_cast<uint32_t>(out.size());
+        index[i] = slot{r.hash, r.offset};
+        index_record[i] = static_cast<uint32_t>(stored.size());
+        stored.push_back(r);
+        out.append(records.substr(r.begin, r.size));
     }
     h.records_end = static_cast<uint32_t>(out.size());
     h.address_count = static_cast<uint32_t>(stored.size());
 
     pad8(out);
-    h.index_slots = slots_for(stored.size());
     h.index_off = static_cast<uint32_t>(out.size());
-    out.resize(out.size() + size_t{h.index_slots} * sizeof(slot), '\0');
-    for (const auto* a : stored) {
-        insert_slot(out, h.index_off, h.index_slots, image_hash(a->local_part),
-                    offset_of[a->local_part]);
-    }
+    out.append(reinterpret_cast<const char*>(index.data()), index.size() * sizeof(slot));
 
     // Full names: normalized key -> the one address, or 0 when several share it.
     std::vector<std::pair<std::string, uint32_t>> names;
     std::unordered_map<std::string, size_t> name_at;
-    for (const auto* a : stored) {
-        if (a->full_name.empty()) {
+    for (const auto& a : stored) {
+        if (a.full_name.empty()) {
             continue;
         }
-        auto key = normalize_full_name(a->full_name);
+        auto key = normalize_full_name(a.full_name);
         if (key.empty()) {
             continue;
         }
         auto [it, inserted] = name_at.try_emplace(key, names.size());
         if (inserted) {
-            names.emplace_back(key, offset_of[a->local_part]);
+            names.emplace_back(key, a.offset);
         } else {
             names[it->second].second = 0;
         }

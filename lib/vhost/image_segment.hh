@@ -28,6 +28,9 @@ struct domain_data {
     uint64_t version = 0;              // routing_versions.version when it was read
     std::vector<std::string> aliases;  // enabled domain alias names
     std::vector<address_record> addresses;
+    // Address records already encoded (encode_address_record), placed before those of
+    // `addresses`: a full load encodes each row as it arrives instead of holding its record.
+    std::string records;
     // Logins granted the right to send as a local part ("": the whole domain), in order.
     std::vector<std::pair<std::string, std::vector<std::string>>> grants;
     std::vector<std::string> admins;  // logins of the domain's administrators
@@ -37,7 +40,8 @@ struct domain_data {
 // format, so never std::hash, which may differ between builds.
 uint32_t image_hash(std::string_view key);
 
-// The segment of `d`. Duplicate local parts keep the first.
+// The segment of `d`; "" when it cannot be one (over 4 GiB, or `records` not well formed).
+// Duplicate local parts keep the first.
 std::string encode_domain(const domain_data& d);
 
 // One record in the segment's encoding, for holders of single records (sql_directory).

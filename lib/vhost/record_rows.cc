@@ -17,18 +17,22 @@ std::string qualified(std::initializer_list<std::string_view> columns, std::stri
 
 }  // namespace
 
+// `logins + 0`: a SET as the number of its members' bits (login_set_bits), which costs the
+// server and us far less than its text ("smtp,imap,pop3,sieve") on a million rows.
 std::string domain_select_list(std::string_view table) {
-    return qualified(
-        {"id", "name", "enabled", "accepts_mail", "reject_text", "logins", "quota_bytes",
-         "quota_messages", "max_message_size", "fallback", "filter_command", "fullname_matching"},
-        table);
+    std::string t(table);
+    return qualified({"id", "name", "enabled", "accepts_mail", "reject_text"}, table) + ", " + t +
+           "logins + 0, " +
+           qualified({"quota_bytes", "quota_messages", "max_message_size", "fallback",
+                      "filter_command", "fullname_matching"},
+                     table);
 }
 
 std::string address_select_list(std::string_view table) {
     std::string t(table);
     return qualified({"id", "local_part", "enabled", "mailbox", "maildir"}, table) + ", " + t +
-           "password IS NOT NULL AND " + t + "password <> '', " +
-           qualified({"full_name", "logins", "quota_bytes", "quota_messages"}, table);
+           "password IS NOT NULL AND " + t + "password <> '', " + qualified({"full_name"}, table) +
+           ", " + t + "logins + 0, " + qualified({"quota_bytes", "quota_messages"}, table);
 }
 
 domain_record domain_from_row(const db::row& r, size_t first) {
@@ -38,7 +42,7 @@ domain_record domain_from_row(const db::row& r, size_t first) {
     d.enabled = r.boolean(first + 2);
     d.accepts_mail = r.boolean(first + 3);
     d.reject_text = r.str(first + 4);
-    d.logins = parse_login_set(r.str(first + 5));
+    d.logins = login_set_bits(r.u64(first + 5));
     d.quota_bytes = r.opt_u64(first + 6);
     d.quota_messages = r.opt_u64(first + 7);
     d.max_message_size = r.opt_u64(first + 8);
@@ -50,24 +54,39 @@ domain_record domain_from_row(const db::row& r, size_t first) {
 
 address_record address_from_row(const db::row& r, size_t first, const std::string& domain_name) {
     address_record a;
+    address_from_row(r, first, domain_name, a);
+    return a;
+}
+
+void address_from_row(const db::row& r, size_t first, std::string_view domain_name,
+                      address_record& a) {
+    // Assigned field by field: a record refilled for every row keeps its strings' capacity.
+    static const std::string none;
+    auto text = [&](size_t i) -> const std::string& {
+        const db::value& v = r.at(first + i);
+        return v ? *v : none;
+    };
     a.id = r.u64(first);
-    a.local_part = ascii_lower(r.str(first + 1));
+    a.local_part.assign(text(1));
+    ascii_lower_in_place(a.local_part);
     a.enabled = r.boolean(first + 2);
     a.mailbox = r.boolean(first + 3);
+    a.maildir.clear();
     if (a.mailbox) {
-        a.maildir = r.str(first + 4);
+        a.maildir.assign(text(4));
         if (a.maildir.empty()) {
-            a.maildir = default_maildir(domain_name, a.local_part);
+            assign_default_maildir(a.maildir, domain_name, a.local_part);
         } else if (a.maildir.back() != '/') {
             a.maildir += '/';
         }
     }
     a.has_password = r.boolean(first + 5);
-    a.full_name = r.str(first + 6);
-    a.logins = parse_login_set(r.str(first + 7));
+    a.full_name.assign(text(6));
+    a.logins = login_set_bits(r.u64(first + 7));
     a.quota_bytes = r.opt_u64(first + 8);
     a.quota_messages = r.opt_u64(first + 9);
-    return a;
+    a.forwards.clear();
+    a.vacation.reset();
 }
 
 }  // namespace vhostmail::vhost

@@ -245,7 +245,10 @@ size_t image_writer::segment_bytes(uint64_t offset) const {
 }
 
 bool image_writer::put(const domain_data& d) {
-    std::string seg = encode_domain(d);
+    return put(d.domain.id, encode_domain(d));
+}
+
+bool image_writer::put(uint64_t domain_id, std::string_view seg) {
     if (seg.empty()) {
         return false;
     }
@@ -254,7 +257,7 @@ bool image_writer::put(const domain_data& d) {
         // The reservation is full: move the live data into a larger image first.
         move_to(std::max(reserve_ * 2, file_->used() + seg.size() * 4));
     }
-    pending_.push_back({d.domain.id, file_->append(seg)});
+    pending_.push_back({domain_id, file_->append(seg)});
     return true;
 }
 
@@ -369,10 +372,17 @@ bool image_writer::needs_compaction() const {
 
 std::shared_ptr<const snapshot> image_writer::commit(uint64_t serial) {
     ensure_image();
-    // The last pending change of each domain wins.
-    std::unordered_map<uint64_t, uint64_t> last;  // domain id -> segment (0: removed)
+    // The last pending change of each domain wins. In ascending ids, so that a full load's
+    // inserts all go to the end of segments_ (in any other order, each moves half of it).
+    std::stable_sort(pending_.begin(), pending_.end(),
+                     [](const pending& a, const pending& b) { return a.id < b.id; });
+    std::vector<std::pair<uint64_t, uint64_t>> last;  // domain id -> segment (0: removed)
     for (const auto& p : pending_) {
-        last[p.id] = p.segment;
+        if (!last.empty() && last.back().first == p.id) {
+            last.back().second = p.segment;
+        } else {
+            last.emplace_back(p.id, p.segment);
+        }
     }
     pending_.clear();
     std::unordered_set<uint64_t> replaced;  // segments no longer current

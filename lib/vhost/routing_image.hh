@@ -46,6 +46,7 @@ public:
     const uint8_t* base() const { return base_; }
 
     size_t used() const { return used_; }  // writer only
+
     size_t reserved() const { return reserve_; }
 
     dev_t device() const { return device_; }  // read-only mappings: the file they map
@@ -103,6 +104,8 @@ public:
     // Adds or replaces the domain (by id). False when it cannot be stored (a domain over the
     // 4 GiB segment limit): the refresh fails, the previous version stays.
     bool put(const domain_data& d);
+    // The same with the domain's segment encoded already (encode_domain; "" = cannot be).
+    bool put(uint64_t domain_id, std::string_view segment);
     void remove(uint64_t domain_id);
 
     // Forgets the puts and removes since the last commit.

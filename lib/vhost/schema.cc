@@ -7,8 +7,12 @@
 namespace vhostmail::vhost {
 
 unsigned parse_login_set(std::string_view set) {
+    // Read on every address of a full load: words as views, no allocation.
     unsigned bits = 0;
-    for (const auto& word : split_list(set, ",")) {
+    while (!set.empty()) {
+        size_t comma = set.find(',');
+        std::string_view word = set.substr(0, comma);
+        set = comma == std::string_view::npos ? std::string_view() : set.substr(comma + 1);
         if (iequals(word, "smtp")) {
             bits |= login_smtp;
         } else if (iequals(word, "imap")) {
@@ -22,20 +26,38 @@ unsigned parse_login_set(std::string_view set) {
     return bits;
 }
 
+unsigned login_set_bits(uint64_t set_number) {
+    static_assert(login_smtp == 1 && login_imap == 2 && login_pop3 == 4 && login_sieve == 8,
+                  "login_service follows the SET's declaration order");
+    return static_cast<unsigned>(set_number & 0x0f);
+}
+
+bool is_default_maildir(std::string_view maildir, std::string_view domain,
+                        std::string_view local_part) {
+    return storable_local_part(local_part) &&
+           maildir.size() == domain.size() + local_part.size() + 2 &&
+           maildir.substr(0, domain.size()) == domain && maildir[domain.size()] == '/' &&
+           maildir.substr(domain.size() + 1, local_part.size()) == local_part &&
+           maildir.back() == '/';
+}
+
 bool storable_local_part(std::string_view local) {
     return valid_local_part(local) && local.find('/') == std::string_view::npos && local != "." &&
            local != "..";
 }
 
 std::string default_maildir(std::string_view domain, std::string_view local_part) {
-    if (!storable_local_part(local_part)) {
-        return {};
-    }
-    std::string path(domain);
-    path += '/';
-    path += local_part;
-    path += '/';
+    std::string path;
+    assign_default_maildir(path, domain, local_part);
     return path;
+}
+
+void assign_default_maildir(std::string& out, std::string_view domain,
+                            std::string_view local_part) {
+    out.clear();
+    if (storable_local_part(local_part)) {
+        out.append(domain).append(1, '/').append(local_part).append(1, '/');
+    }
 }
 
 fallback_rule parse_fallback(std::string_view stored) {

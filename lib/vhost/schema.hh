@@ -22,6 +22,9 @@ enum login_service : unsigned {
 
 // Parses a MariaDB SET value ("smtp,imap"); unknown words are ignored.
 unsigned parse_login_set(std::string_view set);
+// The same from the SET's number (`logins + 0`): bit i is the i-th member of the column's
+// declaration, smtp, imap, pop3, sieve (sql/migrations/0001_initial.sql), as login_service.
+unsigned login_set_bits(uint64_t set_number);
 
 struct vacation_window {
     bool enabled = false;
@@ -67,6 +70,11 @@ struct domain_record {
 // The default Maildir of an address: "<domain>/<local>/"; "" when the local part cannot name
 // a directory of its own (see storable_local_part), so the path check refuses it.
 std::string default_maildir(std::string_view domain, std::string_view local_part);
+// The same into `out`, reusing its buffer.
+void assign_default_maildir(std::string& out, std::string_view domain, std::string_view local_part);
+// maildir == default_maildir(domain, local_part), not empty; without building that string.
+bool is_default_maildir(std::string_view maildir, std::string_view domain,
+                        std::string_view local_part);
 
 // A local part the database may hold: valid for Postfix (valid_local_part) and usable as the
 // last component of a default Maildir path: no '/', not "." or "..", so no address can have its

@@ -2,6 +2,8 @@
 #include "lib/vhost/snapshot_loader.hh"
 
 #include <algorithm>
+#include <future>
+#include <limits>
 #include <malloc.h>
 #include <optional>
 #include <string>
@@ -19,16 +21,17 @@ namespace {
 // Each query of a domain's rows reads a range of domain ids (one domain: first = last).
 #define VHM_RANGE(col) " WHERE " col " BETWEEN ? AND ?"
 
-// All SQL of the loader in one place. Booleans and SETs arrive as text.
+// All SQL of the loader in one place. Booleans arrive as text, SETs as numbers. These read
+// the domains of an incremental refresh, one at a time (first = last).
 const std::string domains_sql =
     "SELECT " + domain_select_list() + " FROM domains" VHM_RANGE("id") " ORDER BY id";
 const std::string aliases_sql =
     "SELECT domain_id, name FROM domain_aliases" VHM_RANGE("domain_id") " AND enabled"
     " ORDER BY domain_id, name";
-// No ORDER BY where the order does not matter or is restored here: a sort of a batch's rows
-// costs the server more than the client's per-address sort of its few forwardings.
-const std::string addresses_sql =
-    "SELECT domain_id, " + address_select_list() + " FROM addresses" VHM_RANGE("domain_id");
+// Addresses in id order, as the full load reads them, so that both keep the same one of two
+// local parts that fold alike; forwardings are sorted here.
+const std::string addresses_sql = "SELECT domain_id, " + address_select_list() +
+                                  " FROM addresses" VHM_RANGE("domain_id") " ORDER BY id";
 const std::string forwardings_sql =
     "SELECT a.domain_id, f.address_id, f.destination FROM forwardings f"
     " JOIN addresses a ON a.id = f.address_id" VHM_RANGE("a.domain_id");
@@ -48,17 +51,37 @@ const std::string admins_sql =
     " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id" VHM_RANGE(
         "da.domain_id") " ORDER BY da.domain_id, d.name, a.local_part";
 #undef VHM_RANGE
+
+// The full load reads each table once, in primary-key order (no sort, no secondary-index
+// lookup per row), and streams it: the rows are grouped by domain here. The few joined
+// tables (grants, admins) are read as above, over every domain.
+const std::string all_domains_sql = "SELECT " + domain_select_list() + " FROM domains ORDER BY id";
+const std::string all_aliases_sql =
+    "SELECT domain_id, name FROM domain_aliases WHERE enabled ORDER BY domain_id, name";
+const std::string all_addresses_sql =
+    "SELECT domain_id, " + address_select_list() + " FROM addresses ORDER BY id";
+// The primary key (address_id, destination), destination in byte order (sql_directory's).
+const char* all_forwardings_sql =
+    "SELECT address_id, destination FROM forwardings ORDER BY address_id, destination";
+const char* all_vacations_sql =
+    "SELECT address_id, enabled,"
+    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', starts_at),"
+    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', ends_at)"
+    " FROM vacations ORDER BY address_id";
+const std::string all_grants_sql =
+    "SELECT g.domain_id, g.local_part, a.local_part, d.name FROM send_grants g"
+    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id"
+    " ORDER BY g.domain_id, g.local_part, d.name, a.local_part";
+const std::string all_admins_sql =
+    "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
+    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id"
+    " ORDER BY da.domain_id, d.name, a.local_part";
 const char* serials_sql = "SELECT node, serial FROM routing_serial";
 const char* versions_sql = "SELECT domain_id, version FROM routing_versions";
 // The domains a node changed after serial ? (sql/migrations/0008_routing_changes.sql).
 const char* changes_sql =
     "SELECT domain_id, version FROM routing_versions WHERE node = ? AND node_serial > ?";
 constexpr unsigned bad_field_error = 1054;  // ER_BAD_FIELD_ERROR: 0008 not applied yet
-const char* domain_ids_sql = "SELECT id FROM domains ORDER BY id";
-
-// Domains read in one batch of a full load: enough to keep the query count low, few enough
-// that one batch's rows are a small part of the whole.
-constexpr size_t batch_domains = 256;
 
 using conn_t = db::connection;
 
@@ -66,7 +89,33 @@ db::error image_error(const std::string& what) {
     return db::make_error(2008, "HY000", "routing image: " + what);  // CR_OUT_OF_MEMORY: temporary
 }
 
-// The domains with ids in [first, last], read completely, in id order.
+// Rows of grants_sql and admins_sql (domain_id first), arriving in their order.
+void add_grant(domain_data* d, const db::row& r) {
+    if (d == nullptr) {
+        return;
+    }
+    std::string local = ascii_lower(r.str(1));
+    if (d->grants.empty() || d->grants.back().first != local) {
+        d->grants.emplace_back(local, std::vector<std::string>{});
+    }
+    d->grants.back().second.push_back(ascii_lower(r.str(2)) + "@" + ascii_lower(r.str(3)));
+}
+
+void add_admin(domain_data* d, const db::row& r) {
+    if (d != nullptr) {
+        d->admins.push_back(ascii_lower(r.str(1)) + "@" + ascii_lower(r.str(2)));
+    }
+}
+
+// The domain with `id` in `domains` (ascending ids), or null.
+domain_data* find_owner(std::vector<domain_data>& domains, uint64_t id) {
+    auto it = std::lower_bound(domains.begin(), domains.end(), id,
+                               [](const domain_data& d, uint64_t v) { return d.domain.id < v; });
+    return it != domains.end() && it->domain.id == id ? &*it : nullptr;
+}
+
+// The domain with ids in [first, last] (an incremental refresh: first = last), read
+// completely.
 class batch {
 public:
     batch(uint64_t first, uint64_t last) : first_(first), last_(last) {}
@@ -85,12 +134,7 @@ private:
         return r;
     }
 
-    domain_data* owner(uint64_t domain_id) {
-        auto it =
-            std::lower_bound(domains_.begin(), domains_.end(), domain_id,
-                             [](const domain_data& d, uint64_t id) { return d.domain.id < id; });
-        return it != domains_.end() && it->domain.id == domain_id ? &*it : nullptr;
-    }
+    domain_data* owner(uint64_t domain_id) { return find_owner(domains_, domain_id); }
 
     uint64_t first_;
     uint64_t last_;
@@ -168,21 +212,191 @@ db::outcome<void> batch::read(conn_t& conn, const std::unordered_map<uint64_t, u
         return grants.error();
     }
     for (const auto& r : grants->rows) {
-        if (auto* d = owner(r.u64(0))) {
-            std::string local = ascii_lower(r.str(1));
-            if (d->grants.empty() || d->grants.back().first != local) {
-                d->grants.emplace_back(local, std::vector<std::string>{});
-            }
-            d->grants.back().second.push_back(ascii_lower(r.str(2)) + "@" + ascii_lower(r.str(3)));
-        }
+        add_grant(owner(r.u64(0)), r);
     }
     auto admins = run(conn, admins_sql, stats);
     if (!admins) {
         return admins.error();
     }
     for (const auto& r : admins->rows) {
-        if (auto* d = owner(r.u64(0))) {
-            d->admins.push_back(ascii_lower(r.str(1)) + "@" + ascii_lower(r.str(2)));
+        add_admin(owner(r.u64(0)), r);
+    }
+    return {};
+}
+
+// Every domain, each table streamed once (the all_* SQL above). The forwardings and vacations
+// are read first, into compact lists by address id, so that each address row can be encoded as
+// it arrives (addresses come in ascending ids: a merge); what is held until the domains are
+// encoded is their encoded records, not decoded ones.
+class full_load {
+public:
+    db::outcome<void> read(conn_t& conn, refresh_stats& stats);
+    db::outcome<void> store(image_writer& writer);
+
+    size_t domain_count() const { return domains_.size(); }
+
+private:
+    db::outcome<void> each(conn_t& conn, std::string_view sql, refresh_stats& stats,
+                           const db::row_sink& sink) {
+        auto n = conn.query_each(sql, {}, sink);
+        if (!n) {
+            return n.error();
+        }
+        stats.rows_read += *n;
+        return {};
+    }
+
+    domain_data* domain(uint64_t id) {
+        if (dense_.empty()) {
+            return find_owner(domains_, id);
+        }
+        return id < dense_.size() && dense_[id] != no_domain ? &domains_[dense_[id]] : nullptr;
+    }
+
+    void index_domains();
+    void add_address(const db::row& row);
+    // The segments of domains_[first, last), whose records it frees.
+    std::vector<std::string> encode(size_t first, size_t last);
+
+    static constexpr uint32_t no_domain = std::numeric_limits<uint32_t>::max();
+
+    std::vector<domain_data> domains_;  // ascending ids
+    std::vector<uint32_t> dense_;       // domain id -> index in domains_, when ids are dense
+    // Forwardings in (address id, destination) order: ids, end of each destination in bytes.
+    std::vector<uint64_t> forward_ids_;
+    std::vector<size_t> forward_ends_;
+    std::string forward_bytes_;
+    size_t next_forward_ = 0;
+    std::vector<std::pair<uint64_t, vacation_window>> vacations_;  // ascending address ids
+    size_t next_vacation_ = 0;
+    uint64_t last_address_ = 0;
+    address_record address_;  // the row being encoded
+};
+
+void full_load::index_domains() {
+    // Ids are an AUTO_INCREMENT: a table of them costs little unless most were deleted.
+    uint64_t max_id = domains_.empty() ? 0 : domains_.back().domain.id;
+    if (max_id / 4 > domains_.size() + 1024 || domains_.size() >= no_domain) {
+        return;
+    }
+    dense_.assign(max_id + 1, no_domain);
+    for (size_t i = 0; i < domains_.size(); ++i) {
+        dense_[domains_[i].domain.id] = static_cast<uint32_t>(i);
+    }
+}
+
+void full_load::add_address(const db::row& row) {
+    domain_data* d = domain(row.u64(0));
+    uint64_t id = row.u64(1);
+    if (d == nullptr || id <= last_address_) {
+        return;  // neither happens (foreign key, ORDER BY id); the merges below need both
+    }
+    last_address_ = id;
+    address_from_row(row, 1, d->domain.name, address_);
+    while (next_forward_ < forward_ids_.size() && forward_ids_[next_forward_] < id) {
+        ++next_forward_;
+    }
+    for (; next_forward_ < forward_ids_.size() && forward_ids_[next_forward_] == id;
+         ++next_forward_) {
+        size_t begin = next_forward_ == 0 ? 0 : forward_ends_[next_forward_ - 1];
+        address_.forwards.emplace_back(forward_bytes_, begin, forward_ends_[next_forward_] - begin);
+    }
+    while (next_vacation_ < vacations_.size() && vacations_[next_vacation_].first < id) {
+        ++next_vacation_;
+    }
+    if (next_vacation_ < vacations_.size() && vacations_[next_vacation_].first == id) {
+        address_.vacation = vacations_[next_vacation_].second;
+    }
+    encode_address_record(address_, d->domain.name, d->records);
+}
+
+db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
+    std::unordered_map<uint64_t, uint64_t> versions;
+    auto r = each(conn, versions_sql, stats,
+                  [&](const db::row& row) { versions[row.u64(0)] = row.u64(1); });
+    if (r) {
+        r = each(conn, all_domains_sql, stats, [&](const db::row& row) {
+            domain_data d;
+            d.domain = domain_from_row(row);
+            auto v = versions.find(d.domain.id);
+            d.version = v == versions.end() ? 0 : v->second;
+            domains_.push_back(std::move(d));
+        });
+        index_domains();
+    }
+    if (r) {
+        r = each(conn, all_aliases_sql, stats, [&](const db::row& row) {
+            if (auto* d = domain(row.u64(0))) {
+                d->aliases.push_back(ascii_lower(row.str(1)));
+            }
+        });
+    }
+    if (r) {
+        r = each(conn, all_forwardings_sql, stats, [&](const db::row& row) {
+            forward_ids_.push_back(row.u64(0));
+            forward_bytes_ += row.at(1).value_or("");
+            forward_ends_.push_back(forward_bytes_.size());
+        });
+    }
+    if (r) {
+        r = each(conn, all_vacations_sql, stats, [&](const db::row& row) {
+            vacations_.emplace_back(
+                row.u64(0), vacation_window{row.boolean(1), row.opt_i64(2), row.opt_i64(3)});
+        });
+    }
+    if (r) {
+        r = each(conn, all_addresses_sql, stats, [&](const db::row& row) { add_address(row); });
+    }
+    if (r) {
+        r = each(conn, all_grants_sql, stats,
+                 [&](const db::row& row) { add_grant(domain(row.u64(0)), row); });
+    }
+    if (r) {
+        r = each(conn, all_admins_sql, stats,
+                 [&](const db::row& row) { add_admin(domain(row.u64(0)), row); });
+    }
+    return r;
+}
+
+std::vector<std::string> full_load::encode(size_t first, size_t last) {
+    std::vector<std::string> out;
+    out.reserve(last - first);
+    for (size_t i = first; i < last; ++i) {
+        out.push_back(encode_domain(domains_[i]));
+        std::string().swap(domains_[i].records);  // encoded: free them while the image grows
+    }
+    return out;
+}
+
+db::outcome<void> full_load::store(image_writer& writer) {
+    std::vector<uint64_t>().swap(forward_ids_);
+    std::vector<size_t>().swap(forward_ends_);
+    std::string().swap(forward_bytes_);
+    // Encoding is pure and a sixth of a full load: a second thread encodes every other chunk
+    // of domains while this one encodes the chunk before it; this one adds both in id order.
+    constexpr size_t chunk = 1024;
+    auto add = [&](size_t first, std::vector<std::string>& segments) -> db::outcome<void> {
+        for (size_t i = 0; i < segments.size(); ++i) {
+            const domain_record& d = domains_[first + i].domain;
+            if (!writer.put(d.id, segments[i])) {
+                return image_error("domain " + d.name + " is too large");
+            }
+            std::string().swap(segments[i]);
+        }
+        return {};
+    };
+    for (size_t first = 0; first < domains_.size(); first += 2 * chunk) {
+        size_t middle = std::min(domains_.size(), first + chunk);
+        size_t last = std::min(domains_.size(), middle + chunk);
+        auto second = std::async(std::launch::async, [=, this] { return encode(middle, last); });
+        auto segments = encode(first, middle);
+        auto added = add(first, segments);
+        auto later = second.get();  // waits for the thread even when `added` failed
+        if (!added) {
+            return added;
+        }
+        if (auto r = add(middle, later); !r) {
+            return r;
         }
     }
     return {};
@@ -262,33 +476,15 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
     stats.full = !changed || changed->size() > std::max<size_t>(32, current_->domain_count() / 8);
     try {
         if (stats.full) {
-            // Versions only for the segments' stamps; ids in batches.
-            auto version_rows = conn.query(versions_sql);
-            if (!version_rows) {
-                return version_rows.error();
-            }
-            std::unordered_map<uint64_t, uint64_t> versions;
-            versions.reserve(version_rows->rows.size());
-            for (const auto& r : version_rows->rows) {
-                versions[r.u64(0)] = r.u64(1);
-            }
-            std::vector<db::row>().swap(version_rows->rows);
-            auto ids = conn.query(domain_ids_sql);
-            if (!ids) {
-                return ids.error();
+            full_load all;
+            if (auto r = all.read(conn, stats); !r) {
+                return r.error();
             }
             writer_.start_full();
-            for (size_t i = 0; i < ids->rows.size(); i += batch_domains) {
-                size_t last = std::min(ids->rows.size(), i + batch_domains) - 1;
-                batch b(ids->rows[i].u64(0), ids->rows[last].u64(0));
-                if (auto r = b.read(conn, versions, stats); !r) {
-                    return r.error();
-                }
-                if (auto r = store(writer_, b); !r) {
-                    return r.error();
-                }
-                stats.domains_read += b.domains().size();
+            if (auto r = all.store(writer_); !r) {
+                return r.error();
             }
+            stats.domains_read = all.domain_count();
         } else {
             std::vector<uint64_t> ids;
             ids.reserve(changed->size());
@@ -354,7 +550,7 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& co
     current_ = *snap;
     seen_ = std::move(pending_seen_);
     if (stats.full) {
-        // A full load's rows (one batch at a time) were freed; give the pages back.
+        // A full load's decoded records were freed; give the pages back.
         malloc_trim(0);
     }
     return current_;

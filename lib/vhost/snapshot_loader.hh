@@ -9,8 +9,10 @@
 // CONSISTENT SNAPSHOT the serials again, the domains each moved server changed since the
 // serial last seen of it (an index range, not every domain's version), then only those domains
 // (or everything, when many changed), so the new version is one consistent state and a change
-// costs work in proportion to the domains it touched. A full load reads the domains in batches of
-// ids, so the rows held in memory at once are those of one batch, not of the whole data set. A
+// costs work in proportion to the domains it touched. A full load streams each table once in
+// primary-key order and groups the rows by domain itself (range queries per batch of domains
+// cost the server an index lookup per row); it holds the encoded address records of
+// everything until each domain's segment is built, then returns that memory. A
 // refresh that succeeds proves the snapshot current as of the moment it started. Thread safety:
 // snapshot_holder may be read by any thread; a snapshot_loader by one thread.
 #pragma once

@@ -16,6 +16,7 @@
 #include <limits>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -242,7 +243,39 @@ std::string cmd_roundtrip(db::pool& p) {
     auto many = c.query("SELECT seq, REPEAT('x', seq) FROM seq_1_to_2000");
     check(many && many->rows.size() == 2000 && many->rows[1999].str(1).size() == 2000, "2000 rows");
 
-    // 7. Transactions: rollback, and a lease given back mid-transaction is rolled back.
+    // 7. Streamed: the same rows as buffered, NULLs and long values included, though one row
+    //    object is refilled for every row.
+    const std::string all_rows = "SELECT t, v, b, i, u, d, ts FROM it_roundtrip ORDER BY id";
+    auto buffered = c.query(all_rows);
+    std::vector<db::row> streamed;
+    auto streamed_count =
+        c.query_each(all_rows, {}, [&](const db::row& r) { streamed.push_back(r); });
+    check(buffered && streamed_count && *streamed_count == 3 && streamed.size() == 3,
+          "streamed row count");
+    if (buffered && streamed.size() == buffered->rows.size()) {
+        for (size_t i = 0; i < streamed.size(); ++i) {
+            for (size_t col = 0; col < 7; ++col) {
+                check(streamed[i].at(col) == buffered->rows[i].at(col),
+                      "streamed row " + std::to_string(i) + " column " + std::to_string(col) +
+                          ": " + show(streamed[i].at(col)) + " buffered " +
+                          show(buffered->rows[i].at(col)));
+            }
+        }
+    }
+    size_t seq_rows = 0;
+    bool seq_right = true;
+    auto seq = c.query_each(
+        "SELECT seq, REPEAT('x', ?) FROM seq_1_to_20000", {uint64_t{300}}, [&](const db::row& r) {
+            ++seq_rows;
+            seq_right = seq_right && r.u64(0) == seq_rows && r.str(1) == std::string(300, 'x');
+        });
+    check(seq && *seq == 20000 && seq_rows == 20000 && seq_right, "20000 streamed rows");
+    auto bad_stream = c.query_each("SELEC nonsense", {}, [](const db::row&) {});
+    check(!bad_stream && bad_stream.error().code == 1064 && !c.broken(),
+          "streamed syntax error leaves the connection usable");
+    check(c.query("SELECT 1").ok(), "query after streaming");
+
+    // 8. Transactions: rollback, and a lease given back mid-transaction is rolled back.
     check(c.begin().ok() && c.in_transaction(), "begin");
     check(c.query("DELETE FROM it_roundtrip").ok(), "delete in transaction");
     check(c.rollback().ok() && !c.in_transaction(), "rollback");
@@ -258,6 +291,18 @@ std::string cmd_roundtrip(db::pool& p) {
         check(after && after->rows.at(0).i64(0) == 3, "open transaction rolled back on release");
         check(!(*l2)->in_transaction(), "in_transaction after release");
         check((*l2)->query("DROP TABLE it_roundtrip").ok(), "drop table");
+        // A sink that throws leaves the result half read: the connection must not be reused.
+        bool thrown = false;
+        try {
+            (void)(*l2)->query_each("SELECT seq FROM seq_1_to_100000", {}, [](const db::row& r) {
+                if (r.u64(0) == 10) {
+                    throw std::runtime_error("sink failed");
+                }
+            });
+        } catch (const std::runtime_error&) {
+            thrown = true;
+        }
+        check(thrown && (*l2)->broken(), "a throwing sink propagates and breaks the connection");
     }
     return check.reply("roundtrip");
 }

@@ -56,9 +56,9 @@ TEST_CASE("sizes, durations and counts read as in the configuration file") {
 
 TEST_CASE("the routing column lists are the decoders' order, qualified on request") {
     CHECK(domain_select_list() ==
-          "id, name, enabled, accepts_mail, reject_text, logins, quota_bytes, quota_messages,"
+          "id, name, enabled, accepts_mail, reject_text, logins + 0, quota_bytes, quota_messages,"
           " max_message_size, fallback, filter_command, fullname_matching");
     CHECK(address_select_list("a.") ==
           "a.id, a.local_part, a.enabled, a.mailbox, a.maildir, a.password IS NOT NULL AND"
-          " a.password <> '', a.full_name, a.logins, a.quota_bytes, a.quota_messages");
+          " a.password <> '', a.full_name, a.logins + 0, a.quota_bytes, a.quota_messages");
 }

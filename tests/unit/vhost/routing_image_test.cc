@@ -183,6 +183,47 @@ TEST_CASE("single records round-trip through their encoding") {
     CHECK(!decode_address_record(record.substr(0, record.size() - 1), "example.org"));
 }
 
+TEST_CASE("records encoded as rows arrive make the same segment; the first local part wins") {
+    // The full load encodes each address row into domain_data::records instead of keeping it.
+    auto d = sample_domain();
+    domain_data pre = d;
+    pre.addresses.clear();
+    for (const auto& a : d.addresses) {
+        encode_address_record(a, d.domain.name, pre.records);
+    }
+    CHECK(encode_domain(pre) == encode_domain(d));
+
+    // Part encoded, part records: encoded ones first.
+    domain_data mixed = d;
+    mixed.addresses.erase(mixed.addresses.begin());
+    encode_address_record(d.addresses[0], d.domain.name, mixed.records);
+    CHECK(encode_domain(mixed) == encode_domain(d));
+
+    // A second "joe" (an upper-case local part stored by hand, folded at load) is dropped, in
+    // either form.
+    auto again = make_address(200, "joe");
+    again.full_name = "Someone Else";
+    domain_data dup = d;
+    dup.addresses.push_back(again);
+    domain_data dup_pre = pre;
+    encode_address_record(again, d.domain.name, dup_pre.records);
+    for (const auto* built : {&dup, &dup_pre}) {
+        auto bytes = encode_domain(*built);
+        auto seg = domain_segment::open(bytes);
+        REQUIRE(seg);
+        CHECK(seg->address_count() == 4);
+        address_view a;
+        REQUIRE(seg->find_address("joe", a) == domain_segment::found::yes);
+        CHECK(a.id == 100);
+        CHECK(seg->find_full_name("someone.else", a) == domain_segment::found::no);
+    }
+
+    // Records that are not the encoder's make no segment (the loader reports the domain).
+    domain_data broken = pre;
+    broken.records.pop_back();
+    CHECK(encode_domain(broken).empty());
+}
+
 TEST_CASE("a damaged segment is refused or answers without reading outside it") {
     const auto good = encode_domain(sample_domain());
     auto exercise = [](const std::string& bytes) {

@@ -17,6 +17,9 @@ TEST_CASE("login sets parse MariaDB SET values") {
     CHECK(parse_login_set("smtp,imap") == (login_smtp | login_imap));
     CHECK(parse_login_set("") == 0);
     CHECK(parse_login_set("pop3,sieve,bogus") == (login_pop3 | login_sieve));
+    CHECK(login_set_bits(0) == 0);
+    CHECK(login_set_bits(1 | 4) == (login_smtp | login_pop3));
+    CHECK(login_set_bits(15) == (login_smtp | login_imap | login_pop3 | login_sieve));
 }
 
 TEST_CASE("vacation windows honour start and end") {
