@@ -10,17 +10,30 @@ namespace vhostmail::milter {
 
 namespace {
 
-constexpr std::string_view active_keys_sql =
-    "SELECT d.name, k.selector, k.algorithm, k.key_file FROM dkim_keys k"
+// Each query whole, and (with " AND ... = ?") for one domain.
+#define VHM_KEYS                                                                       \
+    "SELECT k.domain_id, d.name, k.selector, k.algorithm, k.key_file FROM dkim_keys k" \
     " JOIN domains d ON d.id = k.domain_id WHERE k.state = 'active' AND d.enabled"
-    " ORDER BY d.name, k.algorithm";
+#define VHM_KEYS_ORDER " ORDER BY d.name, k.algorithm, k.selector"
+constexpr std::string_view active_keys_sql = VHM_KEYS VHM_KEYS_ORDER;
+constexpr std::string_view domain_keys_sql = VHM_KEYS " AND k.domain_id = ?" VHM_KEYS_ORDER;
+#undef VHM_KEYS
+#undef VHM_KEYS_ORDER
 
-constexpr std::string_view from_any_domains_sql =
-    "SELECT name FROM domains WHERE from_any_in_domain";
+#define VHM_DOMAINS "SELECT id, name FROM domains WHERE from_any_in_domain"
+constexpr std::string_view from_any_domains_sql = VHM_DOMAINS;
+constexpr std::string_view domain_from_any_sql = VHM_DOMAINS " AND id = ?";
+#undef VHM_DOMAINS
 
-constexpr std::string_view from_any_addresses_sql =
-    "SELECT a.local_part, d.name, a.from_any_in_domain FROM addresses a"
-    " JOIN domains d ON d.id = a.domain_id WHERE a.from_any_in_domain IS NOT NULL";
+#define VHM_ADDRESSES                                                                 \
+    "SELECT a.domain_id, a.local_part, d.name, a.from_any_in_domain FROM addresses a" \
+    " JOIN domains d ON d.id = a.domain_id WHERE a.from_any_in_domain IS NOT NULL"
+constexpr std::string_view from_any_addresses_sql = VHM_ADDRESSES;
+constexpr std::string_view domain_from_any_addresses_sql = VHM_ADDRESSES " AND a.domain_id = ?";
+#undef VHM_ADDRESSES
+
+// Beyond this many changed domains one read of each table costs less than queries per domain.
+constexpr size_t max_domain_reads = 256;
 
 }  // namespace
 
@@ -51,37 +64,105 @@ domain_key signing_store::read_key(std::string selector, dkim::algorithm alg, st
 }
 
 db::outcome<std::shared_ptr<const signing_data>> signing_store::load(db::connection& conn) {
-    auto data = std::make_shared<signing_data>();
-    auto keys = conn.query(active_keys_sql);
+    auto followed =
+        vhost::follow_changes(conn, changes_, max_domain_reads,
+                              [this](db::connection& c, const vhost::domain_changes& changes) {
+                                  return apply(c, changes);
+                              });
+    if (!followed) {
+        return followed.error();
+    }
+    return current_;
+}
+
+db::outcome<void> signing_store::read(db::connection& conn, std::string_view keys_sql,
+                                      std::string_view domains_sql, std::string_view addresses_sql,
+                                      const std::vector<db::param>& params, signing_data& data,
+                                      std::unordered_map<uint64_t, domain_entries>& entries) {
+    auto keys = conn.query(keys_sql, params);
     if (!keys) {
         return keys.error();
     }
-    std::set<std::string> files;
     for (const auto& row : keys->rows) {
-        auto alg = dkim::parse_algorithm(row.str(2));
+        auto alg = dkim::parse_algorithm(row.str(3));
         if (!alg) {
             continue;  // the column is an ENUM of the two names
         }
-        files.insert(row.str(3));
-        data->keys[ascii_lower(row.str(0))].push_back(
-            read_key(ascii_lower(row.str(1)), *alg, row.str(3)));
+        std::string domain = ascii_lower(row.str(1));
+        entries[row.u64(0)].domain = domain;
+        data.keys[domain].push_back(read_key(ascii_lower(row.str(2)), *alg, row.str(4)));
     }
-    std::erase_if(cache_, [&](const auto& entry) { return !files.contains(entry.first); });
-    auto domains = conn.query(from_any_domains_sql);
+    auto domains = conn.query(domains_sql, params);
     if (!domains) {
         return domains.error();
     }
     for (const auto& row : domains->rows) {
-        data->from_any_domains.insert(ascii_lower(row.str(0)));
+        std::string domain = ascii_lower(row.str(1));
+        entries[row.u64(0)].domain = domain;
+        data.from_any_domains.insert(domain);
     }
-    auto addresses = conn.query(from_any_addresses_sql);
+    auto addresses = conn.query(addresses_sql, params);
     if (!addresses) {
         return addresses.error();
     }
     for (const auto& row : addresses->rows) {
-        data->from_any_addresses[row.str(0) + "@" + ascii_lower(row.str(1))] = row.i64(2) != 0;
+        std::string domain = ascii_lower(row.str(2));
+        std::string address = row.str(1) + "@" + domain;
+        auto& e = entries[row.u64(0)];
+        e.domain = domain;
+        e.addresses.push_back(address);
+        data.from_any_addresses[address] = row.i64(3) != 0;
     }
-    return std::shared_ptr<const signing_data>(std::move(data));
+    return {};
+}
+
+db::outcome<void> signing_store::apply(db::connection& conn, const vhost::domain_changes& changes) {
+    // Built aside, installed at the end: a failed read changes nothing that is kept.
+    auto data = std::make_shared<signing_data>();
+    std::unordered_map<uint64_t, domain_entries> entries;
+    if (changes.all) {
+        if (auto r = read(conn, active_keys_sql, from_any_domains_sql, from_any_addresses_sql, {},
+                          *data, entries);
+            !r) {
+            return r;
+        }
+        entries_ = std::move(entries);
+    } else {
+        if (current_) {
+            *data = *current_;
+        }
+        for (const auto& [id, version] : changes.domains) {
+            if (auto old = entries_.find(id); old != entries_.end()) {
+                data->keys.erase(old->second.domain);
+                data->from_any_domains.erase(old->second.domain);
+                for (const auto& a : old->second.addresses) {
+                    data->from_any_addresses.erase(a);
+                }
+            }
+            if (auto r = read(conn, domain_keys_sql, domain_from_any_sql,
+                              domain_from_any_addresses_sql, {db::param{id}}, *data, entries);
+                !r) {
+                return r;
+            }
+        }
+        for (const auto& [id, version] : changes.domains) {
+            if (auto e = entries.find(id); e != entries.end()) {
+                entries_[id] = std::move(e->second);
+            } else {
+                entries_.erase(id);
+            }
+        }
+    }
+    // Key files no active key names any more are forgotten.
+    std::set<std::string> files;
+    for (const auto& [domain, keys] : data->keys) {
+        for (const auto& k : keys) {
+            files.insert(k.file);
+        }
+    }
+    std::erase_if(cache_, [&](const auto& entry) { return !files.contains(entry.first); });
+    current_ = std::move(data);
+    return {};
 }
 
 }  // namespace vhostmail::milter

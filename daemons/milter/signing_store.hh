@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // signing_store.hh - what vhostmail-milter reads from the database besides the routing data: the
 // active DKIM keys of each domain (their private keys read from the files the rows name) and the
-// from_any_in_domain settings. Reloaded whenever the change serial moves, by the routing
-// refresher's thread, so it is exactly as current as the routing copy it is used with.
+// from_any_in_domain settings. Read whole the first time, then only the rows of the domains the
+// routing triggers say changed (vhost::follow_changes), by the routing refresher's thread, so it
+// is as current as the routing copy it is used with.
 // Thread safety: load() from one thread (the refresher); signing_data is immutable once built.
 #pragma once
 
@@ -10,10 +11,13 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/db/connection.hh"
 #include "lib/dkim/signer.hh"
+#include "lib/vhost/snapshot_loader.hh"
 
 namespace vhostmail::milter {
 
@@ -33,10 +37,24 @@ struct signing_data {
 
 class signing_store {
 public:
-    // Builds a new signing_data; key files are re-read only when they changed on disk.
+    // The current signing_data: a new one when the database changed since the last call
+    // (else the same pointer); key files are re-read only when they changed on disk.
     db::outcome<std::shared_ptr<const signing_data>> load(db::connection& conn);
 
 private:
+    // What signing_data holds of one domain, to take it out when the domain changes.
+    struct domain_entries {
+        std::string domain;
+        std::vector<std::string> addresses;  // from_any_addresses keys
+    };
+
+    db::outcome<void> apply(db::connection& conn, const vhost::domain_changes& changes);
+    // Adds the rows of the three queries (whole, or one domain's) to `data` and `entries`.
+    db::outcome<void> read(db::connection& conn, std::string_view keys_sql,
+                           std::string_view domains_sql, std::string_view addresses_sql,
+                           const std::vector<db::param>& params, signing_data& data,
+                           std::unordered_map<uint64_t, domain_entries>& entries);
+
     struct cached_key {
         dev_t dev = 0;
         ino_t ino = 0;
@@ -49,6 +67,9 @@ private:
     domain_key read_key(std::string selector, dkim::algorithm alg, std::string file);
 
     std::map<std::string, cached_key> cache_;  // by file
+    std::shared_ptr<const signing_data> current_ = std::make_shared<signing_data>();
+    std::unordered_map<uint64_t, domain_entries> entries_;  // by domain id
+    vhost::change_finder changes_;
 };
 
 }  // namespace vhostmail::milter

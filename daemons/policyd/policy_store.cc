@@ -51,10 +51,15 @@ constexpr std::string_view client_passes_sql =
     "SELECT COALESCE(SUM(passes), 0) FROM greylist_clients"
     " WHERE client_net = ? AND last_pass >= UNIX_TIMESTAMP() - ?";
 
-constexpr std::string_view limits_sql =
-    "SELECT d.name, a.local_part, s.applies_to, s.budget, s.window_seconds, s.max_value"
-    " FROM send_limits s JOIN domains d ON d.id = s.domain_id"
-    " LEFT JOIN addresses a ON a.id = s.address_id";
+#define VHM_LIMITS                                                                        \
+    "SELECT s.domain_id, d.name, a.local_part, s.applies_to, s.budget, s.window_seconds," \
+    " s.max_value FROM send_limits s JOIN domains d ON d.id = s.domain_id"                \
+    " LEFT JOIN addresses a ON a.id = s.address_id"
+constexpr std::string_view limits_sql = VHM_LIMITS;
+constexpr std::string_view domain_limits_sql = VHM_LIMITS " WHERE s.domain_id = ?";
+#undef VHM_LIMITS
+// Beyond this many changed domains one read of the table costs less than a query each.
+constexpr size_t max_domain_reads = 256;
 
 constexpr std::string_view expire_counters_sql =
     "DELETE FROM rate_counters WHERE expires_at < ? LIMIT 1000";
@@ -434,37 +439,97 @@ lookup<store::quota_usage> policy_store::usage(uint64_t address_id) {
     return lookup<store::quota_usage>::found(u);
 }
 
-db::outcome<void> policy_store::load_limits(db::connection& conn) {
-    statements_.fetch_add(1, std::memory_order_relaxed);
-    auto r = conn.query(limits_sql);
-    if (!r) {
-        return r.error();
+namespace {
+
+// Adds one row of limits_sql to `table`; notes its keys in `keys` (the domain's entries).
+void add_limit(policy::send_limit_table& table, const db::row& row,
+               policy_store::limit_keys& keys) {
+    std::string domain = ascii_lower(row.str(1));
+    bool for_address = !row.is_null(2);
+    std::string address = for_address ? ascii_lower(row.str(2)) + "@" + domain : "";
+    keys.domain = domain;
+    if (for_address) {
+        keys.addresses.push_back(address);
     }
-    auto table = std::make_shared<policy::send_limit_table>();
-    for (const auto& row : r->rows) {
-        std::string domain = ascii_lower(row.str(0));
-        bool for_address = !row.is_null(1);
-        std::string address = for_address ? ascii_lower(row.str(1)) + "@" + domain : "";
-        bool total = row.str(2) == "total";
-        std::string what = row.str(3);
-        uint64_t max = row.u64(5);
-        if (what == "recipients_per_message") {
-            (for_address ? table->address_per_message[address]
-                         : table->domain_per_message[domain]) = max;
-            continue;
+    bool total = row.str(3) == "total";
+    std::string what = row.str(4);
+    uint64_t max = row.u64(6);
+    if (what == "recipients_per_message") {
+        (for_address ? table.address_per_message[address] : table.domain_per_message[domain]) = max;
+        return;
+    }
+    policy::rate_rule rule;
+    rule.what = what == "messages"     ? policy::budget::messages
+                : what == "recipients" ? policy::budget::recipients
+                                       : policy::budget::bytes;
+    rule.window_s = std::max<int64_t>(1, row.i64(5));
+    rule.max = max;
+    if (for_address) {
+        table.address_rules[address].push_back(rule);
+    } else if (total) {
+        table.domain_total[domain].push_back(rule);
+    } else {
+        table.domain_each[domain].push_back(rule);
+    }
+}
+
+void remove_limits(policy::send_limit_table& table, const policy_store::limit_keys& keys) {
+    table.domain_each.erase(keys.domain);
+    table.domain_total.erase(keys.domain);
+    table.domain_per_message.erase(keys.domain);
+    for (const auto& a : keys.addresses) {
+        table.address_rules.erase(a);
+        table.address_per_message.erase(a);
+    }
+}
+
+}  // namespace
+
+db::outcome<void> policy_store::load_limits(db::connection& conn) {
+    return vhost::follow_changes(conn, limit_changes_, max_domain_reads,
+                                 [this](db::connection& c, const vhost::domain_changes& changes) {
+                                     return apply_limit_changes(c, changes);
+                                 });
+}
+
+db::outcome<void> policy_store::apply_limit_changes(db::connection& conn,
+                                                    const vhost::domain_changes& changes) {
+    // Everything is built aside and installed at the end: a failed read changes nothing.
+    std::shared_ptr<policy::send_limit_table> table;
+    std::unordered_map<uint64_t, limit_keys> keys;
+    if (changes.all) {
+        statements_.fetch_add(1, std::memory_order_relaxed);
+        auto r = conn.query(limits_sql);
+        if (!r) {
+            return r.error();
         }
-        policy::rate_rule rule;
-        rule.what = what == "messages"     ? policy::budget::messages
-                    : what == "recipients" ? policy::budget::recipients
-                                           : policy::budget::bytes;
-        rule.window_s = std::max<int64_t>(1, row.i64(4));
-        rule.max = max;
-        if (for_address) {
-            table->address_rules[address].push_back(rule);
-        } else if (total) {
-            table->domain_total[domain].push_back(rule);
-        } else {
-            table->domain_each[domain].push_back(rule);
+        table = std::make_shared<policy::send_limit_table>();
+        for (const auto& row : r->rows) {
+            add_limit(*table, row, keys[row.u64(0)]);
+        }
+        limit_keys_ = std::move(keys);
+    } else {
+        // Only the changed domains' rows: their old entries out, their rows now in.
+        table = std::make_shared<policy::send_limit_table>(*limits());
+        for (const auto& [id, version] : changes.domains) {
+            statements_.fetch_add(1, std::memory_order_relaxed);
+            auto r = conn.query(domain_limits_sql, {db::param{id}});
+            if (!r) {
+                return r.error();
+            }
+            if (auto old = limit_keys_.find(id); old != limit_keys_.end()) {
+                remove_limits(*table, old->second);
+            }
+            for (const auto& row : r->rows) {
+                add_limit(*table, row, keys[id]);
+            }
+        }
+        for (const auto& [id, version] : changes.domains) {
+            if (auto k = keys.find(id); k != keys.end()) {
+                limit_keys_[id] = std::move(k->second);
+            } else {
+                limit_keys_.erase(id);
+            }
         }
     }
     std::lock_guard lock(mutex_);

@@ -16,7 +16,8 @@
 //    (yet) for a minute.
 //  Each flush is one transaction (one commit, one log flush, for all that is queued).
 //  * mailbox usage: the newest mailbox_usage row, remembered for usage_cache_time.
-//  * send limits: read whole whenever the routing data changes (the same triggers version them).
+//  * send limits: read whole once, then only the rows of the domains the routing triggers mark
+//    changed (the same triggers version them; vhost::follow_changes).
 // Single autocommit statements that hit a deadlock/certification conflict (1213) are retried
 // about 3 times with a short random delay (rule 3), then they are a temporary failure.
 // Thread safety: all members may be called from any thread.
@@ -39,6 +40,7 @@
 #include "lib/policy/budgets.hh"
 #include "lib/policy/greylist.hh"
 #include "lib/store/quota.hh"
+#include "lib/vhost/snapshot_loader.hh"
 
 namespace vhostmail::policyd {
 
@@ -87,8 +89,16 @@ public:
 
     lookup<store::quota_usage> usage(uint64_t address_id);
 
-    // Reads send_limits whole (called by the snapshot refresher on a routing change).
+    // Follows send_limits (called by the snapshot refresher after every poll): the first
+    // time whole, then only the rows of the domains changed since (vhost::follow_changes).
     db::outcome<void> load_limits(db::connection& conn);
+
+    // The entries of one domain's rows in the table, to take them out when it changes.
+    struct limit_keys {
+        std::string domain;
+        std::vector<std::string> addresses;
+    };
+
     std::shared_ptr<const policy::send_limit_table> limits() const;
 
     store_counters counters() const { return {statements_.load()}; }
@@ -97,13 +107,16 @@ public:
     void flush();
 
 private:
+    db::outcome<void> apply_limit_changes(db::connection& conn,
+                                          const vhost::domain_changes& changes);
+
     struct greylist_op {
         greylist_write what;
         std::string net, sender, recipient;
     };
 
     struct counter_view {
-        int64_t start = 0;  // current window's start when read
+        int64_t start = 0;         // current window's start when read
         policy::window_counts db;  // as read (plus what this instance flushed since)
         std::chrono::steady_clock::time_point read_at{};
     };
@@ -139,6 +152,9 @@ private:
         usage_;
     std::shared_ptr<const policy::send_limit_table> limits_ =
         std::make_shared<policy::send_limit_table>();
+    // The refresher thread's: what the table holds of each domain, and the serials it follows.
+    std::unordered_map<uint64_t, limit_keys> limit_keys_;
+    vhost::change_finder limit_changes_;
     std::atomic<uint64_t> statements_{0};
     std::chrono::steady_clock::time_point last_expiry_{};
     bool flush_failing_ = false;

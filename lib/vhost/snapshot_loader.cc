@@ -434,21 +434,25 @@ uint64_t serial_sum(const node_serials& serials) {
     return total;
 }
 
-// The domains changed since `seen`, with their versions: by node serial (an index range per
-// node that moved); without migration 0008, nullopt (the caller loads everything).
-db::outcome<std::optional<std::unordered_map<uint64_t, uint64_t>>> snapshot_loader::changes(
-    conn_t& conn, const node_serials& now) {
+db::outcome<domain_changes> change_finder::since_seen(conn_t& conn, const node_serials& now,
+                                                      size_t limit) const {
+    domain_changes out;
+    if (!seen_) {
+        out.all = true;
+        return out;
+    }
     std::unordered_map<uint64_t, uint64_t> changed;
     for (const auto& [node, serial] : now) {
-        auto known = seen_.find(node);
-        uint64_t since = known == seen_.end() ? 0 : known->second;
+        auto known = seen_->find(node);
+        uint64_t since = known == seen_->end() ? 0 : known->second;
         if (serial == since) {
             continue;
         }
         auto rows = conn.query(changes_sql, {db::param{node}, db::param{since}});
         if (!rows) {
             if (rows.error().code == bad_field_error) {
-                return std::optional<std::unordered_map<uint64_t, uint64_t>>();
+                out.all = true;
+                return out;
             }
             return rows.error();
         }
@@ -456,7 +460,39 @@ db::outcome<std::optional<std::unordered_map<uint64_t, uint64_t>>> snapshot_load
             changed[r.u64(0)] = r.u64(1);
         }
     }
-    return std::optional(std::move(changed));
+    if (changed.size() > limit) {
+        out.all = true;
+        return out;
+    }
+    out.domains.assign(changed.begin(), changed.end());
+    std::sort(out.domains.begin(), out.domains.end());
+    return out;
+}
+
+db::outcome<void> follow_changes(conn_t& conn, change_finder& finder, size_t limit,
+                                 const apply_changes_fn& apply) {
+    auto serials = read_serials(conn);
+    if (!serials) {
+        return serials.error();
+    }
+    if (finder.unchanged(*serials)) {
+        return {};
+    }
+    if (auto begun = conn.begin(true); !begun) {
+        return begun.error();
+    }
+    auto changes = finder.since_seen(conn, *serials, limit);
+    db::outcome<void> applied =
+        changes ? apply(conn, *changes) : db::outcome<void>(changes.error());
+    if (!applied) {
+        (void)conn.rollback();  // the error that matters is the one above
+        return applied;
+    }
+    if (auto done = conn.commit(); !done) {
+        return done.error();
+    }
+    finder.accept(std::move(*serials));
+    return {};
 }
 
 db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
@@ -465,15 +501,12 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
     if (!serials) {
         return serials.error();
     }
-    std::optional<std::unordered_map<uint64_t, uint64_t>> changed;
-    if (current_) {
-        auto found = changes(conn, *serials);
-        if (!found) {
-            return found.error();
-        }
-        changed = std::move(*found);
+    size_t limit = current_ ? std::max<size_t>(32, current_->domain_count() / 8) : 0;
+    auto changed = changes_.since_seen(conn, *serials, limit);
+    if (!changed) {
+        return changed.error();
     }
-    stats.full = !changed || changed->size() > std::max<size_t>(32, current_->domain_count() / 8);
+    stats.full = changed->all;
     try {
         if (stats.full) {
             full_load all;
@@ -486,15 +519,11 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
             }
             stats.domains_read = all.domain_count();
         } else {
-            std::vector<uint64_t> ids;
-            ids.reserve(changed->size());
-            for (const auto& [id, version] : *changed) {
-                ids.push_back(id);
-            }
-            std::sort(ids.begin(), ids.end());
-            for (uint64_t id : ids) {
+            std::unordered_map<uint64_t, uint64_t> versions(changed->domains.begin(),
+                                                            changed->domains.end());
+            for (const auto& [id, version] : changed->domains) {
                 batch b(id, id);
-                if (auto r = b.read(conn, *changed, stats); !r) {
+                if (auto r = b.read(conn, versions, stats); !r) {
                     return r.error();
                 }
                 if (b.domains().empty()) {
@@ -523,7 +552,7 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& co
         if (!serials) {
             return serials.error();
         }
-        if (*serials == seen_) {
+        if (changes_.unchanged(*serials)) {
             return current_;
         }
     }
@@ -539,6 +568,7 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& co
         writer_.discard();
         if (stats.full) {
             current_.reset();
+            changes_.reset();
         }
         return snap.error();
     }
@@ -548,7 +578,7 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& co
     }
     stats.changed = true;
     current_ = *snap;
-    seen_ = std::move(pending_seen_);
+    changes_.accept(std::move(pending_seen_));
     if (stats.full) {
         // A full load's decoded records were freed; give the pages back.
         malloc_trim(0);

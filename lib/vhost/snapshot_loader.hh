@@ -18,12 +18,15 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "lib/db/connection.hh"
 #include "lib/vhost/routing_image.hh"
@@ -37,6 +40,45 @@ using node_serials = std::map<std::string, uint64_t>;
 // The change serials (a few rows), and their sum: the serial of the whole data.
 db::outcome<node_serials> read_serials(db::connection& conn);
 uint64_t serial_sum(const node_serials& serials);
+
+// The domains changed since the serials last seen, with their routing versions.
+struct domain_changes {
+    bool all = false;  // read everything: nothing seen yet, too many changed, or no 0008
+    std::vector<std::pair<uint64_t, uint64_t>> domains;  // else these: (id, version), by id
+};
+
+// Finds the domains changed since the serials it last accepted, by the changing servers'
+// serials (routing_versions rows with node_serial above the one seen; migration 0008): an
+// index range per server whose serial moved, not every domain's version. Shared by the
+// routing copy and the data daemons keep per domain beside it (policyd's send limits, the
+// milter's signing data), which the same triggers version.
+class change_finder {
+public:
+    // True when `now` is what was accepted last: nothing changed.
+    bool unchanged(const node_serials& now) const { return seen_ && *seen_ == now; }
+
+    // The changes up to `now` (serials just read); `all` beyond `limit` domains.
+    db::outcome<domain_changes> since_seen(db::connection& conn, const node_serials& now,
+                                           size_t limit) const;
+
+    // The changes up to `serials` were applied.
+    void accept(node_serials serials) { seen_ = std::move(serials); }
+
+    // Forget what was seen: the next look reads everything.
+    void reset() { seen_.reset(); }
+
+private:
+    std::optional<node_serials> seen_;
+};
+
+// For data kept per domain beside the routing copy: reads the serials and, when they moved
+// since `finder` last accepted, calls `apply` with the changes (everything, or the domains, at
+// most `limit`) inside one START TRANSACTION WITH CONSISTENT SNAPSHOT, then accepts them. An
+// error from `apply` leaves them unaccepted: the next call applies them again, so `apply`
+// must change nothing it keeps unless it succeeds.
+using apply_changes_fn = std::function<db::outcome<void>(db::connection&, const domain_changes&)>;
+db::outcome<void> follow_changes(db::connection& conn, change_finder& finder, size_t limit,
+                                 const apply_changes_fn& apply);
 
 struct refresh_stats {
     bool changed = false;
@@ -68,12 +110,10 @@ public:
 
 private:
     db::outcome<std::shared_ptr<const snapshot>> read(db::connection& conn, refresh_stats& stats);
-    db::outcome<std::optional<std::unordered_map<uint64_t, uint64_t>>> changes(
-        db::connection& conn, const node_serials& now);
 
     image_writer writer_;
     std::shared_ptr<const snapshot> current_;
-    node_serials seen_;          // the serials current_ was read at
+    change_finder changes_;      // accepts the serials current_ was read at
     node_serials pending_seen_;  // those of a read not yet committed
 };
 

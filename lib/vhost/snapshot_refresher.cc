@@ -52,29 +52,26 @@ bool snapshot_refresher::wait_first_load(std::chrono::milliseconds max) {
 void snapshot_refresher::loop() {
     snapshot_loader loader(image_path_);
     auto last_confirmed = snapshot_holder::clock::time_point{};
-    std::optional<uint64_t> serial_seen;  // copy_kind::none: the serial on_change last saw
-    std::string publish_error;            // said once per cause
+    std::string publish_error;  // said once per cause
     while (true) {
         auto started = snapshot_holder::clock::now();
         refresh_stats stats;
         auto result =
             pool_.run([&](db::connection& conn) -> db::outcome<std::shared_ptr<const snapshot>> {
                 if (kind_ == copy_kind::none) {
-                    auto serials = read_serials(conn);
-                    if (!serials) {
-                        return serials.error();
-                    }
-                    uint64_t now = serial_sum(*serials);
-                    if (serial_seen != now && on_change_) {
+                    // The callback reads the serials itself; without one, they prove the
+                    // database reachable.
+                    if (on_change_) {
                         if (auto extra = on_change_(conn); !extra) {
                             return extra.error();
                         }
+                    } else if (auto serials = read_serials(conn); !serials) {
+                        return serials.error();
                     }
-                    serial_seen = now;
                     return std::shared_ptr<const snapshot>();
                 }
                 auto r = loader.refresh(conn, stats);
-                if (r && stats.changed && on_change_) {
+                if (r && on_change_) {
                     if (auto extra = on_change_(conn); !extra) {
                         return extra.error();
                     }

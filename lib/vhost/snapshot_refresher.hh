@@ -23,11 +23,11 @@ namespace vhostmail::vhost {
 
 class snapshot_refresher {
 public:
-    // Called on the refresher thread after a refresh that changed the snapshot (or, without
-    // a copy, after the change serial moved), with the connection it used (still inside no
-    // transaction), so a daemon can reload data that the same triggers version (policyd's
-    // send limits). An error it returns is logged and the refresh counts as failed (the
-    // snapshot is not confirmed).
+    // Called on the refresher thread after every poll, with the connection it used (inside
+    // no transaction), so a daemon can follow data that the same triggers version (policyd's
+    // send limits, the milter's signing data): it finds what changed itself (follow_changes),
+    // so a change it failed to apply is applied at the next poll. An error it returns is
+    // logged and the refresh counts as failed (the snapshot is not confirmed).
     using on_change_fn = std::function<db::outcome<void>(db::connection&)>;
 
     enum class copy_kind {
@@ -56,7 +56,9 @@ public:
     // daemon started by its first connection asks before that load is done: waiting a moment
     // answers it instead of a temporary failure.
     bool wait_first_load(std::chrono::milliseconds max);
+
     void set_interval(std::chrono::milliseconds interval) { interval_ = interval; }
+
     // Ends the thread (also done by the destructor).
     void stop();
 
