@@ -214,6 +214,17 @@ def error_paths(t, db):
     t.fails(2, None, "domain", "set", "blobber.org", "novalue")
     t.fails(1, "already a domain", "domain", "alias", "add", "lala.com", "blobber.org")
     t.fails(1, "already exists", "domain", "alias", "add", "blobber.net", "blobber.org")
+    # By hand too: a rename cannot make a name both a domain and a domain alias (0009).
+    for sql, what in (("UPDATE domains SET name = 'blobber.net' WHERE name = 'lala.com'",
+                       "already a domain alias"),
+                      ("UPDATE domain_aliases SET name = 'lala.com' WHERE name = 'blobber.net'",
+                       "already a domain")):
+        try:
+            db.sql(sql)
+            refused = ""
+        except vhm_mariadb.MariaDBError as e:
+            refused = str(e)
+        check("refused by hand: " + sql, what in refused, True)
     t.fails(1, "already exists", "address", "add", "xandros@blobber.org")
     t.fails(1, "already exists", "address", "add", "Xandros@Blobber.ORG")
     t.fails(1, "not hosted", "address", "add", "joe@example.com")
