@@ -43,8 +43,9 @@ public:
     outcome<result> query(std::string_view sql, const std::vector<param>& params = {});
 
     // As query, but streamed: each row goes to `each` as it arrives, none is buffered (for
-    // results too large to hold twice). Returns the row count. An exception from `each` marks
-    // the connection broken (the rest of the result is unread) and propagates.
+    // results too large to hold twice). Returns the row count. `each` must not use this
+    // connection (the result is still arriving on it). An exception from `each` marks the
+    // connection broken (the rest of the result is unread) and propagates.
     outcome<uint64_t> query_each(std::string_view sql, const std::vector<param>& params,
                                  const row_sink& each);
 
