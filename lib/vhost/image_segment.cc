@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <limits>
+#include <span>
 #include <unordered_map>
 
 namespace vhostmail::vhost {
@@ -201,8 +202,11 @@ bool decode_domain(cursor& c, domain_view& d) {
 
 }  // namespace
 
-void encode_address_record(const address_record& a, std::string_view domain_name,
-                           std::string& out) {
+namespace {
+
+template <typename Forwards>
+void encode_address(const address_record& a, std::string_view domain_name, const Forwards& forwards,
+                    std::string& out) {
     bool own_maildir = a.mailbox && !a.maildir.empty() &&
                        !is_default_maildir(a.maildir, domain_name, a.local_part);
     const auto& v = a.vacation;
@@ -213,7 +217,7 @@ void encode_address_record(const address_record& a, std::string_view domain_name
     uint8_t f2 = static_cast<uint8_t>(a.logins & 0x0f) |
                  (v && v->enabled ? a_vacation_enabled : 0) |
                  (v && v->starts_at ? a_vacation_starts : 0) |
-                 (v && v->ends_at ? a_vacation_ends : 0) | (!a.forwards.empty() ? a_forwards : 0);
+                 (v && v->ends_at ? a_vacation_ends : 0) | (!forwards.empty() ? a_forwards : 0);
     out += static_cast<char>(f1);
     out += static_cast<char>(f2);
     put_varint(out, a.id);
@@ -236,12 +240,24 @@ void encode_address_record(const address_record& a, std::string_view domain_name
     if (v && v->ends_at) {
         put_signed(out, *v->ends_at);
     }
-    if (!a.forwards.empty()) {
-        put_varint(out, a.forwards.size());
-        for (const auto& f : a.forwards) {
+    if (!forwards.empty()) {
+        put_varint(out, forwards.size());
+        for (const auto& f : forwards) {
             put_str(out, f);
         }
     }
+}
+
+}  // namespace
+
+void encode_address_record(const address_record& a, std::string_view domain_name,
+                           std::string& out) {
+    encode_address(a, domain_name, a.forwards, out);
+}
+
+void encode_address_record(const address_record& a, std::string_view domain_name,
+                           std::span<const std::string_view> forwards, std::string& out) {
+    encode_address(a, domain_name, forwards, out);
 }
 
 namespace {
@@ -335,7 +351,7 @@ uint32_t image_hash(std::string_view key) {
     return h;
 }
 
-std::string encode_domain(const domain_data& d) {
+std::string encode_domain(const domain_data& d, std::span<const std::string_view> encoded) {
     std::string out(sizeof(header), '\0');
     header h{};
     h.magic = segment_magic;
@@ -364,43 +380,51 @@ std::string encode_domain(const domain_data& d) {
     }
 
     // Records; the first of each local part wins (the database's unique key makes them unique).
-    // Those already encoded (d.records) come first, then those of d.addresses; the walk
-    // decodes each once for its local part and full name.
-    std::string appended;
-    std::string_view records = d.records;
-    if (!d.addresses.empty()) {
-        appended = d.records;
-        for (const auto& a : d.addresses) {
-            encode_address_record(a, d.domain.name, appended);
-        }
-        records = appended;
-    }
-
+    // Those already encoded come first, then those of d.addresses; the walk decodes each once
+    // for its local part and full name.
     struct stored_record {
         std::string_view local_part;
         std::string_view full_name;
         uint32_t hash;
         uint32_t offset;  // in the segment
-        size_t begin;     // in `records`
-        size_t size;
+        std::string_view bytes;
     };
 
     std::vector<stored_record> walked;
-    cursor walk(bytes_of(records), bytes_of(records) + records.size());
-    while (walk.at() < walk.end()) {
-        const uint8_t* start = walk.at();
-        address_view a;
-        if (!decode_address(walk, d.domain.name, a)) {
-            return {};  // records that are not this encoder's: the caller reports it
+    walked.reserve(encoded.size() + d.addresses.size());
+    size_t record_bytes = 0;
+    auto walk = [&](std::string_view records) {
+        cursor c(bytes_of(records), bytes_of(records) + records.size());
+        while (c.at() < c.end()) {
+            const uint8_t* start = c.at();
+            address_view a;
+            if (!decode_address(c, d.domain.name, a)) {
+                return false;  // records that are not this encoder's: the caller reports it
+            }
+            std::string_view bytes(reinterpret_cast<const char*>(start),
+                                   static_cast<size_t>(c.at() - start));
+            walked.push_back({a.local_part, a.full_name, image_hash(a.local_part), 0, bytes});
+            record_bytes += bytes.size();
         }
-        walked.push_back({a.local_part, a.full_name, image_hash(a.local_part), 0,
-                          static_cast<size_t>(start - bytes_of(records)),
-                          static_cast<size_t>(walk.at() - start)});
+        return true;
+    };
+    for (std::string_view records : encoded) {
+        if (!walk(records)) {
+            return {};
+        }
+    }
+    std::string appended;
+    for (const auto& a : d.addresses) {
+        encode_address_record(a, d.domain.name, appended);
+    }
+    if (!walk(appended)) {
+        return {};
     }
     // The index is built as the records are copied; the probe that finds a record's slot also
     // finds an earlier record of the same local part (then this one is dropped).
     h.records_off = static_cast<uint32_t>(out.size());
     h.index_slots = slots_for(walked.size());
+    out.reserve(out.size() + record_bytes + 8 + size_t{h.index_slots} * sizeof(slot));
     std::vector<slot> index(h.index_slots, slot{0, 0});
     std::vector<uint32_t> index_record(h.index_slots);  // the slot's entry in `stored`
     std::vector<stored_record> stored;
@@ -421,7 +445,7 @@ std::string encode_domain(const domain_data& d) {
         index[i] = slot{r.hash, r.offset};
         index_record[i] = static_cast<uint32_t>(stored.size());
         stored.push_back(r);
-        out.append(records.substr(r.begin, r.size));
+        out.append(r.bytes);
     }
     h.records_end = static_cast<uint32_t>(out.size());
     h.address_count = static_cast<uint32_t>(stored.size());

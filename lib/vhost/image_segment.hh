@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +29,6 @@ struct domain_data {
     uint64_t version = 0;              // routing_versions.version when it was read
     std::vector<std::string> aliases;  // enabled domain alias names
     std::vector<address_record> addresses;
-    // Address records already encoded (encode_address_record), placed before those of
-    // `addresses`: a full load encodes each row as it arrives instead of holding its record.
-    std::string records;
     // Logins granted the right to send as a local part ("": the whole domain), in order.
     std::vector<std::pair<std::string, std::vector<std::string>>> grants;
     std::vector<std::string> admins;  // logins of the domain's administrators
@@ -40,13 +38,19 @@ struct domain_data {
 // format, so never std::hash, which may differ between builds.
 uint32_t image_hash(std::string_view key);
 
-// The segment of `d`; "" when it cannot be one (over 4 GiB, or `records` not well formed).
-// Duplicate local parts keep the first.
-std::string encode_domain(const domain_data& d);
+// The segment of `d`; "" when it cannot be one (over 4 GiB, or `encoded` not well formed).
+// `encoded` are address records of the domain already encoded (encode_address_record; each
+// view one or more whole records), placed before those of d.addresses: a full load encodes
+// each row as it arrives instead of holding its record. Duplicate local parts keep the first.
+std::string encode_domain(const domain_data& d, std::span<const std::string_view> encoded = {});
 
 // One record in the segment's encoding, for holders of single records (sql_directory).
 void encode_domain_record(const domain_record& d, std::string& out);
 void encode_address_record(const address_record& a, std::string_view domain_name, std::string& out);
+// The same with `forwards` in place of a.forwards (a full load keeps them in one buffer).
+// `domain_name` is read only when a.maildir is set (to leave a default Maildir unstored).
+void encode_address_record(const address_record& a, std::string_view domain_name,
+                           std::span<const std::string_view> forwards, std::string& out);
 std::optional<domain_view> decode_domain_record(std::string_view bytes);
 std::optional<address_view> decode_address_record(std::string_view bytes,
                                                   std::string_view domain_name);

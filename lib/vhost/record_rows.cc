@@ -54,12 +54,14 @@ domain_record domain_from_row(const db::row& r, size_t first) {
 
 address_record address_from_row(const db::row& r, size_t first, const std::string& domain_name) {
     address_record a;
-    address_from_row(r, first, domain_name, a);
+    address_from_row(r, first, a);
+    if (a.mailbox && a.maildir.empty()) {
+        assign_default_maildir(a.maildir, domain_name, a.local_part);
+    }
     return a;
 }
 
-void address_from_row(const db::row& r, size_t first, std::string_view domain_name,
-                      address_record& a) {
+void address_from_row(const db::row& r, size_t first, address_record& a) {
     // Assigned field by field: a record refilled for every row keeps its strings' capacity.
     static const std::string none;
     auto text = [&](size_t i) -> const std::string& {
@@ -74,9 +76,7 @@ void address_from_row(const db::row& r, size_t first, std::string_view domain_na
     a.maildir.clear();
     if (a.mailbox) {
         a.maildir.assign(text(4));
-        if (a.maildir.empty()) {
-            assign_default_maildir(a.maildir, domain_name, a.local_part);
-        } else if (a.maildir.back() != '/') {
+        if (!a.maildir.empty() && a.maildir.back() != '/') {
             a.maildir += '/';
         }
     }

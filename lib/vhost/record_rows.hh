@@ -30,8 +30,9 @@ domain_record domain_from_row(const db::row& r, size_t first = 0);
 
 // A mailbox without a stored Maildir gets "<domain>/<local>/"; a stored one ends in '/'.
 address_record address_from_row(const db::row& r, size_t first, const std::string& domain_name);
-// The same into `out`, reusing its strings (forwards and vacation are cleared).
-void address_from_row(const db::row& r, size_t first, std::string_view domain_name,
-                      address_record& out);
+// The same into `out`, reusing its strings (forwards and vacation are cleared), except that a
+// mailbox without a stored Maildir is left with none: what the image stores either way
+// (encode_address_record), so the full load need not build the default path of every mailbox.
+void address_from_row(const db::row& r, size_t first, address_record& out);
 
 }  // namespace vhostmail::vhost

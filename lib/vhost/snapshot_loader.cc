@@ -227,9 +227,21 @@ db::outcome<void> batch::read(conn_t& conn, const std::unordered_map<uint64_t, u
 // Every domain, each table streamed once (the all_* SQL above). The forwardings and vacations
 // are read first, into compact lists by address id, so that each address row can be encoded as
 // it arrives (addresses come in ascending ids: a merge); what is held until the domains are
-// encoded is their encoded records, not decoded ones.
+// encoded is their encoded records, not decoded ones, appended to one buffer in the order
+// they arrive (ids are not grouped by domain: one buffer per domain would cost a cache miss
+// and, as it grows, a reallocation per row), then grouped by domain when encoding.
 class full_load {
 public:
+    full_load() {
+        // The load's buffers grow to tens of MB. Freeing such a buffer makes glibc raise its
+        // mmap threshold (up to 32 MiB) and its trim threshold (to twice that) for good, and
+        // then keep that much freed memory at the top of this thread's arena, which
+        // malloc_trim does not return for any arena but the main one. A fixed threshold keeps
+        // large buffers in their own mappings, returned when freed.
+        static const bool fixed = mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1;
+        (void)fixed;
+    }
+
     db::outcome<void> read(conn_t& conn, refresh_stats& stats);
     db::outcome<void> store(image_writer& writer);
 
@@ -246,17 +258,30 @@ private:
         return {};
     }
 
-    domain_data* domain(uint64_t id) {
-        if (dense_.empty()) {
-            return find_owner(domains_, id);
+    // The index in domains_ of the domain with `id`, or no_domain.
+    uint32_t domain_index(uint64_t id) const {
+        if (!dense_.empty()) {
+            return id < dense_.size() ? dense_[id] : no_domain;
         }
-        return id < dense_.size() && dense_[id] != no_domain ? &domains_[dense_[id]] : nullptr;
+        auto it =
+            std::lower_bound(domains_.begin(), domains_.end(), id,
+                             [](const domain_data& d, uint64_t v) { return d.domain.id < v; });
+        return it != domains_.end() && it->domain.id == id
+                   ? static_cast<uint32_t>(it - domains_.begin())
+                   : no_domain;
+    }
+
+    domain_data* domain(uint64_t id) {
+        uint32_t i = domain_index(id);
+        return i == no_domain ? nullptr : &domains_[i];
     }
 
     void index_domains();
     void add_address(const db::row& row);
-    // The segments of domains_[first, last), whose records it frees.
-    std::vector<std::string> encode(size_t first, size_t last);
+    // Sorts the records by domain (stable: each domain's stay in id order).
+    void group_records();
+    // The segments of domains_[first, last).
+    std::vector<std::string> encode(size_t first, size_t last) const;
 
     static constexpr uint32_t no_domain = std::numeric_limits<uint32_t>::max();
 
@@ -270,7 +295,16 @@ private:
     std::vector<std::pair<uint64_t, vacation_window>> vacations_;  // ascending address ids
     size_t next_vacation_ = 0;
     uint64_t last_address_ = 0;
-    address_record address_;  // the row being encoded
+    address_record address_;                  // the row being encoded
+    std::vector<std::string_view> forwards_;  // its forwardings, in forward_bytes_
+    // Encoded address records in arrival order: the end of each in records_, its domain.
+    std::string records_;
+    std::vector<size_t> record_ends_;
+    std::vector<uint32_t> record_domains_;
+    // After group_records: record numbers by domain; those of domains_[i] are
+    // grouped_[group_first_[i]] .. grouped_[group_first_[i + 1] - 1].
+    std::vector<uint32_t> grouped_;
+    std::vector<uint32_t> group_first_;
 };
 
 void full_load::index_domains() {
@@ -286,20 +320,22 @@ void full_load::index_domains() {
 }
 
 void full_load::add_address(const db::row& row) {
-    domain_data* d = domain(row.u64(0));
+    uint32_t domain = domain_index(row.u64(0));
     uint64_t id = row.u64(1);
-    if (d == nullptr || id <= last_address_) {
+    if (domain == no_domain || id <= last_address_ || record_ends_.size() >= no_domain) {
         return;  // neither happens (foreign key, ORDER BY id); the merges below need both
     }
     last_address_ = id;
-    address_from_row(row, 1, d->domain.name, address_);
+    address_from_row(row, 1, address_);
+    forwards_.clear();
     while (next_forward_ < forward_ids_.size() && forward_ids_[next_forward_] < id) {
         ++next_forward_;
     }
     for (; next_forward_ < forward_ids_.size() && forward_ids_[next_forward_] == id;
          ++next_forward_) {
         size_t begin = next_forward_ == 0 ? 0 : forward_ends_[next_forward_ - 1];
-        address_.forwards.emplace_back(forward_bytes_, begin, forward_ends_[next_forward_] - begin);
+        forwards_.push_back(
+            std::string_view(forward_bytes_).substr(begin, forward_ends_[next_forward_] - begin));
     }
     while (next_vacation_ < vacations_.size() && vacations_[next_vacation_].first < id) {
         ++next_vacation_;
@@ -307,7 +343,12 @@ void full_load::add_address(const db::row& row) {
     if (next_vacation_ < vacations_.size() && vacations_[next_vacation_].first == id) {
         address_.vacation = vacations_[next_vacation_].second;
     }
-    encode_address_record(address_, d->domain.name, d->records);
+    // The domain's name only matters for a stored Maildir: most rows need not touch it.
+    std::string_view name =
+        address_.maildir.empty() ? std::string_view() : domains_[domain].domain.name;
+    encode_address_record(address_, name, forwards_, records_);
+    record_ends_.push_back(records_.size());
+    record_domains_.push_back(domain);
 }
 
 db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
@@ -358,12 +399,34 @@ db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
     return r;
 }
 
-std::vector<std::string> full_load::encode(size_t first, size_t last) {
+void full_load::group_records() {
+    group_first_.assign(domains_.size() + 1, 0);
+    for (uint32_t d : record_domains_) {
+        ++group_first_[d + 1];
+    }
+    for (size_t i = 1; i < group_first_.size(); ++i) {
+        group_first_[i] += group_first_[i - 1];
+    }
+    grouped_.resize(record_domains_.size());
+    std::vector<uint32_t> next(group_first_.begin(), group_first_.end() - 1);
+    for (size_t r = 0; r < record_domains_.size(); ++r) {
+        grouped_[next[record_domains_[r]]++] = static_cast<uint32_t>(r);
+    }
+    std::vector<uint32_t>().swap(record_domains_);
+}
+
+std::vector<std::string> full_load::encode(size_t first, size_t last) const {
     std::vector<std::string> out;
     out.reserve(last - first);
+    std::vector<std::string_view> records;
     for (size_t i = first; i < last; ++i) {
-        out.push_back(encode_domain(domains_[i]));
-        std::string().swap(domains_[i].records);  // encoded: free them while the image grows
+        records.clear();
+        for (uint32_t k = group_first_[i]; k < group_first_[i + 1]; ++k) {
+            uint32_t r = grouped_[k];
+            size_t begin = r == 0 ? 0 : record_ends_[r - 1];
+            records.push_back(std::string_view(records_).substr(begin, record_ends_[r] - begin));
+        }
+        out.push_back(encode_domain(domains_[i], records));
     }
     return out;
 }
@@ -372,6 +435,7 @@ db::outcome<void> full_load::store(image_writer& writer) {
     std::vector<uint64_t>().swap(forward_ids_);
     std::vector<size_t>().swap(forward_ends_);
     std::string().swap(forward_bytes_);
+    group_records();
     // Encoding is pure and a sixth of a full load: a second thread encodes every other chunk
     // of domains while this one encodes the chunk before it; this one adds both in id order.
     constexpr size_t chunk = 1024;
@@ -580,7 +644,7 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& co
     current_ = *snap;
     changes_.accept(std::move(pending_seen_));
     if (stats.full) {
-        // A full load's decoded records were freed; give the pages back.
+        // A full load's temporary buffers were freed; give the pages back.
         malloc_trim(0);
     }
     return current_;

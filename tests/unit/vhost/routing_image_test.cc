@@ -184,20 +184,45 @@ TEST_CASE("single records round-trip through their encoding") {
 }
 
 TEST_CASE("records encoded as rows arrive make the same segment; the first local part wins") {
-    // The full load encodes each address row into domain_data::records instead of keeping it.
+    // The full load encodes each address row as it arrives instead of keeping it, and hands
+    // encode_domain the domain's records as views of its buffer.
     auto d = sample_domain();
     domain_data pre = d;
     pre.addresses.clear();
+    std::vector<std::string> records;  // one per address
+    std::string all;                   // the same, concatenated
     for (const auto& a : d.addresses) {
-        encode_address_record(a, d.domain.name, pre.records);
+        encode_address_record(a, d.domain.name, records.emplace_back());
+        encode_address_record(a, d.domain.name, all);
     }
-    CHECK(encode_domain(pre) == encode_domain(d));
+    std::vector<std::string_view> views(records.begin(), records.end());
+    CHECK(encode_domain(pre, views) == encode_domain(d));
+    std::string_view whole = all;
+    CHECK(encode_domain(pre, std::span(&whole, 1)) == encode_domain(d));
+
+    // The forwardings given apart from the record make the same record.
+    for (const auto& a : d.addresses) {
+        std::vector<std::string_view> forwards(a.forwards.begin(), a.forwards.end());
+        address_record bare = a;
+        bare.forwards.clear();
+        std::string record;
+        encode_address_record(bare, d.domain.name, forwards, record);
+        CHECK(record == records[&a - d.addresses.data()]);
+    }
+
+    // A mailbox with no Maildir given (as the full load reads it) is the default one; the
+    // domain's name is not needed to encode it.
+    address_record joe = d.addresses[0];
+    REQUIRE(joe.maildir == "example.org/joe/");
+    joe.maildir.clear();
+    std::string joe_record;
+    encode_address_record(joe, "", joe_record);
+    CHECK(joe_record == records[0]);
 
     // Part encoded, part records: encoded ones first.
     domain_data mixed = d;
     mixed.addresses.erase(mixed.addresses.begin());
-    encode_address_record(d.addresses[0], d.domain.name, mixed.records);
-    CHECK(encode_domain(mixed) == encode_domain(d));
+    CHECK(encode_domain(mixed, std::span(views).first(1)) == encode_domain(d));
 
     // A second "joe" (an upper-case local part stored by hand, folded at load) is dropped, in
     // either form.
@@ -205,10 +230,11 @@ TEST_CASE("records encoded as rows arrive make the same segment; the first local
     again.full_name = "Someone Else";
     domain_data dup = d;
     dup.addresses.push_back(again);
-    domain_data dup_pre = pre;
-    encode_address_record(again, d.domain.name, dup_pre.records);
-    for (const auto* built : {&dup, &dup_pre}) {
-        auto bytes = encode_domain(*built);
+    std::string again_record;
+    encode_address_record(again, d.domain.name, again_record);
+    auto dup_views = views;
+    dup_views.push_back(again_record);
+    for (const auto& bytes : {encode_domain(dup), encode_domain(pre, dup_views)}) {
         auto seg = domain_segment::open(bytes);
         REQUIRE(seg);
         CHECK(seg->address_count() == 4);
@@ -219,9 +245,9 @@ TEST_CASE("records encoded as rows arrive make the same segment; the first local
     }
 
     // Records that are not the encoder's make no segment (the loader reports the domain).
-    domain_data broken = pre;
-    broken.records.pop_back();
-    CHECK(encode_domain(broken).empty());
+    auto broken = views;
+    broken.back().remove_suffix(1);
+    CHECK(encode_domain(pre, broken).empty());
 }
 
 TEST_CASE("a damaged segment is refused or answers without reading outside it") {
