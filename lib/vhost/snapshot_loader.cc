@@ -6,6 +6,7 @@
 #include <limits>
 #include <malloc.h>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -280,6 +281,7 @@ private:
     void add_address(const db::row& row);
     // Sorts the records by domain (stable: each domain's stay in id order).
     void group_records();
+
     // The segments of domains_[first, last).
     std::vector<std::string> encode(size_t first, size_t last) const;
 
@@ -297,13 +299,21 @@ private:
     uint64_t last_address_ = 0;
     address_record address_;                  // the row being encoded
     std::vector<std::string_view> forwards_;  // its forwardings, in forward_bytes_
-    // Encoded address records in arrival order: the end of each in records_, its domain.
-    std::string records_;
-    std::vector<size_t> record_ends_;
-    std::vector<uint32_t> record_domains_;
-    // After group_records: record numbers by domain; those of domains_[i] are
+
+    // Encoded address records in arrival order, in blocks that are filled, never moved.
+    struct record_ref {
+        uint32_t block;
+        uint32_t offset;
+        uint32_t size;
+        uint32_t domain;  // index in domains_
+    };
+
+    static constexpr size_t record_block_size = size_t{4} << 20;
+    std::vector<std::string> record_blocks_;
+    std::vector<record_ref> records_;
+    // After group_records: the records by domain; those of domains_[i] are
     // grouped_[group_first_[i]] .. grouped_[group_first_[i + 1] - 1].
-    std::vector<uint32_t> grouped_;
+    std::vector<std::string_view> grouped_;
     std::vector<uint32_t> group_first_;
 };
 
@@ -322,7 +332,7 @@ void full_load::index_domains() {
 void full_load::add_address(const db::row& row) {
     uint32_t domain = domain_index(row.u64(0));
     uint64_t id = row.u64(1);
-    if (domain == no_domain || id <= last_address_ || record_ends_.size() >= no_domain) {
+    if (domain == no_domain || id <= last_address_ || records_.size() >= no_domain) {
         return;  // neither happens (foreign key, ORDER BY id); the merges below need both
     }
     last_address_ = id;
@@ -346,9 +356,15 @@ void full_load::add_address(const db::row& row) {
     // The domain's name only matters for a stored Maildir: most rows need not touch it.
     std::string_view name =
         address_.maildir.empty() ? std::string_view() : domains_[domain].domain.name;
-    encode_address_record(address_, name, forwards_, records_);
-    record_ends_.push_back(records_.size());
-    record_domains_.push_back(domain);
+    if (record_blocks_.empty() || record_blocks_.back().size() >= record_block_size) {
+        record_blocks_.emplace_back().reserve(record_block_size + 4096);
+    }
+    std::string& block = record_blocks_.back();  // may outgrow its reserve by one record
+    size_t offset = block.size();
+    encode_address_record(address_, name, forwards_, block);
+    records_.push_back({static_cast<uint32_t>(record_blocks_.size() - 1),
+                        static_cast<uint32_t>(offset), static_cast<uint32_t>(block.size() - offset),
+                        domain});
 }
 
 db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
@@ -401,32 +417,36 @@ db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
 
 void full_load::group_records() {
     group_first_.assign(domains_.size() + 1, 0);
-    for (uint32_t d : record_domains_) {
-        ++group_first_[d + 1];
+    for (const auto& r : records_) {
+        ++group_first_[r.domain + 1];
     }
     for (size_t i = 1; i < group_first_.size(); ++i) {
         group_first_[i] += group_first_[i - 1];
     }
-    grouped_.resize(record_domains_.size());
+    grouped_.resize(records_.size());
     std::vector<uint32_t> next(group_first_.begin(), group_first_.end() - 1);
-    for (size_t r = 0; r < record_domains_.size(); ++r) {
-        grouped_[next[record_domains_[r]]++] = static_cast<uint32_t>(r);
+    for (const auto& r : records_) {
+        grouped_[next[r.domain]++] =
+            std::string_view(record_blocks_[r.block]).substr(r.offset, r.size);
     }
-    std::vector<uint32_t>().swap(record_domains_);
+    std::vector<record_ref>().swap(records_);
 }
 
 std::vector<std::string> full_load::encode(size_t first, size_t last) const {
     std::vector<std::string> out;
     out.reserve(last - first);
-    std::vector<std::string_view> records;
+    auto records_of = [this](size_t i) {
+        return std::span(grouped_).subspan(group_first_[i], group_first_[i + 1] - group_first_[i]);
+    };
     for (size_t i = first; i < last; ++i) {
-        records.clear();
-        for (uint32_t k = group_first_[i]; k < group_first_[i + 1]; ++k) {
-            uint32_t r = grouped_[k];
-            size_t begin = r == 0 ? 0 : record_ends_[r - 1];
-            records.push_back(std::string_view(records_).substr(begin, record_ends_[r] - begin));
+        // A domain's records lie wherever their rows arrived: ask for the next domain's while
+        // this one is encoded, instead of waiting for each in turn.
+        if (i + 1 < last) {
+            for (std::string_view r : records_of(i + 1)) {
+                __builtin_prefetch(r.data());
+            }
         }
-        out.push_back(encode_domain(domains_[i], records));
+        out.push_back(encode_domain(domains_[i], records_of(i)));
     }
     return out;
 }
