@@ -19,64 +19,64 @@ namespace vhostmail::vhost {
 
 namespace {
 
-// Each query of a domain's rows reads a range of domain ids (one domain: first = last).
-#define VHM_RANGE(col) " WHERE " col " BETWEEN ? AND ?"
+// All SQL of the loader in one place. Booleans arrive as text, SETs as numbers.
+//
+// Most tables are read with one SELECT in two forms: the rows of one domain (an incremental
+// refresh) and every domain's rows (the full load, which streams each table once, in
+// primary-key order where it can: no sort, no secondary-index lookup per row).
+struct domain_rows_sql {
+    std::string one;  // the rows of the domain with id ?
+    std::string all;  // every domain's
+};
 
-// All SQL of the loader in one place. Booleans arrive as text, SETs as numbers. These read
-// the domains of an incremental refresh, one at a time (first = last).
-const std::string domains_sql =
-    "SELECT " + domain_select_list() + " FROM domains" VHM_RANGE("id") " ORDER BY id";
-const std::string aliases_sql =
-    "SELECT domain_id, name FROM domain_aliases" VHM_RANGE("domain_id") " AND enabled"
-    " ORDER BY domain_id, name";
-// Addresses in id order, as the full load reads them, so that both keep the same one of two
-// local parts that fold alike; forwardings are sorted here.
-const std::string addresses_sql = "SELECT domain_id, " + address_select_list() +
-                                  " FROM addresses" VHM_RANGE("domain_id") " ORDER BY id";
-const std::string forwardings_sql =
-    "SELECT a.domain_id, f.address_id, f.destination FROM forwardings f"
-    " JOIN addresses a ON a.id = f.address_id" VHM_RANGE("a.domain_id");
-const std::string vacations_sql =
-    "SELECT a.domain_id, v.address_id, v.enabled,"
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at),"
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"
-    " FROM vacations v JOIN addresses a ON a.id = v.address_id" VHM_RANGE("a.domain_id");
+domain_rows_sql domain_rows(const std::string& select, std::string_view domain_column,
+                            std::string_view filter, std::string_view order) {
+    std::string one = select + " WHERE " + std::string(domain_column) + " = ?";
+    std::string all = select;
+    if (!filter.empty()) {
+        one += " AND " + std::string(filter);
+        all += " WHERE " + std::string(filter);
+    }
+    std::string order_by = " ORDER BY " + std::string(order);
+    return {one + order_by, all + order_by};
+}
+
+const domain_rows_sql domains_sql =
+    domain_rows("SELECT " + domain_select_list() + " FROM domains", "id", "", "id");
+const domain_rows_sql aliases_sql = domain_rows("SELECT domain_id, name FROM domain_aliases",
+                                                "domain_id", "enabled", "domain_id, name");
+// Addresses in id order in both forms, so that both keep the same one of two local parts that
+// fold alike.
+const domain_rows_sql addresses_sql = domain_rows(
+    "SELECT domain_id, " + address_select_list() + " FROM addresses", "domain_id", "", "id");
 // Logins are listed by domain, then local part (the order sender_grants documents), in every
 // load and in sql_directory, so a full and an incremental load answer alike.
-const std::string grants_sql =
+const domain_rows_sql grants_sql = domain_rows(
     "SELECT g.domain_id, g.local_part, a.local_part, d.name FROM send_grants g"
-    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id" VHM_RANGE(
-        "g.domain_id") " ORDER BY g.domain_id, g.local_part, d.name, a.local_part";
-const std::string admins_sql =
+    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id",
+    "g.domain_id", "", "g.domain_id, g.local_part, d.name, a.local_part");
+const domain_rows_sql admins_sql = domain_rows(
     "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
-    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id" VHM_RANGE(
-        "da.domain_id") " ORDER BY da.domain_id, d.name, a.local_part";
-#undef VHM_RANGE
-
-// The full load reads each table once, in primary-key order (no sort, no secondary-index
-// lookup per row), and streams it: the rows are grouped by domain here. The few joined
-// tables (grants, admins) are read as above, over every domain.
-const std::string all_domains_sql = "SELECT " + domain_select_list() + " FROM domains ORDER BY id";
-const std::string all_aliases_sql =
-    "SELECT domain_id, name FROM domain_aliases WHERE enabled ORDER BY domain_id, name";
-const std::string all_addresses_sql =
-    "SELECT domain_id, " + address_select_list() + " FROM addresses ORDER BY id";
-// The primary key (address_id, destination), destination in byte order (sql_directory's).
+    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id",
+    "da.domain_id", "", "da.domain_id, d.name, a.local_part");
+// Forwardings and vacations have no domain column: one domain's are found through its
+// addresses, while the full load reads them alone, by address id (the merge in full_load).
+// Forwardings by destination in byte order, as the column's binary collation sorts
+// (sql_directory's order): one domain's are sorted by the reader.
+const char* domain_forwardings_sql =
+    "SELECT f.address_id, f.destination FROM forwardings f"
+    " JOIN addresses a ON a.id = f.address_id WHERE a.domain_id = ?";
 const char* all_forwardings_sql =
     "SELECT address_id, destination FROM forwardings ORDER BY address_id, destination";
+#define VHM_VACATION_COLUMNS                                                              \
+    "v.address_id, v.enabled, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.starts_at)," \
+    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', v.ends_at)"
+const char* domain_vacations_sql = "SELECT " VHM_VACATION_COLUMNS
+                                   " FROM vacations v JOIN addresses a ON a.id = v.address_id"
+                                   " WHERE a.domain_id = ?";
 const char* all_vacations_sql =
-    "SELECT address_id, enabled,"
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', starts_at),"
-    " TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', ends_at)"
-    " FROM vacations ORDER BY address_id";
-const std::string all_grants_sql =
-    "SELECT g.domain_id, g.local_part, a.local_part, d.name FROM send_grants g"
-    " JOIN addresses a ON a.id = g.address_id JOIN domains d ON d.id = a.domain_id"
-    " ORDER BY g.domain_id, g.local_part, d.name, a.local_part";
-const std::string all_admins_sql =
-    "SELECT da.domain_id, a.local_part, d.name FROM domain_admins da"
-    " JOIN addresses a ON a.id = da.address_id JOIN domains d ON d.id = a.domain_id"
-    " ORDER BY da.domain_id, d.name, a.local_part";
+    "SELECT " VHM_VACATION_COLUMNS " FROM vacations v ORDER BY v.address_id";
+#undef VHM_VACATION_COLUMNS
 const char* serials_sql = "SELECT node, serial FROM routing_serial";
 const char* versions_sql = "SELECT domain_id, version FROM routing_versions";
 // The domains a node changed after serial ? (sql/migrations/0008_routing_changes.sql).
@@ -108,119 +108,95 @@ void add_admin(domain_data* d, const db::row& r) {
     }
 }
 
-// The domain with `id` in `domains` (ascending ids), or null.
-domain_data* find_owner(std::vector<domain_data>& domains, uint64_t id) {
-    auto it = std::lower_bound(domains.begin(), domains.end(), id,
-                               [](const domain_data& d, uint64_t v) { return d.domain.id < v; });
-    return it != domains.end() && it->domain.id == id ? &*it : nullptr;
-}
-
-// The domain with ids in [first, last] (an incremental refresh: first = last), read
-// completely.
-class batch {
+// One domain, read completely (an incremental refresh).
+class domain_reader {
 public:
-    batch(uint64_t first, uint64_t last) : first_(first), last_(last) {}
+    domain_reader(uint64_t id, uint64_t version) : id_(id), version_(version) {}
 
-    db::outcome<void> read(conn_t& conn, const std::unordered_map<uint64_t, uint64_t>& versions,
-                           refresh_stats& stats);
+    db::outcome<void> read(conn_t& conn, refresh_stats& stats);
 
-    std::vector<domain_data>& domains() { return domains_; }
+    // The domain as read; nullopt when it no longer exists.
+    const std::optional<domain_data>& domain() const { return domain_; }
 
 private:
-    db::outcome<db::result> run(conn_t& conn, const std::string& sql, refresh_stats& stats) {
-        auto r = conn.query(sql, {db::param{first_}, db::param{last_}});
+    db::outcome<db::result> run(conn_t& conn, std::string_view sql, refresh_stats& stats) {
+        auto r = conn.query(sql, {db::param{id_}});
         if (r) {
             stats.rows_read += r->rows.size();
         }
         return r;
     }
 
-    domain_data* owner(uint64_t domain_id) { return find_owner(domains_, domain_id); }
-
-    uint64_t first_;
-    uint64_t last_;
-    std::vector<domain_data> domains_;
+    uint64_t id_;
+    uint64_t version_;
+    std::optional<domain_data> domain_;
 };
 
-db::outcome<void> batch::read(conn_t& conn, const std::unordered_map<uint64_t, uint64_t>& versions,
-                              refresh_stats& stats) {
-    auto domain_rows = run(conn, domains_sql, stats);
+db::outcome<void> domain_reader::read(conn_t& conn, refresh_stats& stats) {
+    auto domain_rows = run(conn, domains_sql.one, stats);
     if (!domain_rows) {
         return domain_rows.error();
     }
-    for (const auto& r : domain_rows->rows) {
-        domain_data d;
-        d.domain = domain_from_row(r);
-        auto v = versions.find(d.domain.id);
-        d.version = v == versions.end() ? 0 : v->second;
-        domains_.push_back(std::move(d));
-    }
-    if (domains_.empty()) {
+    if (domain_rows->rows.empty()) {
         return {};
     }
-    auto aliases = run(conn, aliases_sql, stats);
+    domain_data& d = domain_.emplace();
+    d.domain = domain_from_row(domain_rows->rows.front());
+    d.version = version_;
+    auto aliases = run(conn, aliases_sql.one, stats);
     if (!aliases) {
         return aliases.error();
     }
     for (const auto& r : aliases->rows) {
-        if (auto* d = owner(r.u64(0))) {
-            d->aliases.push_back(ascii_lower(r.str(1)));
-        }
+        d.aliases.push_back(ascii_lower(r.str(1)));
     }
-    auto addresses = run(conn, addresses_sql, stats);
+    auto addresses = run(conn, addresses_sql.one, stats);
     if (!addresses) {
         return addresses.error();
     }
     for (const auto& r : addresses->rows) {
-        if (auto* d = owner(r.u64(0))) {
-            d->addresses.push_back(address_from_row(r, 1, d->domain.name));
-        }
+        d.addresses.push_back(address_from_row(r, 1, d.domain.name));
     }
     std::vector<db::row>().swap(addresses->rows);  // copied: free them before the next query
     std::unordered_map<uint64_t, address_record*> by_id;
-    for (auto& d : domains_) {
-        for (auto& a : d.addresses) {
-            by_id[a.id] = &a;
-        }
+    for (auto& a : d.addresses) {
+        by_id[a.id] = &a;
     }
-    auto forwards = run(conn, forwardings_sql, stats);
+    auto forwards = run(conn, domain_forwardings_sql, stats);
     if (!forwards) {
         return forwards.error();
     }
     for (const auto& r : forwards->rows) {
-        if (auto it = by_id.find(r.u64(1)); it != by_id.end()) {
-            it->second->forwards.push_back(r.str(2));
+        if (auto it = by_id.find(r.u64(0)); it != by_id.end()) {
+            it->second->forwards.push_back(r.str(1));
         }
     }
-    // By destination, byte order: as the column's binary collation sorts (sql_directory).
-    for (auto& [id, a] : by_id) {
-        if (a->forwards.size() > 1) {
-            std::sort(a->forwards.begin(), a->forwards.end());
-        }
+    for (auto& a : d.addresses) {
+        std::sort(a.forwards.begin(), a.forwards.end());
     }
     std::vector<db::row>().swap(forwards->rows);
-    auto vacations = run(conn, vacations_sql, stats);
+    auto vacations = run(conn, domain_vacations_sql, stats);
     if (!vacations) {
         return vacations.error();
     }
     for (const auto& r : vacations->rows) {
-        if (auto it = by_id.find(r.u64(1)); it != by_id.end()) {
-            it->second->vacation = vacation_window{r.boolean(2), r.opt_i64(3), r.opt_i64(4)};
+        if (auto it = by_id.find(r.u64(0)); it != by_id.end()) {
+            it->second->vacation = vacation_window{r.boolean(1), r.opt_i64(2), r.opt_i64(3)};
         }
     }
-    auto grants = run(conn, grants_sql, stats);
+    auto grants = run(conn, grants_sql.one, stats);
     if (!grants) {
         return grants.error();
     }
     for (const auto& r : grants->rows) {
-        add_grant(owner(r.u64(0)), r);
+        add_grant(&d, r);
     }
-    auto admins = run(conn, admins_sql, stats);
+    auto admins = run(conn, admins_sql.one, stats);
     if (!admins) {
         return admins.error();
     }
     for (const auto& r : admins->rows) {
-        add_admin(owner(r.u64(0)), r);
+        add_admin(&d, r);
     }
     return {};
 }
@@ -372,7 +348,7 @@ db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
     auto r = each(conn, versions_sql, stats,
                   [&](const db::row& row) { versions[row.u64(0)] = row.u64(1); });
     if (r) {
-        r = each(conn, all_domains_sql, stats, [&](const db::row& row) {
+        r = each(conn, domains_sql.all, stats, [&](const db::row& row) {
             domain_data d;
             d.domain = domain_from_row(row);
             auto v = versions.find(d.domain.id);
@@ -382,7 +358,7 @@ db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
         index_domains();
     }
     if (r) {
-        r = each(conn, all_aliases_sql, stats, [&](const db::row& row) {
+        r = each(conn, aliases_sql.all, stats, [&](const db::row& row) {
             if (auto* d = domain(row.u64(0))) {
                 d->aliases.push_back(ascii_lower(row.str(1)));
             }
@@ -402,14 +378,14 @@ db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
         });
     }
     if (r) {
-        r = each(conn, all_addresses_sql, stats, [&](const db::row& row) { add_address(row); });
+        r = each(conn, addresses_sql.all, stats, [&](const db::row& row) { add_address(row); });
     }
     if (r) {
-        r = each(conn, all_grants_sql, stats,
+        r = each(conn, grants_sql.all, stats,
                  [&](const db::row& row) { add_grant(domain(row.u64(0)), row); });
     }
     if (r) {
-        r = each(conn, all_admins_sql, stats,
+        r = each(conn, admins_sql.all, stats,
                  [&](const db::row& row) { add_admin(domain(row.u64(0)), row); });
     }
     return r;
@@ -481,16 +457,6 @@ db::outcome<void> full_load::store(image_writer& writer) {
         }
         if (auto r = add(middle, later); !r) {
             return r;
-        }
-    }
-    return {};
-}
-
-// Encodes the batch's domains into the image.
-db::outcome<void> store(image_writer& writer, batch& b) {
-    for (const auto& d : b.domains()) {
-        if (!writer.put(d)) {
-            return image_error("domain " + d.domain.name + " is too large");
         }
     }
     return {};
@@ -603,17 +569,15 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
             }
             stats.domains_read = all.domain_count();
         } else {
-            std::unordered_map<uint64_t, uint64_t> versions(changed->domains.begin(),
-                                                            changed->domains.end());
             for (const auto& [id, version] : changed->domains) {
-                batch b(id, id);
-                if (auto r = b.read(conn, versions, stats); !r) {
+                domain_reader one(id, version);
+                if (auto r = one.read(conn, stats); !r) {
                     return r.error();
                 }
-                if (b.domains().empty()) {
+                if (!one.domain()) {
                     writer_.remove(id);  // deleted
-                } else if (auto r = store(writer_, b); !r) {
-                    return r.error();
+                } else if (!writer_.put(*one.domain())) {
+                    return image_error("domain " + one.domain()->domain.name + " is too large");
                 }
                 ++stats.domains_read;
             }
