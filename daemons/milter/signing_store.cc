@@ -78,7 +78,7 @@ db::outcome<std::shared_ptr<const signing_data>> signing_store::load(db::connect
 db::outcome<void> signing_store::read(db::connection& conn, std::string_view keys_sql,
                                       std::string_view domains_sql, std::string_view addresses_sql,
                                       const std::vector<db::param>& params, signing_data& data,
-                                      std::unordered_map<uint64_t, domain_entries>& entries) {
+                                      vhost::domain_entry_map& entries) {
     auto keys = conn.query(keys_sql, params);
     if (!keys) {
         return keys.error();
@@ -119,39 +119,26 @@ db::outcome<void> signing_store::read(db::connection& conn, std::string_view key
 db::outcome<void> signing_store::apply(db::connection& conn, const vhost::domain_changes& changes) {
     // Built aside, installed at the end: a failed read changes nothing that is kept.
     auto data = std::make_shared<signing_data>();
-    std::unordered_map<uint64_t, domain_entries> entries;
-    if (changes.all) {
-        if (auto r = read(conn, active_keys_sql, from_any_domains_sql, from_any_addresses_sql, {},
-                          *data, entries);
-            !r) {
-            return r;
-        }
-        entries_ = std::move(entries);
-    } else {
-        if (current_) {
-            *data = *current_;
-        }
-        for (const auto& [id, version] : changes.domains) {
-            if (auto old = entries_.find(id); old != entries_.end()) {
-                data->keys.erase(old->second.domain);
-                data->from_any_domains.erase(old->second.domain);
-                for (const auto& a : old->second.addresses) {
-                    data->from_any_addresses.erase(a);
-                }
+    if (!changes.all && current_) {
+        *data = *current_;
+    }
+    auto applied = vhost::apply_domain_changes(
+        changes, entries_,
+        [&](const vhost::domain_entries& old) {
+            data->keys.erase(old.domain);
+            data->from_any_domains.erase(old.domain);
+            for (const auto& a : old.addresses) {
+                data->from_any_addresses.erase(a);
             }
-            if (auto r = read(conn, domain_keys_sql, domain_from_any_sql,
-                              domain_from_any_addresses_sql, {db::param{id}}, *data, entries);
-                !r) {
-                return r;
-            }
-        }
-        for (const auto& [id, version] : changes.domains) {
-            if (auto e = entries.find(id); e != entries.end()) {
-                entries_[id] = std::move(e->second);
-            } else {
-                entries_.erase(id);
-            }
-        }
+        },
+        [&](std::optional<uint64_t> id, vhost::domain_entry_map& added) {
+            return id ? read(conn, domain_keys_sql, domain_from_any_sql,
+                             domain_from_any_addresses_sql, {db::param{*id}}, *data, added)
+                      : read(conn, active_keys_sql, from_any_domains_sql, from_any_addresses_sql,
+                             {}, *data, added);
+        });
+    if (!applied) {
+        return applied;
     }
     // Key files no active key names any more are forgotten.
     std::set<std::string> files;

@@ -42,18 +42,12 @@ public:
     db::outcome<std::shared_ptr<const signing_data>> load(db::connection& conn);
 
 private:
-    // What signing_data holds of one domain, to take it out when the domain changes.
-    struct domain_entries {
-        std::string domain;
-        std::vector<std::string> addresses;  // from_any_addresses keys
-    };
-
     db::outcome<void> apply(db::connection& conn, const vhost::domain_changes& changes);
     // Adds the rows of the three queries (whole, or one domain's) to `data` and `entries`.
     db::outcome<void> read(db::connection& conn, std::string_view keys_sql,
                            std::string_view domains_sql, std::string_view addresses_sql,
                            const std::vector<db::param>& params, signing_data& data,
-                           std::unordered_map<uint64_t, domain_entries>& entries);
+                           vhost::domain_entry_map& entries);
 
     struct cached_key {
         dev_t dev = 0;
@@ -68,7 +62,8 @@ private:
 
     std::map<std::string, cached_key> cache_;  // by file
     std::shared_ptr<const signing_data> current_ = std::make_shared<signing_data>();
-    std::unordered_map<uint64_t, domain_entries> entries_;  // by domain id
+    // What current_ holds of each domain (addresses: from_any_addresses keys).
+    vhost::domain_entry_map entries_;
     vhost::change_finder changes_;
 };
 

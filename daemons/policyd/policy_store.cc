@@ -442,8 +442,7 @@ lookup<store::quota_usage> policy_store::usage(uint64_t address_id) {
 namespace {
 
 // Adds one row of limits_sql to `table`; notes its keys in `keys` (the domain's entries).
-void add_limit(policy::send_limit_table& table, const db::row& row,
-               policy_store::limit_keys& keys) {
+void add_limit(policy::send_limit_table& table, const db::row& row, vhost::domain_entries& keys) {
     std::string domain = ascii_lower(row.str(1));
     bool for_address = !row.is_null(2);
     std::string address = for_address ? ascii_lower(row.str(2)) + "@" + domain : "";
@@ -473,7 +472,7 @@ void add_limit(policy::send_limit_table& table, const db::row& row,
     }
 }
 
-void remove_limits(policy::send_limit_table& table, const policy_store::limit_keys& keys) {
+void remove_limits(policy::send_limit_table& table, const vhost::domain_entries& keys) {
     table.domain_each.erase(keys.domain);
     table.domain_total.erase(keys.domain);
     table.domain_per_message.erase(keys.domain);
@@ -494,43 +493,24 @@ db::outcome<void> policy_store::load_limits(db::connection& conn) {
 
 db::outcome<void> policy_store::apply_limit_changes(db::connection& conn,
                                                     const vhost::domain_changes& changes) {
-    // Everything is built aside and installed at the end: a failed read changes nothing.
-    std::shared_ptr<policy::send_limit_table> table;
-    std::unordered_map<uint64_t, limit_keys> keys;
-    if (changes.all) {
-        statements_.fetch_add(1, std::memory_order_relaxed);
-        auto r = conn.query(limits_sql);
-        if (!r) {
-            return r.error();
-        }
-        table = std::make_shared<policy::send_limit_table>();
-        for (const auto& row : r->rows) {
-            add_limit(*table, row, keys[row.u64(0)]);
-        }
-        limit_keys_ = std::move(keys);
-    } else {
-        // Only the changed domains' rows: their old entries out, their rows now in.
-        table = std::make_shared<policy::send_limit_table>(*limits());
-        for (const auto& [id, version] : changes.domains) {
+    // Built aside and installed at the end: a failed read changes nothing.
+    auto table = changes.all ? std::make_shared<policy::send_limit_table>()
+                             : std::make_shared<policy::send_limit_table>(*limits());
+    auto applied = vhost::apply_domain_changes(
+        changes, limit_keys_, [&](const vhost::domain_entries& old) { remove_limits(*table, old); },
+        [&](std::optional<uint64_t> id, vhost::domain_entry_map& added) -> db::outcome<void> {
             statements_.fetch_add(1, std::memory_order_relaxed);
-            auto r = conn.query(domain_limits_sql, {db::param{id}});
+            auto r = id ? conn.query(domain_limits_sql, {db::param{*id}}) : conn.query(limits_sql);
             if (!r) {
                 return r.error();
             }
-            if (auto old = limit_keys_.find(id); old != limit_keys_.end()) {
-                remove_limits(*table, old->second);
-            }
             for (const auto& row : r->rows) {
-                add_limit(*table, row, keys[id]);
+                add_limit(*table, row, added[row.u64(0)]);
             }
-        }
-        for (const auto& [id, version] : changes.domains) {
-            if (auto k = keys.find(id); k != keys.end()) {
-                limit_keys_[id] = std::move(k->second);
-            } else {
-                limit_keys_.erase(id);
-            }
-        }
+            return {};
+        });
+    if (!applied) {
+        return applied;
     }
     std::lock_guard lock(mutex_);
     limits_ = std::move(table);

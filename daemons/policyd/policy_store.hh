@@ -93,12 +93,6 @@ public:
     // time whole, then only the rows of the domains changed since (vhost::follow_changes).
     db::outcome<void> load_limits(db::connection& conn);
 
-    // The entries of one domain's rows in the table, to take them out when it changes.
-    struct limit_keys {
-        std::string domain;
-        std::vector<std::string> addresses;
-    };
-
     std::shared_ptr<const policy::send_limit_table> limits() const;
 
     store_counters counters() const { return {statements_.load()}; }
@@ -153,7 +147,7 @@ private:
     std::shared_ptr<const policy::send_limit_table> limits_ =
         std::make_shared<policy::send_limit_table>();
     // The refresher thread's: what the table holds of each domain, and the serials it follows.
-    std::unordered_map<uint64_t, limit_keys> limit_keys_;
+    vhost::domain_entry_map limit_keys_;  // each domain's entries in limits_
     vhost::change_finder limit_changes_;
     std::atomic<uint64_t> statements_{0};
     std::chrono::steady_clock::time_point last_expiry_{};

@@ -545,6 +545,35 @@ db::outcome<void> follow_changes(conn_t& conn, change_finder& finder, size_t lim
     return {};
 }
 
+db::outcome<void> apply_domain_changes(const domain_changes& changes, domain_entry_map& kept,
+                                       const std::function<void(const domain_entries&)>& remove,
+                                       const read_domain_rows_fn& read) {
+    domain_entry_map added;
+    if (changes.all) {
+        if (auto r = read(std::nullopt, added); !r) {
+            return r;
+        }
+        kept = std::move(added);
+        return {};
+    }
+    for (const auto& [id, version] : changes.domains) {
+        if (auto old = kept.find(id); old != kept.end()) {
+            remove(old->second);
+        }
+        if (auto r = read(id, added); !r) {
+            return r;
+        }
+    }
+    for (const auto& [id, version] : changes.domains) {
+        if (auto e = added.find(id); e != added.end()) {
+            kept[id] = std::move(e->second);
+        } else {
+            kept.erase(id);
+        }
+    }
+    return {};
+}
+
 db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
                                                                    refresh_stats& stats) {
     auto serials = read_serials(conn);

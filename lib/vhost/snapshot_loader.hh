@@ -80,6 +80,25 @@ using apply_changes_fn = std::function<db::outcome<void>(db::connection&, const 
 db::outcome<void> follow_changes(db::connection& conn, change_finder& finder, size_t limit,
                                  const apply_changes_fn& apply);
 
+// What such data holds of each domain (policyd's send limits, the milter's signing data): the
+// names it entered the domain's rows under, so that a change to the domain can take them out.
+struct domain_entries {
+    std::string domain;
+    std::vector<std::string> addresses;
+};
+
+using domain_entry_map = std::unordered_map<uint64_t, domain_entries>;  // by domain id
+
+// The bookkeeping of one `apply` of such data, built aside by the caller: `read(nullopt, e)`
+// adds every domain's rows (changes.all), else for each changed domain `remove` takes the
+// entries it had out and `read(id, e)` adds its rows. `read` notes what it adds in `e`;
+// `kept` is updated only when every read succeeded.
+using read_domain_rows_fn =
+    std::function<db::outcome<void>(std::optional<uint64_t> domain_id, domain_entry_map& added)>;
+db::outcome<void> apply_domain_changes(const domain_changes& changes, domain_entry_map& kept,
+                                       const std::function<void(const domain_entries&)>& remove,
+                                       const read_domain_rows_fn& read);
+
 struct refresh_stats {
     bool changed = false;
     bool full = false;        // everything was read (first load or many domains changed)
