@@ -258,8 +258,14 @@ private:
     // Sorts the records by domain (stable: each domain's stay in id order).
     void group_records();
 
-    // The segments of domains_[first, last).
-    std::vector<std::string> encode(size_t first, size_t last) const;
+    // Segments one after the other; segment i ends at ends[i] ("" when a domain makes none).
+    struct encoded_chunk {
+        std::string bytes;
+        std::vector<size_t> ends;
+    };
+
+    // The segments of domains_[first, last), into `out` (its buffers reused).
+    void encode(size_t first, size_t last, encoded_chunk& out) const;
 
     static constexpr uint32_t no_domain = std::numeric_limits<uint32_t>::max();
 
@@ -348,6 +354,7 @@ db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
     auto r = each(conn, versions_sql, stats,
                   [&](const db::row& row) { versions[row.u64(0)] = row.u64(1); });
     if (r) {
+        domains_.reserve(versions.size());  // a row per domain (0007): saves the regrowth
         r = each(conn, domains_sql.all, stats, [&](const db::row& row) {
             domain_data d;
             d.domain = domain_from_row(row);
@@ -408,9 +415,9 @@ void full_load::group_records() {
     std::vector<record_ref>().swap(records_);
 }
 
-std::vector<std::string> full_load::encode(size_t first, size_t last) const {
-    std::vector<std::string> out;
-    out.reserve(last - first);
+void full_load::encode(size_t first, size_t last, encoded_chunk& out) const {
+    out.bytes.clear();
+    out.ends.clear();
     auto records_of = [this](size_t i) {
         return std::span(grouped_).subspan(group_first_[i], group_first_[i + 1] - group_first_[i]);
     };
@@ -422,9 +429,9 @@ std::vector<std::string> full_load::encode(size_t first, size_t last) const {
                 __builtin_prefetch(r.data());
             }
         }
-        out.push_back(encode_domain(domains_[i], records_of(i)));
+        out.bytes += encode_domain(domains_[i], records_of(i));  // "": no segment
+        out.ends.push_back(out.bytes.size());
     }
-    return out;
 }
 
 db::outcome<void> full_load::store(image_writer& writer) {
@@ -434,28 +441,35 @@ db::outcome<void> full_load::store(image_writer& writer) {
     group_records();
     // Encoding is pure and a sixth of a full load: a second thread encodes every other chunk
     // of domains while this one encodes the chunk before it; this one adds both in id order.
+    // Each thread's chunks go to one buffer, kept from chunk to chunk: a string per segment,
+    // all freed after each chunk, had malloc return the pages and fault them in again.
     constexpr size_t chunk = 1024;
-    auto add = [&](size_t first, std::vector<std::string>& segments) -> db::outcome<void> {
-        for (size_t i = 0; i < segments.size(); ++i) {
+    encoded_chunk mine;
+    encoded_chunk theirs;
+    auto add = [&](size_t first, const encoded_chunk& segments) -> db::outcome<void> {
+        size_t begin = 0;
+        for (size_t i = 0; i < segments.ends.size(); ++i) {
             const domain_record& d = domains_[first + i].domain;
-            if (!writer.put(d.id, segments[i])) {
+            std::string_view segment(segments.bytes.data() + begin, segments.ends[i] - begin);
+            if (!writer.put(d.id, segment)) {
                 return image_error("domain " + d.name + " is too large");
             }
-            std::string().swap(segments[i]);
+            begin = segments.ends[i];
         }
         return {};
     };
     for (size_t first = 0; first < domains_.size(); first += 2 * chunk) {
         size_t middle = std::min(domains_.size(), first + chunk);
         size_t last = std::min(domains_.size(), middle + chunk);
-        auto second = std::async(std::launch::async, [=, this] { return encode(middle, last); });
-        auto segments = encode(first, middle);
-        auto added = add(first, segments);
-        auto later = second.get();  // waits for the thread even when `added` failed
+        auto second =
+            std::async(std::launch::async, [&, middle, last] { encode(middle, last, theirs); });
+        encode(first, middle, mine);
+        auto added = add(first, mine);
+        second.get();  // waits for the thread even when `added` failed
         if (!added) {
             return added;
         }
-        if (auto r = add(middle, later); !r) {
+        if (auto r = add(middle, theirs); !r) {
             return r;
         }
     }
