@@ -11,8 +11,13 @@ int main(int argc, char** argv) {
     return run_daemon(argc, argv,
                       {.name = "vhostmail-policyd",
                        .params = params::policyd,
-                       // sendmail for limit notices; nothing the database names
-                       .command_user = [](const config::config&) { return std::string(); },
+                       // sendmail for limit notices, when on; nothing the database names
+                       .command_user =
+                           [](const config::config& cfg) {
+                               return cfg.get_bool("policyd_limit_notify")
+                                          ? std::optional<std::string>("")
+                                          : std::nullopt;
+                           },
                        .start =
                            [](std::shared_ptr<const config::config> cfg) {
                                return std::unique_ptr<service>(

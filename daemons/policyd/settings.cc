@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include "lib/config/common_params.hh"
+#include "lib/log/log.hh"
 #include "lib/os/command.hh"
+#include "lib/os/sandbox.hh"
 #include "lib/vhost/routing_settings.hh"
 
 namespace vhostmail::policyd {
@@ -49,8 +51,15 @@ engine_settings engine_settings_from(const config::config& cfg) {
         cfg.get_list("policyd_greylist_recipient_domains"), nullptr);
     s.over_quota_reject = cfg.get_string("policyd_over_quota_action") == "reject";
     if (cfg.get_bool("policyd_limit_notify")) {
-        s.notify_sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"))
-                                .value_or(std::vector<std::string>{});
+        if (os::program_runner_started()) {
+            s.notify_sendmail = os::split_command(cfg.get_string("policyd_sendmail_command"))
+                                    .value_or(std::vector<std::string>{});
+        } else {
+            // The runner is started only at start, when notices are on (main.cc).
+            log::warning(
+                "policyd_limit_notify = yes takes effect when vhostmail-policyd is"
+                " restarted; no notice is sent until then");
+        }
     }
     char host[256] = {};
     s.hostname = gethostname(host, sizeof(host) - 1) == 0 ? host : "localhost";

@@ -216,9 +216,9 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
             return ex_oserr;
         }
         std::string user = cfg->get_string(prefix + "user");
-        if (spec.command_user) {
+        if (auto command_user = spec.command_user ? spec.command_user(*cfg) : std::nullopt) {
             // Forked now: this process is still single-threaded (and still root, if it was).
-            os::start_program_runner(os::resolve_command_user(spec.command_user(*cfg), user), user);
+            os::start_program_runner(os::resolve_command_user(*command_user, user), user);
         }
         auto dropped = os::drop_privileges(user);
         if (!dropped.ok) {

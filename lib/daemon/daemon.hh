@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,17 +36,20 @@ public:
     virtual void handle(net::connection& conn, const net::listener& where) = 0;
     // A new, valid configuration after SIGHUP (listener changes need a restart).
     virtual void reload(std::shared_ptr<const config::config> cfg) = 0;
+
     // Called once when stopping, before connections are drained.
     virtual void stop() {}
 };
 
 struct daemon_spec {
-    std::string name;    // program name for logs, e.g. "vhostmail-lookupd"
+    std::string name;              // program name for logs, e.g. "vhostmail-lookupd"
     config::daemon_params params;  // lib/params: the daemon's parameters, listeners, checks
     // Daemons that run external programs: the name of the command user for programs the
-    // database names ("" when none is configured). Their program runner (lib/os/sandbox.hh)
-    // is started before the privilege drop; a change of this needs a restart.
-    std::function<std::string(const config::config&)> command_user;
+    // database names ("" when none is configured), or nullopt when this configuration runs
+    // no program. Their program runner (lib/os/sandbox.hh) is started before the privilege
+    // drop, and only when wanted (it keeps CAP_SETUID, CAP_SETGID and CAP_KILL); a change of
+    // this needs a restart.
+    std::function<std::optional<std::string>(const config::config&)> command_user;
     // Builds the service (after the privilege drop). Throwing ends the daemon (EX_SOFTWARE).
     std::function<std::unique_ptr<service>(std::shared_ptr<const config::config>)> start;
     // A daemon whose protocol library owns its listener and its signal handling (libmilter):

@@ -178,7 +178,7 @@ void declare(config::param_table& t) {
            .type = param_type::boolean,
            .default_value = "no",
            .doc = "when a login reaches a sending limit, mail the domain's administrators (or"
-                  " its postmaster), once per limit and window"});
+                  " its postmaster), once per limit and window; turning it on needs a restart"});
     t.add({.name = "policyd_sendmail_command",
            .type = param_type::string,
            .default_value = "/usr/sbin/sendmail",

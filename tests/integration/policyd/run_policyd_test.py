@@ -46,6 +46,21 @@ def notify_config(tmp):
     return spool, f"policyd_limit_notify = yes\npolicyd_sendmail_command = {fake}\n"
 
 
+def children(pid):
+    """The processes whose parent is `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            if ppid == pid:
+                found.append(int(entry))
+    return found
+
+
 def policy_config(tmp, name, shard, extra=""):
     return (extra + f"policyd_mx_listen = unix:{tmp}/{name}-mx\n"
             f"policyd_submission_listen = unix:{tmp}/{name}-sub\n"
@@ -275,6 +290,19 @@ def idle_timeout(tmp, d, cfg_text):
     idle.close()
 
 
+def notify_needs_restart(d, cfg_text):
+    """Notices turned on by a reload wait for a restart (the runner is forked only at start),
+    and say so."""
+    d.write_config(cfg_text + "policyd_limit_notify = yes\n")
+    at = d.log_size()
+    d.hup()
+    vhm_daemon.wait_for(lambda: "reload" in d.log()[at:], 5)
+    check("reload: policyd_limit_notify turned on asks for a restart",
+          "policyd_limit_notify = yes takes effect when vhostmail-policyd is restarted"
+          in d.log()[at:], True)
+    check("reload: still no program runner", children(d.proc.pid), [])
+
+
 def main():
     policyd, lookupd, authd, admin, source = sys.argv[1:6]
     vhm_mariadb.skip_unless_available()
@@ -309,6 +337,11 @@ def main():
                                             master_cf_extra=master_cf) as pf:
             lk.wait_for_log("routing data loaded")
             d.wait_for_log("routing data loaded")
+            d2.wait_for_log("routing data loaded")
+            # The program runner (it keeps CAP_SETUID, CAP_SETGID, CAP_KILL) exists only where
+            # notices are on.
+            check("policyd_limit_notify = yes: one program runner", len(children(d.proc.pid)), 1)
+            check("policyd_limit_notify = no: no program runner", children(d2.proc.pid), [])
             check("socket mode 0660", oct(os.stat(f"{tmp}/p1-mx").st_mode & 0o777), "0o660")
             check("postconf -n is warning-free", pf.postconf_warnings(), "")
             submission_cases(pf, sub_port)
@@ -330,6 +363,7 @@ def main():
                   bool(re.search(r"served \d+ requests with \d+ database statements", d.log())),
                   True)
             idle_timeout(tmp, d2, base + policy_config(tmp, "p2", "two", FAIL_OPEN))
+            notify_needs_restart(d2, base + policy_config(tmp, "p2", "two", FAIL_OPEN))
             check("SIGTERM: second instance clean exit", d2.terminate(), 0)
             for name, daemon_log in (("policyd1", d.log()), ("policyd2", d2.log())):
                 check(f"{name}: no crash or sanitizer report",
