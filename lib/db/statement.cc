@@ -16,14 +16,14 @@ namespace {
 // mysql_stmt_fetch_column into a buffer of their exact length.
 constexpr unsigned long inline_column_size = 256;
 
+// The text rules of row and row_view, in one place.
 template <typename T>
-std::optional<T> parse_number(const value& v) {
+std::optional<T> parse_number(std::optional<std::string_view> v) {
     if (!v) {
         return std::nullopt;
     }
-    const std::string& s = *v;
-    const char* first = s.data();
-    const char* last = s.data() + s.size();
+    const char* first = v->data();
+    const char* last = v->data() + v->size();
     if (first != last && *first == '+') {
         ++first;
     }
@@ -33,6 +33,26 @@ std::optional<T> parse_number(const value& v) {
         return std::nullopt;
     }
     return out;
+}
+
+// SQL truth of a text: NULL, "" and numeric zero are false, anything else true.
+bool sql_truth(std::optional<std::string_view> v) {
+    if (!v || v->empty()) {
+        return false;
+    }
+    if (v->size() == 1 && (*v)[0] >= '0' && (*v)[0] <= '9') {
+        return (*v)[0] != '0';  // BOOLEAN columns: the common case, without a float parse
+    }
+    double d = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+    if (ec == std::errc() && ptr == v->data() + v->size()) {
+        return d != 0;
+    }
+    return true;
+}
+
+std::optional<std::string_view> view_of(const value& v) {
+    return v ? std::optional<std::string_view>(*v) : std::nullopt;
 }
 
 // Fills one MYSQL_BIND for a parameter. `length` must outlive the execute call.
@@ -69,11 +89,11 @@ std::string row::str(size_t i, std::string_view dflt) const {
 }
 
 std::optional<int64_t> row::opt_i64(size_t i) const {
-    return parse_number<int64_t>(at(i));
+    return parse_number<int64_t>(view_of(at(i)));
 }
 
 std::optional<uint64_t> row::opt_u64(size_t i) const {
-    return parse_number<uint64_t>(at(i));
+    return parse_number<uint64_t>(view_of(at(i)));
 }
 
 int64_t row::i64(size_t i, int64_t dflt) const {
@@ -85,19 +105,77 @@ uint64_t row::u64(size_t i, uint64_t dflt) const {
 }
 
 bool row::boolean(size_t i) const {
-    const value& v = at(i);
-    if (!v || v->empty()) {
-        return false;
+    return sql_truth(view_of(at(i)));
+}
+
+std::optional<std::string_view> row_view::at(size_t i) const {
+    const column& c = columns_.at(i);
+    if (!c.present) {
+        return std::nullopt;
     }
-    if (v->size() == 1 && (*v)[0] >= '0' && (*v)[0] <= '9') {
-        return (*v)[0] != '0';  // BOOLEAN columns: the common case, without a float parse
+    if (c.integer_kind == 0) {
+        return c.text;
     }
-    double d = 0;
-    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
-    if (ec == std::errc() && ptr == v->data() + v->size()) {
-        return d != 0;
+    if (c.digits_size == 0) {
+        auto done = c.integer_kind == 'u'
+                        ? std::to_chars(c.digits, c.digits + sizeof(c.digits),
+                                        static_cast<uint64_t>(c.integer))
+                        : std::to_chars(c.digits, c.digits + sizeof(c.digits), c.integer);
+        c.digits_size = static_cast<uint8_t>(done.ptr - c.digits);
     }
-    return true;
+    return std::string_view(c.digits, c.digits_size);
+}
+
+std::string row_view::str(size_t i, std::string_view dflt) const {
+    return std::string(at(i).value_or(dflt));
+}
+
+std::optional<int64_t> row_view::opt_i64(size_t i) const {
+    const column& c = columns_.at(i);
+    if (c.present && c.integer_kind == 's') {
+        return c.integer;
+    }
+    if (c.present && c.integer_kind == 'u') {
+        return c.integer >= 0 ? std::optional(c.integer) : std::nullopt;  // above INT64_MAX
+    }
+    return parse_number<int64_t>(at(i));
+}
+
+std::optional<uint64_t> row_view::opt_u64(size_t i) const {
+    const column& c = columns_.at(i);
+    if (c.present && c.integer_kind == 'u') {
+        return static_cast<uint64_t>(c.integer);
+    }
+    if (c.present && c.integer_kind == 's') {
+        return c.integer >= 0 ? std::optional(static_cast<uint64_t>(c.integer)) : std::nullopt;
+    }
+    return parse_number<uint64_t>(at(i));
+}
+
+int64_t row_view::i64(size_t i, int64_t dflt) const {
+    return opt_i64(i).value_or(dflt);
+}
+
+uint64_t row_view::u64(size_t i, uint64_t dflt) const {
+    return opt_u64(i).value_or(dflt);
+}
+
+bool row_view::boolean(size_t i) const {
+    const column& c = columns_.at(i);
+    if (c.present && c.integer_kind != 0) {
+        return c.integer != 0;
+    }
+    return sql_truth(at(i));
+}
+
+row row_view::copy() const {
+    row r;
+    r.columns.reserve(columns_.size());
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        auto v = at(i);
+        r.columns.push_back(v ? value(std::string(*v)) : std::nullopt);
+    }
+    return r;
 }
 
 void statement::closer::operator()(st_mysql_stmt* s) const {
@@ -179,7 +257,7 @@ outcome<result> statement::execute(const std::vector<param>& params) {
             return e;
         }
         out.rows.reserve(mysql_stmt_num_rows(s));
-        auto fetched = fetch([&out](const row& r) { out.rows.push_back(r); });
+        auto fetched = fetch([&out](const row_view& r) { out.rows.push_back(r.copy()); });
         if (!fetched) {
             return fetched.error();
         }
@@ -217,8 +295,9 @@ outcome<uint64_t> statement::fetch(const row_sink& each) {
     std::vector<unsigned long> lengths(ncols);
     std::vector<my_bool> nulls(ncols);
     std::vector<my_bool> errors(ncols);
-    // Integer columns arrive as 8 bytes and are written as text here (std::to_chars): the
-    // client library's own conversion to text costs more, on millions of rows.
+    // Integer columns arrive as 8 bytes and stay numbers (row_view writes their text only when
+    // asked): the client library's own conversion to text, and parsing it back, cost more on
+    // millions of rows.
     std::vector<int64_t> integers(ncols);
     std::vector<char> integer_kind(ncols, 0);  // 0: text, 's': signed, 'u': unsigned
     if (MYSQL_RES* meta = mysql_stmt_result_metadata(s)) {
@@ -259,10 +338,14 @@ outcome<uint64_t> statement::fetch(const row_sink& each) {
         mysql_stmt_free_result(s);
         return e;
     }
-    // One row, refilled for every fetch: its strings keep their capacity, so a streamed
-    // result costs no allocation per row once the longest values have been seen.
-    row r;
-    r.columns.resize(ncols);
+    // One view, refilled for every fetch: no allocation per row, no copy of a value that fits
+    // its fetch buffer.
+    row_view r;
+    r.columns_.resize(ncols);
+    for (unsigned c = 0; c < ncols; ++c) {
+        r.columns_[c].integer_kind = integer_kind[c];
+    }
+    std::vector<std::string> long_values(ncols);  // columns longer than their fetch buffer
     uint64_t count = 0;
     for (;;) {
         int rc = mysql_stmt_fetch(s);
@@ -275,36 +358,30 @@ outcome<uint64_t> statement::fetch(const row_sink& each) {
             return e;
         }
         for (unsigned c = 0; c < ncols; ++c) {
-            value& v = r.columns[c];
-            if (nulls[c]) {
-                v.reset();
+            row_view::column& v = r.columns_[c];
+            v.present = !nulls[c];
+            if (!v.present) {
                 continue;
             }
-            if (!v) {
-                v.emplace();
-            }
             if (integer_kind[c] != 0) {
-                char text[24];
-                auto done = integer_kind[c] == 'u'
-                                ? std::to_chars(text, text + sizeof(text),
-                                                static_cast<uint64_t>(integers[c]))
-                                : std::to_chars(text, text + sizeof(text), integers[c]);
-                v->assign(text, done.ptr);
+                v.integer = integers[c];
+                v.digits_size = 0;
                 continue;
             }
             if (lengths[c] <= inline_column_size) {
-                v->assign(buffers[c].data(), lengths[c]);
+                v.text = std::string_view(buffers[c].data(), lengths[c]);
                 continue;
             }
             // Truncated: read the whole column into a buffer of its exact length.
-            v->assign(lengths[c], '\0');
+            std::string& whole = long_values[c];
+            whole.assign(lengths[c], '\0');
             unsigned long full_length = 0;
             my_bool full_null = 0;
             my_bool full_error = 0;
             MYSQL_BIND b{};
             b.buffer_type = MYSQL_TYPE_STRING;
-            b.buffer = v->data();
-            b.buffer_length = v->size();
+            b.buffer = whole.data();
+            b.buffer_length = whole.size();
             b.length = &full_length;
             b.is_null = &full_null;
             b.error = &full_error;
@@ -313,7 +390,8 @@ outcome<uint64_t> statement::fetch(const row_sink& each) {
                 mysql_stmt_free_result(s);
                 return e;
             }
-            v->resize(std::min<unsigned long>(full_length, v->size()));
+            whole.resize(std::min<unsigned long>(full_length, whole.size()));
+            v.text = whole;
         }
         ++count;
         each(r);

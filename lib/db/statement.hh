@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // statement.hh - prepared statements: parameters, rows fetched as text, results.
 // Data access goes through prepared statements only (STYLE lesson 8): user data is always a bound
-// parameter, never spliced into SQL text. Every column is fetched as text of any length (binary
+// parameter, never spliced into SQL text. Every column reads as text of any length (binary
 // safe; numbers in their decimal form, temporal values as 'YYYY-MM-DD hh:mm:ss'); SQL NULL is
-// nullopt. Callers convert with the row helpers.
+// nullopt. Callers convert with the row helpers (row_view's, for a streamed result, read
+// integer columns without their text).
 // Thread safety: value types are plain data; a statement belongs to one connection and is used
 // by one thread at a time (the one holding the connection's lease).
 #pragma once
@@ -51,8 +52,44 @@ struct row {
     bool boolean(size_t i) const;
 };
 
+// One row of a streamed result (connection::query_each), valid only while the sink runs: views
+// of the fetch buffers, which the next row refills (copy() keeps one). Integer columns are read
+// as the numbers they arrive as; every accessor answers as row's does for the same text.
+class row_view {
+public:
+    size_t size() const { return columns_.size(); }
+
+    // The text, nullopt for NULL; throws std::out_of_range for a bad index.
+    std::optional<std::string_view> at(size_t i) const;
+
+    bool is_null(size_t i) const { return !columns_.at(i).present; }
+
+    std::string str(size_t i, std::string_view dflt = "") const;
+    int64_t i64(size_t i, int64_t dflt = 0) const;
+    uint64_t u64(size_t i, uint64_t dflt = 0) const;
+    std::optional<int64_t> opt_i64(size_t i) const;
+    std::optional<uint64_t> opt_u64(size_t i) const;
+    bool boolean(size_t i) const;
+
+    row copy() const;
+
+private:
+    friend class statement;
+
+    struct column {
+        bool present = false;
+        char integer_kind = 0;    // 0: text; 's' or 'u': the number is `integer`
+        int64_t integer = 0;      // an unsigned value is stored as its bit pattern
+        std::string_view text;    // a text column's
+        mutable char digits[24];  // an integer's text, written on first use
+        mutable uint8_t digits_size = 0;
+    };
+
+    std::vector<column> columns_;
+};
+
 // Receives the rows of a streamed query, one at a time.
-using row_sink = std::function<void(const row&)>;
+using row_sink = std::function<void(const row_view&)>;
 
 struct result {
     std::vector<row> rows;
@@ -76,9 +113,9 @@ public:
     outcome<result> execute(const std::vector<param>& params);
 
     // As execute, but hands each row to `each` as it arrives instead of buffering the result
-    // (one row object, refilled: copy what you keep). Returns the number of rows. The server
-    // sends while `each` works, so a slow `each` holds the connection; an exception from it
-    // leaves the result half read (connection::query_each then breaks the connection).
+    // (a row_view of the fetch buffers, refilled: copy what you keep). Returns the number of rows.
+    // The server sends while `each` works, so a slow `each` holds the connection; an exception from
+    // it leaves the result half read (connection::query_each then breaks the connection).
     outcome<uint64_t> execute_each(const std::vector<param>& params, const row_sink& each);
 
     unsigned param_count() const;

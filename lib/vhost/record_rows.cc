@@ -35,7 +35,8 @@ std::string address_select_list(std::string_view table) {
            ", " + t + "logins + 0, " + qualified({"quota_bytes", "quota_messages"}, table);
 }
 
-domain_record domain_from_row(const db::row& r, size_t first) {
+template <typename Row>
+domain_record domain_from_row(const Row& r, size_t first) {
     domain_record d;
     d.id = r.u64(first);
     d.name = ascii_lower(r.str(first + 1));
@@ -61,12 +62,12 @@ address_record address_from_row(const db::row& r, size_t first, const std::strin
     return a;
 }
 
-void address_from_row(const db::row& r, size_t first, address_record& a) {
+template <typename Row>
+void address_from_row(const Row& r, size_t first, address_record& a) {
     // Assigned field by field: a record refilled for every row keeps its strings' capacity.
-    static const std::string none;
-    auto text = [&](size_t i) -> const std::string& {
-        const db::value& v = r.at(first + i);
-        return v ? *v : none;
+    auto text = [&](size_t i) -> std::string_view {
+        const auto& v = r.at(first + i);  // a row's value, or a row_view's view of it
+        return v ? std::string_view(*v) : std::string_view();
     };
     a.id = r.u64(first);
     a.local_part.assign(text(1));
@@ -88,5 +89,10 @@ void address_from_row(const db::row& r, size_t first, address_record& a) {
     a.forwards.clear();
     a.vacation.reset();
 }
+
+template domain_record domain_from_row(const db::row&, size_t);
+template domain_record domain_from_row(const db::row_view&, size_t);
+template void address_from_row(const db::row&, size_t, address_record&);
+template void address_from_row(const db::row_view&, size_t, address_record&);
 
 }  // namespace vhostmail::vhost

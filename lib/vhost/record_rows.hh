@@ -26,13 +26,16 @@ inline constexpr size_t address_row_columns = 10;
 std::string domain_select_list(std::string_view table = "");
 std::string address_select_list(std::string_view table = "");
 
-domain_record domain_from_row(const db::row& r, size_t first = 0);
+// `Row`: db::row or db::row_view (a streamed result); both read the same columns alike.
+template <typename Row>
+domain_record domain_from_row(const Row& r, size_t first = 0);
 
 // A mailbox without a stored Maildir gets "<domain>/<local>/"; a stored one ends in '/'.
 address_record address_from_row(const db::row& r, size_t first, const std::string& domain_name);
 // The same into `out`, reusing its strings (forwards and vacation are cleared), except that a
 // mailbox without a stored Maildir is left with none: what the image stores either way
 // (encode_address_record), so the full load need not build the default path of every mailbox.
-void address_from_row(const db::row& r, size_t first, address_record& out);
+template <typename Row>
+void address_from_row(const Row& r, size_t first, address_record& out);
 
 }  // namespace vhostmail::vhost

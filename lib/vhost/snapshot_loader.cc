@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/core/strings.hh"
+#include "lib/os/large_allocator.hh"
 #include "lib/vhost/record_rows.hh"
 
 namespace vhostmail::vhost {
@@ -91,7 +92,8 @@ db::error image_error(const std::string& what) {
 }
 
 // Rows of grants_sql and admins_sql (domain_id first), arriving in their order.
-void add_grant(domain_data* d, const db::row& r) {
+template <typename Row>
+void add_grant(domain_data* d, const Row& r) {
     if (d == nullptr) {
         return;
     }
@@ -102,7 +104,8 @@ void add_grant(domain_data* d, const db::row& r) {
     d->grants.back().second.push_back(ascii_lower(r.str(2)) + "@" + ascii_lower(r.str(3)));
 }
 
-void add_admin(domain_data* d, const db::row& r) {
+template <typename Row>
+void add_admin(domain_data* d, const Row& r) {
     if (d != nullptr) {
         d->admins.push_back(ascii_lower(r.str(1)) + "@" + ascii_lower(r.str(2)));
     }
@@ -201,6 +204,11 @@ db::outcome<void> domain_reader::read(conn_t& conn, refresh_stats& stats) {
     return {};
 }
 
+// The full load's large buffers: huge pages where the system offers them (os::large_allocator).
+template <typename T>
+using large_vector = std::vector<T, os::large_allocator<T>>;
+using large_string = std::basic_string<char, std::char_traits<char>, os::large_allocator<char>>;
+
 // Every domain, each table streamed once (the all_* SQL above). The forwardings and vacations
 // are read first, into compact lists by address id, so that each address row can be encoded as
 // it arrives (addresses come in ascending ids: a merge); what is held until the domains are
@@ -254,7 +262,7 @@ private:
     }
 
     void index_domains();
-    void add_address(const db::row& row);
+    void add_address(const db::row_view& row);
     // Sorts the records by domain (stable: each domain's stay in id order).
     void group_records();
 
@@ -269,20 +277,22 @@ private:
 
     static constexpr uint32_t no_domain = std::numeric_limits<uint32_t>::max();
 
-    std::vector<domain_data> domains_;  // ascending ids
-    std::vector<uint32_t> dense_;       // domain id -> index in domains_, when ids are dense
+    large_vector<domain_data> domains_;  // ascending ids
+    std::vector<uint32_t> dense_;        // domain id -> index in domains_, when ids are dense
     // Forwardings in (address id, destination) order: ids, end of each destination in bytes.
-    std::vector<uint64_t> forward_ids_;
-    std::vector<size_t> forward_ends_;
-    std::string forward_bytes_;
+    large_vector<uint64_t> forward_ids_;
+    large_vector<size_t> forward_ends_;
+    large_string forward_bytes_;
     size_t next_forward_ = 0;
-    std::vector<std::pair<uint64_t, vacation_window>> vacations_;  // ascending address ids
+    large_vector<std::pair<uint64_t, vacation_window>> vacations_;  // ascending address ids
     size_t next_vacation_ = 0;
     uint64_t last_address_ = 0;
     address_record address_;                  // the row being encoded
     std::vector<std::string_view> forwards_;  // its forwardings, in forward_bytes_
+    std::string record_;                      // its record
 
-    // Encoded address records in arrival order, in blocks that are filled, never moved.
+    // Encoded address records in arrival order, in blocks that are filled, never moved (a
+    // record longer than a block gets one of its own).
     struct record_ref {
         uint32_t block;
         uint32_t offset;
@@ -290,12 +300,12 @@ private:
         uint32_t domain;  // index in domains_
     };
 
-    static constexpr size_t record_block_size = size_t{4} << 20;
-    std::vector<std::string> record_blocks_;
-    std::vector<record_ref> records_;
+    static constexpr size_t record_block_size = (size_t{4} << 20) - 64;  // 4 MiB with the '\0'
+    std::vector<large_string> record_blocks_;
+    large_vector<record_ref> records_;
     // After group_records: the records by domain; those of domains_[i] are
     // grouped_[group_first_[i]] .. grouped_[group_first_[i + 1] - 1].
-    std::vector<std::string_view> grouped_;
+    large_vector<std::string_view> grouped_;
     std::vector<uint32_t> group_first_;
 };
 
@@ -311,7 +321,7 @@ void full_load::index_domains() {
     }
 }
 
-void full_load::add_address(const db::row& row) {
+void full_load::add_address(const db::row_view& row) {
     uint32_t domain = domain_index(row.u64(0));
     uint64_t id = row.u64(1);
     if (domain == no_domain || id <= last_address_ || records_.size() >= no_domain) {
@@ -338,24 +348,26 @@ void full_load::add_address(const db::row& row) {
     // The domain's name only matters for a stored Maildir: most rows need not touch it.
     std::string_view name =
         address_.maildir.empty() ? std::string_view() : domains_[domain].domain.name;
-    if (record_blocks_.empty() || record_blocks_.back().size() >= record_block_size) {
-        record_blocks_.emplace_back().reserve(record_block_size + 4096);
+    record_.clear();
+    encode_address_record(address_, name, forwards_, record_);
+    if (record_blocks_.empty() ||
+        record_blocks_.back().size() + record_.size() > record_blocks_.back().capacity()) {
+        record_blocks_.emplace_back().reserve(std::max(record_block_size, record_.size()));
     }
-    std::string& block = record_blocks_.back();  // may outgrow its reserve by one record
-    size_t offset = block.size();
-    encode_address_record(address_, name, forwards_, block);
+    large_string& block = record_blocks_.back();
     records_.push_back({static_cast<uint32_t>(record_blocks_.size() - 1),
-                        static_cast<uint32_t>(offset), static_cast<uint32_t>(block.size() - offset),
+                        static_cast<uint32_t>(block.size()), static_cast<uint32_t>(record_.size()),
                         domain});
+    block += record_;
 }
 
 db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
     std::unordered_map<uint64_t, uint64_t> versions;
     auto r = each(conn, versions_sql, stats,
-                  [&](const db::row& row) { versions[row.u64(0)] = row.u64(1); });
+                  [&](const db::row_view& row) { versions[row.u64(0)] = row.u64(1); });
     if (r) {
         domains_.reserve(versions.size());  // a row per domain (0007): saves the regrowth
-        r = each(conn, domains_sql.all, stats, [&](const db::row& row) {
+        r = each(conn, domains_sql.all, stats, [&](const db::row_view& row) {
             domain_data d;
             d.domain = domain_from_row(row);
             auto v = versions.find(d.domain.id);
@@ -365,35 +377,36 @@ db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
         index_domains();
     }
     if (r) {
-        r = each(conn, aliases_sql.all, stats, [&](const db::row& row) {
+        r = each(conn, aliases_sql.all, stats, [&](const db::row_view& row) {
             if (auto* d = domain(row.u64(0))) {
                 d->aliases.push_back(ascii_lower(row.str(1)));
             }
         });
     }
     if (r) {
-        r = each(conn, all_forwardings_sql, stats, [&](const db::row& row) {
+        r = each(conn, all_forwardings_sql, stats, [&](const db::row_view& row) {
             forward_ids_.push_back(row.u64(0));
             forward_bytes_ += row.at(1).value_or("");
             forward_ends_.push_back(forward_bytes_.size());
         });
     }
     if (r) {
-        r = each(conn, all_vacations_sql, stats, [&](const db::row& row) {
+        r = each(conn, all_vacations_sql, stats, [&](const db::row_view& row) {
             vacations_.emplace_back(
                 row.u64(0), vacation_window{row.boolean(1), row.opt_i64(2), row.opt_i64(3)});
         });
     }
     if (r) {
-        r = each(conn, addresses_sql.all, stats, [&](const db::row& row) { add_address(row); });
+        r = each(conn, addresses_sql.all, stats,
+                 [&](const db::row_view& row) { add_address(row); });
     }
     if (r) {
         r = each(conn, grants_sql.all, stats,
-                 [&](const db::row& row) { add_grant(domain(row.u64(0)), row); });
+                 [&](const db::row_view& row) { add_grant(domain(row.u64(0)), row); });
     }
     if (r) {
         r = each(conn, admins_sql.all, stats,
-                 [&](const db::row& row) { add_admin(domain(row.u64(0)), row); });
+                 [&](const db::row_view& row) { add_admin(domain(row.u64(0)), row); });
     }
     return r;
 }
@@ -412,7 +425,7 @@ void full_load::group_records() {
         grouped_[next[r.domain]++] =
             std::string_view(record_blocks_[r.block]).substr(r.offset, r.size);
     }
-    std::vector<record_ref>().swap(records_);
+    decltype(records_)().swap(records_);
 }
 
 void full_load::encode(size_t first, size_t last, encoded_chunk& out) const {
@@ -435,9 +448,9 @@ void full_load::encode(size_t first, size_t last, encoded_chunk& out) const {
 }
 
 db::outcome<void> full_load::store(image_writer& writer) {
-    std::vector<uint64_t>().swap(forward_ids_);
-    std::vector<size_t>().swap(forward_ends_);
-    std::string().swap(forward_bytes_);
+    decltype(forward_ids_)().swap(forward_ids_);
+    decltype(forward_ends_)().swap(forward_ends_);
+    decltype(forward_bytes_)().swap(forward_bytes_);
     group_records();
     // Encoding is pure and a sixth of a full load: a second thread encodes every other chunk
     // of domains while this one encodes the chunk before it; this one adds both in id order.
