@@ -60,14 +60,16 @@ bool valid_label_name(std::string_view name) {
            !name.starts_with("__") && name != "le";
 }
 
-std::string escape_label_value(std::string_view value) {
+namespace {
+
+// The text format's escapes: backslash and newline, and in label values the double quote.
+std::string escaped(std::string_view text, bool quotes) {
     std::string out;
-    out.reserve(value.size());
-    for (char c : value) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
+    out.reserve(text.size());
+    for (char c : text) {
+        if (c == '\\' || (quotes && c == '"')) {
+            out += '\\';
+            out += c;
         } else if (c == '\n') {
             out += "\\n";
         } else {
@@ -77,19 +79,14 @@ std::string escape_label_value(std::string_view value) {
     return out;
 }
 
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+    return escaped(value, true);
+}
+
 std::string escape_help(std::string_view help) {
-    std::string out;
-    out.reserve(help.size());
-    for (char c : help) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    return escaped(help, false);
 }
 
 std::string format_number(double v) {
