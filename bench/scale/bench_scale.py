@@ -313,7 +313,8 @@ class LogWatch:
 
     def __init__(self, path):
         self.path = path
-        self.offset = 0
+        # From the end of what is there: a daemon started again appends to the same log.
+        self.offset = os.path.getsize(path) if os.path.exists(path) else 0
         self.partial = ""
         self.lines = []  # (monotonic time seen, text)
 
