@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/net/server.hh"
 
-#include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <fcntl.h>
 #include <memory>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace vhostmail::net {
 
@@ -63,7 +62,9 @@ server::server(std::vector<listener> listeners, size_t max_clients, connection_h
     stop_write_.reset(fds[1]);
 }
 
-server::~server() { stop(); }
+server::~server() {
+    stop();
+}
 
 size_t server::active_clients() const {
     std::lock_guard lock(mutex_);
@@ -228,7 +229,16 @@ void server::run(std::chrono::milliseconds drain_time) {
         for (const auto& [fd, slot] : clients_) {
             shutdown(fd, SHUT_RDWR);
         }
-        changed_.wait_for(lock, std::chrono::seconds(10), [&] { return active_ == 0; });
+        // Every connection thread uses this server and the handler until it ends: returning
+        // earlier would free them under it. A handler busy past its socket's shutdown is bound
+        // by its own deadlines (and the service manager's stop timeout): wait, and say so.
+        while (!changed_.wait_for(lock, std::chrono::seconds(10), [&] { return active_ == 0; })) {
+            size_t left = active_;
+            lock.unlock();
+            warn_("stopping: still waiting for " + std::to_string(left) +
+                  " connection(s) to finish their request");
+            lock.lock();
+        }
     }
 }
 

@@ -7,7 +7,8 @@
 // idle the acceptor stops accepting (the kernel backlog queues new clients). Both are logged
 // at most once a minute, like master(8)'s "service ... has reached its process limit".
 // stop(): listeners close, idle clients are woken and closed, requests in progress finish;
-// after the drain time the remaining sockets are shut down.
+// after the drain time the remaining sockets are shut down, and run() still waits for every
+// connection thread to end (they use the server and the handler), warning every 10 s.
 // Thread safety: run() in one thread; stop() from any thread (async-signal-safe: no, call it
 // from the signal-handling thread).
 #pragma once
@@ -38,7 +39,7 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Accepts until stop(); returns after all client threads have ended or the drain expired.
+    // Accepts until stop(); returns once every client thread has ended.
     void run(std::chrono::milliseconds drain_time);
     void stop();
 
