@@ -182,24 +182,27 @@ registry::entry& registry::add(std::string name, std::string help, std::string t
     return *e;
 }
 
+template <typename Metric>
+family<Metric>& registry::made(std::unique_ptr<family<Metric>>& slot,
+                               std::vector<std::string> label_names, std::vector<double> bounds) {
+    if (!slot) {
+        slot.reset(new family<Metric>(std::move(label_names), std::move(bounds)));
+    }
+    return *slot;
+}
+
 family<counter>& registry::counters(std::string name, std::string help,
                                     std::vector<std::string> label_names) {
     std::lock_guard lock(mutex_);
     auto& e = add(std::move(name), std::move(help), "counter", label_names);
-    if (!e.counters) {
-        e.counters.reset(new family<counter>(std::move(label_names), {}));
-    }
-    return *e.counters;
+    return made(e.counters, std::move(label_names), {});
 }
 
 family<gauge>& registry::gauges(std::string name, std::string help,
                                 std::vector<std::string> label_names) {
     std::lock_guard lock(mutex_);
     auto& e = add(std::move(name), std::move(help), "gauge", label_names);
-    if (!e.gauges) {
-        e.gauges.reset(new family<gauge>(std::move(label_names), {}));
-    }
-    return *e.gauges;
+    return made(e.gauges, std::move(label_names), {});
 }
 
 family<histogram>& registry::histograms(std::string name, std::string help,
@@ -213,10 +216,7 @@ family<histogram>& registry::histograms(std::string name, std::string help,
     }
     std::lock_guard lock(mutex_);
     auto& e = add(std::move(name), std::move(help), "histogram", label_names);
-    if (!e.histograms) {
-        e.histograms.reset(new family<histogram>(std::move(label_names), std::move(bounds)));
-    }
-    return *e.histograms;
+    return made(e.histograms, std::move(label_names), std::move(bounds));
 }
 
 void registry::computed(std::string name, std::string help, std::function<double()> read) {

@@ -100,6 +100,10 @@ private:
     struct entry;
     entry& add(std::string name, std::string help, std::string type,
                std::vector<std::string> label_names);
+    // The family in `slot`, made on first registration.
+    template <typename Metric>
+    static family<Metric>& made(std::unique_ptr<family<Metric>>& slot,
+                                std::vector<std::string> label_names, std::vector<double> bounds);
 
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<entry>> families_;
