@@ -170,7 +170,7 @@ registry::entry& registry::add(std::string name, std::string help, std::string t
     }
     auto& e = families_[name];
     if (e) {
-        if (e->type != type || e->label_names != label_names || type == "computed") {
+        if (e->type != type || e->label_names != label_names || type.starts_with("computed")) {
             throw std::invalid_argument("metrics: " + name + " registered twice, differently");
         }
         return *e;
@@ -221,7 +221,13 @@ family<histogram>& registry::histograms(std::string name, std::string help,
 
 void registry::computed(std::string name, std::string help, std::function<double()> read) {
     std::lock_guard lock(mutex_);
-    auto& e = add(std::move(name), std::move(help), "computed", {});
+    auto& e = add(std::move(name), std::move(help), "computed gauge", {});
+    e.computed = std::move(read);
+}
+
+void registry::computed_counter(std::string name, std::string help, std::function<double()> read) {
+    std::lock_guard lock(mutex_);
+    auto& e = add(std::move(name), std::move(help), "computed counter", {});
     e.computed = std::move(read);
 }
 
@@ -229,9 +235,12 @@ std::string registry::expose() const {
     std::lock_guard lock(mutex_);
     std::string out;
     for (const auto& [name, e] : families_) {
-        std::string type = e->type == "computed" ? "gauge" : e->type;
+        std::string_view type = e->type;
+        if (type.starts_with("computed ")) {
+            type.remove_prefix(9);
+        }
         out += "# HELP " + name + " " + escape_help(e->help) + "\n";
-        out += "# TYPE " + name + " " + type + "\n";
+        out += "# TYPE " + name + " " + std::string(type) + "\n";
         if (e->computed) {
             out += name + " " + format_number(e->computed()) + "\n";
         }

@@ -92,6 +92,8 @@ public:
     // A gauge computed when scraped (an age, a size owned elsewhere); `read` must be cheap and
     // safe to call from the metrics listener's thread.
     void computed(std::string name, std::string help, std::function<double()> read);
+    // The same for a count kept elsewhere that only grows (a "_total").
+    void computed_counter(std::string name, std::string help, std::function<double()> read);
 
     // Every family, sorted by name, in the text format.
     std::string expose() const;
