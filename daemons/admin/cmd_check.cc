@@ -212,7 +212,7 @@ std::shared_ptr<const config::config> daemons_config(context& ctx, findings& out
         return nullptr;
     }
     for (const auto* d : daemons) {
-        for (const auto& problem : d->validate(*loaded.cfg)) {
+        for (const auto& problem : config::validate_daemon_params(*loaded.cfg, *d)) {
             out.add(problem);
         }
     }

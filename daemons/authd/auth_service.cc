@@ -152,9 +152,10 @@ auth_answer authenticator::authenticate(const auth_request& r) {
     }
     if (d.refuse) {
         store_.end_attempt(who, begun.value, attempt_end::refused);
-        return {auth_status::failed, user, "too many failures, refused"};
+        return {auth_status::failed, user, "too many failures, refused", d.delay.count() > 0, true};
     }
     auth_answer a = check(r, user, s);
+    a.delayed = d.delay.count() > 0;
     if (a.status == auth_status::ok) {
         store_.end_attempt(who, begun.value, attempt_end::succeeded);
         if (!key.empty()) {

@@ -80,8 +80,10 @@ enum class auth_status { ok, failed, temp_fail };
 
 struct auth_answer {
     auth_status status = auth_status::failed;
-    std::string user;    // canonical login (lower case) on ok
-    std::string reason;  // for the log only: why it failed (never the password)
+    std::string user;        // canonical login (lower case) on ok
+    std::string reason;      // for the log only: why it failed (never the password)
+    bool delayed = false;    // the throttle held the answer back
+    bool throttled = false;  // the throttle refused it without checking the password
 };
 
 class authenticator {

@@ -8,6 +8,7 @@
 #include "lib/core/encoding.hh"
 #include "lib/core/strings.hh"
 #include "lib/crypto/password.hh"
+#include "lib/daemon/metrics_endpoint.hh"
 #include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/net/request_loop.hh"
@@ -33,12 +34,36 @@ unsigned hash_concurrency(const config::config& cfg) {
 
 }  // namespace
 
-authd_service::authd_service(std::shared_ptr<const config::config> cfg)
+authd_service::authd_service(std::shared_ptr<const config::config> cfg, metrics::registry& metrics)
     : pool_(db_settings_from(*cfg)),
       store_(pool_, shard_id(*cfg, "authd_shard_id"), auth_settings_from(*cfg).throttle),
       auth_(store_, auth_settings_from(*cfg), hash_concurrency(*cfg)),
-      pid_(static_cast<uint64_t>(getpid())) {
+      pid_(static_cast<uint64_t>(getpid())),
+      meter_(metrics, "mechanism"),
+      delays_(metrics
+                  .counters("vhostmail_auth_delays_total",
+                            "Authentications the throttle held back (authd_throttle_*).")
+                  .with()) {
+    static constexpr const char* result_names[] = {"ok", "failed", "throttled", "tempfail"};
+    for (size_t m = 0; m < std::size(mechanisms); ++m) {
+        for (size_t r = 0; r < result_count; ++r) {
+            series_[m][r] = meter_.series(mechanisms[m], result_names[r], r == result_tempfail);
+        }
+    }
+    expose_pool(metrics, pool_);
+    metrics.computed("vhostmail_database_up",
+                     "1 unless the last database request failed (and none has worked since).",
+                     [this] { return db_state_.failing() ? 0.0 : 1.0; });
     reload(std::move(cfg));
+}
+
+void authd_service::count(std::string_view mech, result r,
+                          std::chrono::steady_clock::time_point started) {
+    size_t m = 0;
+    while (m + 1 < std::size(mechanisms) && mechanisms[m] != mech) {
+        ++m;
+    }
+    series_[m][r]->record(std::chrono::steady_clock::now() - started);
 }
 
 void authd_service::reload(std::shared_ptr<const config::config> cfg) {
@@ -54,7 +79,17 @@ void authd_service::reload(std::shared_ptr<const config::config> cfg) {
 
 std::optional<auth_answer> authd_service::authenticate(const auth_request& r,
                                                        std::string_view mech) {
+    auto started = std::chrono::steady_clock::now();
     auth_answer a = auth_.authenticate(r);
+    if (a.delayed) {
+        delays_.add();
+    }
+    count(mech,
+          a.status == auth_status::temp_fail ? result_tempfail
+          : a.throttled                      ? result_throttled
+          : a.status == auth_status::ok      ? result_ok
+                                             : result_failed,
+          started);
     std::string client = r.client.empty() ? std::string("unknown") : log_field(r.client);
     if (a.status == auth_status::temp_fail) {
         if (db_state_.failure()) {

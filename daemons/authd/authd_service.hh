@@ -10,6 +10,7 @@
 // authd_hash_concurrency at a time.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
 #include "lib/log/rate_limit.hh"
+#include "lib/metrics/requests.hh"
 
 #include "daemons/authd/auth_service.hh"
 #include "daemons/authd/sql_store.hh"
@@ -27,7 +29,7 @@ namespace vhostmail::authd {
 
 class authd_service final : public service {
 public:
-    explicit authd_service(std::shared_ptr<const config::config> cfg);
+    authd_service(std::shared_ptr<const config::config> cfg, metrics::registry& metrics);
 
     void handle(net::connection& conn, const net::listener& where) override;
     void reload(std::shared_ptr<const config::config> cfg) override;
@@ -52,6 +54,15 @@ private:
     log::state_change_logger db_state_;
     std::atomic<uint64_t> connections_{0};
     const uint64_t pid_;
+
+    // Per mechanism (PLAIN, LOGIN, saslauthd's password check, others) and result.
+    enum result { result_ok, result_failed, result_throttled, result_tempfail, result_count };
+
+    static constexpr const char* mechanisms[] = {"PLAIN", "LOGIN", "saslauthd", "other"};
+    void count(std::string_view mech, result r, std::chrono::steady_clock::time_point started);
+    metrics::request_meter meter_;
+    std::array<std::array<std::optional<metrics::request_series>, result_count>, 4> series_;
+    metrics::counter& delays_;
 };
 
 }  // namespace vhostmail::authd

@@ -7,12 +7,13 @@
 
 int main(int argc, char** argv) {
     using namespace vhostmail;
-    return run_daemon(argc, argv,
-                      {.name = "vhostmail-authd",
-                       .params = params::authd,
-                       .command_user = {},  // runs no programs
-                       .start = [](std::shared_ptr<const config::config> cfg) {
-                           return std::unique_ptr<service>(
-                               std::make_unique<authd::authd_service>(std::move(cfg)));
-                       }});
+    return run_daemon(
+        argc, argv,
+        {.name = "vhostmail-authd",
+         .params = params::authd,
+         .command_user = {},  // runs no programs
+         .start = [](std::shared_ptr<const config::config> cfg, metrics::registry& metrics) {
+             return std::unique_ptr<service>(
+                 std::make_unique<authd::authd_service>(std::move(cfg), metrics));
+         }});
 }

@@ -11,6 +11,7 @@
 #include "lib/core/address.hh"
 #include "lib/core/dsn.hh"
 #include "lib/core/strings.hh"
+#include "lib/daemon/metrics_endpoint.hh"
 #include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/proto/lmtp.hh"
@@ -57,7 +58,29 @@ unique_fd open_base(const std::string& path) {
 
 }  // namespace
 
-lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
+lmtp_metrics::lmtp_metrics(metrics::registry& r)
+    : meter_(r, "stage"),
+      delivered_(meter_.series("recipient", "delivered", false)),
+      deferred_(meter_.series("recipient", "deferred", true)),
+      bounced_(meter_.series("recipient", "bounced", false)),
+      bytes_(r.counters("vhostmail_delivered_bytes_total",
+                        "Bytes of the messages delivered, once per recipient.")
+                 .with()) {}
+
+void lmtp_metrics::delivered(const delivery_result& result, size_t bytes,
+                             std::chrono::steady_clock::time_point started) const {
+    auto took = std::chrono::steady_clock::now() - started;
+    if (result.delivered()) {
+        delivered_.record(took);
+        bytes_.add(bytes);
+    } else if (result.temporary()) {
+        deferred_.record(took);
+    } else {
+        bounced_.record(took);
+    }
+}
+
+lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg, metrics::registry& metrics)
     : settings_(lmtp_settings_from(*cfg)),
       base_fd_(open_base(cfg->get_string("deliver_mail_base"))),
       pool_(db_settings_from(*cfg)),
@@ -65,11 +88,15 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg)
       outbox_(store_, settings_.get()->outbox),
       routing_(settings_.get()->routing_copy
                    ? std::optional(vhost::routing_source::copy_settings{
-                         db_settings_from(*cfg), cfg->get_duration("lmtpd_refresh_interval"),
-                         "mail is routed by direct database queries"}
+                         .db = db_settings_from(*cfg),
+                         .refresh_interval = cfg->get_duration("lmtpd_refresh_interval"),
+                         .outage_note = "mail is routed by direct database queries",
+                         .metrics = &metrics}
                                        .per_host(*cfg, false))
                    : std::nullopt,
-               &pool_) {
+               &pool_),
+      metrics_(metrics) {
+    expose_pool(metrics, pool_);
     ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
 }
 
@@ -86,7 +113,7 @@ void lmtpd_service::handle(net::connection& conn, const net::listener&) {
                                     s](bool from_database) -> std::unique_ptr<vhost::directory> {
         return routing_.open(s->routing_freshness, from_database || !s->routing_copy);
     };
-    serve_lmtp(conn, *s, base_fd_.get(), directories, store_);
+    serve_lmtp(conn, *s, base_fd_.get(), directories, store_, &metrics_);
 }
 
 namespace {
@@ -99,8 +126,13 @@ struct recipient {
 class session {
 public:
     session(net::connection& conn, const lmtp_settings& s, int base_fd,
-            const directory_source& directories, delivery_store& store)
-        : conn_(conn), s_(s), base_fd_(base_fd), directories_(directories), store_(store) {}
+            const directory_source& directories, delivery_store& store, const lmtp_metrics* metrics)
+        : conn_(conn),
+          s_(s),
+          base_fd_(base_fd),
+          directories_(directories),
+          store_(store),
+          metrics_(metrics) {}
 
     void run();
 
@@ -114,11 +146,13 @@ private:
     void reply(int code, std::string_view enhanced, std::string_view text) {
         out_ += proto::lmtp_reply(code, enhanced, text);
     }
+
     void reset() {
         sender_.reset();
         rcpts_.clear();
         dir_.reset();
     }
+
     bool command(const proto::lmtp_command& c);
     void rcpt(const proto::lmtp_command& c);
     bool data();
@@ -128,6 +162,7 @@ private:
     int base_fd_;
     const directory_source& directories_;
     delivery_store& store_;
+    const lmtp_metrics* metrics_;
     std::string in_, out_;
     bool greeted_ = false;
     std::optional<std::string> sender_;
@@ -340,13 +375,17 @@ bool session::data() {
         }
         if (result == nullptr) {
             envelope env{*sender_, rc.address, rc.original};
+            auto started = std::chrono::steady_clock::now();
             done.emplace_back(rc.address,
-                              std::chrono::steady_clock::now() < stop_starting
+                              started < stop_starting
                                   ? agent.deliver(env, message, headers)
                                   : result_temp("delivery time of this transaction used up: try"
                                                 " again",
                                                 dsn::too_slow));
             result = &done.back().second;
+            if (metrics_ != nullptr) {
+                metrics_->delivered(*result, message.size(), started);
+            }
         }
         reply(result->code, result->enhanced, "<" + rc.address + "> " + result->text);
         if (!flush()) {
@@ -360,8 +399,9 @@ bool session::data() {
 }  // namespace
 
 void serve_lmtp(net::connection& conn, const lmtp_settings& settings, int base_fd,
-                const directory_source& directories, delivery_store& store) {
-    session(conn, settings, base_fd, directories, store).run();
+                const directory_source& directories, delivery_store& store,
+                const lmtp_metrics* metrics) {
+    session(conn, settings, base_fd, directories, store, metrics).run();
 }
 
 }  // namespace vhostmail::deliver

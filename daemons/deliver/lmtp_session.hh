@@ -29,6 +29,7 @@
 #include "lib/daemon/daemon.hh"
 #include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
+#include "lib/metrics/requests.hh"
 #include "lib/vhost/directory.hh"
 #include "lib/vhost/routing_source.hh"
 
@@ -57,11 +58,26 @@ using directory_source = std::function<std::unique_ptr<vhost::directory>(bool fr
 
 lmtp_settings lmtp_settings_from(const config::config& cfg);
 
+// What lmtpd counts: each recipient's delivery (request kind "recipient", results delivered,
+// deferred, bounced: the class of its reply) and the bytes delivered.
+class lmtp_metrics {
+public:
+    explicit lmtp_metrics(metrics::registry& r);
+
+    void delivered(const delivery_result& result, size_t bytes,
+                   std::chrono::steady_clock::time_point started) const;
+
+private:
+    metrics::request_meter meter_;
+    metrics::request_series delivered_, deferred_, bounced_;
+    metrics::counter& bytes_;
+};
+
 class lmtpd_service final : public service {
 public:
     // Opens the mail base directory and the pool (no connection yet). Throws when the mail base
     // cannot be opened (the daemon must not start without it).
-    explicit lmtpd_service(std::shared_ptr<const config::config> cfg);
+    lmtpd_service(std::shared_ptr<const config::config> cfg, metrics::registry& metrics);
 
     void handle(net::connection& conn, const net::listener& where) override;
     void reload(std::shared_ptr<const config::config> cfg) override;
@@ -73,10 +89,12 @@ private:
     sql_delivery_store store_;
     autoreply_outbox outbox_;
     vhost::routing_source routing_;  // keeps no copy when lmtpd_routing_copy = no
+    lmtp_metrics metrics_;
 };
 
 // Serves one connection until QUIT, EOF, timeout or server stop.
 void serve_lmtp(net::connection& conn, const lmtp_settings& settings, int base_fd,
-                const directory_source& directories, delivery_store& store);
+                const directory_source& directories, delivery_store& store,
+                const lmtp_metrics* metrics = nullptr);
 
 }  // namespace vhostmail::deliver

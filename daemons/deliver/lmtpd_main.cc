@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
          .command_user =
              [](const config::config& cfg) { return cfg.get_string("deliver_command_user"); },
          .start =
-             [](std::shared_ptr<const config::config> cfg) {
+             [](std::shared_ptr<const config::config> cfg, metrics::registry& metrics) {
                  return std::unique_ptr<service>(
-                     std::make_unique<deliver::lmtpd_service>(std::move(cfg)));
+                     std::make_unique<deliver::lmtpd_service>(std::move(cfg), metrics));
              }});
 }

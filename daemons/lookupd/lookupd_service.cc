@@ -43,16 +43,38 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
     return s;
 }
 
-lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg)
+lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg,
+                                 metrics::registry& metrics)
     : settings_(read_settings(*cfg)),
+      meter_(metrics, "map"),
       routing_(
-          vhost::routing_source::copy_settings{db_settings_from(*cfg),
-                                               settings_.get()->refresh_interval,
-                                               settings_.get()->freshness.outage_grace.count() > 0
-                                                   ? "lookups answer TEMP after the outage grace"
-                                                   : "lookups answer TEMP"}
+          vhost::routing_source::copy_settings{
+              .db = db_settings_from(*cfg),
+              .refresh_interval = settings_.get()->refresh_interval,
+              .outage_note = settings_.get()->freshness.outage_grace.count() > 0
+                                 ? "lookups answer TEMP after the outage grace"
+                                 : "lookups answer TEMP",
+              .metrics = &metrics}
               .per_host(*cfg, true),
-          nullptr) {}
+          nullptr) {
+    using vhost::map_kind;
+    for (auto map :
+         {map_kind::domains, map_kind::aliases, map_kind::mailboxes, map_kind::senders}) {
+        std::string name(vhost::to_string(map));
+        auto& row = series_[static_cast<size_t>(map)];
+        row[static_cast<size_t>(lookup_status::found)] = meter_.series(name, "found", false);
+        row[static_cast<size_t>(lookup_status::not_found)] = meter_.series(name, "notfound", false);
+        row[static_cast<size_t>(lookup_status::temp_fail)] = meter_.series(name, "tempfail", true);
+    }
+    refused_ = meter_.series("unknown", "refused", true);
+}
+
+void lookupd_service::count(std::optional<vhost::map_kind> map, lookup_status result,
+                            std::chrono::steady_clock::time_point started) {
+    const auto& series =
+        map ? series_[static_cast<size_t>(*map)][static_cast<size_t>(result)] : refused_;
+    series->record(std::chrono::steady_clock::now() - started);
+}
 
 lookupd_service::~lookupd_service() = default;
 
@@ -94,14 +116,19 @@ void lookupd_service::serve_socketmap(net::connection& conn) {
         conn, {.idle_timeout = s->socketmap_idle, .request_timeout = s->request_timeout},
         [](std::string_view buf) { return proto::parse_socketmap_request(buf); },
         [this, &conn](const proto::socketmap_parse& parsed) -> std::optional<std::string> {
+            auto started = std::chrono::steady_clock::now();
             if (parsed.what == proto::socketmap_parse::kind::error) {
                 log::warning("client {}: {}", conn.peer(), parsed.error);
+                count(std::nullopt, lookup_status::temp_fail, started);
                 return proto::encode_socketmap_reply(socketmap_status::perm, parsed.error);
             }
-            if (!vhost::parse_map_name(parsed.request.map)) {
+            auto map = vhost::parse_map_name(parsed.request.map);
+            if (!map) {
+                count(std::nullopt, lookup_status::temp_fail, started);
                 return proto::encode_socketmap_reply(socketmap_status::perm, "unknown map");
             }
             auto r = answer(parsed.request.map, parsed.request.key);
+            count(map, r.status, started);
             switch (r.status) {
                 case lookup_status::found:
                     return proto::encode_socketmap_reply(socketmap_status::ok, r.value);
@@ -121,11 +148,14 @@ void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
         conn, {.idle_timeout = s->tcp_idle, .request_timeout = s->request_timeout},
         [](std::string_view buf) { return proto::parse_tcp_table_request(buf); },
         [this, map, &conn](const proto::tcp_table_parse& parsed) -> std::optional<std::string> {
+            auto started = std::chrono::steady_clock::now();
             if (parsed.what == proto::tcp_table_parse::kind::error) {
                 log::warning("client {}: {}", conn.peer(), parsed.error);
+                count(std::nullopt, lookup_status::temp_fail, started);
                 return proto::encode_tcp_table_reply(tcp_table_status::not_found, parsed.error);
             }
             auto r = answer(map, parsed.request.key);
+            count(vhost::parse_map_name(map), r.status, started);
             switch (r.status) {
                 case lookup_status::found: {
                     auto reply = proto::encode_tcp_table_reply(tcp_table_status::ok, r.value);

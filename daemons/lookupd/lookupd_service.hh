@@ -7,14 +7,18 @@
 // while the database is unreachable, lookupd_outage_grace (default 0) may stretch that.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
 #include "lib/log/rate_limit.hh"
+#include "lib/metrics/requests.hh"
+#include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/routing_source.hh"
 
@@ -22,7 +26,7 @@ namespace vhostmail::lookupd {
 
 class lookupd_service final : public service {
 public:
-    explicit lookupd_service(std::shared_ptr<const config::config> cfg);
+    lookupd_service(std::shared_ptr<const config::config> cfg, metrics::registry& metrics);
     ~lookupd_service() override;
 
     void handle(net::connection& conn, const net::listener& where) override;
@@ -38,10 +42,17 @@ private:
 
     static settings read_settings(const config::config& cfg);
     lookup<std::string> answer(std::string_view map, std::string_view key);
+    // Counts one request of `map` (nullopt: a request that did not parse or named no map).
+    void count(std::optional<vhost::map_kind> map, lookup_status result,
+               std::chrono::steady_clock::time_point started);
     void serve_socketmap(net::connection& conn);
     void serve_tcp(net::connection& conn, std::string_view map);
 
     reloadable<settings> settings_;
+    metrics::request_meter meter_;
+    // Per map_kind and lookup_status, and the requests that were refused.
+    std::array<std::array<std::optional<metrics::request_series>, 3>, 4> series_;
+    std::optional<metrics::request_series> refused_;
     vhost::routing_source routing_;
     // Problems of the data, not of lookupd: said once per key per hour, not per lookup.
     log::once_per_key loops_{std::chrono::hours(1)};

@@ -14,7 +14,7 @@ using namespace vhostmail;
 // libmilter serves the connections; this only owns the decisions' state.
 class milter_daemon final : public service {
 public:
-    explicit milter_daemon(const config::config& cfg) : svc(cfg) {}
+    milter_daemon(const config::config& cfg, metrics::registry& metrics) : svc(cfg, metrics) {}
 
     void handle(net::connection&, const net::listener&) override {}
 
@@ -30,16 +30,17 @@ milter_daemon* running = nullptr;
 }  // namespace
 
 int main(int argc, char** argv) {
-    return run_daemon(argc, argv,
-                      {.name = "vhostmail-milter",
-                       .params = params::milter,
-                       .command_user = nullptr,
-                       .start =
-                           [](std::shared_ptr<const config::config> cfg) {
-                               auto d = std::make_unique<milter_daemon>(*cfg);
-                               running = d.get();
-                               return std::unique_ptr<service>(std::move(d));
-                           },
-                       .open_own = milter::open_milter_socket,
-                       .run_own = [] { return milter::run_milter(running->svc); }});
+    return run_daemon(
+        argc, argv,
+        {.name = "vhostmail-milter",
+         .params = params::milter,
+         .command_user = nullptr,
+         .start =
+             [](std::shared_ptr<const config::config> cfg, metrics::registry& metrics) {
+                 auto d = std::make_unique<milter_daemon>(*cfg, metrics);
+                 running = d.get();
+                 return std::unique_ptr<service>(std::move(d));
+             },
+         .open_own = milter::open_milter_socket,
+         .run_own = [] { return milter::run_milter(running->svc); }});
 }

@@ -203,12 +203,20 @@ sfsistat on_eom(SMFICTX* ctx) {
     }
     std::string id = queue_id(ctx);
     std::time_t now = std::time(nullptr);
+    auto started = std::chrono::steady_clock::now();
+    milter_service* svc = the_service.load();
+    auto done = [&](bool ok) {
+        if (svc != nullptr) {
+            svc->signing_done(ok, s->plan.signatures.size(), started);
+        }
+    };
     std::vector<std::string> values;
     for (const auto& p : s->plan.signatures) {
         std::string value = s->signer->sign(*p.key, p.domain, p.selector, now);
         if (value.empty()) {
             log::error("{}: signing with {} for {} failed: message deferred", id, p.selector,
                        p.domain);
+            done(false);
             return reply(ctx, signing_problem());
         }
         values.push_back(dkim::lf_folded(value));
@@ -217,6 +225,7 @@ sfsistat on_eom(SMFICTX* ctx) {
     for (auto it = values.rbegin(); it != values.rend(); ++it) {
         if (smfi_insheader(ctx, 0, const_cast<char*>("DKIM-Signature"), it->data()) != MI_SUCCESS) {
             log::error("{}: the MTA refused the DKIM-Signature header: message deferred", id);
+            done(false);
             return reply(ctx, signing_problem());
         }
     }
@@ -228,6 +237,7 @@ sfsistat on_eom(SMFICTX* ctx) {
     log::info("{}: signed: from=<{}> {}: {}", id, log_field(s->plan.from),
               s->facts.login.empty() ? std::string("local") : "login=" + log_field(s->facts.login),
               signed_with);
+    done(true);
     s->signer.reset();
     return SMFIS_ACCEPT;
 }

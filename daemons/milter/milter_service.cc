@@ -38,7 +38,7 @@ std::string domain_of(const std::string& address) {
 
 }  // namespace
 
-milter_service::milter_service(const config::config& cfg)
+milter_service::milter_service(const config::config& cfg, metrics::registry& metrics)
     : canon_(*dkim::parse_canon(cfg.get_string("milter_canonicalization"))),
       sign_local_(cfg.get_bool("milter_sign_local")),
       resolve_(vhost::routing_options(cfg)),
@@ -47,9 +47,11 @@ milter_service::milter_service(const config::config& cfg)
       no_key_log_(1h),
       routing_(
           vhost::routing_source::copy_settings{
-              db_settings_from(cfg), cfg.get_duration("milter_refresh_interval"),
-              "the From check answers 451 4.3.0, signing goes on with the keys last read",
-              [this](db::connection& conn) -> db::outcome<void> {
+              .db = db_settings_from(cfg),
+              .refresh_interval = cfg.get_duration("milter_refresh_interval"),
+              .outage_note =
+                  "the From check answers 451 4.3.0, signing goes on with the keys last read",
+              .on_change = [this](db::connection& conn) -> db::outcome<void> {
                   auto loaded = store_.load(conn);
                   if (!loaded) {
                       return loaded.error();
@@ -57,10 +59,40 @@ milter_service::milter_service(const config::config& cfg)
                   std::lock_guard lock(signing_mutex_);
                   signing_ = *loaded;
                   return {};
-              }}
+              },
+              .metrics = &metrics}
               .per_host(cfg, false),
-          nullptr) {
+          nullptr),
+      meter_(metrics, "stage"),
+      signatures_(metrics
+                      .counters("vhostmail_dkim_signatures_total",
+                                "DKIM-Signature fields added to messages.")
+                      .with()) {
     resolve_.trace = false;
+    static constexpr const char* verdicts[] = {"pass", "sign", "reject", "tempfail"};
+    for (size_t i = 0; i < decided_.size(); ++i) {
+        decided_[i] = meter_.series("headers", verdicts[i], i == 3);
+    }
+    signed_ = meter_.series("signing", "signed", false);
+    signing_failed_ = meter_.series("signing", "tempfail", true);
+}
+
+verdict milter_service::decide(const message_facts& m) {
+    auto started = std::chrono::steady_clock::now();
+    verdict v = judge(m);
+    decided_[static_cast<size_t>(v.what)]->record(std::chrono::steady_clock::now() - started);
+    return v;
+}
+
+void milter_service::signing_done(bool ok, size_t signatures,
+                                  std::chrono::steady_clock::time_point started) {
+    auto took = std::chrono::steady_clock::now() - started;
+    if (ok) {
+        signed_->record(took);
+        signatures_.add(signatures);
+    } else {
+        signing_failed_->record(took);
+    }
 }
 
 milter_service::~milter_service() {
@@ -76,7 +108,7 @@ std::shared_ptr<const signing_data> milter_service::signing() const {
     return signing_;
 }
 
-verdict milter_service::decide(const message_facts& m) {
+verdict milter_service::judge(const message_facts& m) {
     if (!wants_message(m.login, m.local)) {
         return {};
     }

@@ -17,8 +17,11 @@
 // Thread safety: decide() may be called from many threads.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,7 @@
 #include "lib/dkim/canon.hh"
 #include "lib/dkim/signer.hh"
 #include "lib/log/rate_limit.hh"
+#include "lib/metrics/requests.hh"
 #include "lib/vhost/resolver.hh"
 #include "lib/vhost/routing_source.hh"
 
@@ -58,7 +62,9 @@ struct verdict {
 
 class milter_service {
 public:
-    explicit milter_service(const config::config& cfg);
+    // Counts its decisions in `metrics` (request kind "stage": "headers" with results pass,
+    // sign, reject, tempfail; "signing" with signed, tempfail) and the signatures made.
+    milter_service(const config::config& cfg, metrics::registry& metrics);
     ~milter_service();
 
     // Whether a session with this login (or none, local or not) needs the message at all.
@@ -67,12 +73,16 @@ public:
     }
 
     verdict decide(const message_facts& m);
+    // The end of a message decide() planned to sign: `signatures` added, or the signing failed
+    // (ok false: the message was deferred). `started`: when signing began.
+    void signing_done(bool ok, size_t signatures, std::chrono::steady_clock::time_point started);
 
     dkim::canon_pair canonicalization() const { return canon_; }
 
     void stop();
 
 private:
+    verdict judge(const message_facts& m);
     verdict check_from(const message_facts& m, std::shared_ptr<const vhost::snapshot> snap,
                        const std::string& from);
     // Signatures for v.from's domain (v is the passing verdict so far).
@@ -88,6 +98,11 @@ private:
     signing_store store_;                          // the refresher thread's
     log::once_per_key no_key_log_;
     vhost::routing_source routing_;
+    metrics::request_meter meter_;
+    // verdict::kind's order: pass, sign, reject, tempfail.
+    std::array<std::optional<metrics::request_series>, 4> decided_;
+    std::optional<metrics::request_series> signed_, signing_failed_;
+    metrics::counter& signatures_;
 };
 
 }  // namespace vhostmail::milter

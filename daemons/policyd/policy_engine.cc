@@ -141,6 +141,7 @@ decision policy_engine::decide(const proto::policy_request& req, unsigned checks
         decision d = (this->*fn)(c);
         if (d.kind != action_kind::dunno) {
             result = std::move(d);
+            result.decided_by = bit;
             break;
         }
         if (!d.log_line.empty()) {
@@ -150,6 +151,7 @@ decision policy_engine::decide(const proto::policy_request& req, unsigned checks
     if (c.state == "RCPT" && result.kind == action_kind::dunno) {
         ++conn.recipients;  // refused recipients do not count against the message
     }
+    result.fault = c.faulted;
     if (!c.faulted && c.used_state && outage_.success()) {
         log::info("policy checks work again");
     }

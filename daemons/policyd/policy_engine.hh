@@ -51,15 +51,16 @@ struct engine_settings {
     vhost::freshness routing_freshness;  // policyd_max_staleness; no outage grace
     bool hosted_sender_reject = true;
     policy::default_budgets budgets;
-    bool rate_reject = false;                 // false: DEFER_IF_PERMIT
+    bool rate_reject = false;  // false: DEFER_IF_PERMIT
     int64_t greylist_delay_s = 300;
     int64_t greylist_retry_window_s = 2 * 86400;
     unsigned greylist_ipv4_prefix = 24, greylist_ipv6_prefix = 64;
     uint64_t greylist_auto_whitelist = 5;  // 0: off
     policy::greylist_whitelist whitelist;
     bool over_quota_reject = true;  // false: DEFER_IF_PERMIT 4.2.2
-    std::vector<std::string> notify_sendmail;  // argv; empty: no notice mail when a login hits a limit
-    std::string hostname;                     // for the notice's Message-ID
+    std::vector<std::string>
+        notify_sendmail;   // argv; empty: no notice mail when a login hits a limit
+    std::string hostname;  // for the notice's Message-ID
     fault_action sender_login_fault = fault_action::defer;
     fault_action hosted_sender_fault = fault_action::dunno;
     fault_action recipient_fault = fault_action::defer;
@@ -87,6 +88,8 @@ struct decision {
     std::string text;
     std::string log_line;  // non-empty: worth one log line (refusals, faults, warnings)
     bool warning = false;
+    unsigned decided_by = 0;  // the policy::check whose answer this is (0: none objected)
+    bool fault = false;       // a check could not decide (database, routing data)
 
     // The action line sent to smtpd.
     std::string action() const;
@@ -117,8 +120,7 @@ private:
     decision recipient(context& c);
     decision rate_limit(context& c);
     decision greylist(context& c);
-    decision fault(context& c, std::string_view check, fault_action action,
-                   const std::string& why);
+    decision fault(context& c, std::string_view check, fault_action action, const std::string& why);
     void limit_reached(context& c, const std::string& key, const policy::rate_rule& rule);
     void send_notice(context& c, const std::string& key, const policy::rate_rule& rule);
 

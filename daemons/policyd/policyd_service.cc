@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/policyd/policyd_service.hh"
 
+#include <algorithm>
 #include <unistd.h>
 
 #include "lib/config/common_params.hh"
+#include "lib/daemon/metrics_endpoint.hh"
 #include "lib/db/from_config.hh"
 #include "lib/log/log.hh"
 #include "lib/net/request_loop.hh"
+#include "lib/policy/checks.hh"
 #include "lib/proto/policy.hh"
 
 #include "daemons/policyd/settings.hh"
@@ -40,20 +43,59 @@ policyd_service::settings policyd_service::read_settings(const config::config& c
     return s;
 }
 
-policyd_service::policyd_service(std::shared_ptr<const config::config> cfg)
+policyd_service::policyd_service(std::shared_ptr<const config::config> cfg,
+                                 metrics::registry& metrics)
     : settings_(read_settings(*cfg)),
       pool_(request_pool(*cfg)),
       store_(pool_, shard_id(*cfg, "policyd_shard_id"), store_settings_from(*cfg)),
       routing_(
           vhost::routing_source::copy_settings{
-              db_settings_from(*cfg), cfg->get_duration("policyd_refresh_interval"),
-              "policy checks use their fault actions",
-              [this](db::connection& conn) { return store_.load_limits(conn); }}
+              .db = db_settings_from(*cfg),
+              .refresh_interval = cfg->get_duration("policyd_refresh_interval"),
+              .outage_note = "policy checks use their fault actions",
+              .on_change = [this](db::connection& conn) { return store_.load_limits(conn); },
+              .metrics = &metrics}
               .per_host(*cfg, false),
           nullptr),
       engine_(
           store_, [this](const vhost::freshness& rules) { return routing_.current_copy(rules); },
-          engine_settings_from(*cfg)) {}
+          engine_settings_from(*cfg)),
+      meter_(metrics, "check") {
+    static constexpr const char* result_names[] = {"dunno", "reject", "defer", "reply", "fault"};
+    for (size_t k = 0; k < kinds; ++k) {
+        const auto& checks = policy::all_checks();
+        std::string kind(k < checks.size() ? policy::check_name(checks[k]) : "none");
+        for (size_t r = 0; r < result_count; ++r) {
+            series_[k][r] = meter_.series(kind, result_names[r], r == fault);
+        }
+    }
+    malformed_ = meter_.series("none", "malformed", true);
+    expose_pool(metrics, pool_);
+    metrics.computed_counter("vhostmail_db_statements_total",
+                             "Statements policyd's checks and flushes sent to the database.",
+                             [this] { return static_cast<double>(store_.counters().statements); });
+}
+
+void policyd_service::count(const decision* d, std::chrono::steady_clock::time_point started) {
+    auto took = std::chrono::steady_clock::now() - started;
+    if (d == nullptr) {
+        malformed_->record(took);
+        return;
+    }
+    const auto& checks = policy::all_checks();
+    size_t k = std::find(checks.begin(), checks.end(), d->decided_by) - checks.begin();
+    result r = dunno;
+    if (d->fault) {
+        r = fault;
+    } else if (d->kind == action_kind::reject) {
+        r = reject;
+    } else if (d->temporary()) {
+        r = defer;
+    } else if (d->kind == action_kind::reply) {
+        r = reply;
+    }
+    series_[std::min(k, kinds - 1)][r]->record(took);
+}
 
 policyd_service::~policyd_service() {
     routing_.stop();
@@ -88,8 +130,10 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
         conn, {.idle_timeout = s->idle_timeout, .request_timeout = s->request_timeout},
         [&](std::string_view buf) { return proto::parse_policy_request(buf, s->max_request); },
         [&](const proto::policy_parse& parsed) -> std::optional<std::string> {
+            auto started = std::chrono::steady_clock::now();
             if (parsed.what == proto::policy_parse::kind::error) {
                 log::warning("client {}: malformed policy request: {}", conn.peer(), parsed.error);
+                count(nullptr, started);
                 if (parsed.fatal) {
                     return std::nullopt;
                 }
@@ -114,6 +158,7 @@ void policyd_service::handle(net::connection& conn, const net::listener& where) 
                 }
             }
             requests_.fetch_add(1, std::memory_order_relaxed);
+            count(&d, started);
             return proto::encode_policy_reply(d.action());
         });
 }

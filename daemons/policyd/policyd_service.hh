@@ -6,14 +6,17 @@
 // profile (check_policy_service { ..., policy_context=submission }), else the listener's.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "lib/config/config.hh"
 #include "lib/daemon/daemon.hh"
 #include "lib/daemon/reloadable.hh"
 #include "lib/db/pool.hh"
+#include "lib/metrics/requests.hh"
 #include "lib/vhost/routing_source.hh"
 
 #include "daemons/policyd/policy_engine.hh"
@@ -23,7 +26,7 @@ namespace vhostmail::policyd {
 
 class policyd_service final : public service {
 public:
-    explicit policyd_service(std::shared_ptr<const config::config> cfg);
+    policyd_service(std::shared_ptr<const config::config> cfg, metrics::registry& metrics);
     ~policyd_service() override;
 
     void handle(net::connection& conn, const net::listener& where) override;
@@ -38,13 +41,23 @@ private:
     };
 
     static settings read_settings(const config::config& cfg);
+    // Counts one answer (null: a malformed request).
+    void count(const decision* d, std::chrono::steady_clock::time_point started);
+
+    // Results of a request: the action, or "fault" when a check could not decide.
+    enum result { dunno, reject, defer, reply, fault, result_count };
+
+    static constexpr size_t kinds = 6;  // each check, then "none" (no check objected)
 
     reloadable<settings> settings_;
-    db::pool pool_;          // requests and the state flush
+    db::pool pool_;  // requests and the state flush
     policy_store store_;
     vhost::routing_source routing_;
     policy_engine engine_;
     std::atomic<uint64_t> requests_{0};
+    metrics::request_meter meter_;
+    std::array<std::array<std::optional<metrics::request_series>, result_count>, kinds> series_;
+    std::optional<metrics::request_series> malformed_;
 };
 
 }  // namespace vhostmail::policyd

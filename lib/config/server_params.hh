@@ -32,7 +32,16 @@ struct daemon_params {
 
 // Declares the parameters every daemon with listeners has (<prefix>max_clients,
 // <prefix>socket_mode, <prefix>socket_group, <prefix>user (default $mail_owner_user),
-// <prefix>drain_time), then the daemon's own.
+// <prefix>drain_time, <prefix>metrics_listen), then the daemon's own.
 void declare_daemon_params(param_table& table, const daemon_params& daemon);
+
+// The checks of those common parameters, then the daemon's own `validate`.
+std::vector<std::string> validate_daemon_params(const config& cfg, const daemon_params& daemon);
+
+// "" when `endpoint` (net::parse_endpoint syntax) is a unix socket or a TCP address on the
+// loopback interface (127.0.0.0/8, ::1, localhost), else why not: a metrics listener tells
+// what the host's mail does and is not for the network (a scraper elsewhere goes through a
+// proxy or a tunnel of the admin's choosing).
+std::string check_local_endpoint(std::string_view endpoint);
 
 }  // namespace vhostmail::config

@@ -12,6 +12,7 @@
 
 #include "lib/config/common_params.hh"
 #include "lib/core/exit_code.hh"
+#include "lib/daemon/metrics_endpoint.hh"
 #include "lib/db/from_config.hh"
 #include "lib/db/login_check.hh"
 #include "lib/db/pool.hh"
@@ -83,18 +84,20 @@ config::load_result load(const daemon_spec& spec, const config::param_table& tab
                              if (auto db = db::check_settings(db_settings_from(cfg)); !db.empty()) {
                                  problems.push_back(db);
                              }
-                             auto own = spec.params.validate(cfg);
+                             auto own = config::validate_daemon_params(cfg, spec.params);
                              problems.insert(problems.end(), own.begin(), own.end());
                              return problems;
                          });
 }
 
 // Opens every requested listener; any failure is fatal for the daemon.
+net::unix_socket_options unix_options(const daemon_spec& spec, const config::config& cfg) {
+    std::string prefix(spec.params.prefix);
+    return {cfg.get_mode(prefix + "socket_mode"), cfg.get_string(prefix + "socket_group")};
+}
+
 bool open_listeners(const daemon_spec& spec, const config::config& cfg,
                     std::vector<net::listener>& out) {
-    std::string prefix(spec.params.prefix);
-    net::unix_socket_options unix_options{cfg.get_mode(prefix + "socket_mode"),
-                                          cfg.get_string(prefix + "socket_group")};
     for (const auto& request : spec.params.listeners(cfg)) {
         std::string error;
         auto where = net::parse_endpoint(request.endpoint, error);
@@ -102,7 +105,7 @@ bool open_listeners(const daemon_spec& spec, const config::config& cfg,
             log::error("{}", error);
             return false;
         }
-        auto opened = net::open_listener(*where, unix_options, request.tag);
+        auto opened = net::open_listener(*where, unix_options(spec, cfg), request.tag);
         if (!opened.value) {
             log::error("cannot listen on {}: {}", request.endpoint, opened.error);
             return false;
@@ -211,6 +214,12 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
                                .value_or(LOG_MAIL)});
     const std::string prefix(spec.params.prefix);
     try {
+        metrics::registry registry;
+        metrics_endpoint metrics(registry, spec.name);
+        // Before the others, which close the inherited sockets nobody claimed.
+        if (!metrics.open(cfg->get_string(prefix + "metrics_listen"), unix_options(spec, *cfg))) {
+            return ex_oserr;
+        }
         std::vector<net::listener> listeners;
         if (spec.run_own ? !spec.open_own(*cfg) : !open_listeners(spec, *cfg, listeners)) {
             return ex_oserr;
@@ -235,7 +244,16 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         signal(SIGPIPE, SIG_IGN);
 
-        auto svc = spec.start(cfg);
+        auto svc = spec.start(cfg, registry);
+        metrics.start();
+
+        // Scrapes read the service's metrics: they end before the service does.
+        struct scrapes_end {
+            metrics_endpoint& m;
+
+            ~scrapes_end() { m.stop(); }
+        } stop_scrapes_first{metrics};
+
         if (spec.run_own) {
             return run_own_server(spec, *cfg, *svc);
         }

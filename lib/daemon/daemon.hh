@@ -3,6 +3,7 @@
 // logging, listeners (inherited from systemd or bound), privilege drop, service start,
 // readiness, signals (SIGHUP reload, SIGTERM/SIGINT drain and stop).
 //
+// Metrics: <prefix>metrics_listen (lib/daemon/metrics_endpoint.hh).
 // Flags: -c FILE (default /etc/vhostmail/vhostmail.cf, if present), -o name=value (repeatable),
 // -f (foreground: log to stderr), -v (verbose), -n / -d (print non-default / all parameters and
 // exit, like postconf -n / -d), -t (check the configuration and the database login, and exit:
@@ -24,6 +25,7 @@
 #include "lib/config/config.hh"
 #include "lib/config/params.hh"
 #include "lib/config/server_params.hh"
+#include "lib/metrics/registry.hh"
 #include "lib/net/connection.hh"
 #include "lib/net/listener.hh"
 
@@ -50,8 +52,12 @@ struct daemon_spec {
     // drop, and only when wanted (it keeps CAP_SETUID, CAP_SETGID and CAP_KILL); a change of
     // this needs a restart.
     std::function<std::optional<std::string>(const config::config&)> command_user;
-    // Builds the service (after the privilege drop). Throwing ends the daemon (EX_SOFTWARE).
-    std::function<std::unique_ptr<service>(std::shared_ptr<const config::config>)> start;
+    // Builds the service (after the privilege drop), which registers its metrics in the
+    // registry that <prefix>metrics_listen serves (it outlives the service). Throwing ends the
+    // daemon (EX_SOFTWARE).
+    std::function<std::unique_ptr<service>(std::shared_ptr<const config::config>,
+                                           metrics::registry&)>
+        start;
     // A daemon whose protocol library owns its listener and its signal handling (libmilter):
     // open_own binds the listener before the privilege drop (false: cannot, EX_OSERR); run_own
     // serves until the library's signal thread stops it (SIGTERM, SIGINT, and SIGHUP too: such

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vhostmail::policy {
@@ -16,6 +17,10 @@ enum check : unsigned {
     check_rate_limit = 1u << 3,
     check_greylist = 1u << 4,
 };
+
+// The name of one check ("" for a value that is not one), and every check in their order.
+std::string_view check_name(check bit);
+const std::vector<check>& all_checks();
 
 // Parses "sender_login recipient ..." into a mask; sets *error on an unknown name.
 std::optional<unsigned> parse_checks(const std::vector<std::string>& names, std::string* error);

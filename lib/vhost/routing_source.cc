@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/vhost/routing_source.hh"
 
+#include <limits>
 #include <thread>
 
 #include "lib/config/common_params.hh"
@@ -24,6 +25,9 @@ routing_source::routing_source(std::optional<copy_settings> copy, db::pool* data
         return;
     }
     using kind = snapshot_refresher::copy_kind;
+    if (copy->metrics != nullptr) {
+        expose(*copy->metrics);
+    }
     if (copy->kind == kind::none) {
         reader_ = std::make_unique<image_reader>(copy->image_path);
         if (!copy->on_change) {
@@ -32,7 +36,51 @@ routing_source::routing_source(std::optional<copy_settings> copy, db::pool* data
     }
     refresher_ = std::make_unique<snapshot_refresher>(
         std::move(copy->db), copy->refresh_interval, std::move(copy->outage_note),
-        std::move(copy->on_change), copy->kind, copy->image_path);
+        std::move(copy->on_change), copy->kind, copy->image_path, copy->metrics);
+}
+
+routing_source::latest_copy routing_source::latest() const {
+    latest_copy out;
+    if (reader_) {
+        auto v = reader_->current();
+        out.snap = std::move(v.snap);
+        out.confirmed_at = v.confirmed_at;
+        out.db_down = v.db_down;
+    } else if (refresher_) {
+        out.snap = refresher_->latest(out.confirmed_at);
+        out.db_down = refresher_->db_down();
+    }
+    return out;
+}
+
+void routing_source::expose(metrics::registry& r) {
+    // Read when scraped; before the first load (or with no image to map) the age is +Inf.
+    r.computed(
+        "vhostmail_routing_age_seconds",
+        "Time since the routing data in use was last proven current.", [this] {
+            auto l = latest();
+            if (!l.snap) {
+                return std::numeric_limits<double>::infinity();
+            }
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - l.confirmed_at)
+                .count();
+        });
+    r.computed("vhostmail_routing_serial", "Change serial of the routing data in use.", [this] {
+        auto l = latest();
+        return l.snap ? static_cast<double>(l.snap->serial()) : 0.0;
+    });
+    r.computed("vhostmail_routing_domains", "Hosted domains in the routing data in use.", [this] {
+        auto l = latest();
+        return l.snap ? static_cast<double>(l.snap->domain_count()) : 0.0;
+    });
+    r.computed("vhostmail_routing_image_bytes",
+               "Bytes of the routing data in use (segments and index).", [this] {
+                   auto l = latest();
+                   return l.snap ? static_cast<double>(l.snap->live_bytes()) : 0.0;
+               });
+    r.computed("vhostmail_database_up",
+               "1 while the database answers the routing data's polls, else 0.",
+               [this] { return latest().db_down ? 0.0 : 1.0; });
 }
 
 std::shared_ptr<const snapshot> routing_source::mapped_copy(const freshness& f) const {

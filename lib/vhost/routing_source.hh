@@ -24,6 +24,7 @@
 
 #include "lib/config/config.hh"
 #include "lib/db/pool.hh"
+#include "lib/metrics/registry.hh"
 #include "lib/vhost/directory.hh"
 #include "lib/vhost/image_reader.hh"
 #include "lib/vhost/snapshot_refresher.hh"
@@ -56,6 +57,9 @@ public:
         // another daemon publishes at image_path (on_change then follows the serial).
         snapshot_refresher::copy_kind kind = snapshot_refresher::copy_kind::own;
         std::string image_path{};
+        // Where the copy's metrics go (null: nowhere): the refresher's, and gauges of the
+        // copy's age, serial, domains and size and of the database's reachability.
+        metrics::registry* metrics = nullptr;
 
         // As routing_image_file asks: lookupd (`publisher`) publishes its copy, every other
         // daemon maps it; unset, each keeps its own.
@@ -79,6 +83,17 @@ public:
 
 private:
     std::shared_ptr<const snapshot> mapped_copy(const freshness& f) const;
+
+    // The newest copy, whether current or not, when it was last proven current, and whether
+    // the database is unreachable (for the gauges).
+    struct latest_copy {
+        std::shared_ptr<const snapshot> snap;
+        std::chrono::steady_clock::time_point confirmed_at{};
+        bool db_down = false;
+    };
+
+    latest_copy latest() const;
+    void expose(metrics::registry& r);
 
     std::unique_ptr<snapshot_refresher> refresher_;
     std::unique_ptr<image_reader> reader_;  // the copy another daemon publishes

@@ -14,17 +14,42 @@ db::settings one_connection(db::settings s) {
     return s;
 }
 
+void count(metrics::counter* c) {
+    if (c != nullptr) {
+        c->add();
+    }
+}
+
 }  // namespace
 
 snapshot_refresher::snapshot_refresher(db::settings db, std::chrono::milliseconds interval,
                                        std::string outage_note, on_change_fn on_change,
-                                       copy_kind kind, std::string image_path)
+                                       copy_kind kind, std::string image_path,
+                                       metrics::registry* metrics)
     : pool_(one_connection(std::move(db))),
       interval_(interval),
       outage_note_(std::move(outage_note)),
       on_change_(std::move(on_change)),
       kind_(kind),
       image_path_(kind == copy_kind::published ? std::move(image_path) : std::string()) {
+    if (metrics != nullptr) {
+        auto& polls =
+            metrics->counters("vhostmail_routing_refreshes_total",
+                              "Polls of the routing data's change serial, by result.", {"result"});
+        counts_.loaded = &polls.with({"loaded"});
+        counts_.unchanged = &polls.with({"unchanged"});
+        counts_.failed = &polls.with({"failed"});
+        counts_.outages = &metrics
+                               ->counters("vhostmail_database_outages_total",
+                                          "Times the database became unreachable.")
+                               .with();
+        counts_.load_seconds =
+            &metrics
+                 ->histograms("vhostmail_routing_load_duration_seconds",
+                              "Time of the polls that read changed routing data.", {},
+                              {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60})
+                 .with();
+    }
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -82,9 +107,13 @@ void snapshot_refresher::loop() {
             if (db_down_.exchange(false)) {
                 log::info("database available again: routing data is current");
             }
+            count(stats.changed ? counts_.loaded : counts_.unchanged);
             if (stats.changed) {
                 auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                     snapshot_holder::clock::now() - started);
+                if (counts_.load_seconds != nullptr) {
+                    counts_.load_seconds->observe(std::chrono::duration<double>(took).count());
+                }
                 log::info(
                     "routing data loaded: serial={} domains={} reloaded={}{} rows={}"
                     " image={}KiB in {}ms",
@@ -110,7 +139,9 @@ void snapshot_refresher::loop() {
             }
         } else {
             loader.confirm(last_confirmed, true);
+            count(counts_.failed);
             if (!db_down_.exchange(true)) {
+                count(counts_.outages);
                 log::warning("database unavailable, {}: {}", outage_note_, result.error().message);
             }
         }

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "lib/db/pool.hh"
+#include "lib/metrics/registry.hh"
 #include "lib/vhost/snapshot_loader.hh"
 
 namespace vhostmail::vhost {
@@ -37,10 +38,13 @@ public:
     };
 
     // Starts the thread, with a one-connection pool from `db` (hosts, credentials, timeouts).
-    // `outage_note` says in logs what an outage means ("lookups answer TEMP").
+    // `outage_note` says in logs what an outage means ("lookups answer TEMP"). With `metrics`,
+    // counts polls by result (vhostmail_routing_refreshes_total{result="loaded|unchanged|
+    // failed"}), the time of those that loaded data (vhostmail_routing_load_duration_seconds)
+    // and outages (vhostmail_database_outages_total).
     snapshot_refresher(db::settings db, std::chrono::milliseconds interval, std::string outage_note,
                        on_change_fn on_change = {}, copy_kind kind = copy_kind::own,
-                       std::string image_path = "");
+                       std::string image_path = "", metrics::registry* metrics = nullptr);
     ~snapshot_refresher();
     snapshot_refresher(const snapshot_refresher&) = delete;
     snapshot_refresher& operator=(const snapshot_refresher&) = delete;
@@ -51,6 +55,12 @@ public:
     }
 
     bool db_down() const { return db_down_; }
+
+    // The snapshot and when it was last proven current (null before the first load).
+    std::shared_ptr<const snapshot> latest(snapshot_holder::clock::time_point& confirmed_at) const {
+        confirmed_at = holder_.confirmed_at();
+        return holder_.current();
+    }
 
     // Waits at most `max` for the first load to end (loaded or failed); true when it has. A
     // daemon started by its first connection asks before that load is done: waiting a moment
@@ -78,6 +88,15 @@ private:
     bool stopping_ = false;
     std::atomic<bool> first_done_{false};  // set under stop_mutex_
     std::condition_variable first_cv_;
+
+    struct counters {
+        metrics::counter* loaded = nullptr;
+        metrics::counter* unchanged = nullptr;
+        metrics::counter* failed = nullptr;
+        metrics::counter* outages = nullptr;
+        metrics::histogram* load_seconds = nullptr;
+    } counts_;
+
     std::thread thread_;
 };
 

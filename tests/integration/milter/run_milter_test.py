@@ -34,6 +34,7 @@ import dkim_verify  # noqa: E402
 import milter_keys  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
+import vhm_metrics  # noqa: E402
 import vhm_postfix  # noqa: E402
 from smtp_sink import smtp_sink  # noqa: E402
 from vhm_check import check, failures, verdict  # noqa: E402
@@ -310,6 +311,23 @@ def fault_cases(pf, port, db, sink, records, milter, tmp):
           (submit(pf, port, XANDROS, "xandros@blobber.org", msg) or (0,))[0], 250)
 
 
+def metrics_counted(endpoint):
+    """What the cases above did, in the milter's metrics."""
+    m = vhm_metrics.scrape(endpoint)
+
+    def count(stage, result):
+        return vhm_metrics.value(m, "vhostmail_requests_total", stage=stage, result=result) or 0
+
+    check("metrics: messages planned for signing", count("headers", "sign") > 0, True)
+    check("metrics: refusals counted", count("headers", "reject") > 0, True)
+    check("metrics: the outage's deferrals counted", count("headers", "tempfail") > 0, True)
+    check("metrics: every message planned for signing was signed or deferred",
+          count("signing", "signed") + count("signing", "tempfail"), count("headers", "sign"))
+    check("metrics: at least one signature per signed message",
+          (vhm_metrics.value(m, "vhostmail_dkim_signatures_total") or 0) >=
+          count("signing", "signed"), True)
+
+
 def main():
     milter_bin, authd, tool, source = sys.argv[1:5]
     vhm_mariadb.skip_unless_available()
@@ -332,7 +350,8 @@ def main():
                     # milter's own answer to it is what the outage case sees.
                     "authd_cache_ttl = 60s\nauthd_throttle = no\n")
         milter_cf = base + (f"milter_listen = unix:{tmp}/milter\n"
-                            "milter_socket_group =\nmilter_socket_mode = 0666\n")
+                            "milter_socket_group =\nmilter_socket_mode = 0666\n"
+                            f"milter_metrics_listen = unix:{tmp}/milter-metrics\n")
         sub_port = vhm_postfix.free_port()
         with open(os.path.join(source, "postfix-snippets", "main.cf.milter")) as f:
             main_cf = f.read().replace("unix:private/vhostmail-milter", f"unix:{tmp}/milter")
@@ -376,6 +395,7 @@ def main():
             sendmail_case(pf, sink, records, "injected with sendmail")
             large_message_case(pf, sub_port, sink, records, milter)
             fault_cases(pf, sub_port, db, sink, records, milter, tmp)
+            metrics_counted(f"unix:{tmp}/milter-metrics")
             check("SIGTERM: clean exit", milter.terminate(), 0)
             check("no crash or sanitizer report",
                   "ERROR: " in milter.log() or "runtime error" in milter.log(), False)

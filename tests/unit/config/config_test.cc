@@ -13,6 +13,7 @@
 #include "lib/config/common_params.hh"
 #include "lib/config/config_file.hh"
 #include "lib/config/params.hh"
+#include "lib/config/server_params.hh"
 
 using namespace vhostmail::config;
 using namespace std::chrono_literals;
@@ -566,4 +567,18 @@ TEST_CASE("common parameters: defaults load and prefixes") {
                                .overrides = {"db_pool_size=257", "syslog_facility=local8"},
                                .foreign_prefixes = {}});
     CHECK(bad.errors.size() == 2);
+}
+
+TEST_CASE("check_local_endpoint: unix sockets and loopback addresses only") {
+    using vhostmail::config::check_local_endpoint;
+    for (const char* ok : {"", "unix:/run/m.sock", "/run/m.sock", "127.0.0.1:9154",
+                           "inet:127.0.0.1:9154", "127.1.2.3:80", "[::1]:9154", "localhost:9154"}) {
+        INFO(ok);
+        CHECK(check_local_endpoint(ok).empty());
+    }
+    for (const char* bad : {"0.0.0.0:9154", "192.0.2.1:9154", "[::]:9154", "example.org:9154",
+                            ":9154", "[2001:db8::1]:80", "128.0.0.1:80", "[::1"}) {
+        INFO(bad);
+        CHECK(check_local_endpoint(bad).find("loopback") != std::string::npos);
+    }
 }
