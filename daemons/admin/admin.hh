@@ -13,6 +13,7 @@
 
 #include "lib/config/config.hh"
 #include "lib/config/params.hh"
+#include "lib/config/server_params.hh"
 #include "lib/db/pool.hh"
 #include "lib/vhost/admin_store.hh"
 
@@ -24,13 +25,16 @@ inline constexpr int exit_usage = 2;
 
 class context {
 public:
-    context(std::shared_ptr<const config::config> cfg, bool json) : cfg_(std::move(cfg)), json_(json) {}
+    context(std::shared_ptr<const config::config> cfg, bool json)
+        : cfg_(std::move(cfg)), json_(json) {}
 
     const config::config& cfg() const { return *cfg_; }
 
     // Where cfg() came from (file and -o overrides), for reading the daemons' own parameters.
     const config::load_options& load_options() const { return load_options_; }
+
     void set_load_options(config::load_options o) { load_options_ = std::move(o); }
+
     bool json() const { return json_; }
 
     // The database connection, opened on first use; null (with a message printed) on failure.
@@ -39,10 +43,12 @@ public:
     // Set after a domain administrator signed in (--as): what they may manage. Unset: the
     // superadmin (the full configuration, no --as), who may do everything.
     const std::optional<vhost::admin_scope>& scope() const { return scope_; }
+
     void restrict_to(vhost::admin_scope s) { scope_ = std::move(s); }
 
     // Prints "vhostmail: message" to stderr and returns exit_failed.
     int fail(const std::string& message) const;
+
     int fail(const vhost::admin_failure& f) const { return fail(f.message); }
 
 private:
@@ -58,13 +64,13 @@ using words = std::vector<std::string>;
 using command_run = std::function<int(context& ctx, const words& args)>;
 
 struct command {
-    std::string path;   // "domain alias add"
-    std::string args;   // "ALIAS DOMAIN"
+    std::string path;  // "domain alias add"
+    std::string args;  // "ALIAS DOMAIN"
     std::string summary;
     size_t min_args = 0;
     size_t max_args = 0;  // SIZE_MAX: any number
     command_run run;
-    std::string details;  // extra help text (settings), may be empty
+    std::string details;           // extra help text (settings), may be empty
     bool superadmin_only = false;  // refused after --as without touching the database
 };
 
@@ -126,6 +132,11 @@ void declare_params(config::param_table& table);
 // Only the admin_ parameters (for a table that declares every daemon's, as check does).
 void declare_own_params(config::param_table& table);
 
+// Every daemon's parameter description (lookupd, policyd, authd, lmtpd, milter), and the
+// configuration file read with all of them declared, as the daemons read it (check, status).
+const std::vector<const config::daemon_params*>& daemon_param_tables();
+config::load_result load_daemons_config(const context& ctx);
+
 std::vector<command> db_commands();
 std::vector<command> setup_commands();
 std::vector<command> domain_commands();
@@ -138,6 +149,7 @@ std::vector<command> passwd_commands();
 std::vector<command> import_commands();
 std::vector<command> import_layout_commands();
 std::vector<command> dkim_commands();
+std::vector<command> status_commands();
 
 // Output for people (aligned) or scripts (--json).
 void print_fields(const context& ctx, const vhost::fields& f);

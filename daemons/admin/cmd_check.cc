@@ -191,17 +191,7 @@ void check_quotas(context& ctx, db::connection& conn, const vhost::snapshot& sna
 // Every daemon's parameters, declared and cross-checked as the daemons themselves do it: what
 // would stop a daemon at its next start (exit 78) is an error here, with its file and line.
 std::shared_ptr<const config::config> daemons_config(context& ctx, findings& out) {
-    const config::daemon_params* daemons[] = {&params::lookupd, &params::authd, &params::lmtpd,
-                                              &params::policyd, &params::milter};
-    config::param_table table;
-    config::add_common_params(table);
-    for (const auto* d : daemons) {
-        config::declare_daemon_params(table, *d);
-    }
-    declare_own_params(table);
-    config::load_options options = ctx.load_options();
-    options.foreign_prefixes.clear();  // every daemon's parameters are declared here
-    auto loaded = config::load_config(table, options);
+    auto loaded = load_daemons_config(ctx);
     for (const auto& e : loaded.errors) {
         out.add(e);
     }
@@ -211,7 +201,7 @@ std::shared_ptr<const config::config> daemons_config(context& ctx, findings& out
     if (!loaded.cfg) {
         return nullptr;
     }
-    for (const auto* d : daemons) {
+    for (const auto* d : daemon_param_tables()) {
         for (const auto& problem : config::validate_daemon_params(*loaded.cfg, *d)) {
             out.add(problem);
         }
@@ -365,6 +355,24 @@ int check(context& ctx, const words& a) {
 }
 
 }  // namespace
+
+const std::vector<const config::daemon_params*>& daemon_param_tables() {
+    static const std::vector<const config::daemon_params*> all = {
+        &params::lookupd, &params::policyd, &params::authd, &params::lmtpd, &params::milter};
+    return all;
+}
+
+config::load_result load_daemons_config(const context& ctx) {
+    config::param_table table;
+    config::add_common_params(table);
+    for (const auto* d : daemon_param_tables()) {
+        config::declare_daemon_params(table, *d);
+    }
+    declare_own_params(table);
+    config::load_options options = ctx.load_options();
+    options.foreign_prefixes.clear();  // every daemon's parameters are declared here
+    return config::load_config(table, options);
+}
 
 std::vector<command> check_commands() {
     return {{"check", "[--postfix [DIR]]",

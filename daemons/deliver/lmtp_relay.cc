@@ -2,15 +2,13 @@
 #include "daemons/deliver/lmtp_relay.hh"
 
 #include <cerrno>
-#include <cstring>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/core/dsn.hh"
 #include "lib/core/exit_code.hh"
 #include "lib/core/unique_fd.hh"
+#include "lib/net/client.hh"
 #include "lib/proto/lmtp.hh"
 #include "lib/proto/lmtp_data.hh"
 
@@ -73,29 +71,6 @@ private:
     std::string buf_;
 };
 
-// The connected socket, or an invalid fd when lmtpd is not there to be asked.
-unique_fd connect_unix(const std::string& path, std::chrono::milliseconds timeout) {
-    sockaddr_un addr{};
-    if (path.size() >= sizeof(addr.sun_path)) {
-        return unique_fd();
-    }
-    unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        return unique_fd();
-    }
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return unique_fd();
-    }
-    return fd;
-}
-
 }  // namespace
 
 delivery_result result_from_reply(int code, std::string_view enhanced, std::string_view text) {
@@ -124,7 +99,11 @@ delivery_result result_from_reply(int code, std::string_view enhanced, std::stri
 
 std::optional<std::vector<delivery_result>> relay_to_lmtpd(const relay_request& req,
                                                            std::string_view lf_message) {
-    unique_fd fd = connect_unix(req.socket_path, req.timeout);
+    std::string error;  // lmtpd not there to be asked: the caller delivers itself
+    net::endpoint lmtpd;
+    lmtpd.type = net::endpoint::kind::unix_socket;
+    lmtpd.path = lmtpd.text = req.socket_path;
+    unique_fd fd = net::connect_endpoint(lmtpd, req.timeout, error);
     if (!fd) {
         return std::nullopt;
     }

@@ -203,4 +203,66 @@ std::string encode_http_refusal(const http_parse& p) {
     return encode_http_response(status, "text/plain; charset=utf-8", p.error + "\n");
 }
 
+std::optional<http_response> parse_http_response(std::string_view raw, std::string& error) {
+    size_t end = raw.find("\n\n");
+    size_t crlf_end = raw.find("\r\n\r\n");
+    size_t body_at = std::string_view::npos;
+    if (crlf_end != std::string_view::npos && (end == std::string_view::npos || crlf_end < end)) {
+        body_at = crlf_end + 4;
+    } else if (end != std::string_view::npos) {
+        body_at = end + 2;
+    }
+    if (body_at == std::string_view::npos || body_at > http_max_head) {
+        error = body_at == std::string_view::npos ? "the response ends inside its head"
+                                                  : "the response head is too long";
+        return std::nullopt;
+    }
+    std::vector<std::string_view> lines;
+    for (std::string_view head = raw.substr(0, body_at); !head.empty();) {
+        size_t lf = head.find('\n');
+        std::string_view line = head.substr(0, lf);
+        head.remove_prefix(lf + 1);
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        if (!line.empty()) {
+            lines.push_back(line);
+        }
+    }
+    std::string_view status_line = lines.empty() ? std::string_view() : lines.front();
+    if (status_line.size() < 12 || !status_line.starts_with("HTTP/1.") || status_line[8] != ' ' ||
+        status_line.substr(9, 3).find_first_not_of("0123456789") != std::string_view::npos ||
+        (status_line.size() > 12 && status_line[12] != ' ')) {
+        error = "not an HTTP/1.x status line";
+        return std::nullopt;
+    }
+    http_response r;
+    r.status = std::stoi(std::string(status_line.substr(9, 3)));
+    r.body = raw.substr(body_at);
+    for (size_t i = 1; i < lines.size(); ++i) {
+        size_t colon = lines[i].find(':');
+        if (colon == std::string_view::npos || !is_token(lines[i].substr(0, colon))) {
+            error = "a field line is not: name \":\" value";
+            return std::nullopt;
+        }
+        std::string_view name = lines[i].substr(0, colon);
+        std::string_view value = trim_ows(lines[i].substr(colon + 1));
+        if (iequals(name, "Transfer-Encoding")) {
+            error = "a Transfer-Encoding is not read";
+            return std::nullopt;
+        }
+        if (iequals(name, "Content-Type")) {
+            r.content_type = std::string(value);
+        } else if (iequals(name, "Content-Length")) {
+            if (value.empty() || value.size() > 12 ||
+                value.find_first_not_of("0123456789") != std::string_view::npos ||
+                std::stoull(std::string(value)) != r.body.size()) {
+                error = "the body is not as long as its Content-Length";
+                return std::nullopt;
+            }
+        }
+    }
+    return r;
+}
+
 }  // namespace vhostmail::proto

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,5 +52,18 @@ std::string encode_http_response(int status, std::string_view content_type, std:
 // The response to a request that did not parse: 431 for a head too large, else 400, with the
 // reason as a text/plain body.
 std::string encode_http_refusal(const http_parse& p);
+
+// The client's side, for a tool reading a metrics endpoint: a whole response, read until the
+// server closed the connection. Accepted: a status line "HTTP/1.x NNN reason", field lines, a
+// blank line (CRLF or LF), and a body exactly as long as Content-Length says when it is given;
+// not accepted: Transfer-Encoding (our servers never send it) and a head over http_max_head.
+struct http_response {
+    int status = 0;
+    std::string content_type;  // "" when none
+    std::string_view body;     // a view into the parsed text
+};
+
+// The response, or nullopt with `error` set.
+std::optional<http_response> parse_http_response(std::string_view raw, std::string& error);
 
 }  // namespace vhostmail::proto

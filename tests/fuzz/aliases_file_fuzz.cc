@@ -10,8 +10,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
-    for (auto format : {vhostmail::proto::alias_format::aliases,
-                        vhostmail::proto::alias_format::virtual_table}) {
+    for (auto format :
+         {vhostmail::proto::alias_format::aliases, vhostmail::proto::alias_format::virtual_table}) {
         auto f = vhostmail::proto::parse_alias_file(text, format);
         for (const auto& e : f.entries) {
             if (e.key.empty() || e.destinations.empty() || e.line == 0 || e.line > size + 1) {

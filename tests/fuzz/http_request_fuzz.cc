@@ -2,7 +2,8 @@
 // http_request_fuzz.cc - libFuzzer target for lib/proto/http_request: parses the input as the
 // head of a request with three limits, checks that a head is decided exactly at its blank line,
 // that an accepted request is what RFC 9112 allows, and that every refusal and response frames
-// its body by Content-Length.
+// its body by Content-Length; and the client's side: parse_http_response reads what
+// encode_http_response writes, and refuses the rest without reading past the input.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -80,5 +81,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_parse(input, 1);
     check_framing(encode_http_response(200, "text/plain", input), false);
     check_framing(encode_http_response(200, "", input, true), true);
+    // The client's side: any input is read or refused, a body is a part of the input, and
+    // every response we write reads back as written.
+    std::string error;
+    if (auto r = parse_http_response(input, error)) {
+        VHOSTMAIL_FUZZ_CHECK(r->status >= 0 && r->status <= 999);
+        VHOSTMAIL_FUZZ_CHECK(r->body.data() >= input.data() &&
+                             r->body.data() + r->body.size() == input.data() + input.size());
+    } else {
+        VHOSTMAIL_FUZZ_CHECK(!error.empty());
+    }
+    auto ours = encode_http_response(404, "text/plain", input);
+    auto back = parse_http_response(ours, error);
+    VHOSTMAIL_FUZZ_CHECK(back && back->status == 404 && back->body == input &&
+                         back->content_type == "text/plain");
     return 0;
 }

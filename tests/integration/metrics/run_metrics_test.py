@@ -10,9 +10,11 @@ metrics` passes on what it serves; requests counted by kind and result (lookupd 
 policyd by check, authd by mechanism, lmtpd by recipient) after real requests; the routing
 copy's gauges; HEAD, 404, 405, 400, 431 and a client that sends nothing; a metrics listener
 that is not loopback refused by `-t` (78); a database outage seen as vhostmail_database_up 0,
-an outage counted, temporary failures counted, and recovery.
+an outage counted, temporary failures counted, and recovery; `vhostmail status` (table and
+--json) with everything up (exit 0), during the outage and with a daemon killed (exit 1).
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -105,7 +107,32 @@ def refused_config(lookupd, tmp):
           "lookupd_metrics_listen" in r.stderr and "loopback" in r.stderr, True)
 
 
-def lookupd_checks(db, lk, sock, endpoint):
+def status(admin, conf, *args):
+    """(exit code, stdout) of `vhostmail -c conf [--json] status`."""
+    r = subprocess.run([admin, "-c", conf, *args, "status"], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def status_checks(admin, conf):
+    code, out = status(admin, conf)
+    print(out)
+    check("status: all up, exit 0", code, 0)
+    lines = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln}
+    for d in ("lookupd", "policyd", "authd", "lmtpd", "milter"):
+        check(f"status: {d} up", lines.get(d, ["", ""])[1], "up")
+    code, out = status(admin, conf, "--json")
+    doc = json.loads(out)
+    check("status --json: ok", (code, doc["ok"]), (0, True))
+    by_name = {d["daemon"]: d for d in doc["daemons"]}
+    check("status --json: lookupd's version", by_name["lookupd"]["version"], "0.1.0")
+    check("status --json: lookupd reaches the database", by_name["lookupd"]["database_up"], True)
+    check("status --json: lookupd's uptime in seconds",
+          0 <= by_name["lookupd"]["uptime_seconds"] < 600, True)
+    check("status --json: authd counted its two logins",
+          by_name["authd"]["recent_requests"], 2)
+
+
+def lookupd_checks(db, lk, sock, endpoint, admin, conf):
     for key in ("xandros@blobber.org", "vivita@blobber.org"):
         check(f"socketmap mailboxes {key}", socketmap(sock, "mailboxes", key).startswith("OK "),
               True)
@@ -149,6 +176,13 @@ def lookupd_checks(db, lk, sock, endpoint):
     check("lookupd: failed polls counted",
           (vhm_metrics.value(s, "vhostmail_routing_refreshes_total", result="failed") or 0) >= 1,
           True)
+    code, out = status(admin, conf)
+    print(out)
+    check("status during the outage: exit 1", code, 1)
+    check("status during the outage: lookupd says it cannot reach the database",
+          "lookupd: cannot reach the database" in out, True)
+    check("status during the outage: lookupd's routing data too old",
+          "lookupd: routing data" in out and "lookupd_max_staleness" in out, True)
     db.start()
     up = vhm_daemon.wait_for(
         lambda: vhm_metrics.value(vhm_metrics.scrape(endpoint), "vhostmail_database_up") == 1,
@@ -254,7 +288,7 @@ def main():
                 vhm_daemon.daemon(policyd, policyd_cf, tmp, name="policyd") as pd, \
                 vhm_daemon.daemon(authd, authd_cf, tmp, name="authd"), \
                 vhm_daemon.daemon(lmtpd, lmtpd_cf, tmp, name="lmtpd"), \
-                vhm_daemon.daemon(milter, milter_cf, tmp, name="milter"):
+                vhm_daemon.daemon(milter, milter_cf, tmp, name="milter") as md:
             lk.wait_for_log("routing data loaded")
             pd.wait_for_log("routing data loaded")
             lookupd_endpoint = f"127.0.0.1:{ports['lookupd']}"
@@ -263,7 +297,24 @@ def main():
             authd_checks(tmp, authd_endpoint)
             lmtpd_checks(tmp, f"127.0.0.1:{ports['lmtpd']}")
             lint("milter", f"unix:{tmp}/milter-metrics")
-            lookupd_checks(db, lk, f"{tmp}/lookupd.sock", lookupd_endpoint)
+            status_conf = os.path.join(tmp, "status.cf")
+            with open(status_conf, "w") as f:
+                f.write(lookupd_cf + "".join(ln + "\n" for cf in (policyd_cf, authd_cf, lmtpd_cf,
+                                                                  milter_cf)
+                                             for ln in cf.splitlines()
+                                             if "_metrics_listen" in ln))
+            status_checks(admin, status_conf)
+            lookupd_checks(db, lk, f"{tmp}/lookupd.sock", lookupd_endpoint, admin, status_conf)
+            check("status after the outage: exit 0 once every daemon has polled again",
+                  vhm_daemon.wait_for(lambda: status(admin, status_conf)[0] == 0, timeout=30),
+                  True)
+            md.kill()
+            code, out = status(admin, status_conf)
+            print(out)
+            check("status with the milter killed: exit 1", code, 1)
+            check("status with the milter killed: DOWN",
+                  any(ln.split()[:2] == ["milter", "DOWN"] for ln in out.splitlines() if ln),
+                  True)
     return verdict()
 
 

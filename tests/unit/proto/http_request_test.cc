@@ -110,3 +110,25 @@ TEST_CASE("http: responses say their length and close", "[http]") {
           "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n"
           "Allow: GET, HEAD\r\n\r\n");
 }
+
+TEST_CASE("http: a response reads back; truncated and chunked ones are refused", "[http]") {
+    std::string error;
+    auto ours = encode_http_response(200, "text/plain; version=0.0.4", "a 1\n");
+    auto r = parse_http_response(ours, error);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->content_type == "text/plain; version=0.0.4");
+    CHECK(r->body == "a 1\n");
+    auto lf = parse_http_response("HTTP/1.0 404 Not Found\nServer: x\n\nnope", error);
+    REQUIRE(lf);
+    CHECK(lf->status == 404);
+    CHECK(lf->body == "nope");
+    CHECK_FALSE(parse_http_response(ours.substr(0, ours.size() - 1), error));
+    CHECK(error == "the body is not as long as its Content-Length");
+    CHECK_FALSE(parse_http_response("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n", error));
+    CHECK_FALSE(
+        parse_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n", error));
+    CHECK_FALSE(parse_http_response("SSH-2.0-OpenSSH\r\n\r\n", error));
+    CHECK_FALSE(parse_http_response("HTTP/1.1 2x0 OK\r\n\r\n", error));
+    CHECK_FALSE(parse_http_response("HTTP/1.1 200 OK\r\nno colon\r\n\r\n", error));
+}
