@@ -192,8 +192,8 @@ const std::vector<db_account>& db_accounts() {
           keep("auth_trust")}},
         // Send limits, mailbox usage for the quota check, its counters and greylisting state.
         {"policyd", "vhostmail-policyd",
-         with({read("send_limits"), read("mailbox_usage"), keep("rate_counters"), keep("greylist"),
-               keep("greylist_clients")})},
+         with({read("send_limits"), read("mailbox_usage"), keep("rate_counters"),
+               keep("counter_flushes"), keep("greylist"), keep("greylist_clients")})},
         // Delivery: the mailbox usage it keeps, vacation replies sent and queued.
         {"lmtpd", "vhostmail",
          with({{{"SELECT", "INSERT", "UPDATE"}, "mailbox_usage", ""},

@@ -2,6 +2,7 @@
 #include "daemons/policyd/policy_store.hh"
 
 #include <ctime>
+#include <random>
 #include <tuple>
 
 #include "lib/core/strings.hh"
@@ -74,6 +75,17 @@ constexpr size_t max_cache_entries = 1'000'000;      // per cache; cleared whole
 constexpr size_t max_queued_greylist_ops = 100'000;  // while the database is away
 constexpr size_t max_pending_counters = 1'000'000;
 
+constexpr std::string_view mark_flush_sql =
+    "INSERT INTO counter_flushes (shard, flush_id, flushed_at) VALUES (?, ?, UNIX_TIMESTAMP())"
+    " ON DUPLICATE KEY UPDATE flush_id = VALUES(flush_id), flushed_at = VALUES(flushed_at)";
+constexpr std::string_view last_flush_sql = "SELECT flush_id FROM counter_flushes WHERE shard = ?";
+
+// A random start, so that the ids of a restarted instance do not repeat its earlier ones.
+uint64_t random_flush_base() {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32 | rd()) & ~(uint64_t{1} << 63);
+}
+
 std::vector<db::param> triplet_params(const std::string& net, const std::string& sender,
                                       const std::string& recipient) {
     return {net, sender, recipient};
@@ -89,7 +101,10 @@ void bound_cache(Map& m) {
 }  // namespace
 
 policy_store::policy_store(db::pool& pool, std::string shard, store_settings settings)
-    : pool_(pool), shard_(std::move(shard)), settings_(settings) {
+    : pool_(pool),
+      shard_(std::move(shard)),
+      settings_(settings),
+      last_flush_id_(random_flush_base()) {
     flusher_ = std::thread([this] { flusher_loop(); });
 }
 
@@ -127,9 +142,14 @@ lookup<policy::window_counts> policy_store::counts(const std::string& key, int64
                                                    int64_t window_s) {
     const int64_t start = policy::window_start(now, window_s);
     const std::string vk = view_key(key, window_s);
+    // Charged here and not yet in the totals read: queued, or in a flush not yet confirmed.
     auto pending_for = [&](int64_t s) {
-        auto it = pending_.find(pending_key{key, s, window_s});
-        return it == pending_.end() ? 0 : it->second;
+        uint64_t n = 0;
+        for (const auto* m : {&pending_, &unconfirmed_}) {
+            auto it = m->find(pending_key{key, s, window_s});
+            n += it == m->end() ? 0 : it->second;
+        }
+        return n;
     };
     {
         std::lock_guard lock(mutex_);
@@ -174,19 +194,57 @@ void policy_store::charge(const std::string& key, int64_t now, int64_t window_s,
 }
 
 // Everything queued since the last flush, in one transaction: one commit (one log flush on
-// the server) however many counters and greylist facts. On any failure the whole batch is kept
-// for the next flush (a deadlock is retried at once, up to 3 times: the server rolled it back).
+// the server) however many counters and greylist facts, and the batch's flush_id in this
+// shard's counter_flushes row. A deadlock is retried at once, up to 3 times (the server rolled
+// it back). Any other temporary failure leaves the batch unconfirmed: the COMMIT may have been
+// applied with its reply lost, so the next flush first reads the shard's flush_id and writes
+// the batch again only when it is not there (a retried flush never counts twice). Until then
+// the batch stays in unconfirmed_, which readers count with pending_.
 void policy_store::flush() {
+    std::lock_guard serial(flush_mutex_);
+    uint64_t in_doubt = 0;
+    {
+        std::lock_guard lock(mutex_);
+        in_doubt = unconfirmed_id_;
+    }
+    if (in_doubt != 0) {
+        auto last = run([&](db::connection& conn) { return conn.query(last_flush_sql, {shard_}); });
+        std::lock_guard lock(mutex_);
+        if (!last) {
+            if (pending_.size() > max_pending_counters) {
+                log::warning("database away too long: dropping {} rate counter updates",
+                             pending_.size());
+                pending_.clear();
+            }
+            return;  // still in doubt; flush_failing_ was said when the batch failed
+        }
+        if (!last->rows.empty() && last->rows.front().u64(0) == in_doubt) {
+            log::info(
+                "rate counters: a flush whose commit was not confirmed had been stored;"
+                " not written again");
+            count_flushed(unconfirmed_);
+            unconfirmed_.clear();
+            unconfirmed_ops_.clear();
+        }
+        unconfirmed_id_ = 0;
+    }
     std::map<pending_key, uint64_t> batch;
     std::vector<greylist_op> ops;
     {
         std::lock_guard lock(mutex_);
-        batch.swap(pending_);
-        ops.swap(greylist_ops_);
+        for (const auto& [k, n] : pending_) {
+            unconfirmed_[k] += n;
+        }
+        pending_.clear();
+        unconfirmed_ops_.insert(unconfirmed_ops_.end(), greylist_ops_.begin(), greylist_ops_.end());
+        greylist_ops_.clear();
+        batch = unconfirmed_;
+        ops = unconfirmed_ops_;
     }
     if (batch.empty() && ops.empty()) {
         return;
     }
+    const uint64_t id = ++last_flush_id_;
     auto write_all = [&](db::connection& conn) -> db::outcome<void> {
         if (auto b = conn.begin(); !b) {
             return b;
@@ -204,7 +262,10 @@ void policy_store::flush() {
                 return q;
             }
         }
-        statements_.fetch_add(1, std::memory_order_relaxed);
+        statements_.fetch_add(2, std::memory_order_relaxed);
+        if (auto q = conn.query(mark_flush_sql, {shard_, id}); !q) {
+            return q.error();
+        }
         return conn.commit();
     };
     db::outcome<void> r = db::error{};
@@ -226,19 +287,12 @@ void policy_store::flush() {
         // every later one.
         log::error("dropped {} rate counter and {} greylisting updates: {}", batch.size(),
                    ops.size(), db::describe(r.error()));
+        unconfirmed_.clear();
+        unconfirmed_ops_.clear();
         return;
     }
     if (!r) {
-        if (pending_.size() + batch.size() > max_pending_counters) {
-            log::warning("database away too long: dropping {} rate counter updates", batch.size());
-            batch.clear();
-        }
-        for (const auto& [k, n] : batch) {
-            pending_[k] += n;  // kept for the next flush
-        }
-        if (greylist_ops_.size() + ops.size() <= max_queued_greylist_ops) {
-            greylist_ops_.insert(greylist_ops_.begin(), ops.begin(), ops.end());
-        }
+        unconfirmed_id_ = id;
         if (!flush_failing_) {
             log::warning(
                 "cannot store rate counters and greylisting state, keeping them in"
@@ -252,6 +306,12 @@ void policy_store::flush() {
         log::info("rate counters and greylisting state stored again");
     }
     flush_failing_ = false;
+    count_flushed(batch);
+    unconfirmed_.clear();
+    unconfirmed_ops_.clear();
+}
+
+void policy_store::count_flushed(const std::map<pending_key, uint64_t>& batch) {
     for (const auto& [k, n] : batch) {
         // What this instance wrote is part of the totals from now on, until the next read.
         auto it = views_.find(view_key(k.key, k.window_s));

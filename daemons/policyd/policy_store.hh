@@ -14,7 +14,12 @@
 //    last flush_interval of sightings (those senders are greylisted once more).
 //  * auto-whitelisted client networks are remembered for pass_cache_time, networks that are not
 //    (yet) for a minute.
-//  Each flush is one transaction (one commit, one log flush, for all that is queued).
+//  Each flush is one transaction (one commit, one log flush, for all that is queued) that also
+//  records its flush id in this shard's counter_flushes row: after a failure that may have
+//  been a lost COMMIT reply, the next flush reads that row and writes the batch again only if
+//  it was not stored, so a retried flush never counts twice. A batch being flushed, or waiting
+//  for that answer, is still counted by this instance's readers; other instances see a charge
+//  at most flush_interval (plus the commit) + their refresh_interval after it was made.
 //  * mailbox usage: the newest mailbox_usage row, remembered for usage_cache_time.
 //  * send limits: read whole once, then only the rows of the domains the routing triggers mark
 //    changed (the same triggers version them; vhost::follow_changes).
@@ -129,6 +134,8 @@ private:
     auto run(F&& fn);
     void flusher_loop();
     db::outcome<void> apply(db::connection& conn, const greylist_op& op);
+    // Adds a stored batch to the totals this instance read (with mutex_ held).
+    void count_flushed(const std::map<pending_key, uint64_t>& batch);
     void expire_old_rows();
     static std::string view_key(const std::string& key, int64_t window_s);
 
@@ -137,7 +144,14 @@ private:
     mutable std::mutex mutex_;
     store_settings settings_;
     std::unordered_map<std::string, counter_view> views_;
-    std::map<pending_key, uint64_t> pending_;
+    std::map<pending_key, uint64_t> pending_;  // charged since the last flush began
+    // The batch of the flush in progress, or of the last one that failed temporarily (then
+    // unconfirmed_id_ is its flush_id: stored or not, the next flush finds out).
+    std::map<pending_key, uint64_t> unconfirmed_;
+    std::vector<greylist_op> unconfirmed_ops_;
+    uint64_t unconfirmed_id_ = 0;
+    std::mutex flush_mutex_;  // one flush at a time (the flusher thread, stop, the destructor)
+    uint64_t last_flush_id_;  // flush_mutex_
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> passed_;
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> not_whitelisted_;
     std::vector<greylist_op> greylist_ops_;

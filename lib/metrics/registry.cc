@@ -234,7 +234,10 @@ void registry::computed_counter(std::string name, std::string help, std::functio
 std::string registry::expose() const {
     std::lock_guard lock(mutex_);
     std::string out;
-    for (const auto& [name, e] : families_) {
+    for (const auto& family_entry : families_) {
+        // Named references, not bindings: the lambdas below capture them (clang 14 cannot).
+        const std::string& name = family_entry.first;
+        const auto& e = family_entry.second;
         std::string_view type = e->type;
         if (type.starts_with("computed ")) {
             type.remove_prefix(9);
