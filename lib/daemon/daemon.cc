@@ -18,6 +18,7 @@
 #include "lib/db/pool.hh"
 #include "lib/log/log.hh"
 #include "lib/net/server.hh"
+#include "lib/os/fd_limit.hh"
 #include "lib/os/notify.hh"
 #include "lib/os/privileges.hh"
 #include "lib/os/sandbox.hh"
@@ -216,6 +217,12 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
     try {
         metrics::registry registry;
         metrics_endpoint metrics(registry, spec.name);
+        // Clients, plus listeners, database connections, the routing image, logs and pipes.
+        auto clients = static_cast<uint64_t>(cfg->get_int(prefix + "max_clients"));
+        if (auto fds = os::ensure_fd_limit(clients + 128); !fds.error.empty()) {
+            log::warning("{}: {} cannot all be served at once (raise LimitNOFILE or ulimit -n)",
+                         fds.error, prefix + "max_clients");
+        }
         // Before the others, which close the inherited sockets nobody claimed.
         if (!metrics.open(cfg->get_string(prefix + "metrics_listen"), unix_options(spec, *cfg))) {
             return ex_oserr;
