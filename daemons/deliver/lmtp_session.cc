@@ -4,7 +4,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <optional>
-#include <signal.h>
 #include <stdexcept>
 #include <vector>
 
@@ -97,7 +96,6 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg, metrics:
                &pool_),
       metrics_(metrics) {
     expose_pool(metrics, pool_);
-    ::signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
 }
 
 void lmtpd_service::reload(std::shared_ptr<const config::config> cfg) {

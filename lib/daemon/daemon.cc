@@ -250,6 +250,7 @@ int run_daemon(int argc, char** argv, const daemon_spec& spec) {
         sigaddset(&set, SIGINT);
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         signal(SIGPIPE, SIG_IGN);
+        signal(SIGXFSZ, SIG_IGN);  // a file size limit fails the write (EFBIG), not the daemon
 
         auto svc = spec.start(cfg, registry);
         metrics.start();

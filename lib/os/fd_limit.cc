@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/os/fd_limit.hh"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sys/resource.h>
 
 namespace vhostmail::os {
 
