@@ -15,6 +15,7 @@
 #include "lib/log/log.hh"
 #include "lib/proto/lmtp.hh"
 #include "lib/proto/lmtp_data.hh"
+#include "lib/store/fsync_timing.hh"
 
 #include "daemons/deliver/message.hh"
 #include "daemons/deliver/settings.hh"
@@ -64,7 +65,17 @@ lmtp_metrics::lmtp_metrics(metrics::registry& r)
       bounced_(meter_.series("recipient", "bounced", false)),
       bytes_(r.counters("vhostmail_delivered_bytes_total",
                         "Bytes of the messages delivered, once per recipient.")
-                 .with()) {}
+                 .with()) {
+    auto& fsyncs = r.histograms(
+        "vhostmail_fsync_duration_seconds",
+        "Time of the fsyncs of deliveries: a message file, or new/ (one per shared round).",
+        {"kind"}, {0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+    fsync_ = {&fsyncs.with({"file"}), &fsyncs.with({"directory"})};
+    // The one fsync observer of the process: the lmtpd service makes one lmtp_metrics.
+    store::set_fsync_observer([fsync = fsync_](std::string_view kind, double seconds) {
+        fsync[kind == "file" ? 0 : 1]->observe(seconds);
+    });
+}
 
 void lmtp_metrics::delivered(const delivery_result& result, size_t bytes,
                              std::chrono::steady_clock::time_point started) const {
@@ -96,6 +107,9 @@ lmtpd_service::lmtpd_service(std::shared_ptr<const config::config> cfg, metrics:
                &pool_),
       metrics_(metrics) {
     expose_pool(metrics, pool_);
+    outbox_.count_sent_in(
+        metrics.counters("vhostmail_vacation_replies_total", "Vacation replies sendmail took.")
+            .with());
 }
 
 void lmtpd_service::reload(std::shared_ptr<const config::config> cfg) {

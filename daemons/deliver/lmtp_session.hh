@@ -18,6 +18,7 @@
 // by all connection threads; a session is one thread's.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -71,6 +72,7 @@ private:
     metrics::request_meter meter_;
     metrics::request_series delivered_, deferred_, bounced_;
     metrics::counter& bytes_;
+    std::array<metrics::histogram*, 2> fsync_;  // "file", "directory"
 };
 
 class lmtpd_service final : public service {

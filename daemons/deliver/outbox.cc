@@ -23,7 +23,10 @@ autoreply_outbox::autoreply_outbox(sql_delivery_store& store, outbox_settings s)
         while (!stopping_) {
             auto interval = settings_.interval;
             lock.unlock();
-            (void)send_due();
+            size_t sent = send_due();
+            if (auto* counter = sent_.load(); counter != nullptr) {
+                counter->add(sent);
+            }
             lock.lock();
             wake_.wait_for(lock, interval, [this] { return stopping_; });
         }

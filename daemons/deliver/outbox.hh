@@ -8,6 +8,7 @@
 // Thread safety: one thread of its own; set_settings from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "lib/metrics/registry.hh"
 #include "lib/os/command.hh"
 
 #include "daemons/deliver/delivery_store.hh"
@@ -37,6 +39,10 @@ public:
     autoreply_outbox& operator=(const autoreply_outbox&) = delete;
 
     void set_settings(outbox_settings s);
+
+    // Counts the replies sendmail took in `sent` from now on (vhostmail_vacation_replies_total).
+    void count_sent_in(metrics::counter& sent) { sent_.store(&sent); }
+
     // One round: what is due now. Returns how many replies sendmail took.
     size_t send_due();
 
@@ -46,6 +52,7 @@ private:
     std::condition_variable wake_;
     outbox_settings settings_;
     bool stopping_ = false;
+    std::atomic<metrics::counter*> sent_{nullptr};
     std::thread thread_;
 };
 

@@ -5,16 +5,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/store/fsync_timing.hh"
+
 namespace vhostmail::store {
 
 directory_syncer::directory_syncer(sync_function sync) : sync_(std::move(sync)) {
     if (!sync_) {
-        sync_ = [](int fd) { return ::fsync(fd) == 0 ? 0 : errno; };
+        sync_ = [](int fd) { return timed_fsync(fd, "directory"); };
     }
 }
 
 int directory_syncer::sync(int dir_fd) {
     struct stat st {};
+
     if (::fstat(dir_fd, &st) != 0) {
         return errno;
     }

@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/store/maildir.hh"
 
+#include <atomic>
+#include <cstring>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <map>
+#include <mutex>
+#include <random>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-#include <atomic>
-#include <cstring>
-#include <map>
-#include <mutex>
-#include <random>
 #include <utility>
 
 #include "lib/store/directory_sync.hh"
+#include "lib/store/fsync_timing.hh"
 
 namespace vhostmail::store {
 
@@ -87,8 +87,7 @@ maildir_error write_synced(int fd, std::string_view prefix, std::string_view bod
     if (on_stage) {
         on_stage("tmp-written");
     }
-    if (::fsync(fd) != 0) {
-        const int err = errno;
+    if (const int err = timed_fsync(fd, "file"); err != 0) {
         return sys_error(err, "fsync " + what);
     }
     if (on_stage) {
@@ -168,8 +167,8 @@ std::string maildir::unique_name(uint64_t size, uint64_t wsize, std::string_view
     char rnd[17];
     std::snprintf(rnd, sizeof rnd, "%016llx", static_cast<unsigned long long>(random64()));
     return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" +
-           std::to_string(::getpid()) + "Q" + std::to_string(++delivery_counter) + "R" + rnd +
-           "." + maildir_host(host) + ",S=" + std::to_string(size) + ",W=" + std::to_string(wsize);
+           std::to_string(::getpid()) + "Q" + std::to_string(++delivery_counter) + "R" + rnd + "." +
+           maildir_host(host) + ",S=" + std::to_string(size) + ",W=" + std::to_string(wsize);
 }
 
 maildir::delivered maildir::deliver(std::string_view prefix, std::string_view body,
@@ -299,13 +298,16 @@ maildir::delivered maildir::deliver_named(std::string_view prefix, std::string_v
 
 bool maildir::tmp_scan_due(std::time_t now, std::time_t interval) {
     struct stat st {};
+
     if (!tmp_ || ::fstat(tmp_.get(), &st) != 0) {
         return true;
     }
+
     struct scans {
         std::mutex mutex;
         std::map<std::pair<dev_t, ino_t>, std::time_t> last;
     };
+
     static auto* const state = new scans;  // never destroyed: detached threads may outlive exit
     std::lock_guard lock(state->mutex);
     auto& last_scan = state->last;
@@ -341,7 +343,9 @@ unsigned maildir::clean_tmp(std::time_t now, std::time_t max_age) {
         if (ent->d_name[0] == '.') {
             continue;
         }
+
         struct stat st {};
+
         if (::fstatat(tmp_.get(), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode)) {
             continue;

@@ -299,8 +299,9 @@ def main():
 
         configs = {
             "lookupd": base + common("lookupd") +
-            f"lookupd_socketmap_listen = unix:{tmp}/lookupd.sock\n",
+            f"lookupd_socketmap_listen = unix:{tmp}/lookupd.sock\nlookupd_tcp_listen =\n",
             "policyd": base + common("policyd") + f"policyd_mx_listen = unix:{tmp}/policy\n"
+            "policyd_submission_listen =\n"
             "policyd_mx_checks = hosted_sender recipient\n",
             "authd": base + common("authd") + f"authd_dovecot_listen = unix:{tmp}/auth\n"
             "authd_allow_cleartext = yes\nauthd_hash_rounds = 5000\nauthd_cache_ttl = 300s\n",

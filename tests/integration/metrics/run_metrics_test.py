@@ -243,6 +243,12 @@ def lmtpd_checks(tmp, endpoint):
           1.0)
     check("lmtpd: its bytes counted",
           (vhm_metrics.value(m, "vhostmail_delivered_bytes_total") or 0) > 0, True)
+    check("lmtpd: the message file's fsync timed",
+          vhm_metrics.value(m, "vhostmail_fsync_duration_seconds_count", kind="file"), 1.0)
+    check("lmtpd: new/'s fsync timed",
+          vhm_metrics.value(m, "vhostmail_fsync_duration_seconds_count", kind="directory"), 1.0)
+    check("lmtpd: vacation replies counted (none)",
+          vhm_metrics.value(m, "vhostmail_vacation_replies_total"), 0.0)
 
 
 def main():
@@ -260,10 +266,11 @@ def main():
         ports = {d: vhm_postfix.free_port() for d in ("lookupd", "authd", "lmtpd")}
         mailbase = vhm_daemon.mail_base(tmp)
         lookupd_cf = (base + f"lookupd_socketmap_listen = unix:{tmp}/lookupd.sock\n"
+                      "lookupd_tcp_listen =\n"
                       "lookupd_socket_group =\nlookupd_socket_mode = 0666\n"
                       "lookupd_refresh_interval = 200ms\n"
                       f"lookupd_metrics_listen = 127.0.0.1:{ports['lookupd']}\n")
-        policyd_cf = (base + f"policyd_mx_listen = unix:{tmp}/p-mx\n"
+        policyd_cf = (base + f"policyd_mx_listen = unix:{tmp}/p-mx\npolicyd_submission_listen =\n"
                       "policyd_socket_group =\npolicyd_socket_mode = 0666\n"
                       "policyd_mx_checks = hosted_sender recipient\n"
                       f"policyd_metrics_listen = unix:{tmp}/policyd-metrics\n")
