@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/db/errors.hh"
 #include "lib/log/log.hh"
 #include "lib/net/request_loop.hh"
 #include "lib/proto/http_request.hh"
@@ -125,10 +126,28 @@ metrics_endpoint::metrics_endpoint(metrics::registry& r, std::string daemon_name
                [] { return resident_bytes(); });
     r.computed("process_open_fds", "Open file descriptors.", [] { return open_fds(); });
     r.computed("process_threads", "Threads of the daemon.", [] { return status_field("Threads"); });
+    auto& errors = r.counters("vhostmail_db_errors_total",
+                              "Database errors, by class (docs/metrics.md).", {"class"});
+    for (size_t i = 0; i < db_errors_.size(); ++i) {
+        db_errors_[i] = &errors.with({db::error_classes[i]});
+    }
+    // Before any thread uses the database: the services start after this.
+    db::set_error_observer(
+        [](const db::error& e, void* context) {
+            auto* self = static_cast<metrics_endpoint*>(context);
+            std::string_view cls = db::error_class(e.code);
+            for (size_t i = 0; i < self->db_errors_.size(); ++i) {
+                if (cls == db::error_classes[i]) {
+                    self->db_errors_[i]->add();
+                }
+            }
+        },
+        this);
 }
 
 metrics_endpoint::~metrics_endpoint() {
     stop();
+    db::set_error_observer(nullptr, nullptr);
 }
 
 bool metrics_endpoint::open(const std::string& endpoint,

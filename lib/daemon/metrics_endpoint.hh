@@ -8,10 +8,12 @@
 // (lib/proto/http_request.hh): 400 or 431. The whole request must arrive, and the response
 // leave, within scrape_timeout. At most max_scrapers connections at once.
 // Also made here, for every daemon: vhostmail_build_info, process_start_time_seconds,
-// process_resident_memory_bytes, process_open_fds, process_threads.
+// process_resident_memory_bytes, process_open_fds, process_threads, and
+// vhostmail_db_errors_total{class} (every error lib/db makes, db::error_class).
 // Thread safety: start() once, from the main thread; stop() from the signal-handling thread.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -46,6 +48,7 @@ public:
 
 private:
     metrics::registry& registry_;
+    std::array<metrics::counter*, std::size(db::error_classes)> db_errors_{};
     std::vector<net::listener> listeners_;
     std::unique_ptr<net::server> server_;
     std::thread thread_;

@@ -93,8 +93,60 @@ bool breaks_connection(unsigned mysql_errno) {
     return in_table(breaking_codes, mysql_errno);
 }
 
+namespace {
+
+error_observer the_observer = nullptr;  // set before any thread starts
+void* the_observer_context = nullptr;
+
+}  // namespace
+
+void set_error_observer(error_observer observer, void* context) {
+    the_observer = observer;
+    the_observer_context = context;
+}
+
 error make_error(unsigned code, std::string sqlstate, std::string message) {
-    return error{code, std::move(sqlstate), std::move(message), is_temporary(code)};
+    error e{code, std::move(sqlstate), std::move(message), is_temporary(code)};
+    if (the_observer != nullptr) {
+        the_observer(e, the_observer_context);
+    }
+    return e;
+}
+
+const char* error_class(unsigned code) {
+    switch (code) {
+        case 2002:
+        case 2003:
+        case 2005:
+        case 2012:
+            return "unreachable";
+        case 1213:
+            return "conflict";
+        case 1205:
+        case 1317:
+        case 1969:
+        case local_error::lease_timeout:
+        case local_error::lock_timeout:
+            return "timeout";
+        case 1021:
+        case 1037:
+        case 1038:
+        case 1040:
+        case 1041:
+        case 1203:
+        case 1226:
+        case 1637:
+        case 2001:
+        case 2004:
+        case 2008:
+            return "resources";
+        default:
+            break;
+    }
+    if (is_login_refusal(code)) {
+        return "login";
+    }
+    return breaks_connection(code) ? "lost" : "other";
 }
 
 std::string describe(const error& e) {

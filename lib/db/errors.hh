@@ -74,8 +74,22 @@ bool breaks_connection(unsigned mysql_errno);
 // error (db_user, db_password, db_option_file, db_name, the grants), not an outage.
 bool is_login_refusal(unsigned mysql_errno);
 
-// An error with is_temporary(code) filled in.
+// An error with is_temporary(code) filled in. Every error lib/db returns is made here, and is
+// told to the error observer when one is set (a daemon's metrics count them by class).
 error make_error(unsigned code, std::string sqlstate, std::string message);
+
+// Set once at start, before any thread uses the database (a daemon's metrics endpoint).
+using error_observer = void (*)(const error& e, void* context);
+void set_error_observer(error_observer observer, void* context);
+
+// What kind of trouble an error is, for counting: "unreachable" (no connection could be
+// made), "lost" (a connection broke or the node stopped serving), "timeout" (lock wait,
+// statement time, pool or lock lease), "conflict" (1213: deadlock or Galera certification),
+// "resources" (full disk, memory, connection limits), "login" (is_login_refusal), "other"
+// (schema, syntax, constraints, read-only, TLS).
+const char* error_class(unsigned code);
+inline constexpr const char* error_classes[] = {"unreachable", "lost",  "timeout", "conflict",
+                                                "resources",   "login", "other"};
 
 // "temporary error 2013 (HY000): Lost connection to server during query" - for log lines.
 std::string describe(const error& e);

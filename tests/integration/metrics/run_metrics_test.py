@@ -173,6 +173,11 @@ def lookupd_checks(db, lk, sock, endpoint, admin, conf):
           1.0)
     check("lookupd: recent failures", vhm_metrics.value(s, "vhostmail_recent_request_failures"),
           1.0)
+    print("database errors by class:", {dict(ls)["class"]: v for (n, ls), v in s.items()
+                                        if n == "vhostmail_db_errors_total"})
+    check("lookupd: database errors counted as unreachable",
+          (vhm_metrics.value(s, "vhostmail_db_errors_total", **{"class": "unreachable"}) or 0)
+          >= 1, True)
     check("lookupd: failed polls counted",
           (vhm_metrics.value(s, "vhostmail_routing_refreshes_total", result="failed") or 0) >= 1,
           True)

@@ -2,6 +2,9 @@
 // errors_test.cc - the temporary/permanent table and outcome<T>.
 #include "lib/db/errors.hh"
 
+#include <algorithm>
+#include <string>
+
 #include <catch2/catch.hpp>
 
 using namespace vhostmail::db;
@@ -117,4 +120,41 @@ TEST_CASE("a refused login is told apart from an outage") {
     for (unsigned code : {2002u, 2003u, 2013u, 1047u, 1213u}) {
         CHECK_FALSE(is_login_refusal(code));
     }
+}
+
+TEST_CASE("error_class: every error has one of the documented classes") {
+    CHECK(std::string(error_class(2002)) == "unreachable");
+    CHECK(std::string(error_class(2003)) == "unreachable");
+    CHECK(std::string(error_class(2013)) == "lost");
+    CHECK(std::string(error_class(1180)) == "lost");
+    CHECK(std::string(error_class(1213)) == "conflict");
+    CHECK(std::string(error_class(1205)) == "timeout");
+    CHECK(std::string(error_class(local_error::lease_timeout)) == "timeout");
+    CHECK(std::string(error_class(1021)) == "resources");
+    CHECK(std::string(error_class(1040)) == "resources");
+    CHECK(std::string(error_class(1045)) == "login");
+    CHECK(std::string(error_class(1064)) == "other");
+    CHECK(std::string(error_class(1062)) == "other");
+    for (unsigned code = 1000; code < 10000; ++code) {
+        std::string cls = error_class(code);
+        CHECK(std::find(std::begin(error_classes), std::end(error_classes), cls) !=
+              std::end(error_classes));
+    }
+}
+
+TEST_CASE("make_error tells the observer") {
+    static int seen = 0;
+    static unsigned last = 0;
+    static int step = 1;
+    set_error_observer(
+        [](const error& e, void* context) {
+            seen += *static_cast<int*>(context);
+            last = e.code;
+        },
+        &step);
+    (void)make_error(2013, "HY000", "Lost connection");
+    set_error_observer(nullptr, nullptr);
+    (void)make_error(2002, "HY000", "refused");
+    CHECK(seen == 1);
+    CHECK(last == 2013);
 }
