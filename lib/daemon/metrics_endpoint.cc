@@ -89,6 +89,9 @@ void expose_pool(metrics::registry& r, const db::pool& p) {
                [&p] { return static_cast<double>(p.current_stats().open); });
     r.computed("vhostmail_db_pool_idle_connections", "Database connections idle in the pool.",
                [&p] { return static_cast<double>(p.current_stats().idle); });
+    r.computed("vhostmail_db_pool_waiting",
+               "Requests waiting for a database connection of the pool.",
+               [&p] { return static_cast<double>(p.current_stats().waiting); });
 }
 
 void serve_metrics_request(net::connection& conn, const metrics::registry& r) {

@@ -54,8 +54,8 @@ private:
     std::thread thread_;
 };
 
-// The gauges of a daemon's database pool: vhostmail_db_pool_connections (open) and
-// vhostmail_db_pool_idle_connections (`p` must outlive scrapes).
+// The gauges of a daemon's database pool: vhostmail_db_pool_connections (open),
+// vhostmail_db_pool_idle_connections and vhostmail_db_pool_waiting (`p` must outlive scrapes).
 void expose_pool(metrics::registry& r, const db::pool& p);
 
 // Answers one HTTP request on `conn` with `r`'s text (exposed for the tests).

@@ -3,7 +3,6 @@
 #include "lib/db/pool.hh"
 
 #include <random>
-
 #include <stdexcept>
 #include <utility>
 
@@ -120,8 +119,10 @@ outcome<lease> pool::acquire() {
             }
             return lease(this, std::move(o->conn), o->host, o->generation);
         }
-        if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-            open_ >= settings_.pool_size) {
+        ++waiting_;
+        bool timed_out = freed_.wait_until(lock, deadline) == std::cv_status::timeout;
+        --waiting_;
+        if (timed_out && idle_.empty() && open_ >= settings_.pool_size) {
             return make_error(local_error::lease_timeout, "",
                               "no database connection became free within " +
                                   std::to_string(settings_.lease_timeout.count()) +
@@ -246,7 +247,7 @@ bool pool::usable_locked(const idle_connection& c) const {
 
 pool::stats pool::current_stats() const {
     std::lock_guard lock(mutex_);
-    return stats{open_, static_cast<unsigned>(idle_.size())};
+    return stats{open_, static_cast<unsigned>(idle_.size()), waiting_};
 }
 
 bool pool::host_down(size_t index) const {

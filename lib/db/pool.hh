@@ -102,6 +102,7 @@ public:
     struct stats {
         unsigned open = 0;  // connections alive or being opened (idle + leased)
         unsigned idle = 0;
+        unsigned waiting = 0;  // callers of acquire() waiting for a connection to be freed
     };
 
     stats current_stats() const;
@@ -142,6 +143,7 @@ private:
     std::vector<idle_connection> idle_;  // most recently used last
     std::vector<host_state> host_states_;
     unsigned open_ = 0;
+    unsigned waiting_ = 0;
 };
 
 template <typename F>

@@ -209,8 +209,9 @@ def policyd_checks(tmp, endpoint):
     check("policyd: the pass counted under none",
           vhm_metrics.value(s, "vhostmail_requests_total", check="none", result="dunno"), 1.0)
     check("policyd: two decisions counted", vhm_metrics.total(s, "vhostmail_requests_total"), 2.0)
-    check("policyd: pool gauge present",
-          vhm_metrics.value(s, "vhostmail_db_pool_connections") is not None, True)
+    check("policyd: pool gauges present, nobody waiting",
+          (vhm_metrics.value(s, "vhostmail_db_pool_connections") is not None,
+           vhm_metrics.value(s, "vhostmail_db_pool_waiting")), (True, 0.0))
 
 
 def authd_checks(tmp, endpoint):
