@@ -192,8 +192,12 @@ def restart(d, note, what, preexec=None):
 
 
 def mount_small_tmpfs(path):
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", path],
-                       capture_output=True, text=True)
+    """A tmpfs at path with room for the run's mail and not much more: each message takes at
+    least a 4 KiB page there, two senders run for about two minutes, some messages go to two
+    mailboxes; the filler file takes the rest when the fault asks for it."""
+    size_mb = int(RATE * 2 * 150 * 8 / 1024) + 8
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs",
+                        path], capture_output=True, text=True)
     return r.returncode == 0
 
 
