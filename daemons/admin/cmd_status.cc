@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/metrics/exposition.hh"
@@ -34,7 +35,9 @@ std::optional<std::vector<metrics::sample>> scrape(const std::string& endpoint,
         return std::nullopt;
     }
     std::string request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    if (::write(fd.get(), request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    // send(MSG_NOSIGNAL): a peer that resets the connection must not kill the tool (SIGPIPE).
+    if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
         error = endpoint + ": cannot send the request";
         return std::nullopt;
     }
@@ -71,8 +74,12 @@ std::optional<std::vector<metrics::sample>> scrape(const std::string& endpoint,
 
 // "2d 3h", "5h 12m", "4m 10s", "12s", "0.25s"
 std::string rough_duration(double seconds) {
-    if (std::isinf(seconds)) {
+    if (std::isinf(seconds) && seconds > 0) {
         return "never";
+    }
+    // What a daemon says is not trusted to be sane: anything else odd is shown as such.
+    if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e12) {
+        return "?";
     }
     if (seconds < 10) {
         char buf[32];
@@ -158,6 +165,9 @@ std::string cell(const std::optional<double>& v, std::string (*show)(double)) {
 }
 
 std::string count_text(double v) {
+    if (!std::isfinite(v) || v < 0 || v > 1e15) {
+        return "?";
+    }
     return std::to_string(static_cast<int64_t>(v));
 }
 

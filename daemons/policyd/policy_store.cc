@@ -78,7 +78,8 @@ constexpr size_t max_pending_counters = 1'000'000;
 constexpr std::string_view mark_flush_sql =
     "INSERT INTO counter_flushes (shard, flush_id, flushed_at) VALUES (?, ?, UNIX_TIMESTAMP())"
     " ON DUPLICATE KEY UPDATE flush_id = VALUES(flush_id), flushed_at = VALUES(flushed_at)";
-constexpr std::string_view last_flush_sql = "SELECT flush_id FROM counter_flushes WHERE shard = ?";
+constexpr std::string_view last_flush_locked_sql =
+    "SELECT flush_id FROM counter_flushes WHERE shard = ? FOR UPDATE";
 
 // A random start, so that the ids of a restarted instance do not repeat its earlier ones.
 uint64_t random_flush_base() {
@@ -196,58 +197,69 @@ void policy_store::charge(const std::string& key, int64_t now, int64_t window_s,
 // Everything queued since the last flush, in one transaction: one commit (one log flush on
 // the server) however many counters and greylist facts, and the batch's flush_id in this
 // shard's counter_flushes row. A deadlock is retried at once, up to 3 times (the server rolled
-// it back). Any other temporary failure leaves the batch unconfirmed: the COMMIT may have been
-// applied with its reply lost, so the next flush first reads the shard's flush_id and writes
-// the batch again only when it is not there (a retried flush never counts twice). Until then
-// the batch stays in unconfirmed_, which readers count with pending_.
+// it back). Any other temporary failure leaves the batch in doubt: its COMMIT may have been
+// applied with the reply lost, or may still be running on the server (a read timeout). The
+// next flush reads the shard's flush_id with FOR UPDATE in its own transaction, which waits
+// for any transaction of ours still holding that row, so what it reads is final: an attempt
+// whose id it finds was stored, with every attempt before it (each attempt writes what no
+// earlier one is known to have stored, deciding by that same read), and is not written again.
+// Until then the batches in doubt count for this instance's readers (unconfirmed_).
 void policy_store::flush() {
     std::lock_guard serial(flush_mutex_);
-    uint64_t in_doubt = 0;
+    std::map<pending_key, uint64_t> fresh;
+    std::vector<greylist_op> fresh_ops;
+    std::vector<in_doubt> doubts;
     {
         std::lock_guard lock(mutex_);
-        in_doubt = unconfirmed_id_;
-    }
-    if (in_doubt != 0) {
-        auto last = run([&](db::connection& conn) { return conn.query(last_flush_sql, {shard_}); });
-        std::lock_guard lock(mutex_);
-        if (!last) {
-            if (pending_.size() > max_pending_counters) {
-                log::warning("database away too long: dropping {} rate counter updates",
-                             pending_.size());
-                pending_.clear();
-            }
-            return;  // still in doubt; flush_failing_ was said when the batch failed
-        }
-        if (!last->rows.empty() && last->rows.front().u64(0) == in_doubt) {
-            log::info(
-                "rate counters: a flush whose commit was not confirmed had been stored;"
-                " not written again");
-            count_flushed(unconfirmed_);
-            unconfirmed_.clear();
-            unconfirmed_ops_.clear();
-        }
-        unconfirmed_id_ = 0;
-    }
-    std::map<pending_key, uint64_t> batch;
-    std::vector<greylist_op> ops;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& [k, n] : pending_) {
+        fresh.swap(pending_);
+        fresh_ops.swap(greylist_ops_);
+        for (const auto& [k, n] : fresh) {
             unconfirmed_[k] += n;
         }
-        pending_.clear();
-        unconfirmed_ops_.insert(unconfirmed_ops_.end(), greylist_ops_.begin(), greylist_ops_.end());
-        greylist_ops_.clear();
-        batch = unconfirmed_;
-        ops = unconfirmed_ops_;
+        doubts = doubts_;
     }
-    if (batch.empty() && ops.empty()) {
+    if (fresh.empty() && fresh_ops.empty() && doubts.empty()) {
         return;
     }
     const uint64_t id = ++last_flush_id_;
+    // What this attempt writes: the newest doubt (it holds all the unknown ones before it)
+    // less what the read finds stored, plus what is new. Until the read, all of it.
+    std::map<pending_key, uint64_t> batch;
+    std::vector<greylist_op> ops;
+    auto plan = [&](const in_doubt* stored_base) {
+        batch.clear();
+        ops.clear();
+        if (!doubts.empty() && stored_base != &doubts.back()) {
+            batch = doubts.back().batch;
+            ops = doubts.back().ops;
+            if (stored_base != nullptr) {
+                forget_stored(batch, ops, *stored_base);
+            }
+        }
+        for (const auto& [k, n] : fresh) {
+            batch[k] += n;
+        }
+        ops.insert(ops.end(), fresh_ops.begin(), fresh_ops.end());
+    };
+    size_t stored = 0;  // doubts[0..stored) are known stored (read inside the transaction)
+    plan(nullptr);
     auto write_all = [&](db::connection& conn) -> db::outcome<void> {
         if (auto b = conn.begin(); !b) {
             return b;
+        }
+        if (!doubts.empty()) {
+            statements_.fetch_add(1, std::memory_order_relaxed);
+            auto last = conn.query(last_flush_locked_sql, {shard_});
+            if (!last) {
+                return last.error();
+            }
+            uint64_t current = last->rows.empty() ? 0 : last->rows.front().u64(0);
+            for (size_t i = 0; i < doubts.size(); ++i) {
+                if (doubts[i].id == current) {
+                    stored = i + 1;
+                }
+            }
+            plan(stored > 0 ? &doubts[stored - 1] : nullptr);
         }
         for (const auto& [k, n] : batch) {
             statements_.fetch_add(1, std::memory_order_relaxed);
@@ -282,17 +294,37 @@ void policy_store::flush() {
         std::this_thread::sleep_for(db::deadlock_backoff());
     }
     std::lock_guard lock(mutex_);
+    if (stored > 0) {
+        // Final, whatever happened next: those attempts committed, and only once. The doubts
+        // after them held their content too: now only what is still unknown.
+        const in_doubt base = doubts[stored - 1];
+        log::info(
+            "rate counters: {} flush(es) whose commit was not confirmed had been stored;"
+            " not written again",
+            stored);
+        count_flushed(base.batch, true);
+        doubts_.erase(doubts_.begin(), doubts_.begin() + static_cast<ptrdiff_t>(stored));
+        for (auto& d : doubts_) {
+            forget_stored(d.batch, d.ops, base);
+        }
+    }
     if (!r && !r.error().temporary) {
-        // Retrying cannot help (a value the schema refuses): drop this batch rather than block
-        // every later one.
+        // Retrying cannot help (a value the schema refuses): drop what is not known stored
+        // rather than block every later flush.
         log::error("dropped {} rate counter and {} greylisting updates: {}", batch.size(),
                    ops.size(), db::describe(r.error()));
+        doubts_.clear();
         unconfirmed_.clear();
-        unconfirmed_ops_.clear();
         return;
     }
     if (!r) {
-        unconfirmed_id_ = id;
+        doubts_.push_back({id, std::move(batch), std::move(ops)});
+        if (unconfirmed_.size() > max_pending_counters) {
+            log::warning("database away too long: dropping {} rate counter updates",
+                         unconfirmed_.size());
+            doubts_.clear();
+            unconfirmed_.clear();
+        }
         if (!flush_failing_) {
             log::warning(
                 "cannot store rate counters and greylisting state, keeping them in"
@@ -306,13 +338,38 @@ void policy_store::flush() {
         log::info("rate counters and greylisting state stored again");
     }
     flush_failing_ = false;
-    count_flushed(batch);
-    unconfirmed_.clear();
-    unconfirmed_ops_.clear();
+    count_flushed(batch, true);
+    doubts_.clear();
 }
 
-void policy_store::count_flushed(const std::map<pending_key, uint64_t>& batch) {
+void policy_store::forget_stored(std::map<pending_key, uint64_t>& batch,
+                                 std::vector<greylist_op>& ops, const in_doubt& stored) {
+    for (const auto& [k, n] : stored.batch) {
+        auto it = batch.find(k);
+        if (it != batch.end()) {
+            it->second -= std::min(it->second, n);
+            if (it->second == 0) {
+                batch.erase(it);
+            }
+        }
+    }
+    // A later attempt's operations start with those of the attempts it followed.
+    ops.erase(ops.begin(),
+              ops.begin() + static_cast<ptrdiff_t>(std::min(ops.size(), stored.ops.size())));
+}
+
+void policy_store::count_flushed(const std::map<pending_key, uint64_t>& batch, bool stored) {
     for (const auto& [k, n] : batch) {
+        auto u = unconfirmed_.find(k);
+        if (u != unconfirmed_.end()) {
+            u->second -= std::min(u->second, n);
+            if (u->second == 0) {
+                unconfirmed_.erase(u);
+            }
+        }
+        if (!stored) {
+            continue;
+        }
         // What this instance wrote is part of the totals from now on, until the next read.
         auto it = views_.find(view_key(k.key, k.window_s));
         if (it != views_.end()) {

@@ -134,8 +134,9 @@ private:
     auto run(F&& fn);
     void flusher_loop();
     db::outcome<void> apply(db::connection& conn, const greylist_op& op);
-    // Adds a stored batch to the totals this instance read (with mutex_ held).
-    void count_flushed(const std::map<pending_key, uint64_t>& batch);
+    // Takes a batch out of unconfirmed_ and, when `stored`, adds it to the totals this
+    // instance read (with mutex_ held).
+    void count_flushed(const std::map<pending_key, uint64_t>& batch, bool stored);
     void expire_old_rows();
     static std::string view_key(const std::string& key, int64_t window_s);
 
@@ -145,11 +146,22 @@ private:
     store_settings settings_;
     std::unordered_map<std::string, counter_view> views_;
     std::map<pending_key, uint64_t> pending_;  // charged since the last flush began
-    // The batch of the flush in progress, or of the last one that failed temporarily (then
-    // unconfirmed_id_ is its flush_id: stored or not, the next flush finds out).
+
+    // Flush attempts that failed temporarily, oldest first, each with all that it wrote (what
+    // the attempts before it were not known to have stored, and what was new): whether they
+    // were stored, the next flush finds out. unconfirmed_ sums what is being flushed or in
+    // doubt, for the readers.
+    struct in_doubt {
+        uint64_t id;
+        std::map<pending_key, uint64_t> batch;
+        std::vector<greylist_op> ops;
+    };
+
+    std::vector<in_doubt> doubts_;
+    // Takes out of a later attempt's content what `stored` (an earlier one) wrote.
+    static void forget_stored(std::map<pending_key, uint64_t>& batch, std::vector<greylist_op>& ops,
+                              const in_doubt& stored);
     std::map<pending_key, uint64_t> unconfirmed_;
-    std::vector<greylist_op> unconfirmed_ops_;
-    uint64_t unconfirmed_id_ = 0;
     std::mutex flush_mutex_;  // one flush at a time (the flusher thread, stop, the destructor)
     uint64_t last_flush_id_;  // flush_mutex_
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> passed_;
