@@ -16,8 +16,9 @@
 //    (yet) for a minute.
 //  Each flush is one transaction (one commit, one log flush, for all that is queued) that also
 //  records its flush id in this shard's counter_flushes row: after a failure that may have
-//  been a lost COMMIT reply, the next flush reads that row and writes the batch again only if
-//  it was not stored, so a retried flush never counts twice. A batch being flushed, or waiting
+//  been a lost COMMIT reply, the next flush reads that row (FOR UPDATE, in the transaction
+//  that writes) and writes the batch again only if it was not stored, so a retried flush never
+//  counts twice. A batch being flushed, or waiting
 //  for that answer, is still counted by this instance's readers; other instances see a charge
 //  at most flush_interval (plus the commit) + their refresh_interval after it was made.
 //  * mailbox usage: the newest mailbox_usage row, remembered for usage_cache_time.
