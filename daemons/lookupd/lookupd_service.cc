@@ -144,10 +144,12 @@ void lookupd_service::serve_socketmap(net::connection& conn) {
 void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
     using proto::tcp_table_status;
     auto s = settings_.get();
+    const auto kind = vhost::parse_map_name(map);  // the listener's map: once per connection
     net::serve_requests(
         conn, {.idle_timeout = s->tcp_idle, .request_timeout = s->request_timeout},
         [](std::string_view buf) { return proto::parse_tcp_table_request(buf); },
-        [this, map, &conn](const proto::tcp_table_parse& parsed) -> std::optional<std::string> {
+        [this, map, kind,
+         &conn](const proto::tcp_table_parse& parsed) -> std::optional<std::string> {
             auto started = std::chrono::steady_clock::now();
             if (parsed.what == proto::tcp_table_parse::kind::error) {
                 log::warning("client {}: {}", conn.peer(), parsed.error);
@@ -155,7 +157,7 @@ void lookupd_service::serve_tcp(net::connection& conn, std::string_view map) {
                 return proto::encode_tcp_table_reply(tcp_table_status::not_found, parsed.error);
             }
             auto r = answer(map, parsed.request.key);
-            count(vhost::parse_map_name(map), r.status, started);
+            count(kind, r.status, started);
             switch (r.status) {
                 case lookup_status::found: {
                     auto reply = proto::encode_tcp_table_reply(tcp_table_status::ok, r.value);
