@@ -121,6 +121,22 @@ policy_store::~policy_store() {
     flush();
 }
 
+store_counters policy_store::counters() const {
+    auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    return {get(statements_),           get(flushes_stored_), get(flushes_failed_),
+            get(flushes_found_stored_), get(updates_stored_), get(updates_dropped_)};
+}
+
+store_backlog policy_store::backlog() const {
+    std::lock_guard lock(mutex_);
+    // A doubt holds everything not known stored before it, so the newest one counts for all.
+    uint64_t updates = pending_.size() + greylist_ops_.size();
+    if (!doubts_.empty()) {
+        updates += doubts_.back().batch.size() + doubts_.back().ops.size();
+    }
+    return {updates, doubts_.size()};
+}
+
 void policy_store::set_settings(store_settings settings) {
     std::lock_guard lock(mutex_);
     settings_ = settings;
@@ -303,6 +319,8 @@ void policy_store::flush() {
             " not written again",
             stored);
         count_flushed(base.batch, true);
+        flushes_found_stored_.fetch_add(stored, std::memory_order_relaxed);
+        updates_stored_.fetch_add(base.batch.size() + base.ops.size(), std::memory_order_relaxed);
         doubts_.erase(doubts_.begin(), doubts_.begin() + static_cast<ptrdiff_t>(stored));
         for (auto& d : doubts_) {
             forget_stored(d.batch, d.ops, base);
@@ -313,15 +331,19 @@ void policy_store::flush() {
         // rather than block every later flush.
         log::error("dropped {} rate counter and {} greylisting updates: {}", batch.size(),
                    ops.size(), db::describe(r.error()));
+        updates_dropped_.fetch_add(batch.size() + ops.size(), std::memory_order_relaxed);
         doubts_.clear();
         unconfirmed_.clear();
         return;
     }
     if (!r) {
+        flushes_failed_.fetch_add(1, std::memory_order_relaxed);
         doubts_.push_back({id, std::move(batch), std::move(ops)});
         if (unconfirmed_.size() > max_pending_counters) {
             log::warning("database away too long: dropping {} rate counter updates",
                          unconfirmed_.size());
+            updates_dropped_.fetch_add(doubts_.back().batch.size() + doubts_.back().ops.size(),
+                                       std::memory_order_relaxed);
             doubts_.clear();
             unconfirmed_.clear();
         }
@@ -338,6 +360,8 @@ void policy_store::flush() {
         log::info("rate counters and greylisting state stored again");
     }
     flush_failing_ = false;
+    flushes_stored_.fetch_add(1, std::memory_order_relaxed);
+    updates_stored_.fetch_add(batch.size() + ops.size(), std::memory_order_relaxed);
     count_flushed(batch, true);
     doubts_.clear();
 }

@@ -62,6 +62,21 @@ struct store_settings {
 
 struct store_counters {
     uint64_t statements = 0;  // database statements run (all kinds)
+    // Flushes: attempts confirmed stored; attempts that failed temporarily (then in doubt);
+    // attempts in doubt that a later flush found stored (so not written again).
+    uint64_t flushes_stored = 0;
+    uint64_t flushes_failed = 0;
+    uint64_t flushes_found_stored = 0;
+    // Updates (a counter row or a greylisting write): stored by a confirmed flush, dropped
+    // (refused by the schema, or held in memory past the bound during a long outage).
+    uint64_t updates_stored = 0;
+    uint64_t updates_dropped = 0;
+};
+
+// What waits to be stored now.
+struct store_backlog {
+    uint64_t updates = 0;   // counter rows and greylisting writes not known stored
+    uint64_t in_doubt = 0;  // flush attempts whose outcome is not known yet
 };
 
 class policy_store {
@@ -101,7 +116,8 @@ public:
 
     std::shared_ptr<const policy::send_limit_table> limits() const;
 
-    store_counters counters() const { return {statements_.load()}; }
+    store_counters counters() const;
+    store_backlog backlog() const;
 
     // Writes pending increments now (the flusher does it every flush_interval).
     void flush();
@@ -177,6 +193,8 @@ private:
     vhost::domain_entry_map limit_keys_;  // each domain's entries in limits_
     vhost::change_finder limit_changes_;
     std::atomic<uint64_t> statements_{0};
+    std::atomic<uint64_t> flushes_stored_{0}, flushes_failed_{0}, flushes_found_stored_{0};
+    std::atomic<uint64_t> updates_stored_{0}, updates_dropped_{0};
     std::chrono::steady_clock::time_point last_expiry_{};
     bool flush_failing_ = false;
 

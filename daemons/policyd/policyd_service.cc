@@ -71,9 +71,39 @@ policyd_service::policyd_service(std::shared_ptr<const config::config> cfg,
     }
     malformed_ = meter_.series("none", "malformed", true);
     expose_pool(metrics, pool_);
-    metrics.computed_counter("vhostmail_db_statements_total",
-                             "Statements policyd's checks and flushes sent to the database.",
-                             [this] { return static_cast<double>(store_.counters().statements); });
+    expose_store(metrics);
+}
+
+void policyd_service::expose_store(metrics::registry& metrics) {
+    auto counter = [&](const char* name, const char* help, uint64_t store_counters::*field) {
+        metrics.computed_counter(
+            name, help, [this, field] { return static_cast<double>(store_.counters().*field); });
+    };
+    counter("vhostmail_db_statements_total",
+            "Statements policyd's checks and flushes sent to the database.",
+            &store_counters::statements);
+    counter("vhostmail_policy_flushes_total",
+            "Flushes of rate counters and greylisting state confirmed stored.",
+            &store_counters::flushes_stored);
+    counter("vhostmail_policy_flush_failures_total",
+            "Flush attempts that failed temporarily; their updates stay in memory, in doubt.",
+            &store_counters::flushes_failed);
+    counter("vhostmail_policy_flushes_found_stored_total",
+            "Flush attempts in doubt that a later flush found stored, so not written again.",
+            &store_counters::flushes_found_stored);
+    counter("vhostmail_policy_updates_stored_total",
+            "Rate counter rows and greylisting writes stored by flushes.",
+            &store_counters::updates_stored);
+    counter("vhostmail_policy_updates_dropped_total",
+            "Rate counter and greylisting updates dropped: refused by the database, or held"
+            " in memory too long during an outage.",
+            &store_counters::updates_dropped);
+    metrics.computed("vhostmail_policy_unflushed_updates",
+                     "Rate counter rows and greylisting writes not yet known stored.",
+                     [this] { return static_cast<double>(store_.backlog().updates); });
+    metrics.computed("vhostmail_policy_flushes_in_doubt",
+                     "Failed flush attempts whose commit may or may not have been stored.",
+                     [this] { return static_cast<double>(store_.backlog().in_doubt); });
 }
 
 void policyd_service::count(const decision* d, std::chrono::steady_clock::time_point started) {

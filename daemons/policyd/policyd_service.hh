@@ -43,6 +43,8 @@ private:
     static settings read_settings(const config::config& cfg);
     // Counts one answer (null: a malformed request).
     void count(const decision* d, std::chrono::steady_clock::time_point started);
+    // The rate counter and greylisting flushes, and the statements of the store.
+    void expose_store(metrics::registry& metrics);
 
     // Results of a request: the action, or "fault" when a check could not decide.
     enum result { dunno, reject, defer, reply, fault, result_count };

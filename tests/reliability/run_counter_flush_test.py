@@ -23,6 +23,7 @@ import vhm_clients  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_dbproxy  # noqa: E402
 import vhm_mariadb  # noqa: E402
+import vhm_metrics  # noqa: E402
 from vhm_check import check, verdict  # noqa: E402
 
 LOGIN = "vivita@blobber.org"
@@ -49,7 +50,8 @@ def policy_config(tmp, name, shard, db_hosts=None):
             "policyd_submission_checks = rate_limit\n"
             f"policyd_rate_flush_interval = {int(FLUSH * 1000)}ms\n"
             f"policyd_rate_refresh_interval = {int(REFRESH * 1000)}ms\n"
-            f"policyd_shard_id = {shard}\n")
+            f"policyd_shard_id = {shard}\n"
+            f"policyd_metrics_listen = unix:{tmp}/{name}-metrics\n")
 
 
 def charge(c, login, n, tag):
@@ -68,6 +70,8 @@ def stored(db, login, shard):
 
 def lost_commit_case(db, proxy, d, tmp):
     c = vhm_clients.policy_client(f"{tmp}/one-sub")
+    metrics = f"unix:{tmp}/one-metrics"
+    before = vhm_metrics.scrape(metrics)
     check("5 messages charged", charge(c, LOGIN, 5, "a"), ["DUNNO"] * 5)
     check("...and stored once", vhm_daemon.wait_for(lambda: stored(db, LOGIN, "one") == 5, 10),
           True)
@@ -87,6 +91,20 @@ def lost_commit_case(db, proxy, d, tmp):
           10)
     check("policyd says the unconfirmed flushes had been stored",
           "not written again" in d.log()[log_at:], True)
+    after = vhm_metrics.scrape(metrics)
+
+    def grew(name):
+        return vhm_metrics.value(after, name) - vhm_metrics.value(before, name)
+
+    check("metrics: two flush attempts failed", grew("vhostmail_policy_flush_failures_total"),
+          2.0)
+    check("metrics: in doubt found stored (once, or each of the two)",
+          grew("vhostmail_policy_flushes_found_stored_total") in (1.0, 2.0), True)
+    check("metrics: nothing dropped", grew("vhostmail_policy_updates_dropped_total"), 0.0)
+    check("metrics: nothing in doubt or unflushed now",
+          (vhm_metrics.value(after, "vhostmail_policy_flushes_in_doubt"),
+           vhm_metrics.value(after, "vhostmail_policy_unflushed_updates")), (0.0, 0.0))
+    check("metrics: flushes stored", grew("vhostmail_policy_flushes_total") >= 2, True)
     check("2 more charged after it", charge(c, LOGIN, 2, "d"), ["DUNNO"] * 2)
     check("...and stored once",
           vhm_daemon.wait_for(lambda: stored(db, LOGIN, "one") == 12, 10), True)
