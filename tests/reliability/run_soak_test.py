@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Reliability: a soak of lookupd, policyd, authd and lmtpd with many concurrent clients, then
-lookupd with a crowd of idle Postfix-style connections.
+"""Reliability: a soak of lookupd, policyd, authd, lmtpd and the milter with many concurrent
+clients, then lookupd with a crowd of idle Postfix-style connections.
 
-usage: run_soak_test.py LOOKUPD POLICYD AUTHD LMTPD ADMIN SOURCE_DIR
+usage: run_soak_test.py LOOKUPD POLICYD AUTHD LMTPD MILTER ADMIN SOURCE_DIR
 
 Every daemon gets CONNECTIONS clients at once (loopback and unix sockets only), each asking
 over and over for SECONDS with the benches' kind of requests: socketmap lookups of mailboxes,
 aliases and domains, found and not; policy requests at RCPT; Dovecot-protocol PLAIN logins
 (right password, authd's cache on); LMTP deliveries of a small message (with a pause between
-messages, so the Maildir does not grow without bound). Then:
+messages, so the Maildir does not grow without bound); milter sessions as Postfix's smtpd opens
+them after SMTP AUTH, each message signed with DKIM (an RSA key). Then:
   - no error: every answer is one of the expected ones, no connection is dropped;
   - resident memory, open descriptors and threads (from each daemon's own metrics) flat
     between the start and the end of the run (RSS only without ASan, whose allocator caches
@@ -28,6 +29,7 @@ CI runs a short version (the defaults below). The full one, release build:
 import asyncio
 import base64
 import os
+import struct
 import pwd
 import resource
 import statistics
@@ -37,6 +39,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration",
+                                "milter"))
+import milter_keys  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_metrics  # noqa: E402
@@ -178,6 +183,84 @@ async def lmtpd_client(path, st, until, started, i):
     w.close()
 
 
+# The MTA side of the milter protocol (libmilter's mfdef.h), as much as a signing session needs:
+# a packet is a 32-bit length in network order, a command byte, then length - 1 bytes.
+SMFIP_NO = {b"M": 0x4, b"R": 0x8, b"L": 0x20, b"N": 0x40, b"B": 0x10}  # NOMAIL, NORCPT, ...
+SMFIP_NR = {b"M": 0x4000, b"R": 0x8000, b"L": 0x80, b"N": 0x40000, b"B": 0x80000}
+SMFIP_HDR_LEADSPC = 0x100000
+
+
+async def milter_packet(r):
+    (length,) = struct.unpack("!I", await r.readexactly(4))
+    data = await r.readexactly(length)
+    return data[:1], data[1:]
+
+
+async def milter_client(path, st, until, started, i):
+    r, w = await asyncio.open_unix_connection(path)
+
+    def send(command, data=b""):
+        w.write(struct.pack("!I", len(data) + 1) + command + data)
+
+    send(b"O", struct.pack("!III", 6, 0x1FF, 0x1FFFFF))
+    command, data = await milter_packet(r)
+    if command != b"O":
+        raise ValueError(f"negotiation answered with {command!r}")
+    steps = struct.unpack("!III", data[:12])[2]
+    send(b"C", b"client.example.net\x00" + b"4" + struct.pack("!H", 41234) + b"192.0.2.10\x00")
+
+    async def step(command, data):
+        """Sends one step unless the milter asked not to get it; its reply unless the milter
+        said it would not send one (skipping progress packets); None when nothing came."""
+        if steps & SMFIP_NO.get(command, 0):
+            return None
+        send(command, data)
+        await w.drain()
+        if command != b"C" and steps & SMFIP_NR.get(command, 0):
+            return None
+        while True:
+            reply = await milter_packet(r)
+            if reply[0] != b"p":
+                return reply
+
+    if steps & 0x1000 == 0:  # NR_CONN not set: the connect step is answered
+        await w.drain()
+        await milter_packet(r)
+    lead = b" " if steps & SMFIP_HDR_LEADSPC else b""
+    n = 0
+    while time.monotonic() < until:
+        n += 1
+        t0 = time.monotonic()
+        send(b"D", b"M" + b"i\x00Q%d%d\x00{auth_type}\x00PLAIN\x00{auth_authen}\x00"
+             b"xandros@blobber.org\x00{mail_addr}\x00xandros@blobber.org\x00" % (i, n))
+        replies = [await step(b"M", b"<xandros@blobber.org>\x00"),
+                   await step(b"R", b"<friend@example.net>\x00")]
+        for name, value in ((b"From", b"<xandros@blobber.org>"), (b"To", b"<friend@example.net>"),
+                            (b"Subject", b"soak"), (b"Message-ID", b"<soak.%d.%d@test>" % (i, n))):
+            replies.append(await step(b"L", name + b"\x00" + lead + value + b"\x00"))
+        replies.append(await step(b"N", b""))
+        replies.append(await step(b"B", b"hello\r\n"))
+        early = [rp for rp in replies if rp is not None and rp[0] != b"c"]
+        if early:
+            st.error(f"milter answered {early[0][0]!r} {early[0][1][:80]!r} before the end")
+            break
+        send(b"E")
+        await w.drain()
+        signed = False
+        while True:
+            command, data = await milter_packet(r)
+            if command in (b"h", b"i"):
+                signed = signed or b"DKIM-Signature\x00" in data
+            elif command != b"p":
+                break
+        st.took(t0, started)
+        if command not in (b"a", b"c") or not signed:
+            st.error(f"milter: end of message answered {command!r} {data[:80]!r},"
+                     f" signed: {signed}")
+    send(b"Q")
+    w.close()
+
+
 async def guarded(fn, st, *args):
     try:
         await fn(*args)
@@ -274,11 +357,11 @@ async def idle_crowd(socket_path, endpoint):
 
 
 def main():
-    lookupd, policyd, authd, lmtpd, admin, source = sys.argv[1:7]
+    lookupd, policyd, authd, lmtpd, milter, admin, source = sys.argv[1:8]
     vhm_mariadb.skip_unless_available()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < 4 * CONNECTIONS + IDLE + 200:
+    if hard < 5 * CONNECTIONS + IDLE + 200:
         print(f"open files limit {hard} too low for this soak")
         return 77
     with tempfile.TemporaryDirectory(prefix="vhm-soak-") as tmp, \
@@ -289,7 +372,12 @@ def main():
         mailbase = vhm_daemon.mail_base(tmp)
         nobody = pwd.getpwnam("nobody")
         os.chown(tmp, nobody.pw_uid, nobody.pw_gid)
-        port = {d: vhm_postfix.free_port() for d in ("lookupd", "policyd", "authd", "lmtpd")}
+        port = {d: vhm_postfix.free_port()
+                for d in ("lookupd", "policyd", "authd", "lmtpd", "milter")}
+        for args in (("dkim", "keygen", "blobber.org", "--selector", "r1"),
+                     ("dkim", "activate", "blobber.org", "r1")):
+            r = milter_keys.admin(admin, db, tmp, *args)
+            check(" ".join(args), (r.returncode, r.stderr.strip()), (0, ""))
         clients = max(CONNECTIONS, IDLE) + 50
 
         def common(prefix):
@@ -307,8 +395,10 @@ def main():
             "authd_allow_cleartext = yes\nauthd_hash_rounds = 5000\nauthd_cache_ttl = 300s\n",
             "lmtpd": base + common("lmtpd") +
             vhm_daemon.delivery_config(mailbase, "/bin/true", f"{tmp}/lmtp.sock"),
+            "milter": base + common("milter") + f"milter_listen = unix:{tmp}/milter\n",
         }
-        binaries = {"lookupd": lookupd, "policyd": policyd, "authd": authd, "lmtpd": lmtpd}
+        binaries = {"lookupd": lookupd, "policyd": policyd, "authd": authd, "lmtpd": lmtpd,
+                    "milter": milter}
         running = [vhm_daemon.daemon(binaries[n], configs[n], tmp, name=n) for n in binaries]
         # ASan keeps freed memory in quarantine (256 MB by default), which would read as growth
         # of the daemons' RSS: off in the sanitizer builds, for the daemons only.
@@ -323,8 +413,9 @@ def main():
             else:
                 os.environ["ASAN_OPTIONS"] = saved
         try:
-            running[0].wait_for_log("routing data loaded")
-            running[1].wait_for_log("routing data loaded")
+            for d in running:
+                if d.name in ("lookupd", "policyd", "milter"):
+                    d.wait_for_log("routing data loaded")
             ep = {n: f"127.0.0.1:{port[n]}" for n in binaries}
             # One login first, so the soak's logins are answered from authd's cache as a busy
             # user's are: the throttle counts logins in flight against a password not yet
@@ -336,7 +427,8 @@ def main():
             daemons = [("lookupd", lookupd_client, f"{tmp}/lookupd.sock", ep["lookupd"]),
                        ("policyd", policyd_client, f"{tmp}/policy", ep["policyd"]),
                        ("authd", authd_client, f"{tmp}/auth", ep["authd"]),
-                       ("lmtpd", lmtpd_client, f"{tmp}/lmtp.sock", ep["lmtpd"])]
+                       ("lmtpd", lmtpd_client, f"{tmp}/lmtp.sock", ep["lmtpd"]),
+                       ("milter", milter_client, f"{tmp}/milter", ep["milter"])]
             rss_checked = not sanitized(lookupd)
             if not rss_checked:
                 print("ASan build: RSS is not checked (LeakSanitizer checks leaks at exit)")
