@@ -143,6 +143,7 @@ std::vector<command> domain_commands();
 std::vector<command> address_commands();
 std::vector<command> vacation_commands();
 std::vector<command> resolve_commands();
+std::vector<command> srs_commands();
 std::vector<command> check_commands();
 std::vector<command> admin_commands();
 std::vector<command> passwd_commands();

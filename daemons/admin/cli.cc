@@ -46,7 +46,7 @@ std::vector<command> all_commands() {
          {domain_commands(), address_commands(), passwd_commands(), vacation_commands(),
           admin_commands(), resolve_commands(), check_commands(), import_commands(),
           import_layout_commands(), db_commands(), setup_commands(), dkim_commands(),
-          status_commands()}) {
+          status_commands(), srs_commands()}) {
         all.insert(all.end(), group.begin(), group.end());
     }
     return all;

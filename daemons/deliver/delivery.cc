@@ -11,6 +11,7 @@
 #include "lib/core/strings.hh"
 #include "lib/log/log.hh"
 #include "lib/os/command.hh"
+#include "lib/srs/srs_config.hh"
 #include "lib/store/mailbox_path.hh"
 #include "lib/store/quota.hh"
 
@@ -304,10 +305,24 @@ delivery_result delivery_agent::vacation(const vhost::destination& d, const enve
     return result_delivered("auto-replied");
 }
 
-delivery_result delivery_agent::deliver(const envelope& env, std::string_view message,
+std::shared_ptr<const srs::codec> srs_for_delivery(const config::config& cfg) {
+    auto load = srs::codec_from_config(cfg);
+    if (!load.error.empty()) {
+        log::error("{}; senders rewritten by SRS are delivered with their SRS address", load.error);
+    }
+    return load.loaded;
+}
+
+delivery_result delivery_agent::deliver(const envelope& as_received, std::string_view message,
                                         const std::vector<header_field>& headers) {
     vhost::resolve_options opts = s_.resolve;
     opts.now = std::time(nullptr);
+    envelope env = as_received;
+    if (s_.srs) {
+        if (auto r = s_.srs->reverse(env.sender, opts.now); r.status == srs::reverse_status::ok) {
+            env.sender = std::move(r.address);
+        }
+    }
     auto res = vhost::resolve(dir_, env.recipient, opts);
     if (res.status == lookup_status::temp_fail) {
         log::warning("to=<{}>: lookup failed: {}", log_field(env.recipient), res.reason);

@@ -7,7 +7,8 @@
 // with SENDER and DOMAIN in its environment; empty output = discarded, failure = temporary),
 // gets:
 //   mailbox    loop check (our Delivered-To already in the message -> 554 5.4.6), quota check
-//              (Maildir++ maildirsize; over -> 552 5.2.2 or 452 4.2.2), Return-Path,
+//              (Maildir++ maildirsize; over -> 552 5.2.2 or 452 4.2.2), Return-Path (the
+//              sender before our SRS rewrote it, when it did: docs/srs.md),
 //              X-Original-To, Delivered-To, durable Maildir write (lib/store/maildir.hh), usage
 //              line in maildirsize and the usage record in the database; then vacation.
 //   autoreply  vacation only (an auto-responder address without a mailbox).
@@ -25,12 +26,15 @@
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lib/config/config.hh"
 #include "lib/core/dsn.hh"
 #include "lib/os/command.hh"
+#include "lib/srs/srs.hh"
 #include "lib/store/maildir.hh"
 #include "lib/vhost/directory.hh"
 #include "lib/vhost/resolver.hh"
@@ -54,8 +58,15 @@ struct delivery_settings {
     std::vector<std::string> sendmail;  // argv of Postfix's sendmail, e.g. {"/usr/sbin/sendmail"}
     std::vector<std::string> vacation_addresses;  // extra addresses counted as "addressed to me"
     vhost::resolve_options resolve;
+    // Gives back the sender our SRS rewrote (Postfix rewrites every message's sender in cleanup,
+    // local ones too), for the Return-Path, vacation and filters; null: SRS off.
+    std::shared_ptr<const srs::codec> srs;
     store::maildir::hook hook;  // test hook (durability tests); empty in production
 };
+
+// The SRS codec for the delivery agents: null when SRS is off, or (logged as an error) when its
+// secrets cannot be read; SRS senders are then delivered as they came.
+std::shared_ptr<const srs::codec> srs_for_delivery(const config::config& cfg);
 
 struct envelope {
     std::string sender;              // "" = null sender

@@ -9,6 +9,7 @@
 #include "lib/net/request_loop.hh"
 #include "lib/proto/socketmap.hh"
 #include "lib/proto/tcp_table.hh"
+#include "lib/srs/srs_config.hh"
 #include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/routing_settings.hh"
 
@@ -30,7 +31,8 @@ std::string_view status_name(lookup_status s) {
 
 }  // namespace
 
-lookupd_service::settings lookupd_service::read_settings(const config::config& cfg) {
+lookupd_service::settings lookupd_service::read_settings(const config::config& cfg,
+                                                         const settings* previous) {
     settings s;
     s.freshness.max_staleness = cfg.get_duration("lookupd_max_staleness");
     s.freshness.outage_grace = cfg.get_duration("lookupd_outage_grace");
@@ -40,12 +42,23 @@ lookupd_service::settings lookupd_service::read_settings(const config::config& c
     s.request_timeout = cfg.get_duration("lookupd_request_timeout");
     s.resolve = vhost::routing_options(cfg);
     s.resolve.trace = false;  // steps are for "vhostmail resolve", not the hot path
+    auto srs_load = srs::codec_from_config(cfg);
+    if (srs_load.error.empty()) {
+        s.srs = std::move(srs_load.loaded);
+    } else if (previous != nullptr && previous->srs) {
+        log::error("{}; the SRS secrets read before stay in use", srs_load.error);
+        s.srs = previous->srs;
+    } else {
+        log::error("{}; srs_forward and srs_reverse answer temporary failures", srs_load.error);
+        s.srs_error = std::move(srs_load.error);
+    }
+    s.resolve.srs = s.srs.get();
     return s;
 }
 
 lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg,
                                  metrics::registry& metrics)
-    : settings_(read_settings(*cfg)),
+    : settings_(read_settings(*cfg, nullptr)),
       meter_(metrics, "map"),
       routing_(
           vhost::routing_source::copy_settings{
@@ -58,8 +71,8 @@ lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg,
               .per_host(*cfg, true),
           nullptr) {
     using vhost::map_kind;
-    for (auto map :
-         {map_kind::domains, map_kind::aliases, map_kind::mailboxes, map_kind::senders}) {
+    for (auto map : {map_kind::domains, map_kind::aliases, map_kind::mailboxes, map_kind::senders,
+                     map_kind::srs_forward, map_kind::srs_reverse}) {
         std::string name(vhost::to_string(map));
         auto& row = series_[static_cast<size_t>(map)];
         row[static_cast<size_t>(lookup_status::found)] = meter_.series(name, "found", false);
@@ -79,7 +92,8 @@ void lookupd_service::count(std::optional<vhost::map_kind> map, lookup_status re
 lookupd_service::~lookupd_service() = default;
 
 void lookupd_service::reload(std::shared_ptr<const config::config> cfg) {
-    settings_.set(read_settings(*cfg));
+    auto previous = settings_.get();
+    settings_.set(read_settings(*cfg, previous.get()));
     routing_.set_refresh_interval(settings_.get()->refresh_interval);
 }
 
@@ -88,6 +102,10 @@ lookup<std::string> lookupd_service::answer(std::string_view map_name, std::stri
     auto map = vhost::parse_map_name(map_name);
     if (!map) {
         return lookup<std::string>::temp_fail("unknown map");  // callers check first
+    }
+    if ((*map == vhost::map_kind::srs_forward || *map == vhost::map_kind::srs_reverse) &&
+        !s->srs_error.empty()) {
+        return lookup<std::string>::temp_fail(s->srs_error);
     }
     auto snap = routing_.current_copy(s->freshness);
     if (!snap) {

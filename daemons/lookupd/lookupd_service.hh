@@ -37,10 +37,17 @@ private:
         vhost::freshness freshness;
         std::chrono::milliseconds refresh_interval;
         std::chrono::milliseconds socketmap_idle, tcp_idle, request_timeout;
-        vhost::resolve_options resolve;
+        vhost::resolve_options resolve;  // .srs points into `srs`
+        // The SRS codec; null when SRS is off, or when its secrets could not be read: then
+        // srs_error says why, and the srs_* maps answer temporary failures rather than leave
+        // senders unrewritten or refuse valid bounces.
+        std::shared_ptr<const srs::codec> srs;
+        std::string srs_error;
     };
 
-    static settings read_settings(const config::config& cfg);
+    // `previous`: the settings in force, whose SRS codec is kept when the secrets cannot be
+    // read again.
+    static settings read_settings(const config::config& cfg, const settings* previous);
     lookup<std::string> answer(std::string_view map, std::string_view key);
     // Counts one request of `map` (nullopt: a request that did not parse or named no map).
     void count(std::optional<vhost::map_kind> map, lookup_status result,
@@ -51,7 +58,8 @@ private:
     reloadable<settings> settings_;
     metrics::request_meter meter_;
     // Per map_kind and lookup_status, and the requests that were refused.
-    std::array<std::array<std::optional<metrics::request_series>, 3>, 4> series_;
+    std::array<std::array<std::optional<metrics::request_series>, 3>, vhost::map_kind_count>
+        series_;
     std::optional<metrics::request_series> refused_;
     vhost::routing_source routing_;
     // Problems of the data, not of lookupd: said once per key per hour, not per lookup.

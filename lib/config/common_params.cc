@@ -109,6 +109,47 @@ void add_db_params(param_table& t) {
            .doc = "the client certificate's private key (PEM); readable by the daemon only"});
 }
 
+// The Sender Rewriting Scheme (docs/srs.md): lookupd's srs_forward and srs_reverse maps, and
+// the delivery agents that give local mailboxes the original Return-Path. Named and defaulted as
+// postsrsd's options are, so its settings carry over.
+void add_srs_params(param_table& t) {
+    using namespace std::chrono_literals;
+    using pt = param_type;
+    t.add({.name = std::string(common::srs_domain),
+           .type = pt::string,
+           .default_value = "",
+           .doc = "domain of rewritten senders (SRS0=...@this); Postfix must accept mail for it"
+                  " (a hosted domain); \"\" = SRS off (postsrsd -d)"});
+    t.add({.name = std::string(common::srs_secret_file),
+           .type = pt::string,
+           .default_value = "/etc/vhostmail/srs.secret",
+           .doc = "secrets, one per line: the first signs, all verify (postsrsd's file format,"
+                  " -s); readable by the daemons' group only"});
+    t.add({.name = std::string(common::srs_max_age),
+           .type = pt::duration,
+           .default_value = "21d",
+           .doc = "how long a rewritten sender stays good for a bounce, in whole days",
+           .min = duration_bound(24h),
+           .max = duration_bound(24h * 1000)});
+    t.add({.name = std::string(common::srs_hash_length),
+           .type = pt::integer,
+           .default_value = "4",
+           .doc = "hash characters written (postsrsd -n)",
+           .min = 1,
+           .max = 27});
+    t.add({.name = std::string(common::srs_hash_min),
+           .type = pt::integer,
+           .default_value = "4",
+           .doc = "fewest hash characters accepted, at most srs_hash_length (postsrsd -N)",
+           .min = 1,
+           .max = 27});
+    t.add({.name = std::string(common::srs_separator),
+           .type = pt::choice,
+           .default_value = "=",
+           .doc = "separator written after SRS0/SRS1 (postsrsd -a); all three are read",
+           .choices = {"=", "-", "+"}});
+}
+
 }  // namespace
 
 void add_common_params(param_table& t) {
@@ -139,6 +180,7 @@ void add_common_params(param_table& t) {
                   " file (on a tmpfs, e.g. /run/vhostmail/routing.image) and policyd, lmtpd and"
                   " the milter map it read-only instead of loading their own (\"\" = each"
                   " keeps its own copy)"});
+    add_srs_params(t);
     t.add({.name = std::string(common::propagate_unmatched_extensions),
            .type = pt::boolean,
            .default_value = "yes",

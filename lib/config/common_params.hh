@@ -41,6 +41,12 @@ inline constexpr std::string_view mail_owner_user = "mail_owner_user";
 inline constexpr std::string_view recipient_delimiter = "recipient_delimiter";
 inline constexpr std::string_view propagate_unmatched_extensions = "propagate_unmatched_extensions";
 inline constexpr std::string_view routing_image_file = "routing_image_file";
+inline constexpr std::string_view srs_domain = "srs_domain";
+inline constexpr std::string_view srs_secret_file = "srs_secret_file";
+inline constexpr std::string_view srs_max_age = "srs_max_age";
+inline constexpr std::string_view srs_hash_length = "srs_hash_length";
+inline constexpr std::string_view srs_hash_min = "srs_hash_min";
+inline constexpr std::string_view srs_separator = "srs_separator";
 }  // namespace common
 
 // Declares the shared parameters above in `table` (defaults in common_params.cc). Throws

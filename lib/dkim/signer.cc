@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/dkim/signer.hh"
 
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -13,7 +9,7 @@
 #include <openssl/x509.h>
 
 #include "lib/core/encoding.hh"
-#include "lib/core/unique_fd.hh"
+#include "lib/os/secret_file.hh"
 
 namespace vhostmail::dkim {
 
@@ -120,41 +116,11 @@ key_load private_key_from_pem(std::string_view pem, algorithm a) {
 }
 
 key_load load_private_key(const std::string& path, algorithm a) {
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd) {
-        return {nullptr, path + ": " + std::strerror(errno)};
+    auto file = os::read_secret_file(path, max_key_file);
+    if (!file.error.empty()) {
+        return {nullptr, file.error};
     }
-
-    struct stat st {};
-
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return {nullptr, path + ": not a regular file"};
-    }
-    if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-        return {nullptr, path + ": mode " + std::to_string((st.st_mode >> 6) & 7) +
-                             std::to_string((st.st_mode >> 3) & 7) +
-                             std::to_string(st.st_mode & 7) +
-                             " lets others read it or its group write it (want 0640 or 0600)"};
-    }
-    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-        return {nullptr, path + ": owned by uid " + std::to_string(st.st_uid) +
-                             ", not root or this daemon's user"};
-    }
-    if (static_cast<size_t>(st.st_size) > max_key_file) {
-        return {nullptr, path + ": too large for a key"};
-    }
-    std::string pem(static_cast<size_t>(st.st_size), '\0');
-    size_t got = 0;
-    while (got < pem.size()) {
-        ssize_t n = ::read(fd.get(), pem.data() + got, pem.size() - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return {nullptr, path + ": read failed"};
-        }
-        got += static_cast<size_t>(n);
-    }
+    std::string& pem = file.text;
     auto loaded = private_key_from_pem(pem, a);
     OPENSSL_cleanse(pem.data(), pem.size());
     if (!loaded.key) {

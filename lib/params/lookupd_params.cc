@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/params/lookupd_params.hh"
 
+#include "lib/srs/srs_config.hh"
 #include "lib/vhost/lookup_maps.hh"
 
 namespace vhostmail::params {
@@ -77,11 +78,14 @@ std::vector<std::string> validate(const config::config& cfg) {
         if (eq == std::string::npos || !vhost::parse_map_name(item.substr(0, eq))) {
             problems.push_back("lookupd_tcp_listen: \"" + item +
                                "\" must be map=endpoint with map one of domains, aliases,"
-                               " mailboxes, senders");
+                               " mailboxes, senders, srs_forward, srs_reverse");
         }
     }
     if (cfg.get_duration("lookupd_refresh_interval") >= cfg.get_duration("lookupd_max_staleness")) {
         problems.push_back("lookupd_refresh_interval must be smaller than lookupd_max_staleness");
+    }
+    if (auto srs = srs::codec_from_config(cfg); !srs.error.empty()) {
+        problems.push_back(srs.error);
     }
     return problems;
 }

@@ -20,6 +20,12 @@ std::optional<map_kind> parse_map_name(std::string_view name) {
     if (name == "senders") {
         return map_kind::senders;
     }
+    if (name == "srs_forward") {
+        return map_kind::srs_forward;
+    }
+    if (name == "srs_reverse") {
+        return map_kind::srs_reverse;
+    }
     return std::nullopt;
 }
 
@@ -33,6 +39,10 @@ std::string_view to_string(map_kind map) {
             return "mailboxes";
         case map_kind::senders:
             return "senders";
+        case map_kind::srs_forward:
+            return "srs_forward";
+        case map_kind::srs_reverse:
+            return "srs_reverse";
     }
     return "?";
 }
@@ -155,6 +165,38 @@ answer_t answer_sender(std::string_view key, directory& dir, const resolve_optio
     return answer_t::found(std::move(value));
 }
 
+// Senders in our own domains keep their address: SPF there names this host already.
+answer_t answer_srs_forward(std::string_view key, directory& dir, const resolve_options& options) {
+    if (options.srs == nullptr) {
+        return answer_t::not_found();
+    }
+    auto parts = split_address(key);
+    auto domain = normalize_domain(parts.domain);
+    if (!parts.has_at || parts.local.empty() || !domain) {
+        return answer_t::not_found();
+    }
+    auto ours = dir.find_domain(*domain);
+    if (ours.status == lookup_status::temp_fail) {
+        return {ours.status, {}, ours.reason};
+    }
+    if (ours.status == lookup_status::found) {
+        return answer_t::not_found();
+    }
+    auto rewritten = options.srs->forward(key, options.now);
+    return rewritten ? answer_t::found(std::move(*rewritten)) : answer_t::not_found();
+}
+
+answer_t answer_srs_reverse(std::string_view key, const resolve_options& options) {
+    if (options.srs == nullptr) {
+        return answer_t::not_found();
+    }
+    auto r = options.srs->reverse(key, options.now);
+    if (r.status != srs::reverse_status::ok) {
+        return {lookup_status::not_found, {}, std::string(srs::describe(r.status))};
+    }
+    return answer_t::found(std::move(r.address));
+}
+
 }  // namespace
 
 lookup<std::string> answer(map_kind map, std::string_view key, directory& dir,
@@ -168,6 +210,10 @@ lookup<std::string> answer(map_kind map, std::string_view key, directory& dir,
             return answer_mailbox(key, dir, options);
         case map_kind::senders:
             return answer_sender(key, dir, options);
+        case map_kind::srs_forward:
+            return answer_srs_forward(key, dir, options);
+        case map_kind::srs_reverse:
+            return answer_srs_reverse(key, options);
     }
     return answer_t::temp_fail("unknown map");
 }

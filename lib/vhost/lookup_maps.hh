@@ -7,6 +7,10 @@
 //              address is simply its own mailbox (the mailboxes map answers it then)
 //   mailboxes  virtual_mailbox_maps: the Maildir path relative to the mail base, ending in '/'
 //   senders    smtpd_sender_login_maps: the SASL logins that may use the sender address
+//   srs_forward   sender_canonical_maps: the SRS form of a sender outside our domains
+//   srs_reverse   recipient_canonical_maps: the sender an SRS address of ours stands for; any
+//                 other address (a forged or expired one among them) is not found, so Postfix
+//                 refuses it at RCPT like any unknown user of the SRS domain (docs/srs.md)
 // Thread safety: reentrant; the directory is per request.
 #pragma once
 
@@ -20,7 +24,8 @@
 
 namespace vhostmail::vhost {
 
-enum class map_kind { domains, aliases, mailboxes, senders };
+enum class map_kind { domains, aliases, mailboxes, senders, srs_forward, srs_reverse };
+inline constexpr size_t map_kind_count = 6;
 
 std::optional<map_kind> parse_map_name(std::string_view name);
 std::string_view to_string(map_kind map);

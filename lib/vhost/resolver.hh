@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "lib/core/lookup.hh"
+#include "lib/srs/srs.hh"
 #include "lib/store/quota.hh"
 #include "lib/vhost/directory.hh"
 
@@ -67,6 +68,8 @@ struct resolve_options {
     // entered; the address that leads there is listed in resolution::outside_scope and counts
     // as deliverable. Such a resolution is a view, never a routing answer. null: no boundary.
     const std::set<std::string>* visible_domains = nullptr;
+    // The srs_* maps' codec (lookup_maps.hh); null: SRS is off and they find nothing.
+    const srs::codec* srs = nullptr;
 };
 
 struct resolution {

@@ -9,7 +9,7 @@ packages="cmake g++ make pkg-config python3 libfmt-dev nlohmann-json3-dev libmar
   catch2 mariadb-server mariadb-client postfix postfix-mysql clang libclang-rt-14-dev
   sasl2-bin libsasl2-modules dovecot-core dovecot-mysql systemd
   debhelper dpkg-dev lintian mmdebstrap systemd-container
-  libmilter-dev miltertest opendkim opendkim-tools python3-dkim python3-nacl prometheus $*"
+  libmilter-dev miltertest opendkim opendkim-tools python3-dkim python3-nacl prometheus postsrsd $*"
 
 missing=""
 for p in $packages; do
@@ -41,7 +41,9 @@ apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing </dev/null
 # The tests need promtool from the prometheus package, not a Prometheus server that starts at
-# the next boot.
-case " $missing " in
-*" prometheus "*) systemctl disable prometheus.service >/dev/null 2>&1 || true ;;
-esac
+# the next boot; postsrsd is started privately by the SRS tests, never as the system's.
+for service in prometheus postsrsd; do
+    case " $missing " in
+    *" $service "*) systemctl disable "$service.service" >/dev/null 2>&1 || true ;;
+    esac
+done

@@ -270,6 +270,10 @@ def install_and_setup(c):
     check("/etc/vhostmail/vhostmail.cf is 0640 root:vhostmail",
           c.sh("stat -c '%a %U:%G' /etc/vhostmail/vhostmail.cf").stdout.strip(),
           "640 root:vhostmail")
+    check("/etc/vhostmail/srs.secret is 0640 root:vhostmail, one random line",
+          c.sh("stat -c '%a %U:%G' /etc/vhostmail/srs.secret; wc -l < /etc/vhostmail/srs.secret;"
+               " awk '{ print length($0) }' /etc/vhostmail/srs.secret").stdout.split(),
+          ["640", "root:vhostmail", "1", "32"])
     check("the mail base belongs to the mail owner, 0700",
           c.sh("stat -c '%a %U:%G' /var/mail/vhosts").stdout.strip(), "700 vhostmail:vhostmail")
 

@@ -92,3 +92,38 @@ TEST_CASE("senders map lists the logins that own a sender address") {
     CHECK(ask(b, map_kind::senders, "john@whopper.nu") == "NOTFOUND");
     CHECK(ask(b, map_kind::senders, "karl@blobber.org") == "NOTFOUND");
 }
+
+TEST_CASE("srs maps: outside senders rewritten, our own not; only valid SRS reversed") {
+    auto b = test::spec_example();
+    b.domain_alias("blobber.net", "blobber.org");
+    srs::codec codec(srs::settings{.domain = "bounces.example.net"}, {"secret"});
+    const std::time_t now = 20794 * std::time_t{86400};
+    auto ask_srs = [&](map_kind map, std::string_view key, const srs::codec* c) {
+        vhost::snapshot_directory dir(b.build());
+        resolve_options options;
+        options.srs = c;
+        options.now = now;
+        auto r = answer(map, key, dir, options);
+        return r.status == lookup_status::found       ? r.value
+               : r.status == lookup_status::not_found ? std::string("NOTFOUND")
+                                                      : "TEMP " + r.reason;
+    };
+    const std::string rewritten = *codec.forward("someone@sender.example", now);
+    CHECK(ask_srs(map_kind::srs_forward, "someone@sender.example", &codec) == rewritten);
+    for (const char* ours :
+         {"xandros@blobber.org", "nobody@blobber.org", "x@blobber.net", "x@BLOBBER.org",
+          "x@bounces.example.net", "", "noat", "@sender.example"}) {
+        INFO(ours);
+        CHECK(ask_srs(map_kind::srs_forward, ours, &codec) == "NOTFOUND");
+    }
+    CHECK(ask_srs(map_kind::srs_reverse, rewritten, &codec) == "someone@sender.example");
+    CHECK(ask_srs(map_kind::srs_reverse, "xandros@blobber.org", &codec) == "NOTFOUND");
+    std::string forged = rewritten;
+    forged[5] = forged[5] == 'A' ? 'B' : 'A';
+    CHECK(ask_srs(map_kind::srs_reverse, forged, &codec) == "NOTFOUND");
+    // SRS off: both maps find nothing.
+    CHECK(ask_srs(map_kind::srs_forward, "someone@sender.example", nullptr) == "NOTFOUND");
+    CHECK(ask_srs(map_kind::srs_reverse, rewritten, nullptr) == "NOTFOUND");
+    CHECK(parse_map_name("srs_forward") == map_kind::srs_forward);
+    CHECK(to_string(map_kind::srs_reverse) == "srs_reverse");
+}
