@@ -54,11 +54,21 @@ The last two rows differ BY DESIGN: lookupd resolves catch-alls and address exte
 while one mysql query answers only the exact key (in a real Postfix, mail_addr_map would also try
 user@domain and @domain, i.e. up to 3 queries for such a key; `postmap -q` asks only once).
 "wrong" counts keys whose answer differs from the generator's expectation for that contender.
+
+Then the srs_forward row (sender_canonical_maps with SRS, docs/srs.md): --keys senders outside the
+hosted domains, against lookupd's srs_forward map (tcp: and socketmap:) and Debian's postsrsd
+(1.x: tcp_table, the same secret, started here), --repeat runs each with 1 and 8 clients. Every
+answer is compared with the SRS0 address the scheme gives (both must write the same ones).
+Target: 8 clients, lookupd's rate >= 5x postsrsd's. --no-srs skips it.
 """
 
 import argparse
+import base64
 import ctypes
 import fcntl
+import grp
+import hashlib
+import hmac
 import os
 import random
 import shutil
@@ -307,6 +317,25 @@ def cpu_times(pid):
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
+def tree_cpu(pid):
+    """CPU seconds of a process and its children, living, zombie or reaped (postsrsd forks one
+    per connection)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total = sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            total += sum(cpu_times(child))
+        except OSError:
+            pass  # reaped meanwhile: counted in cutime at the next reading
+    return total
+
+
 def cpu_seconds(pid):
     return sum(cpu_times(pid))
 
@@ -365,11 +394,66 @@ def which(name):
     return shutil.which(name, path=SBIN_PATH)
 
 
+SRS_DOMAIN = "bounces.bench.example"
+SRS_SECRET = "bench secret"
+POSTSRSD = "/usr/sbin/postsrsd"
+
+
+def srs_secret_file(tmp):
+    """The SRS secret as the package keeps it: root, the daemons' group (nobody's), 0640."""
+    path = os.path.join(tmp, "srs.secret")
+    with open(path, "w") as f:
+        f.write(SRS_SECRET + "\n")
+    os.chown(path, 0, grp.getgrnam("nogroup").gr_gid)
+    os.chmod(path, 0o640)
+    return path
+
+
+def srs0(sender, day):
+    """The SRS0 address of sender on `day` (days since the epoch), by the scheme."""
+    local, _, domain = sender.rpartition("@")
+    b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    stamp = b32[(day % 1024) >> 5] + b32[day % 32]
+    mac = hmac.new(SRS_SECRET.encode(), (stamp + domain + local).lower().encode(), hashlib.sha1)
+    return "SRS0=%s=%s=%s=%s@%s" % (base64.b64encode(mac.digest()).decode()[:4], stamp, domain,
+                                    local, SRS_DOMAIN)
+
+
+class Postsrsd:
+    """Debian's postsrsd in the foreground on two loopback ports (it forks per connection)."""
+
+    def __init__(self, secret_file, tmp):
+        self.forward_port, self.reverse_port = free_port(), free_port()
+        self.log = open(os.path.join(tmp, "postsrsd.log"), "w")
+        self.proc = subprocess.Popen(
+            [POSTSRSD, "-s" + secret_file, "-d" + SRS_DOMAIN, "-l127.0.0.1",
+             "-f%d" % self.forward_port, "-r%d" % self.reverse_port],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=_term_with_parent)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.forward_port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("postsrsd did not start")
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
 class Lookupd:
-    def __init__(self, binary, tmp, db, user, password):
+    def __init__(self, binary, tmp, db, user, password, srs_secret=None):
         self.tmp = tmp
         self.sock = os.path.join(tmp, "lookupd.sock")
-        self.ports = {m: free_port() for m in ("aliases", "mailboxes", "domains", "senders")}
+        self.ports = {m: free_port() for m in ("aliases", "mailboxes", "domains", "senders",
+                                               "srs_forward")}
         self.log = os.path.join(tmp, "lookupd.log")
         cf = os.path.join(tmp, "vhostmail.cf")
         open(cf, "w").close()  # empty: never read /etc/vhostmail/vhostmail.cf
@@ -381,6 +465,8 @@ class Lookupd:
                      "-o", "lookupd_socketmap_listen=unix:" + self.sock,
                      "-o", "lookupd_tcp_listen=" + tcp,
                      "-o", "lookupd_socket_mode=0666"]
+        if srs_secret:
+            self.args += ["-o", "srs_domain=" + SRS_DOMAIN, "-o", "srs_secret_file=" + srs_secret]
         self.proc = None
         self.pid = None
         self.watchdog = None
@@ -530,6 +616,7 @@ def main():
                                                       "lookupd", "vhostmail-lookupd"))
     ap.add_argument("--no-lock", action="store_true", help="do not take " + LOCK_FILE)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--no-srs", action="store_true", help="skip the srs_forward row")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",") if c.strip()]
 
@@ -619,7 +706,12 @@ def main():
                 f.write("hosts = unix:%s\nuser = vhm\npassword = pw\ndbname = %s\nquery = %s\n"
                         % (db.socket, db.database, NATIVE_QUERY))
 
-            lookupd = Lookupd(args.lookupd, tmp, db, "vhm", "pw")
+            srs = not args.no_srs and os.access(POSTSRSD, os.X_OK)
+            if not args.no_srs and not srs:
+                print("srs_forward row skipped: %s not installed (apt-get install postsrsd)"
+                      % POSTSRSD)
+            lookupd = Lookupd(args.lookupd, tmp, db, "vhm", "pw",
+                              srs_secret_file(tmp) if srs else None)
             ready = lookupd.start()
             print("lookupd: snapshot loaded %.1f s after start, RSS %.0f MB; mariadbd RSS "
                   "%.0f MB" % (ready, rss_mb(lookupd.pid), rss_mb(db.pid)))
@@ -679,6 +771,8 @@ def main():
                 lock = None
 
             report(args, data, contenders, clients, results, measure_time)
+            if srs:
+                srs_row(args, postmap, confdir, lookupd, tmp, outdir, clients)
             lookupd_log = lookupd.log_text()
             lookupd_rss = rss_mb(lookupd.pid)
             lookupd.stop()
@@ -704,6 +798,77 @@ def main():
             print("kept", tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def srs_row(args, postmap, confdir, lookupd, tmp, outdir, clients):
+    """lookupd's srs_forward against postsrsd, under the same lock as the rest."""
+    lock = None
+    if not args.no_lock:
+        lock = open(LOCK_FILE, "a")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    postsrsd = Postsrsd(os.path.join(tmp, "srs.secret"), tmp)
+    try:
+        rng = random.Random(args.seed)
+        keys = ["%s.%s%d@%s%d.%s" % (rng.choice(FIRST), rng.choice(LAST), i, rng.choice(WORDS),
+                                     i % 997, rng.choice(TLDS)) for i in range(args.keys)]
+        day = int(time.time()) // 86400
+        expect = {k: frozenset([srs0(k, day)]) for k in keys}
+        contenders = [
+            ("lookupd tcp:", "tcp:127.0.0.1:%d" % lookupd.ports["srs_forward"], lookupd.pid),
+            ("lookupd socketmap:", "socketmap:unix:%s:srs_forward" % lookupd.sock, lookupd.pid),
+            ("postsrsd tcp:", "tcp:127.0.0.1:%d" % postsrsd.forward_port, postsrsd.pid),
+        ]
+        shares = {n: split_keys(keys, n, tmp, "srs%d" % n) for n in clients}
+        warm = split_keys(keys[:3000], 1, tmp, "srswarm")
+        for label, table, pid in contenders:
+            run_phase(postmap, confdir, table, warm, pid, outdir, "srswarm")
+        rates, cpus, client_cpus = {}, {}, {}
+        for rep_ in range(args.repeat):
+            for n in clients:
+                for ci, (label, table, pid) in enumerate(contenders):
+                    cpu0 = tree_cpu(pid)
+                    r = run_phase(postmap, confdir, table, shares[n], pid, outdir,
+                                  "srs%d.n%d" % (ci, n))
+                    time.sleep(0.2)  # the children of a forking server finish their exit
+                    cpu = tree_cpu(pid) - cpu0
+                    found, wrong, examples, errors = check_answers(r["outs"], expect)
+                    rates.setdefault((label, n), []).append(len(keys) / r["wall"])
+                    cpus.setdefault((label, n), []).append(1e6 * cpu / len(keys))
+                    client_cpus.setdefault((label, n), []).append(
+                        1e6 * r["client_cpu"] / len(keys))
+                    print("  srs run %d/%d  %-19s %d client%s  %8.0f lookups/s  server %5.1f "
+                          "us/lookup  found %d  wrong %d%s%s" % (
+                              rep_ + 1, args.repeat, label, n, "" if n == 1 else "s",
+                              len(keys) / r["wall"], 1e6 * cpu / len(keys), found, wrong,
+                              "  postmap errors %d" % len(errors) if errors else "",
+                              "  e.g. " + examples[0] if examples else ""),
+                          flush=True)
+    finally:
+        postsrsd.stop()
+        if lock is not None:
+            lock.close()
+    print()
+    print("srs_forward (sender_canonical_maps): lookupd vs postsrsd %s, %d outside senders, "
+          "median of %d runs" % (subprocess.run([POSTSRSD, "-v"], capture_output=True,
+                                                text=True).stdout.strip(), len(keys),
+                                 args.repeat))
+    for n in clients:
+        base = statistics.median(rates[("postsrsd tcp:", n)])
+        base_cpu = statistics.median(cpus[("postsrsd tcp:", n)])
+        for label, _, _ in contenders:
+            rate = statistics.median(rates[(label, n)])
+            cpu = statistics.median(cpus[(label, n)])
+            print("  %-19s %d client%s %9.0f lookups/s   x%.2f postsrsd   server %5.1f us/lookup"
+                  " (1/%.1f of postsrsd's)   client (postmap) %5.1f us/lookup" % (
+                      label, n, " " if n == 1 else "s", rate, rate / base, cpu,
+                      base_cpu / cpu if cpu > 0 else float("inf"),
+                      statistics.median(client_cpus[(label, n)])))
+    if 8 in clients:
+        base = statistics.median(rates[("postsrsd tcp:", 8)])
+        for label in ("lookupd tcp:", "lookupd socketmap:"):
+            ratio = statistics.median(rates[(label, 8)]) / base
+            print("  %-6s %-19s 8 clients: rate >= 5x postsrsd   x%.2f" % (
+                "PASS" if ratio >= 5 else "FAIL", label, ratio))
 
 
 def report(args, data, contenders, clients, results, measure_time):

@@ -6,7 +6,7 @@
 #   bench/lookup/run.sh [bench_lookup.py options]     e.g. --repeat 1, --keys 20000, --keep
 #
 # 1. installs what it compares against when missing (mariadb-server mariadb-client postfix
-#    postfix-mysql; no service is started: a temporary policy-rc.d forbids it, as in
+#    postfix-mysql postsrsd; no service is started: a temporary policy-rc.d forbids it, as in
 #    tests/support/install-deps.sh);
 # 2. builds vhostmail-lookupd in release mode (build/release, under flock /tmp/vhm-build.lock;
 #    incremental, so quick when up to date; VHM_BENCH_NO_BUILD=1 skips it);
@@ -26,7 +26,7 @@ fi
 
 # -- 1. packages --------------------------------------------------------------------------------
 missing=""
-for p in mariadb-server mariadb-client postfix postfix-mysql python3; do
+for p in mariadb-server mariadb-client postfix postfix-mysql postsrsd python3; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
         missing="$missing $p"
     fi
@@ -49,6 +49,8 @@ if [ -n "$missing" ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing \
             </dev/null; }; } || rc=$?
     [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
+    # postsrsd is started privately by the bench, never as the system's service.
+    systemctl disable postsrsd.service >/dev/null 2>&1 || true
     if [ "$rc" != 0 ]; then
         echo "run.sh: apt-get failed ($rc)" >&2
         exit 1

@@ -230,6 +230,7 @@ daemon_endpoints our_endpoints(const config::config& cfg) {
             ec)) {
         ours.milter = {cfg.get_string("milter_listen")};
     }
+    ours.srs_domain = cfg.get_string("srs_domain");
     return ours;
 }
 
@@ -391,7 +392,9 @@ std::vector<command> check_commands() {
              "after other tables; hosted domains also in mydestination, virtual_alias_domains or\n"
              "relay_domains; no reject_unauth_destination; submission services without SMTP\n"
              "AUTH or permit_sasl_authenticated; SASL and LMTP sockets that are not authd's and\n"
-             "lmtpd's. One line per finding; exit status 1 when there is an error.\n"}};
+             "lmtpd's; with srs_domain set, the SRS maps and classes (docs/srs.md) and an SRS\n"
+             "domain Postfix does not accept mail for. One line per finding; exit status 1 when\n"
+             "there is an error.\n"}};
 }
 
 }  // namespace vhostmail::admin

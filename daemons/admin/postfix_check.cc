@@ -7,7 +7,6 @@
 #include <algorithm>
 
 #include "lib/core/strings.hh"
-
 #include "lib/os/command.hh"
 
 namespace vhostmail::admin {
@@ -107,6 +106,7 @@ public:
         if (!ours_.milter.empty()) {
             milter();
         }
+        srs(hosted);
         return std::move(out_);
     }
 
@@ -342,6 +342,60 @@ private:
         }
     }
 
+    // Whether `parameter` names a table of lookupd's `map`.
+    bool uses_map(const char* parameter, const char* map) const {
+        bool stray = false;
+        for (const auto& table : words(value(parameter))) {
+            if (map_of(table, stray) == map) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // docs/srs.md: both maps with their classes, and an SRS domain that Postfix accepts.
+    void srs(const std::set<std::string>& hosted) {
+        const bool forward = uses_map("sender_canonical_maps", "srs_forward");
+        const bool reverse = uses_map("recipient_canonical_maps", "srs_reverse");
+        if (ours_.srs_domain.empty()) {
+            if (forward || reverse) {
+                warning(
+                    "Postfix asks lookupd's srs_forward/srs_reverse maps, but srs_domain is"
+                    " empty: SRS is off and they find nothing");
+            }
+            return;
+        }
+        maps({"sender_canonical_maps", "srs_forward", false});
+        maps({"recipient_canonical_maps", "srs_reverse", forward});
+        if (forward) {
+            std::string classes = value("sender_canonical_classes");
+            if (has_word(classes, "header_sender")) {
+                warning("sender_canonical_classes = " + classes +
+                        ": SRS would rewrite the From and Sender headers too; use"
+                        " envelope_sender");
+            }
+        }
+        if (reverse) {
+            std::string classes = value("recipient_canonical_classes");
+            if (has_word(classes, "header_recipient")) {
+                warning("recipient_canonical_classes = " + classes +
+                        ": SRS addresses in To and Cc headers would be rewritten too; use"
+                        " envelope_recipient");
+            }
+        }
+        const std::string domain = ascii_lower(ours_.srs_domain);
+        bool accepted = hosted.contains(domain);
+        for (const char* param : {"mydestination", "virtual_alias_domains", "relay_domains"}) {
+            accepted = accepted || has_word(ascii_lower(value(param)), domain);
+        }
+        if (!accepted) {
+            error("srs_domain " + domain +
+                  " is not a domain Postfix accepts mail for: bounces to SRS addresses are"
+                  " refused as relaying and never reach the senders (vhostmail domain add " +
+                  domain + ")");
+        }
+    }
+
     const postfix_settings& pf_;
     const daemon_endpoints& ours_;
     std::string queue_;
@@ -394,7 +448,9 @@ const std::vector<std::string>& postfix_parameters() {
         "smtpd_sender_restrictions", "smtpd_sasl_auth_enable",
         "smtpd_sasl_type",           "smtpd_sasl_path",
         "virtual_transport",         "smtpd_milters",
-        "non_smtpd_milters",         "milter_default_action"};
+        "non_smtpd_milters",         "milter_default_action",
+        "sender_canonical_maps",     "sender_canonical_classes",
+        "recipient_canonical_maps",  "recipient_canonical_classes"};
     return names;
 }
 

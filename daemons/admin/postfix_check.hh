@@ -31,14 +31,15 @@ struct postfix_settings {
 
 // Where the daemons listen, as their configuration says (lookupd_tcp_listen by map name,
 // lookupd_socketmap_listen, authd_dovecot_listen, lmtpd_listen, milter_listen when the milter is
-// installed): "unix:/path", "inet:host:port",
-// "host:port" or "/path".
+// installed): "unix:/path", "inet:host:port", "host:port" or "/path"; and what Postfix must be
+// wired for besides (SRS).
 struct daemon_endpoints {
     std::map<std::string, std::string> lookupd_tcp;
     std::vector<std::string> lookupd_socketmap;
     std::vector<std::string> authd;
     std::vector<std::string> lmtpd;
     std::vector<std::string> milter;  // empty: vhostmail-milter is not installed
+    std::string srs_domain;           // the daemons' srs_domain; empty: SRS is off
 };
 
 // The main.cf parameters the judgement reads.

@@ -15,7 +15,8 @@ daemon_endpoints defaults() {
             {"inet:127.0.0.1:10040"},
             {"unix:/var/spool/postfix/private/vhostmail-auth"},
             {"unix:/var/spool/postfix/private/vhm-lmtp"},
-            {}};
+            {},
+            ""};
 }
 
 postfix_settings good() {
@@ -144,4 +145,55 @@ TEST_CASE("postfix check: the milter's wiring, once vhostmail-milter is installe
     auto other = pf;
     other.services[1].overrides["smtpd_milters"] = "inet:127.0.0.1:8891";  // OpenDKIM's
     CHECK(judged(other).size() == 1);
+}
+
+TEST_CASE("postfix check: SRS wiring") {
+    auto ours = defaults();
+    auto judged = [&](const postfix_settings& pf, const std::set<std::string>& hosted) {
+        std::vector<std::string> out;
+        for (const auto& f : judge_postfix(pf, ours, hosted)) {
+            out.push_back((f.error ? "error: " : "warning: ") + f.message);
+        }
+        return out;
+    };
+    auto pf = good();
+    pf.main["sender_canonical_maps"] = "socketmap:inet:127.0.0.1:10040:srs_forward";
+    pf.main["sender_canonical_classes"] = "envelope_sender";
+    pf.main["recipient_canonical_maps"] = "socketmap:inet:127.0.0.1:10040:srs_reverse";
+    pf.main["recipient_canonical_classes"] = "envelope_recipient";
+    SECTION("SRS off, maps wired: a warning") {
+        auto m = judged(pf, {"blobber.org"});
+        REQUIRE(m.size() == 1);
+        CHECK(m[0].find("srs_domain is empty") != std::string::npos);
+    }
+    ours.srs_domain = "bounces.example.net";
+    SECTION("all wired, SRS domain hosted: nothing") {
+        CHECK(judged(pf, {"blobber.org", "bounces.example.net"}).empty());
+    }
+    SECTION("SRS domain not accepted: an error (bounces would be refused)") {
+        auto m = judged(pf, {"blobber.org"});
+        REQUIRE(m.size() == 1);
+        CHECK(m[0].starts_with("error: srs_domain bounces.example.net is not a domain"));
+        pf.main["virtual_alias_domains"] = "Bounces.example.NET";
+        CHECK(judged(pf, {"blobber.org"}).empty());
+    }
+    SECTION("rewriting without the way back: an error; neither: a warning") {
+        pf.main.erase("recipient_canonical_maps");
+        auto m = judged(pf, {"bounces.example.net"});
+        REQUIRE(m.size() == 1);
+        CHECK(m[0].starts_with("error: recipient_canonical_maps does not use"));
+        pf.main.erase("sender_canonical_maps");
+        m = judged(pf, {"bounces.example.net"});
+        REQUIRE(m.size() == 2);
+        CHECK(m[0].starts_with("warning: sender_canonical_maps does not use"));
+        CHECK(m[1].starts_with("warning: recipient_canonical_maps does not use"));
+    }
+    SECTION("header classes: warnings") {
+        pf.main["sender_canonical_classes"] = "envelope_sender, header_sender";
+        pf.main["recipient_canonical_classes"] = "envelope_recipient,header_recipient";
+        auto m = judged(pf, {"bounces.example.net"});
+        REQUIRE(m.size() == 2);
+        CHECK(m[0].find("From and Sender headers") != std::string::npos);
+        CHECK(m[1].find("To and Cc headers") != std::string::npos);
+    }
 }
