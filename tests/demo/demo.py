@@ -14,12 +14,16 @@ landed (Maildir, Delivered-To) or why it was refused; a vacation set with the to
 a user logs in on the submission port and sends; a wrong password is refused; sending as one's
 own address is accepted and as someone else's refused by policyd, with the reason; DKIM keys
 made with the tool sign a logged-in user's message, whose signatures python3-dkim and OpenDKIM
-verify, and a forged From: is refused by the milter; a change made
+verify, and a forged From: is refused by the milter; a forward leaves with an SRS sender, its
+bounce finds the way back to the original sender, a forged one is refused, and local mail keeps
+its original Return-Path; a change made
 with the tool is served live; the database goes down and comes back. Everything started is
 stopped. Every outcome is also checked: exit status 0 only when all were as expected.
 """
 
+import base64
 import email.parser
+import grp
 import os
 import re
 import subprocess
@@ -47,7 +51,10 @@ SPEC_DATA = [
     ("address", "forward", "add", "karl@blobber.org", "karl.vovianda@gmail.com"),
     ("address", "add", "postmaster@blobber.org"),
     ("address", "forward", "add", "postmaster@blobber.org", "postmaster@localhost"),
+    # The SRS domain (docs/srs.md): bounces to rewritten senders come back to it.
+    ("domain", "add", "bounces.blobber.org"),
 ]
+SRS_DOMAIN = "bounces.blobber.org"
 PASSWORD = "secret"
 OUTSIDER = "bob@remote.example"
 
@@ -137,7 +144,20 @@ class demo:
                 # The demo's keys: its own directory, readable by the group the daemons
                 # drop to (nobody's).
                 f"admin_dkim_key_directory = {self.tmp}/dkim\n"
-                "admin_dkim_key_group = nogroup\n")
+                "admin_dkim_key_group = nogroup\n"
+                # SRS for forwarded mail; the secret as the package keeps it, root and the
+                # daemons' group (here nobody's), 0640.
+                f"srs_domain = {SRS_DOMAIN}\n"
+                f"srs_secret_file = {self.srs_secret()}\n")
+
+    def srs_secret(self):
+        path = os.path.join(self.tmp, "srs.secret")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(base64.b64encode(os.urandom(24)).decode() + "\n")
+            os.chown(path, 0, grp.getgrnam("nogroup").gr_gid)
+            os.chmod(path, 0o640)
+        return path
 
     def main_cf(self):
         with open(os.path.join(self.source, "postfix-snippets", "master.cf.lmtp")) as f:
@@ -146,6 +166,7 @@ class demo:
             milter = f.read().replace("unix:private/vhostmail-milter",
                                       f"unix:{self.milter_socket}")
         return (self.tables.snippet(self.source, "main.cf.lookup") + lmtp + milter +
+                self.tables.snippet(self.source, "main.cf.srs") +
                 "# The demo's client is on this host, a user's is not: no From: added for it.\n"
                 "local_header_rewrite_clients =\n"
                 "# The demo has no Internet: off-site mail waits in the queue.\n"
@@ -241,6 +262,42 @@ def port25(d):
         expect(f"{rcpt} forwarded to", m and m.group(1), "karl.vovianda@gmail.com")
         expect(f"{rcpt}: no local copy", [x for x in d.messages()
                                           if x[2].get("Subject") == subject], [])
+
+
+def srs(d):
+    heading("SRS: forwarded mail leaves with a sender of ours, and its bounce finds the way back")
+    pattern = (r"\]: ([0-9A-F]+): from=<(SRS0=[^>]+)>.*\n(?:.*\n)*?.*\]: \1: "
+               r"to=<karl\.vovianda@gmail\.com>, orig_to=<karl@blobber\.org>")
+    m = vhm_daemon.wait_for(lambda: re.search(pattern, d.pf.log()), 30) and \
+        re.search(pattern, d.pf.log())
+    srs_sender = m.group(2) if m else ""
+    fact(f"{OUTSIDER} -> karl@blobber.org -> karl.vovianda@gmail.com leaves as")
+    fact(f"    MAIL FROM:<{srs_sender}>")
+    expect("the forward's envelope sender is an SRS address of ours",
+           srs_sender.endswith("@" + SRS_DOMAIN) and "=remote.example=bob@" in srs_sender, True)
+    out = d.vhostmail("srs", "check", srs_sender) if srs_sender else ""
+    fact(out.strip())
+    r = d.pf.send("", [srs_sender], vhm_postfix.make_message(
+        "MAILER-DAEMON@gmail.com", srs_sender, "Undelivered Mail Returned to Sender"))
+    fact(f"gmail's bounce: MAIL FROM:<> RCPT TO:<{srs_sender}>")
+    fact(f"    {short(r.rcpt[srs_sender])}" + (f"  / after DATA: {short(r.data)}" if r.data
+                                               else ""))
+    expect("the bounce to the SRS address is accepted", r.rcpt[srs_sender][0], 250)
+    back = rf"to=<{re.escape(OUTSIDER)}>, orig_to=<{re.escape(srs_sender)}>"
+    ok = vhm_daemon.wait_for(lambda: re.search(back, d.pf.log()), 30)
+    fact(f"    Postfix sends it on to <{OUTSIDER}> (orig_to the SRS address; off-site, so it "
+         "waits in the queue here)")
+    expect("the bounce goes back to the original sender", bool(ok), True)
+    forged = srs_sender.replace("SRS0=", "SRS0=x", 1) if srs_sender else "SRS0=x@" + SRS_DOMAIN
+    reply = d.pf.rcpt("", forged)
+    fact(f"a forged bounce: RCPT TO:<{forged}>")
+    fact(f"    {short(reply)}")
+    expect("a forged SRS bounce is refused at RCPT", reply[0], 550)
+    hits = d.landed("demo to xandros@blobber.org")
+    rp = hits[0][2].get("Return-Path") if hits else None
+    fact(f"mail from {OUTSIDER} to a mailbox here was rewritten too (Postfix does it in "
+         f"cleanup); lmtpd gave it back: Return-Path: {rp}")
+    expect("local mail keeps the original Return-Path", rp, f"<{OUTSIDER}>")
 
 
 def maildirs(d):
@@ -485,6 +542,7 @@ def main():
             submission(d)
             sending_rights(d)
             dkim_signing(d)
+            srs(d)
             live_change(d)
             database_down(d)
             maildirs(d)
