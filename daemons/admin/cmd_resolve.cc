@@ -34,6 +34,13 @@ std::string within_scope(const std::string& value, const std::set<std::string>& 
     return hidden ? out + (out.empty() ? "" : ",") + "(others not shown)" : out;
 }
 
+std::string shown(const lookup<std::string>& answer) {
+    return answer.status == lookup_status::found ? answer.value
+           : answer.status == lookup_status::not_found
+               ? "(not found)"
+               : "(temporary failure: " + answer.reason + ")";
+}
+
 int resolve(context& ctx, const words& a) {
     if (ctx.scope()) {
         auto parts = parse_address(a[0]);
@@ -78,11 +85,17 @@ int resolve(context& ctx, const words& a) {
         if (ctx.scope() && answer.status == lookup_status::found) {
             answer.value = within_scope(answer.value, ctx.scope()->domains);
         }
-        answers.emplace_back(std::string(vhost::to_string(map)),
-                             answer.status == lookup_status::found ? answer.value
-                             : answer.status == lookup_status::not_found
-                                 ? "(not found)"
-                                 : "(temporary failure: " + answer.reason + ")");
+        answers.emplace_back(std::string(vhost::to_string(map)), shown(answer));
+    }
+    // Where the domain's mail goes: its own transport, and for a backup domain whether the
+    // address is one the backup accepts (docs/routing.md).
+    if (!ctx.scope()) {
+        answers.emplace_back(
+            "relay_recipients",
+            shown(vhost::answer(vhost::map_kind::relay_recipients, a[0], dir, options)));
+        answers.emplace_back("transports",
+                             shown(vhost::answer(vhost::map_kind::transports,
+                                                 split_address(a[0]).domain, dir, options)));
     }
     if (ctx.json()) {
         auto destinations = nlohmann::ordered_json::array();

@@ -71,8 +71,8 @@ lookupd_service::lookupd_service(std::shared_ptr<const config::config> cfg,
               .per_host(*cfg, true),
           nullptr) {
     using vhost::map_kind;
-    for (auto map : {map_kind::domains, map_kind::aliases, map_kind::mailboxes, map_kind::senders,
-                     map_kind::srs_forward, map_kind::srs_reverse}) {
+    for (size_t k = 0; k < vhost::map_kind_count; ++k) {
+        auto map = static_cast<map_kind>(k);
         std::string name(vhost::to_string(map));
         auto& row = series_[static_cast<size_t>(map)];
         row[static_cast<size_t>(lookup_status::found)] = meter_.series(name, "found", false);

@@ -76,9 +76,11 @@ std::vector<std::string> validate(const config::config& cfg) {
     for (const auto& item : cfg.get_list("lookupd_tcp_listen")) {
         auto eq = item.find('=');
         if (eq == std::string::npos || !vhost::parse_map_name(item.substr(0, eq))) {
-            problems.push_back("lookupd_tcp_listen: \"" + item +
-                               "\" must be map=endpoint with map one of domains, aliases,"
-                               " mailboxes, senders, srs_forward, srs_reverse");
+            problems.push_back(
+                "lookupd_tcp_listen: \"" + item +
+                "\" must be map=endpoint with map one of domains, aliases,"
+                " mailboxes, senders, srs_forward, srs_reverse, transports, relay_domains,"
+                " relay_recipients, relayhosts");
         }
     }
     if (cfg.get_duration("lookupd_refresh_interval") >= cfg.get_duration("lookupd_max_staleness")) {

@@ -184,6 +184,28 @@ std::variant<db::param, std::string> convert(const column& c, const std::string&
                 return std::string("YYYY-MM-DD [HH:MM[:SS]] or none");
             }
             return db::param{v};
+        case kind::role:
+            if (iequals(v, "primary") || iequals(v, "backup")) {
+                return db::param{ascii_lower(v)};
+            }
+            return std::string("primary or backup");
+        case kind::transport:
+            if (none) {
+                return db::param{std::string()};
+            }
+            if (!valid_transport(v)) {
+                return std::string(
+                    "a transport like smtp:[mail.example.net]:25 or lmtp:unix:/path");
+            }
+            return db::param{v};
+        case kind::nexthop:
+            if (none) {
+                return db::param{std::string()};
+            }
+            if (!valid_nexthop(v)) {
+                return std::string("a host like [smtp.example.net]:587");
+            }
+            return db::param{v};
     }
     return std::string("?");
 }
@@ -205,6 +227,15 @@ const std::vector<column> domain_columns = {
     {"fullname_matching", kind::boolean, "yes/no: first.last@ reaches the mailbox of that name"},
     {"from_any_in_domain", kind::boolean,
      "yes/no: its logins may put any of its addresses in From: (shared mailboxes)"},
+    {"role", kind::role,
+     "primary (its mail is delivered here) or backup (a backup MX: accepted for its known"
+     " addresses only, relayed to the primary)"},
+    {"transport", kind::transport,
+     "where its mail goes instead of the default, e.g. smtp:[mail.example.net]:25 (none ="
+     " default)"},
+    {"relayhost", kind::nexthop,
+     "smarthost for mail sent from it, e.g. [smtp.example.net]:587 (none = Postfix's"
+     " relayhost)"},
     {"description", kind::text, "free text"},
 };
 

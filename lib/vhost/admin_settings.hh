@@ -23,7 +23,10 @@ enum class kind {
     fallback,
     path,
     datetime,
-    seconds
+    seconds,
+    role,       // primary | backup
+    transport,  // schema.hh valid_transport, or none
+    nexthop     // schema.hh valid_nexthop, or none
 };
 
 struct column {

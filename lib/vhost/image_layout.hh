@@ -18,7 +18,7 @@
 namespace vhostmail::vhost {
 
 inline constexpr char image_magic[8] = {'V', 'H', 'M', 'I', 'M', 'G', '0', '1'};
-inline constexpr uint32_t image_format_version = 1;
+inline constexpr uint32_t image_format_version = 2;  // 2: domains' role, transport, relayhost
 // image_header::state
 inline constexpr uint32_t image_db_down = 1u << 0;     // the writer cannot reach the database
 inline constexpr uint32_t image_superseded = 1u << 1;  // a newer image replaced this one

@@ -65,6 +65,7 @@ enum : uint8_t {
     d_quota_bytes = 1 << 3,
     d_quota_messages = 1 << 4,
     d_max_message_size = 1 << 5,
+    d_backup = 1 << 6,
 };
 
 void put_varint(std::string& out, uint64_t v) {
@@ -163,10 +164,11 @@ const uint8_t* bytes_of(std::string_view s) {
 }  // namespace
 
 void encode_domain_record(const domain_record& d, std::string& out) {
-    uint8_t flags =
-        (d.enabled ? d_enabled : 0) | (d.accepts_mail ? d_accepts_mail : 0) |
-        (d.fullname_matching ? d_fullname_matching : 0) | (d.quota_bytes ? d_quota_bytes : 0) |
-        (d.quota_messages ? d_quota_messages : 0) | (d.max_message_size ? d_max_message_size : 0);
+    uint8_t flags = (d.enabled ? d_enabled : 0) | (d.accepts_mail ? d_accepts_mail : 0) |
+                    (d.fullname_matching ? d_fullname_matching : 0) |
+                    (d.quota_bytes ? d_quota_bytes : 0) |
+                    (d.quota_messages ? d_quota_messages : 0) |
+                    (d.max_message_size ? d_max_message_size : 0) | (d.backup ? d_backup : 0);
     out += static_cast<char>(flags);
     out += static_cast<char>(d.logins & 0x0f);
     put_varint(out, d.id);
@@ -179,6 +181,8 @@ void encode_domain_record(const domain_record& d, std::string& out) {
     put_str(out, d.reject_text);
     put_str(out, d.fallback);
     put_str(out, d.filter_command);
+    put_str(out, d.transport);
+    put_str(out, d.relayhost);
 }
 
 namespace {
@@ -197,6 +201,9 @@ bool decode_domain(cursor& c, domain_view& d) {
     d.reject_text = c.str();
     d.fallback = c.str();
     d.filter_command = c.str();
+    d.backup = flags & d_backup;
+    d.transport = c.str();
+    d.relayhost = c.str();
     return c.ok();
 }
 

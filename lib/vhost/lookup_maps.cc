@@ -4,6 +4,7 @@
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
 #include "lib/store/mailbox_path.hh"
+#include "lib/vhost/schema.hh"
 
 namespace vhostmail::vhost {
 
@@ -26,6 +27,18 @@ std::optional<map_kind> parse_map_name(std::string_view name) {
     if (name == "srs_reverse") {
         return map_kind::srs_reverse;
     }
+    if (name == "transports") {
+        return map_kind::transports;
+    }
+    if (name == "relay_domains") {
+        return map_kind::relay_domains;
+    }
+    if (name == "relay_recipients") {
+        return map_kind::relay_recipients;
+    }
+    if (name == "relayhosts") {
+        return map_kind::relayhosts;
+    }
     return std::nullopt;
 }
 
@@ -43,6 +56,14 @@ std::string_view to_string(map_kind map) {
             return "srs_forward";
         case map_kind::srs_reverse:
             return "srs_reverse";
+        case map_kind::transports:
+            return "transports";
+        case map_kind::relay_domains:
+            return "relay_domains";
+        case map_kind::relay_recipients:
+            return "relay_recipients";
+        case map_kind::relayhosts:
+            return "relayhosts";
     }
     return "?";
 }
@@ -83,23 +104,124 @@ answer_t from_resolution_failure(const vhost::resolution& r) {
     return answer_t::not_found();
 }
 
-answer_t answer_domain(std::string_view key, directory& dir) {
-    auto name = normalize_domain(key);
-    if (!name) {
+// The enabled hosted domain (or domain alias) `name`, by the domain's role: found only when
+// it has `backup` as its role; not found otherwise, and for names that are not domains.
+lookup<domain_view> hosted_domain(std::string_view name, directory& dir, bool backup) {
+    auto normalized = normalize_domain(name);
+    if (!normalized) {
+        return lookup<domain_view>::not_found();
+    }
+    auto d = dir.find_domain(*normalized);
+    if (d.status == lookup_status::found && (!d.value.enabled || d.value.backup != backup)) {
+        return lookup<domain_view>::not_found();
+    }
+    return d;
+}
+
+// Whether the address's domain is a backup domain here (its mail is relayed, never
+// delivered): then the delivery maps do not know it.
+lookup<bool> in_backup_domain(std::string_view address, directory& dir) {
+    auto parts = split_address(address);
+    if (!parts.has_at) {
+        return lookup<bool>::found(false);
+    }
+    auto d = hosted_domain(parts.domain, dir, true);
+    if (d.status == lookup_status::temp_fail) {
+        return {d.status, false, d.reason};
+    }
+    return lookup<bool>::found(d.status == lookup_status::found);
+}
+
+answer_t answer_domain(std::string_view key, directory& dir, bool backup) {
+    auto d = hosted_domain(key, dir, backup);
+    if (d.status != lookup_status::found) {
+        return {d.status, {}, d.reason};
+    }
+    return answer_t::found(std::string(d.value.name));
+}
+
+// A stored next hop or transport that the rule refuses (an edit in SQL) defers the mail until
+// an admin repairs it, rather than send it somewhere unintended.
+answer_t stored_route(std::string_view value, bool valid, std::string_view what,
+                      std::string_view domain) {
+    if (value.empty()) {
         return answer_t::not_found();
     }
-    auto d = dir.find_domain(*name);
+    if (!valid) {
+        return answer_t::temp_fail(std::string(what) + " of " + std::string(domain) +
+                                   " refused by the syntax check: " + printable(value));
+    }
+    return answer_t::found(std::string(value));
+}
+
+// Postfix asks a socketmap or tcp transport table with the full recipient address only (never
+// its domain), so an address is answered with its domain's transport; a bare domain too.
+answer_t answer_transport(std::string_view key, directory& dir) {
+    auto parts = split_address(key);
+    if (parts.has_at && parts.local.empty()) {
+        return answer_t::not_found();
+    }
+    auto normalized = normalize_domain(parts.has_at ? std::string_view(parts.domain) : key);
+    if (!normalized) {
+        return answer_t::not_found();
+    }
+    auto d = dir.find_domain(*normalized);
     if (d.status != lookup_status::found) {
         return {d.status, {}, d.reason};
     }
     if (!d.value.enabled) {
         return answer_t::not_found();
     }
-    return answer_t::found(std::string(d.value.name));
+    return stored_route(d.value.transport, valid_transport(d.value.transport), "transport",
+                        d.value.name);
+}
+
+answer_t answer_relayhost(std::string_view key, directory& dir) {
+    auto parts = split_address(key);
+    if (!parts.has_at) {
+        return answer_t::not_found();
+    }
+    auto normalized = normalize_domain(parts.domain);
+    if (!normalized) {
+        return answer_t::not_found();
+    }
+    auto d = dir.find_domain(*normalized);
+    if (d.status != lookup_status::found) {
+        return {d.status, {}, d.reason};
+    }
+    if (!d.value.enabled) {
+        return answer_t::not_found();
+    }
+    return stored_route(d.value.relayhost, valid_nexthop(d.value.relayhost), "relayhost",
+                        d.value.name);
+}
+
+// The primary's answer for an address of a backup domain: "OK" when it leads somewhere.
+answer_t answer_relay_recipient(std::string_view key, directory& dir,
+                                const resolve_options& options) {
+    auto backup = in_backup_domain(key, dir);
+    if (backup.status != lookup_status::found) {
+        return {backup.status, {}, backup.reason};
+    }
+    auto parts = split_address(key);
+    if (!backup.value || parts.local.empty()) {
+        return answer_t::not_found();
+    }
+    auto r = vhost::resolve(dir, key, options);
+    if (r.status != lookup_status::found) {
+        return from_resolution_failure(r);
+    }
+    return answer_t::found("OK");
 }
 
 answer_t answer_alias(std::string_view key, directory& dir, const resolve_options& options,
                       answer_notes* notes) {
+    auto backup = in_backup_domain(key, dir);
+    if (backup.status != lookup_status::found || backup.value) {
+        return {backup.status == lookup_status::found ? lookup_status::not_found : backup.status,
+                {},
+                backup.reason};
+    }
     auto r = vhost::resolve(dir, key, options);
     if (notes != nullptr && r.reason.starts_with("alias loop")) {
         notes->loop = r.reason;
@@ -129,6 +251,12 @@ answer_t answer_mailbox(std::string_view key, directory& dir, const resolve_opti
     auto self = parse_address(key);
     if (!self) {
         return answer_t::not_found();
+    }
+    auto backup = in_backup_domain(key, dir);
+    if (backup.status != lookup_status::found || backup.value) {
+        return {backup.status == lookup_status::found ? lookup_status::not_found : backup.status,
+                {},
+                backup.reason};
     }
     auto r = vhost::resolve(dir, key, options);
     if (r.status != lookup_status::found) {
@@ -165,7 +293,7 @@ answer_t answer_sender(std::string_view key, directory& dir, const resolve_optio
     return answer_t::found(std::move(value));
 }
 
-// Senders in our own domains keep their address: SPF there names this host already.
+// Senders in our own (primary) domains keep their address: SPF there names this host already.
 answer_t answer_srs_forward(std::string_view key, directory& dir, const resolve_options& options) {
     if (options.srs == nullptr) {
         return answer_t::not_found();
@@ -179,7 +307,8 @@ answer_t answer_srs_forward(std::string_view key, directory& dir, const resolve_
     if (ours.status == lookup_status::temp_fail) {
         return {ours.status, {}, ours.reason};
     }
-    if (ours.status == lookup_status::found) {
+    // A backup domain's senders are not ours: SPF there names its primary, not this host.
+    if (ours.status == lookup_status::found && !ours.value.backup) {
         return answer_t::not_found();
     }
     auto rewritten = options.srs->forward(key, options.now);
@@ -203,7 +332,7 @@ lookup<std::string> answer(map_kind map, std::string_view key, directory& dir,
                            const resolve_options& options, answer_notes* notes) {
     switch (map) {
         case map_kind::domains:
-            return answer_domain(key, dir);
+            return answer_domain(key, dir, false);
         case map_kind::aliases:
             return answer_alias(key, dir, options, notes);
         case map_kind::mailboxes:
@@ -214,6 +343,14 @@ lookup<std::string> answer(map_kind map, std::string_view key, directory& dir,
             return answer_srs_forward(key, dir, options);
         case map_kind::srs_reverse:
             return answer_srs_reverse(key, options);
+        case map_kind::transports:
+            return answer_transport(key, dir);
+        case map_kind::relay_domains:
+            return answer_domain(key, dir, true);
+        case map_kind::relay_recipients:
+            return answer_relay_recipient(key, dir, options);
+        case map_kind::relayhosts:
+            return answer_relayhost(key, dir);
     }
     return answer_t::temp_fail("unknown map");
 }

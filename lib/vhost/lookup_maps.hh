@@ -7,6 +7,14 @@
 //              address is simply its own mailbox (the mailboxes map answers it then)
 //   mailboxes  virtual_mailbox_maps: the Maildir path relative to the mail base, ending in '/'
 //   senders    smtpd_sender_login_maps: the SASL logins that may use the sender address
+//   transports       transport_maps: a domain's own transport, when it has one, for an address
+//                    of the domain (Postfix asks these tables with the full address) or the domain
+//   relay_domains    relay_domains: the domains this host is a backup MX for (role backup)
+//   relay_recipients relay_recipient_maps: "OK" for an address of a backup domain that the
+//                    primary would deliver (the resolver's answer), so others are refused at RCPT
+//   relayhosts       sender_dependent_relayhost_maps: the relayhost of the sender's domain
+//   A backup domain is not in domains, aliases or mailboxes: this host relays its mail and
+//   delivers none of it (docs/routing.md).
 //   srs_forward   sender_canonical_maps: the SRS form of a sender outside our domains
 //   srs_reverse   recipient_canonical_maps: the sender an SRS address of ours stands for; any
 //                 other address (a forged or expired one among them) is not found, so Postfix
@@ -24,8 +32,19 @@
 
 namespace vhostmail::vhost {
 
-enum class map_kind { domains, aliases, mailboxes, senders, srs_forward, srs_reverse };
-inline constexpr size_t map_kind_count = 6;
+enum class map_kind {
+    domains,
+    aliases,
+    mailboxes,
+    senders,
+    srs_forward,
+    srs_reverse,
+    transports,
+    relay_domains,
+    relay_recipients,
+    relayhosts
+};
+inline constexpr size_t map_kind_count = 10;
 
 std::optional<map_kind> parse_map_name(std::string_view name);
 std::string_view to_string(map_kind map);

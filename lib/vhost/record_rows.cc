@@ -25,7 +25,8 @@ std::string domain_select_list(std::string_view table) {
            "logins + 0, " +
            qualified({"quota_bytes", "quota_messages", "max_message_size", "fallback",
                       "filter_command", "fullname_matching"},
-                     table);
+                     table) +
+           ", " + t + "role = 'backup', " + qualified({"transport", "relayhost"}, table);
 }
 
 std::string address_select_list(std::string_view table) {
@@ -50,6 +51,9 @@ domain_record domain_from_row(const Row& r, size_t first) {
     d.fallback = r.str(first + 9);
     d.filter_command = r.str(first + 10);
     d.fullname_matching = r.boolean(first + 11);
+    d.backup = r.boolean(first + 12);
+    d.transport = r.str(first + 13);
+    d.relayhost = r.str(first + 14);
     return d;
 }
 

@@ -3,7 +3,8 @@
 // tables (the snapshot loader, the SQL directory) so they cannot read a column differently.
 // Column order, from `first`:
 //   domain:  id, name, enabled, accepts_mail, reject_text, logins, quota_bytes, quota_messages,
-//            max_message_size, fallback, filter_command, fullname_matching
+//            max_message_size, fallback, filter_command, fullname_matching, (role is backup),
+//            transport, relayhost
 //   address: id, local_part, enabled, mailbox, maildir, (password is set), full_name, logins,
 //            quota_bytes, quota_messages
 #pragma once
@@ -17,7 +18,7 @@
 
 namespace vhostmail::vhost {
 
-inline constexpr size_t domain_row_columns = 12;
+inline constexpr size_t domain_row_columns = 15;
 inline constexpr size_t address_row_columns = 10;
 
 // The SELECT list the two decoders below read, in their order, each column qualified with

@@ -88,6 +88,9 @@ struct domain_view {
     std::string_view fallback;
     std::string_view filter_command;
     bool fullname_matching = false;
+    bool backup = false;  // schema.hh domain_record
+    std::string_view transport;
+    std::string_view relayhost;
 };
 
 struct address_view {

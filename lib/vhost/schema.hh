@@ -65,6 +65,9 @@ struct domain_record {
     std::string fallback;
     std::string filter_command;
     bool fullname_matching = false;
+    bool backup = false;    // role 'backup' (docs/routing.md): relay to the primary, no delivery
+    std::string transport;  // transport_maps value for the domain; "" = the default
+    std::string relayhost;  // sender_dependent_relayhost_maps value; "" = Postfix's relayhost
 };
 
 // The default Maildir of an address: "<domain>/<local>/"; "" when the local part cannot name
@@ -101,6 +104,16 @@ fallback_rule parse_fallback(std::string_view stored);
 
 // The canonical text of a rule (what the admin tool stores): "", "|cmd", "@d", "u@d", "local".
 std::string fallback_text(const fallback_rule& rule);
+
+// A Postfix next hop as relayhost and transport_maps take it: host, host:port, [host],
+// [host]:port, [1.2.3.4]:port or [ipv6:2001:db8::1]:port; host is a hostname (LDH labels), port
+// a number 1-65535 or a service name. What the admin tool stores and lookupd answers.
+bool valid_nexthop(std::string_view nexthop);
+
+// A transport_maps value vhostmail accepts for a domain: "name:nexthop" with a master.cf service
+// name ([a-z0-9][a-z0-9_-]*, at most 32) and a next hop as above, empty, or (for lmtp) unix:/path
+// or inet:nexthop. Nothing with blanks, commas or control bytes.
+bool valid_transport(std::string_view transport);
 
 // "Joe  van-Who" -> "joe.van.who": ASCII letters folded, runs of anything that is not a letter,
 // digit or non-ASCII byte become one '.', so a local part and a full name compare equal.

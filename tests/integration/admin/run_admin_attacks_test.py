@@ -73,6 +73,15 @@ def no_programs_for_domain_admins(t, db):
                     f"{name}={value}", stdin=pw)
     t.fails(1, "is for the superadmin", *opts, "domain", "set", "x.example",
             "filter_command=/bin/sh -c id", stdin=pw)
+    # Where the domain's mail goes is the superadmin's: a customer could otherwise send it to
+    # a service on the mail host (lmtp:unix:...), or take mail of an address as backup MX.
+    for setting in ("transport=lmtp:unix:/var/run/dovecot/lmtp", "role=backup",
+                    "relayhost=[127.0.0.1]:25"):
+        t.fails(1, "is for the superadmin", *opts, "domain", "set", "x.example", setting,
+                stdin=pw)
+    check("domain admin: no routing setting was stored",
+          scalar(db, "SELECT CONCAT(role, '[', transport, '][', relayhost, ']')"
+                     " FROM domains WHERE name = 'x.example'"), "primary[][]")
     check("domain admin: no variant stored a fallback or a filter",
           scalar(db, "SELECT CONCAT('[', fallback, '][', COALESCE(filter_command, ''), ']')"
                      " FROM domains WHERE name = 'x.example'"), "[][]")

@@ -117,6 +117,9 @@ TEST_CASE("srs maps: outside senders rewritten, our own not; only valid SRS reve
         CHECK(ask_srs(map_kind::srs_forward, ours, &codec) == "NOTFOUND");
     }
     CHECK(ask_srs(map_kind::srs_reverse, rewritten, &codec) == "someone@sender.example");
+    b.domain("relayed.example").backup = true;
+    CHECK(ask_srs(map_kind::srs_forward, "x@relayed.example", &codec) ==
+          *codec.forward("x@relayed.example", now));
     CHECK(ask_srs(map_kind::srs_reverse, "xandros@blobber.org", &codec) == "NOTFOUND");
     std::string forged = rewritten;
     forged[5] = forged[5] == 'A' ? 'B' : 'A';
@@ -126,4 +129,58 @@ TEST_CASE("srs maps: outside senders rewritten, our own not; only valid SRS reve
     CHECK(ask_srs(map_kind::srs_reverse, rewritten, nullptr) == "NOTFOUND");
     CHECK(parse_map_name("srs_forward") == map_kind::srs_forward);
     CHECK(to_string(map_kind::srs_reverse) == "srs_reverse");
+}
+
+TEST_CASE("backup domains: relayed for their known addresses, never delivered here") {
+    auto b = test::spec_example();
+    auto& backup = b.domain("backup.example");
+    backup.backup = true;
+    backup.fallback = "";
+    backup.transport = "smtp:[primary.example.net]:25";
+    b.address("backup.example", "anna").mailbox = true;
+    b.address("backup.example", "list").forwards = {"anna@backup.example", "x@elsewhere.example"};
+    b.domain_alias("backup.net", "backup.example");
+    auto& catchall = b.domain("catchall-backup.example");
+    catchall.backup = true;
+    catchall.fallback = "@backup.example";
+    CHECK(ask(b, map_kind::domains, "backup.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::relay_domains, "backup.example") == "backup.example");
+    CHECK(ask(b, map_kind::relay_domains, "backup.net") == "backup.example");
+    CHECK(ask(b, map_kind::relay_domains, "blobber.org") == "NOTFOUND");
+    CHECK(ask(b, map_kind::relay_recipients, "anna@backup.example") == "OK");
+    CHECK(ask(b, map_kind::relay_recipients, "Anna+tag@Backup.example") == "OK");
+    CHECK(ask(b, map_kind::relay_recipients, "list@backup.example") == "OK");
+    CHECK(ask(b, map_kind::relay_recipients, "nobody@backup.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::relay_recipients, "anna@catchall-backup.example") == "OK");
+    CHECK(ask(b, map_kind::relay_recipients, "nobody@catchall-backup.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::relay_recipients, "@backup.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::relay_recipients, "xandros@blobber.org") == "NOTFOUND");
+    // Nothing of a backup domain is delivered or expanded here: the primary does that.
+    CHECK(ask(b, map_kind::mailboxes, "anna@backup.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::aliases, "list@backup.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::transports, "backup.example") == "smtp:[primary.example.net]:25");
+    CHECK(ask(b, map_kind::transports, "backup.net") == "smtp:[primary.example.net]:25");
+    b.domain("backup.example").enabled = false;
+    CHECK(ask(b, map_kind::relay_domains, "backup.example") == "NOTFOUND");
+    CHECK(ask(b, map_kind::relay_recipients, "anna@backup.example") == "NOTFOUND");
+}
+
+TEST_CASE("per-domain transports and relayhosts") {
+    auto b = test::spec_example();
+    b.domain("blobber.org").transport = "lmtp:inet:[10.0.0.5]:24";
+    b.domain("blobber.org").relayhost = "[smtp.blobber.net]:587";
+    b.domain("lala.com").transport = "smtp:bad host";  // edited in SQL: refused when asked
+    CHECK(ask(b, map_kind::transports, "blobber.org") == "lmtp:inet:[10.0.0.5]:24");
+    CHECK(ask(b, map_kind::transports, "BLOBBER.ORG") == "lmtp:inet:[10.0.0.5]:24");
+    CHECK(ask(b, map_kind::transports, "xandros@blobber.org") == "lmtp:inet:[10.0.0.5]:24");
+    CHECK(ask(b, map_kind::transports, "@blobber.org") == "NOTFOUND");
+    CHECK(ask(b, map_kind::transports, "whopper.nu") == "NOTFOUND");
+    CHECK(ask(b, map_kind::transports, "example.com") == "NOTFOUND");
+    CHECK(ask(b, map_kind::transports, "lala.com").starts_with("TEMP transport of lala.com"));
+    CHECK(ask(b, map_kind::relayhosts, "@blobber.org") == "[smtp.blobber.net]:587");
+    CHECK(ask(b, map_kind::relayhosts, "xandros@blobber.org") == "[smtp.blobber.net]:587");
+    CHECK(ask(b, map_kind::relayhosts, "@whopper.nu") == "NOTFOUND");
+    CHECK(ask(b, map_kind::relayhosts, "blobber.org") == "NOTFOUND");
+    // The delivery maps of a primary domain are unchanged by a transport.
+    CHECK(ask(b, map_kind::mailboxes, "xandros@blobber.org") == "blobber.org/xandros/");
 }
