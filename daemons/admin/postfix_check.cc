@@ -383,16 +383,15 @@ private:
                         " envelope_recipient");
             }
         }
+        // Hosted: then its unknown users, forged SRS addresses among them, are refused at RCPT.
+        // As a relay domain it would accept them and bounce later (backscatter).
         const std::string domain = ascii_lower(ours_.srs_domain);
-        bool accepted = hosted.contains(domain);
-        for (const char* param : {"mydestination", "virtual_alias_domains", "relay_domains"}) {
-            accepted = accepted || has_word(ascii_lower(value(param)), domain);
-        }
-        if (!accepted) {
+        if (!hosted.contains(domain)) {
             error("srs_domain " + domain +
-                  " is not a domain Postfix accepts mail for: bounces to SRS addresses are"
-                  " refused as relaying and never reach the senders (vhostmail domain add " +
-                  domain + ")");
+                  " is not a hosted domain: bounces to SRS addresses are refused as relaying"
+                  " (or, listed in relay_domains, forged ones are accepted and bounced); add it"
+                  " with no addresses and no catch-all: vhostmail domain add " +
+                  domain);
         }
     }
 

@@ -39,7 +39,7 @@ store::maildir::hook crash_hook() {
 
 int deliver_all(const pipe_args& a, const config::config& cfg) {
     delivery_settings settings = delivery_settings_from(cfg);
-    settings.srs = srs_for_delivery(cfg);
+    load_srs(settings, cfg);
     settings.hook = crash_hook();
     std::string message;
     if (!read_message(message, cfg.get_size("deliver_max_message_size"))) {

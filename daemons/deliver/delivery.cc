@@ -305,12 +305,15 @@ delivery_result delivery_agent::vacation(const vhost::destination& d, const enve
     return result_delivered("auto-replied");
 }
 
-std::shared_ptr<const srs::codec> srs_for_delivery(const config::config& cfg) {
+void load_srs(delivery_settings& s, const config::config& cfg) {
     auto load = srs::codec_from_config(cfg);
+    s.srs = load.loaded;
+    s.srs_unavailable.clear();
     if (!load.error.empty()) {
-        log::error("{}; senders rewritten by SRS are delivered with their SRS address", load.error);
+        log::error("{}; mail from SRS senders is deferred until the secrets can be read",
+                   load.error);
+        s.srs_unavailable = ascii_lower(cfg.get_string("srs_domain"));
     }
-    return load.loaded;
 }
 
 delivery_result delivery_agent::deliver(const envelope& as_received, std::string_view message,
@@ -318,6 +321,10 @@ delivery_result delivery_agent::deliver(const envelope& as_received, std::string
     vhost::resolve_options opts = s_.resolve;
     opts.now = std::time(nullptr);
     envelope env = as_received;
+    if (!s_.srs_unavailable.empty() &&
+        iequals(split_address(env.sender).domain, s_.srs_unavailable)) {
+        return result_temp("SRS secrets not readable: the original sender cannot be restored");
+    }
     if (s_.srs) {
         if (auto r = s_.srs->reverse(env.sender, opts.now); r.status == srs::reverse_status::ok) {
             env.sender = std::move(r.address);

@@ -61,12 +61,15 @@ struct delivery_settings {
     // Gives back the sender our SRS rewrote (Postfix rewrites every message's sender in cleanup,
     // local ones too), for the Return-Path, vacation and filters; null: SRS off.
     std::shared_ptr<const srs::codec> srs;
+    // The SRS domain when SRS is on but its secrets could not be read: mail from that domain is
+    // deferred (4.3.0) rather than delivered with an SRS Return-Path for good.
+    std::string srs_unavailable;
     store::maildir::hook hook;  // test hook (durability tests); empty in production
 };
 
-// The SRS codec for the delivery agents: null when SRS is off, or (logged as an error) when its
-// secrets cannot be read; SRS senders are then delivered as they came.
-std::shared_ptr<const srs::codec> srs_for_delivery(const config::config& cfg);
+// Sets the delivery settings' SRS codec from the configuration (srs and srs_unavailable);
+// logs why when the secrets cannot be read.
+void load_srs(delivery_settings& s, const config::config& cfg);
 
 struct envelope {
     std::string sender;              // "" = null sender

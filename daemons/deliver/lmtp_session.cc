@@ -25,7 +25,7 @@ namespace vhostmail::deliver {
 lmtp_settings lmtp_settings_from(const config::config& cfg) {
     lmtp_settings s;
     s.delivery = delivery_settings_from(cfg);
-    s.delivery.srs = srs_for_delivery(cfg);
+    load_srs(s.delivery, cfg);
     s.idle_timeout = cfg.get_duration("lmtpd_idle_timeout");
     s.data_timeout = cfg.get_duration("lmtpd_data_timeout");
     s.max_message_size = cfg.get_size("deliver_max_message_size");

@@ -148,6 +148,12 @@ void add_srs_params(param_table& t) {
            .default_value = "=",
            .doc = "separator written after SRS0/SRS1 (postsrsd -a); all three are read",
            .choices = {"=", "-", "+"}});
+    t.add({.name = std::string(common::srs_exclude_domains),
+           .type = pt::list,
+           .default_value = "",
+           .doc = "sender domains never rewritten besides the hosted ones (postsrsd -X): list"
+                  " Postfix's mydestination here, so local(8) mail keeps its sender;"
+                  " \".example.org\" also covers its subdomains"});
 }
 
 }  // namespace

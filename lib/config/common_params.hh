@@ -47,6 +47,7 @@ inline constexpr std::string_view srs_max_age = "srs_max_age";
 inline constexpr std::string_view srs_hash_length = "srs_hash_length";
 inline constexpr std::string_view srs_hash_min = "srs_hash_min";
 inline constexpr std::string_view srs_separator = "srs_separator";
+inline constexpr std::string_view srs_exclude_domains = "srs_exclude_domains";
 }  // namespace common
 
 // Declares the shared parameters above in `table` (defaults in common_params.cc). Throws

@@ -33,6 +33,14 @@ secret_file_read read_secret_file(const std::string& path, size_t max_size) {
                 path + ": owned by uid " + std::to_string(st.st_uid) +
                     ", not root or this program's user"};
     }
+    // A group that can read it must be ours (or root's): "root:users 0640" shares the secret
+    // with every user. Root reads it whatever the group (the admin tool, a daemon's start).
+    if ((st.st_mode & S_IRGRP) != 0 && st.st_gid != 0 && st.st_gid != ::getegid() &&
+        ::geteuid() != 0) {
+        return {{},
+                path + ": its group (gid " + std::to_string(st.st_gid) +
+                    ") is not this program's; give it to root and the daemons' group"};
+    }
     if (static_cast<size_t>(st.st_size) > max_size) {
         return {{}, path + ": larger than " + std::to_string(max_size) + " bytes"};
     }

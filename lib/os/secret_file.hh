@@ -2,7 +2,7 @@
 // secret_file.hh - reads a file that holds a secret (a DKIM private key, the SRS secrets) with
 // the one rule for such files: a regular file (not through a symlink at the last step), owned by
 // root or by the reading user, neither readable by others nor writable by its group (0640 or
-// 0600), and of a bounded size.
+// 0600), readable by no group but root's or the reader's own, and of a bounded size.
 #pragma once
 
 #include <cstddef>

@@ -86,8 +86,8 @@ std::vector<std::string> validate(const config::config& cfg) {
     if (cfg.get_duration("lookupd_refresh_interval") >= cfg.get_duration("lookupd_max_staleness")) {
         problems.push_back("lookupd_refresh_interval must be smaller than lookupd_max_staleness");
     }
-    if (auto srs = srs::codec_from_config(cfg); !srs.error.empty()) {
-        problems.push_back(srs.error);
+    if (auto srs = srs::settings_problem(cfg); !srs.empty()) {
+        problems.push_back(srs);
     }
     return problems;
 }

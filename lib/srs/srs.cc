@@ -167,6 +167,12 @@ std::optional<std::string> codec::forward(std::string_view sender, std::time_t n
         parts.domain.find('=') != std::string::npos || iequals(parts.domain, settings_.domain)) {
         return std::nullopt;
     }
+    for (const auto& excluded : settings_.exclude_domains) {
+        if (iequals(parts.domain, excluded) ||
+            (excluded.starts_with('.') && ends_with_icase(parts.domain, excluded))) {
+            return std::nullopt;
+        }
+    }
     std::string out;
     const char sep = settings_.separator;
     switch (srs_tag(parts.local)) {

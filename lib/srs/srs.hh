@@ -26,6 +26,9 @@ struct settings {
     unsigned hash_length = 4;    // hash characters written (postsrsd -n)
     unsigned hash_min = 4;       // fewest accepted when reading (postsrsd -N)
     unsigned max_age_days = 21;  // how long an address is good for a bounce
+    // Sender domains never rewritten (postsrsd -X): "example.org", or ".example.org" for its
+    // subdomains too.
+    std::vector<std::string> exclude_domains;
 };
 
 enum class reverse_status {
@@ -55,8 +58,8 @@ public:
     codec& operator=(const codec&) = delete;
 
     // The SRS form of `sender` at `now`; nullopt when it is not rewritten: not local@domain, a
-    // domain with '=' in it, already in the SRS domain (our own SRS addresses among them), a
-    // malformed SRS1 local part, or a result longer than 1000 bytes.
+    // domain with '=' in it, already in the SRS domain (our own SRS addresses among them), an
+    // excluded domain, a malformed SRS1 local part, or a result longer than 1000 bytes.
     std::optional<std::string> forward(std::string_view sender, std::time_t now) const;
 
     // What an SRS address of ours stands for, checked against `now`.

@@ -13,9 +13,14 @@ namespace vhostmail::srs {
 
 struct codec_load {
     std::shared_ptr<const codec> loaded;  // null when SRS is off (srs_domain empty) or on error
-    std::string error;                   // what is wrong, naming the parameter or the file
+    std::string error;                    // what is wrong, naming the parameter or the file
 };
 
 codec_load codec_from_config(const config::config& cfg);
+
+// What is wrong with the srs_* settings themselves (a bad srs_domain, hash lengths), without
+// reading the secret file: "" when nothing. For a daemon's -t and start, which must not fail
+// for a secret file that lookupd answers around (temporary failures of the SRS maps only).
+std::string settings_problem(const config::config& cfg);
 
 }  // namespace vhostmail::srs

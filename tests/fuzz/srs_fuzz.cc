@@ -20,7 +20,9 @@ using vhostmail::iequals;
 namespace {
 
 const codec& the_codec() {
-    static const codec c(settings{.domain = "srs.example.net"}, {"first secret", "second"});
+    static const codec c(
+        settings{.domain = "srs.example.net", .exclude_domains = {".excluded.example"}},
+        {"first secret", "second"});
     return c;
 }
 

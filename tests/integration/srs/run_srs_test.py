@@ -40,6 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
+import vhm_clients  # noqa: E402
 import vhm_daemon  # noqa: E402
 import vhm_mariadb  # noqa: E402
 import vhm_postfix  # noqa: E402
@@ -177,6 +178,48 @@ def admin_cases(admin, db, secret_path):
                                                     r.stderr), (1, True))
 
 
+def unreadable_secret_cases(lookupd, lmtpd, base, tmp):
+    """A secret file the daemons refuse (readable by every user): a temporary failure of what
+    needs it, and nothing else."""
+    bad = os.path.join(tmp, "open.secret")
+    with open(bad, "w") as f:
+        f.write("a secret\n")
+    os.chmod(bad, 0o644)
+    t = vhm_postfix.lookupd_tables(os.path.join(tmp, "bad"))
+    os.makedirs(os.path.join(tmp, "bad"), exist_ok=True)
+    os.chmod(os.path.join(tmp, "bad"), 0o755)
+    conf = vhm_postfix.client_config_dir(tmp)
+    with vhm_daemon.daemon(lookupd, base + srs_config(bad) + t.config(), tmp,
+                           name="lookupd-bad-secret") as lk:
+        lk.wait_for_log("routing data loaded")
+        check("secret readable by all: lookupd starts and says why",
+              "lets others read it" in lk.log(), True)
+        check("...srs_forward and srs_reverse answer temporary failures",
+              (q(conf, "joe@remote.example", t.sm("srs_forward")),
+               q(conf, srs0(SECRETS[0], "user", "example.com"), t.sm("srs_reverse"))),
+              ("temp", "temp"))
+        check("...the other maps answer as ever", q(conf, "blobber.org", t.sm("domains")),
+              "blobber.org")
+    mailbase = vhm_daemon.mail_base(tmp, "mail-bad")
+    sock = f"{tmp}/lmtp-bad.sock"
+    cf = (base + srs_config(bad) + vhm_daemon.delivery_config(mailbase, "/bin/true", sock) +
+          "lmtpd_socket_group =\nlmtpd_socket_mode = 0666\n")
+    with vhm_daemon.daemon(lmtpd, cf, tmp, name="lmtpd-bad-secret") as lm:
+        lm.wait_for_log("listening")
+        s, reply = vhm_clients.lmtp_session(sock)
+        reply()
+        codes = []
+        for line in ("LHLO test", f"MAIL FROM:<{srs0(SECRETS[0], 'user', 'example.com')}>",
+                     "RCPT TO:<xandros@blobber.org>", "DATA"):
+            s.sendall(line.encode() + b"\r\n")
+            codes.append(reply()[-1][:3])
+        s.sendall(b"Subject: x\r\n\r\nbody\r\n.\r\n")
+        codes.append(reply()[-1][:1])
+        s.close()
+        check("secret unreadable: lmtpd defers mail from an SRS sender (not delivered with the"
+              " SRS Return-Path)", codes, ["250", "250", "250", "354", "4"])
+
+
 def maildir_message(mailbase, box, subject):
     for path in glob.glob(os.path.join(mailbase, box, "new", "*")):
         with open(path, "rb") as f:
@@ -274,6 +317,7 @@ def main():
                 lk.wait_for_log("routing data loaded")
                 compat_cases(conf, tables, same, old)
                 admin_cases(admin, db, ours)
+                unreadable_secret_cases(lookupd, lmtpd, base, tmp)
                 with vhm_postfix.private_postfix(tmp, main_cf_extra=main_cf) as pf:
                     check("postconf -n is warning-free", pf.postconf_warnings(), "")
                     postfix_cases(pf, sink, mailbase)

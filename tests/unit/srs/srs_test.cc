@@ -197,3 +197,13 @@ TEST_CASE("srs: the secret file and the settings") {
     s.domain = "SRS.Example.NET";
     CHECK(make({"k"}, s).config().domain == "srs.example.net");
 }
+
+TEST_CASE("srs: excluded sender domains are not rewritten") {
+    auto s = srs_settings();
+    s.exclude_domains = {"mx.example.net", ".internal.example"};
+    auto c = make({"secret1"}, s);
+    CHECK_FALSE(c.forward("root@MX.example.net", postsrsd_day));
+    CHECK_FALSE(c.forward("cron@a.b.internal.example", postsrsd_day));
+    CHECK(c.forward("x@internal.example", postsrsd_day));  // ".d" is its subdomains only
+    CHECK(c.forward("x@other.example.net", postsrsd_day));
+}
