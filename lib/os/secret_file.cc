@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "lib/os/secret_file.hh"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -10,6 +11,21 @@
 #include "lib/core/unique_fd.hh"
 
 namespace vhostmail::os {
+
+namespace {
+
+// The process's effective group or one of its supplementary groups (pipe(8) runs
+// vhostmail-deliver as user=vmail, a member of the daemons' group).
+bool in_own_groups(gid_t gid) {
+    if (gid == ::getegid()) {
+        return true;
+    }
+    gid_t groups[256];
+    int n = ::getgroups(256, groups);
+    return std::find(groups, groups + std::max(n, 0), gid) != groups + std::max(n, 0);
+}
+
+}  // namespace
 
 secret_file_read read_secret_file(const std::string& path, size_t max_size) {
     unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
@@ -35,8 +51,8 @@ secret_file_read read_secret_file(const std::string& path, size_t max_size) {
     }
     // A group that can read it must be ours (or root's): "root:users 0640" shares the secret
     // with every user. Root reads it whatever the group (the admin tool, a daemon's start).
-    if ((st.st_mode & S_IRGRP) != 0 && st.st_gid != 0 && st.st_gid != ::getegid() &&
-        ::geteuid() != 0) {
+    if ((st.st_mode & S_IRGRP) != 0 && st.st_gid != 0 && ::geteuid() != 0 &&
+        !in_own_groups(st.st_gid)) {
         return {{},
                 path + ": its group (gid " + std::to_string(st.st_gid) +
                     ") is not this program's; give it to root and the daemons' group"};
