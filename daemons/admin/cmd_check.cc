@@ -250,7 +250,13 @@ void check_postfix(context& ctx, db::connection& conn, const config::config* dae
         out.add(error);
         return;
     }
-    for (auto& f : judge_postfix(*pf, ours, *hosted)) {
+    auto in_use = vhost::admin_store(conn).routing_in_use();
+    if (!in_use) {
+        out.add("cannot read the domains' routing: " + in_use.failure().message);
+        return;
+    }
+    routing_in_use routing{in_use->backup_domains, in_use->transports, in_use->relayhosts};
+    for (auto& f : judge_postfix(*pf, ours, *hosted, routing)) {
         out.all.push_back(std::move(f));
     }
 }

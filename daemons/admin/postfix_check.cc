@@ -88,7 +88,8 @@ public:
         queue_ = value("queue_directory");
     }
 
-    std::vector<finding> run(const std::set<std::string>& hosted) {
+    std::vector<finding> run(const std::set<std::string>& hosted, const routing_in_use& routing) {
+        backup_ = &routing.backup_domains;
         for (const auto& use : map_uses) {
             maps(use);
         }
@@ -107,6 +108,7 @@ public:
             milter();
         }
         srs(hosted);
+        routing_maps(routing);
         return std::move(out_);
     }
 
@@ -200,7 +202,9 @@ private:
     void domain_classes(const std::set<std::string>& hosted) {
         for (const char* param : {"mydestination", "virtual_alias_domains", "relay_domains"}) {
             for (const auto& entry : words(value(param))) {
-                if (hosted.contains(ascii_lower(entry))) {
+                const bool backup_as_relay = std::string_view(param) == "relay_domains" &&
+                                             backup_->contains(ascii_lower(entry));
+                if (hosted.contains(ascii_lower(entry)) && !backup_as_relay) {
                     error(ascii_lower(entry) + " is hosted by vhostmail and also listed in " +
                           param + ": a domain belongs in one address class only");
                 }
@@ -395,8 +399,39 @@ private:
         }
     }
 
+    // docs/routing.md: a backup domain needs relay_domains and, above all, relay_recipient_maps
+    // through lookupd; transports and relay hosts set in the database need their maps.
+    void routing_maps(const routing_in_use& r) {
+        if (!r.backup_domains.empty()) {
+            std::string names;
+            bool listed = true;
+            for (const auto& d : r.backup_domains) {
+                names += (names.empty() ? "" : " ") + d;
+                listed = listed && has_word(ascii_lower(value("relay_domains")), d);
+            }
+            if (!listed) {
+                maps({"relay_domains", "relay_domains", true});
+            }
+            if (!uses_map("relay_recipient_maps", "relay_recipients")) {
+                error(
+                    "relay_recipient_maps does not use vhostmail-lookupd's relay_recipients map"
+                    " (" +
+                    expected("relay_recipients") + ") while " + names +
+                    " are backup domains: every address there is accepted and what the"
+                    " primary refuses is bounced later, an open backscatter source");
+            }
+        }
+        if (r.transports) {
+            maps({"transport_maps", "transports", false});
+        }
+        if (r.relayhosts) {
+            maps({"sender_dependent_relayhost_maps", "relayhosts", false});
+        }
+    }
+
     const postfix_settings& pf_;
     const daemon_endpoints& ours_;
+    const std::set<std::string>* backup_ = nullptr;  // run()'s routing_in_use
     std::string queue_;
     std::vector<finding> out_;
 };
@@ -437,19 +472,33 @@ std::optional<std::string> postconf_output(const std::string& postconf, const st
 }
 
 const std::vector<std::string>& postfix_parameters() {
-    static const std::vector<std::string> names{
-        "queue_directory",           "virtual_mailbox_domains",
-        "virtual_alias_maps",        "virtual_mailbox_maps",
-        "smtpd_sender_login_maps",   "mydestination",
-        "virtual_alias_domains",     "relay_domains",
-        "smtpd_relay_restrictions",  "smtpd_recipient_restrictions",
-        "smtpd_client_restrictions", "smtpd_helo_restrictions",
-        "smtpd_sender_restrictions", "smtpd_sasl_auth_enable",
-        "smtpd_sasl_type",           "smtpd_sasl_path",
-        "virtual_transport",         "smtpd_milters",
-        "non_smtpd_milters",         "milter_default_action",
-        "sender_canonical_maps",     "sender_canonical_classes",
-        "recipient_canonical_maps",  "recipient_canonical_classes"};
+    static const std::vector<std::string> names{"queue_directory",
+                                                "virtual_mailbox_domains",
+                                                "virtual_alias_maps",
+                                                "virtual_mailbox_maps",
+                                                "smtpd_sender_login_maps",
+                                                "mydestination",
+                                                "virtual_alias_domains",
+                                                "relay_domains",
+                                                "smtpd_relay_restrictions",
+                                                "smtpd_recipient_restrictions",
+                                                "smtpd_client_restrictions",
+                                                "smtpd_helo_restrictions",
+                                                "smtpd_sender_restrictions",
+                                                "smtpd_sasl_auth_enable",
+                                                "smtpd_sasl_type",
+                                                "smtpd_sasl_path",
+                                                "virtual_transport",
+                                                "smtpd_milters",
+                                                "non_smtpd_milters",
+                                                "milter_default_action",
+                                                "sender_canonical_maps",
+                                                "sender_canonical_classes",
+                                                "recipient_canonical_maps",
+                                                "recipient_canonical_classes",
+                                                "relay_recipient_maps",
+                                                "transport_maps",
+                                                "sender_dependent_relayhost_maps"};
     return names;
 }
 
@@ -485,8 +534,9 @@ std::optional<postfix_settings> read_postfix(const std::string& postconf, const 
 }
 
 std::vector<finding> judge_postfix(const postfix_settings& pf, const daemon_endpoints& ours,
-                                   const std::set<std::string>& hosted) {
-    return judge(pf, ours).run(hosted);
+                                   const std::set<std::string>& hosted,
+                                   const routing_in_use& routing) {
+    return judge(pf, ours).run(hosted, routing);
 }
 
 }  // namespace vhostmail::admin

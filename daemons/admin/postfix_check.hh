@@ -57,8 +57,16 @@ std::vector<std::pair<std::string, std::string>> postconf_assignments(const std:
 std::optional<postfix_settings> read_postfix(const std::string& postconf, const std::string& dir,
                                              std::string& error);
 
+// What of per-domain routing (docs/routing.md) the database uses, so Postfix must be wired for.
+struct routing_in_use {
+    std::set<std::string> backup_domains;  // role=backup
+    bool transports = false;               // some domain has a transport
+    bool relayhosts = false;               // some domain has a relayhost
+};
+
 // Pure: the findings, one line each. hosted: the database's domains and domain aliases.
 std::vector<finding> judge_postfix(const postfix_settings& pf, const daemon_endpoints& ours,
-                                   const std::set<std::string>& hosted);
+                                   const std::set<std::string>& hosted,
+                                   const routing_in_use& routing = {});
 
 }  // namespace vhostmail::admin

@@ -106,6 +106,24 @@ admin_result<std::set<std::string>> admin_store::hosted_names() {
     return names;
 }
 
+admin_result<admin_store::routing_use> admin_store::routing_in_use() {
+    auto r = conn_.query(
+        "SELECT name, role = 'backup', transport <> '', relayhost <> '' FROM domains"
+        " WHERE enabled AND (role = 'backup' OR transport <> '' OR relayhost <> '')");
+    if (!r) {
+        return db_failure(r.error());
+    }
+    routing_use out;
+    for (const auto& row : r->rows) {
+        if (row.boolean(1)) {
+            out.backup_domains.insert(ascii_lower(row.str(0)));
+        }
+        out.transports = out.transports || row.boolean(2);
+        out.relayhosts = out.relayhosts || row.boolean(3);
+    }
+    return out;
+}
+
 admin_result<fields> admin_store::show_domain(const std::string& name) {
     auto id = domain_id(name, false);
     if (!id) {

@@ -122,6 +122,15 @@ public:
     admin_result<table> list_domains();
     // The names of the hosted domains and domain aliases (within the caller's scope).
     admin_result<std::set<std::string>> hosted_names();
+
+    // The domains with role=backup, and whether any domain has a transport / a relayhost.
+    struct routing_use {
+        std::set<std::string> backup_domains;
+        bool transports = false;
+        bool relayhosts = false;
+    };
+
+    admin_result<routing_use> routing_in_use();
     admin_result<fields> show_domain(const std::string& name);
     admin_result<done> add_domain_alias(const std::string& alias, const std::string& domain);
     admin_result<done> remove_domain_alias(const std::string& alias);

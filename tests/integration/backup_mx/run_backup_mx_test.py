@@ -24,6 +24,7 @@ Then, through the backup Postfix (postfix-snippets/main.cf.lookup + main.cf.rout
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,27 @@ def transport_cases(backup, moved_sink, relay_sink):
           ("xandros@blobber.org", ["friend@outside.example"]))
 
 
+def check_postfix_cases(admin, config_file, backup, tmp):
+    """vhostmail check --postfix knows the routing maps: quiet about the backup as set up, and
+    an error for a backup domain without relay_recipient_maps (an open backscatter source)."""
+    def routing_lines(conf_dir):
+        p = subprocess.run([admin, "-c", config_file, "check", "--postfix", conf_dir],
+                           capture_output=True, text=True)
+        return [line for line in p.stdout.splitlines()
+                if any(w in line for w in ("relay_", "transport_maps", "relayhost"))]
+    check("check --postfix: the backup as set up has no routing finding",
+          routing_lines(backup.conf), [])
+    mutant = os.path.join(tmp, "pf-no-relay-recipients")
+    os.makedirs(mutant)
+    for name in ("main.cf", "master.cf"):
+        shutil.copy(os.path.join(backup.conf, name), mutant)
+    subprocess.run(["postconf", "-c", mutant, "-X", "relay_recipient_maps"], check=True)
+    lines = routing_lines(mutant)
+    check("check --postfix: no relay_recipient_maps for a backup domain is an error",
+          any(line.startswith("error: relay_recipient_maps") and "backscatter" in line
+              for line in lines), True)
+
+
 def main():
     lookupd, admin, source = sys.argv[1:4]
     vhm_mariadb.skip_unless_available()
@@ -186,6 +208,7 @@ def main():
             map_cases(conf, t, primary.smtp_port, moved_sink.port, relay_sink.port)
             backup_cases(backup, primary, primary_sink)
             transport_cases(backup, moved_sink, relay_sink)
+            check_postfix_cases(admin, lk.config_file, backup, tmp)
             if failures:
                 print("backup postfix log tail:\n" + backup.log()[-3000:])
                 print("primary postfix log tail:\n" + primary.log()[-2000:])

@@ -197,3 +197,30 @@ TEST_CASE("postfix check: SRS wiring") {
         CHECK(m[1].find("To and Cc headers") != std::string::npos);
     }
 }
+
+TEST_CASE("postfix check: backup domains, transports and relay hosts") {
+    auto pf = good();
+    routing_in_use routing{{"backup.example"}, true, true};
+    auto judged = [&]() {
+        std::vector<std::string> out;
+        for (const auto& f :
+             judge_postfix(pf, defaults(), {"blobber.org", "backup.example"}, routing)) {
+            out.push_back((f.error ? "error: " : "warning: ") + f.message);
+        }
+        return out;
+    };
+    auto m = judged();
+    REQUIRE(m.size() == 4);
+    CHECK(m[0].starts_with("error: relay_domains does not use"));
+    CHECK(m[1].starts_with("error: relay_recipient_maps does not use"));
+    CHECK(m[1].find("open backscatter source") != std::string::npos);
+    CHECK(m[2].starts_with("warning: transport_maps does not use"));
+    CHECK(m[3].starts_with("warning: sender_dependent_relayhost_maps does not use"));
+    pf.main["relay_domains"] = "socketmap:inet:127.0.0.1:10040:relay_domains";
+    pf.main["relay_recipient_maps"] = "socketmap:inet:127.0.0.1:10040:relay_recipients";
+    pf.main["transport_maps"] = "socketmap:inet:127.0.0.1:10040:transports";
+    pf.main["sender_dependent_relayhost_maps"] = "socketmap:inet:127.0.0.1:10040:relayhosts";
+    CHECK(judged().empty());
+    pf.main["relay_domains"] = "backup.example";  // listed by name: fine, the map is not needed
+    CHECK(judged().empty());
+}
