@@ -24,7 +24,8 @@ constexpr std::string_view domain_admin_domain_settings[] = {"description", "ful
                                                              "reject_text", "from_any_in_domain"};
 
 // Address settings they may not: a Maildir path could point into another domain's mail.
-constexpr std::string_view superadmin_address_settings[] = {"maildir"};
+// Nor a transport: it could send the address's mail to a service on the mail host.
+constexpr std::string_view superadmin_address_settings[] = {"maildir", "transport"};
 
 bool listed(std::span<const std::string_view> names, std::string_view name) {
     return std::ranges::find(names, name) != names.end();

@@ -249,6 +249,9 @@ const std::vector<column> address_columns = {
     {"logins", kind::logins, "services this address may log in to: smtp,imap,pop3,sieve"},
     {"from_any_in_domain", kind::optional_boolean,
      "yes/no: as the domain's setting, for this login (none = the domain's)"},
+    {"transport", kind::transport,
+     "where this address's mail goes instead of its domain's way, e.g."
+     " smtp:[new.example.net]:25 (none = the domain's)"},
 };
 
 const std::vector<column> vacation_columns = {

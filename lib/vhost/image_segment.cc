@@ -51,6 +51,10 @@ enum : uint8_t {
     a_vacation = 1 << 7,
 };
 
+enum : uint8_t {  // third byte
+    a_transport = 1 << 0,
+};
+
 enum : uint8_t {  // second byte: logins in the low four bits
     a_vacation_enabled = 1 << 4,
     a_vacation_starts = 1 << 5,
@@ -227,6 +231,7 @@ void encode_address(const address_record& a, std::string_view domain_name, const
                  (v && v->ends_at ? a_vacation_ends : 0) | (!forwards.empty() ? a_forwards : 0);
     out += static_cast<char>(f1);
     out += static_cast<char>(f2);
+    out += static_cast<char>(!a.transport.empty() ? a_transport : 0);
     put_varint(out, a.id);
     put_str(out, a.local_part);
     if (own_maildir) {
@@ -253,6 +258,9 @@ void encode_address(const address_record& a, std::string_view domain_name, const
             put_str(out, f);
         }
     }
+    if (!a.transport.empty()) {
+        put_str(out, a.transport);
+    }
 }
 
 }  // namespace
@@ -272,6 +280,7 @@ namespace {
 bool decode_address(cursor& c, std::string_view domain_name, address_view& a) {
     uint8_t f1 = c.byte();
     uint8_t f2 = c.byte();
+    uint8_t f3 = c.byte();
     a.id = c.varint();
     a.domain_name = domain_name;
     a.local_part = c.str();
@@ -296,6 +305,7 @@ bool decode_address(cursor& c, std::string_view domain_name, address_view& a) {
         a.vacation = w;
     }
     a.forwards = f2 & a_forwards ? c.strings(c.varint()) : packed_strings();
+    a.transport = f3 & a_transport ? c.str() : std::string_view();
     return c.ok();
 }
 

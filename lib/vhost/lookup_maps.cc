@@ -155,8 +155,9 @@ answer_t stored_route(std::string_view value, bool valid, std::string_view what,
 }
 
 // Postfix asks a socketmap or tcp transport table with the full recipient address only (never
-// its domain), so an address is answered with its domain's transport; a bare domain too.
-answer_t answer_transport(std::string_view key, directory& dir) {
+// its domain), so an address is answered with its own transport, else its domain's; a bare
+// domain with the domain's.
+answer_t answer_transport(std::string_view key, directory& dir, const resolve_options& options) {
     auto parts = split_address(key);
     if (parts.has_at && parts.local.empty()) {
         return answer_t::not_found();
@@ -171,6 +172,26 @@ answer_t answer_transport(std::string_view key, directory& dir) {
     }
     if (!d.value.enabled) {
         return answer_t::not_found();
+    }
+    if (parts.has_at) {
+        // The address's own transport first: the exact local part, else without its
+        // +extension (recipient_delimiter), as the resolver finds an address.
+        std::string local = ascii_lower(parts.local);
+        for (int pass = 0; pass < 2; ++pass) {
+            auto a = dir.find_address(d.value, local);
+            if (a.status == lookup_status::temp_fail) {
+                return {a.status, {}, a.reason};
+            }
+            if (a.status == lookup_status::found && a.value.enabled && !a.value.transport.empty()) {
+                return stored_route(a.value.transport, valid_transport(a.value.transport),
+                                    "transport", local + "@" + std::string(d.value.name));
+            }
+            auto cut = local.find_first_of(options.delimiters);
+            if (cut == std::string::npos || cut == 0) {
+                break;
+            }
+            local.resize(cut);
+        }
     }
     return stored_route(d.value.transport, valid_transport(d.value.transport), "transport",
                         d.value.name);
@@ -344,7 +365,7 @@ lookup<std::string> answer(map_kind map, std::string_view key, directory& dir,
         case map_kind::srs_reverse:
             return answer_srs_reverse(key, options);
         case map_kind::transports:
-            return answer_transport(key, dir);
+            return answer_transport(key, dir, options);
         case map_kind::relay_domains:
             return answer_domain(key, dir, true);
         case map_kind::relay_recipients:

@@ -7,8 +7,8 @@
 //              address is simply its own mailbox (the mailboxes map answers it then)
 //   mailboxes  virtual_mailbox_maps: the Maildir path relative to the mail base, ending in '/'
 //   senders    smtpd_sender_login_maps: the SASL logins that may use the sender address
-//   transports       transport_maps: a domain's own transport, when it has one, for an address
-//                    of the domain (Postfix asks these tables with the full address) or the domain
+//   transports       transport_maps: an address's own transport, else its domain's, when it has
+//                    one (Postfix asks these tables with the full address); a bare domain too
 //   relay_domains    relay_domains: the domains this host is a backup MX for (role backup)
 //   relay_recipients relay_recipient_maps: "OK" for an address of a backup domain that the
 //                    primary would deliver (the resolver's answer), so others are refused at RCPT

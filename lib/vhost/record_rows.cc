@@ -33,7 +33,8 @@ std::string address_select_list(std::string_view table) {
     std::string t(table);
     return qualified({"id", "local_part", "enabled", "mailbox", "maildir"}, table) + ", " + t +
            "password IS NOT NULL AND " + t + "password <> '', " + qualified({"full_name"}, table) +
-           ", " + t + "logins + 0, " + qualified({"quota_bytes", "quota_messages"}, table);
+           ", " + t + "logins + 0, " +
+           qualified({"quota_bytes", "quota_messages", "transport"}, table);
 }
 
 template <typename Row>
@@ -90,6 +91,7 @@ void address_from_row(const Row& r, size_t first, address_record& a) {
     a.logins = login_set_bits(r.u64(first + 7));
     a.quota_bytes = r.opt_u64(first + 8);
     a.quota_messages = r.opt_u64(first + 9);
+    a.transport.assign(text(10));
     a.forwards.clear();
     a.vacation.reset();
 }

@@ -6,7 +6,7 @@
 //            max_message_size, fallback, filter_command, fullname_matching, (role is backup),
 //            transport, relayhost
 //   address: id, local_part, enabled, mailbox, maildir, (password is set), full_name, logins,
-//            quota_bytes, quota_messages
+//            quota_bytes, quota_messages, transport
 #pragma once
 
 #include <cstddef>
@@ -19,7 +19,7 @@
 namespace vhostmail::vhost {
 
 inline constexpr size_t domain_row_columns = 15;
-inline constexpr size_t address_row_columns = 10;
+inline constexpr size_t address_row_columns = 11;
 
 // The SELECT list the two decoders below read, in their order, each column qualified with
 // `table` ("d." / "a.", or "" for none): every query of the routing tables uses these, so a

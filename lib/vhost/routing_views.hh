@@ -107,6 +107,7 @@ struct address_view {
     std::optional<uint64_t> quota_messages;
     packed_strings forwards;
     std::optional<vacation_window> vacation;
+    std::string_view transport;  // schema.hh address_record
 
     // The Maildir relative to the mail base, ending in '/': the stored one, else
     // default_maildir(); "" when the address has no mailbox.

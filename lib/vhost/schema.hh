@@ -50,6 +50,7 @@ struct address_record {
     std::optional<uint64_t> quota_messages;
     std::vector<std::string> forwards;
     std::optional<vacation_window> vacation;
+    std::string transport;  // transport_maps value for this address; "" = its domain's
 };
 
 struct domain_record {

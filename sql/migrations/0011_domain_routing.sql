@@ -18,3 +18,9 @@ ALTER TABLE domains
         NOT NULL DEFAULT '' AFTER role,
     ADD COLUMN IF NOT EXISTS relayhost VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin
         NOT NULL DEFAULT '' AFTER transport;
+
+-- One address of a domain sent elsewhere (a mailbox already moved to the new server while the
+-- rest of the domain is still delivered here): as domains.transport, for that address only.
+ALTER TABLE addresses
+    ADD COLUMN IF NOT EXISTS transport VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin
+        NOT NULL DEFAULT '' AFTER quota_messages;

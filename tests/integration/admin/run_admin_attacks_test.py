@@ -79,6 +79,8 @@ def no_programs_for_domain_admins(t, db):
                     "relayhost=[127.0.0.1]:25"):
         t.fails(1, "is for the superadmin", *opts, "domain", "set", "x.example", setting,
                 stdin=pw)
+    t.fails(1, "is for the superadmin", *opts, "address", "set", "fwd@x.example",
+            "transport=lmtp:unix:/var/run/dovecot/lmtp", stdin=pw)
     check("domain admin: no routing setting was stored",
           scalar(db, "SELECT CONCAT(role, '[', transport, '][', relayhost, ']')"
                      " FROM domains WHERE name = 'x.example'"), "primary[][]")

@@ -11,7 +11,8 @@ Set up with the admin tool, as an admin would:
                         its domain alias backup.net, and catchall.example (role=backup, a
                         catch-all into backup.example)
   moved.example         a primary domain whose mailboxes are on another server: transport to
-                        a third server (a sink)
+                        a third server (a sink); vivita@blobber.org, one address sent there
+                        ahead of its domain
   blobber.org           relayhost = a fourth server (a sink) for mail it sends out
 Then, through the backup Postfix (postfix-snippets/main.cf.lookup + main.cf.routing):
   - an unknown user of a backup domain is refused at RCPT (550); a mailbox, an alias, an
@@ -59,7 +60,9 @@ def setup_data(admin, db, primary_port, moved_port, relay_port):
              f"transport=smtp:[127.0.0.1]:{primary_port}"),
             ("domain", "add", "moved.example", f"transport=smtp:[127.0.0.1]:{moved_port}"),
             ("address", "add", "bob@moved.example", "mailbox=yes"),
-            ("domain", "set", "blobber.org", f"relayhost=[127.0.0.1]:{relay_port}")):
+            ("domain", "set", "blobber.org", f"relayhost=[127.0.0.1]:{relay_port}"),
+            # One mailbox already moved to the new server, the rest of its domain still here.
+            ("address", "set", "vivita@blobber.org", f"transport=smtp:[127.0.0.1]:{moved_port}")):
         r = vhm_daemon.admin_tool(admin, db, *args)
         check(" ".join(args), (r.returncode, r.stderr.strip()), (0, ""))
     r = vhm_daemon.admin_tool(admin, db, "domain", "set", "backup.example", "transport=smtp:x y")
@@ -132,6 +135,12 @@ def transport_cases(backup, moved_sink, relay_sink):
     got = moved_sink.wait_for(lambda m: b"to the moved domain" in m.data, 30)
     check("moved.example: delivered to its transport's server", got.recipients if got else None,
           ["bob@moved.example"])
+    msg = vhm_postfix.make_message(OUTSIDER, "vivita@blobber.org", "to the moved mailbox")
+    r = backup.send(OUTSIDER, ["vivita@blobber.org"], msg)
+    check("vivita@blobber.org: accepted", r.data[0] if r.data else r.rcpt, 250)
+    got = moved_sink.wait_for(lambda m: b"to the moved mailbox" in m.data, 30)
+    check("vivita@blobber.org: its own transport, ahead of its domain",
+          got.recipients if got else None, ["vivita@blobber.org"])
     code, _ = backup.rcpt(OUTSIDER, "nobody@moved.example")
     check("moved.example: an unknown user is still refused here", code, 550)
     msg = vhm_postfix.make_message("xandros@blobber.org", "friend@outside.example", "via relayhost")

@@ -61,7 +61,8 @@ TEST_CASE("the routing column lists are the decoders' order, qualified on reques
           " transport, relayhost");
     CHECK(address_select_list("a.") ==
           "a.id, a.local_part, a.enabled, a.mailbox, a.maildir, a.password IS NOT NULL AND"
-          " a.password <> '', a.full_name, a.logins + 0, a.quota_bytes, a.quota_messages");
+          " a.password <> '', a.full_name, a.logins + 0, a.quota_bytes, a.quota_messages,"
+          " a.transport");
 }
 
 TEST_CASE("domain routing settings: role, transport and relayhost are checked") {

@@ -182,6 +182,14 @@ TEST_CASE("per-domain transports and relayhosts") {
     CHECK(ask(b, map_kind::relayhosts, "xandros@blobber.org") == "[smtp.blobber.net]:587");
     CHECK(ask(b, map_kind::relayhosts, "@whopper.nu") == "NOTFOUND");
     CHECK(ask(b, map_kind::relayhosts, "blobber.org") == "NOTFOUND");
+    // One address moved ahead of its domain: its own transport, +extensions included.
+    b.address("blobber.org", "vivita").transport = "smtp:[new.blobber.net]:25";
+    CHECK(ask(b, map_kind::transports, "vivita@blobber.org") == "smtp:[new.blobber.net]:25");
+    CHECK(ask(b, map_kind::transports, "Vivita+x@blobber.org") == "smtp:[new.blobber.net]:25");
+    CHECK(ask(b, map_kind::transports, "xandros@blobber.org") == "lmtp:inet:[10.0.0.5]:24");
+    b.address("whopper.nu", "moved").transport = "smtp:[new.whopper.net]";
+    CHECK(ask(b, map_kind::transports, "moved@whopper.nu") == "smtp:[new.whopper.net]");
+    CHECK(ask(b, map_kind::transports, "other@whopper.nu") == "NOTFOUND");
     // The delivery maps of a primary domain are unchanged by a transport.
     CHECK(ask(b, map_kind::mailboxes, "xandros@blobber.org") == "blobber.org/xandros/");
 }
