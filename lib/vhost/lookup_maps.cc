@@ -8,64 +8,27 @@
 
 namespace vhostmail::vhost {
 
+namespace {
+
+// Every map by its name, in map_kind order.
+constexpr std::string_view map_names[map_kind_count] = {
+    "domains",     "aliases",    "mailboxes",     "senders",          "srs_forward",
+    "srs_reverse", "transports", "relay_domains", "relay_recipients", "relayhosts"};
+
+}  // namespace
+
 std::optional<map_kind> parse_map_name(std::string_view name) {
-    if (name == "domains") {
-        return map_kind::domains;
-    }
-    if (name == "aliases") {
-        return map_kind::aliases;
-    }
-    if (name == "mailboxes") {
-        return map_kind::mailboxes;
-    }
-    if (name == "senders") {
-        return map_kind::senders;
-    }
-    if (name == "srs_forward") {
-        return map_kind::srs_forward;
-    }
-    if (name == "srs_reverse") {
-        return map_kind::srs_reverse;
-    }
-    if (name == "transports") {
-        return map_kind::transports;
-    }
-    if (name == "relay_domains") {
-        return map_kind::relay_domains;
-    }
-    if (name == "relay_recipients") {
-        return map_kind::relay_recipients;
-    }
-    if (name == "relayhosts") {
-        return map_kind::relayhosts;
+    for (size_t k = 0; k < map_kind_count; ++k) {
+        if (map_names[k] == name) {
+            return static_cast<map_kind>(k);
+        }
     }
     return std::nullopt;
 }
 
 std::string_view to_string(map_kind map) {
-    switch (map) {
-        case map_kind::domains:
-            return "domains";
-        case map_kind::aliases:
-            return "aliases";
-        case map_kind::mailboxes:
-            return "mailboxes";
-        case map_kind::senders:
-            return "senders";
-        case map_kind::srs_forward:
-            return "srs_forward";
-        case map_kind::srs_reverse:
-            return "srs_reverse";
-        case map_kind::transports:
-            return "transports";
-        case map_kind::relay_domains:
-            return "relay_domains";
-        case map_kind::relay_recipients:
-            return "relay_recipients";
-        case map_kind::relayhosts:
-            return "relayhosts";
-    }
-    return "?";
+    auto k = static_cast<size_t>(map);
+    return k < map_kind_count ? map_names[k] : "?";
 }
 
 std::string format_address(std::string_view address) {

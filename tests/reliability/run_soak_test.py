@@ -13,7 +13,8 @@ messages, so the Maildir does not grow without bound); milter sessions as Postfi
 them after SMTP AUTH, each message signed with DKIM (an RSA key). Then:
   - no error: every answer is one of the expected ones, no connection is dropped;
   - resident memory, open descriptors and threads (from each daemon's own metrics) flat
-    between the start and the end of the run (RSS only without ASan, whose allocator caches
+    between the start and the end of the run (the end taken when the last requests are
+    answered and the connections still open, so nothing in flight counts) (RSS only without ASan, whose allocator caches
     grow for a while; there LeakSanitizer checks for leaks at exit);
   - the 99th percentile latency of the second half no worse than three times the first's
     (plus 20 ms).
@@ -61,6 +62,16 @@ LOOKUPS = [("mailboxes", "xandros@blobber.org", "OK"), ("mailboxes", "nobody@blo
            ("domains", "example.com", "NOTFOUND"), ("senders", "vivita@blobber.org", "OK")]
 
 
+# Clients keep their connections open after the run until this is set, so the end figures are
+# taken with every connection still there and nothing in flight (deliveries, milter sessions).
+HOLD = None
+
+
+async def held():
+    if HOLD is not None:
+        await HOLD.wait()
+
+
 class stats:
     def __init__(self, name):
         self.name = name
@@ -103,6 +114,7 @@ async def lookupd_client(path, st, until, started, i):
         st.took(t0, started)
         if not reply.startswith(want):
             st.error(f"{m} {key}: {reply}")
+    await held()
     w.close()
 
 
@@ -124,6 +136,7 @@ async def policyd_client(path, st, until, started, i):
         st.took(t0, started)
         if reply != f"action={want}":
             st.error(f"{rcpt}: {reply}")
+    await held()
     w.close()
 
 
@@ -144,6 +157,7 @@ async def authd_client(path, st, until, started, i):
         st.took(t0, started)
         if not reply.startswith(f"OK\t{rid}\t"):
             st.error(f"auth: {reply.strip()}")
+    await held()
     w.close()
 
 
@@ -179,6 +193,7 @@ async def lmtpd_client(path, st, until, started, i):
         if codes != ["250", "250", "354", "250"]:
             st.error(f"lmtp: {codes}")
         await asyncio.sleep(LMTP_PAUSE)
+    await held()
     w.write(b"QUIT\r\n")
     w.close()
 
@@ -257,6 +272,7 @@ async def milter_client(path, st, until, started, i):
         if command not in (b"a", b"c") or not signed:
             st.error(f"milter: end of message answered {command!r} {data[:80]!r},"
                      f" signed: {signed}")
+    await held()
     send(b"Q")
     w.close()
 
@@ -276,6 +292,8 @@ def process_figures(endpoint):
 
 async def soak(daemons):
     """daemons: [(name, client fn, socket path, metrics endpoint)]"""
+    global HOLD
+    HOLD = asyncio.Event()
     started = time.monotonic()
     until = started + SECONDS
     all_stats = {name: stats(name) for name, *_ in daemons}
@@ -288,10 +306,14 @@ async def soak(daemons):
     loop = asyncio.get_running_loop()
     first = {name: await loop.run_in_executor(None, process_figures, ep)
              for name, _, _, ep in daemons}
-    await asyncio.sleep(max(0.0, until - time.monotonic() - 1.0))
+    # The end figures: every client has sent its last request and had it answered (the slowest
+    # answers took about a second under full load), its connection still open.
+    await asyncio.sleep(max(0.0, until - time.monotonic() + 5.0))
     last = {name: await loop.run_in_executor(None, process_figures, ep)
             for name, _, _, ep in daemons}
+    HOLD.set()
     await asyncio.gather(*tasks)
+    HOLD = None
     return all_stats, first, last
 
 

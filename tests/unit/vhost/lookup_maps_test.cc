@@ -31,6 +31,10 @@ TEST_CASE("map names") {
     CHECK(parse_map_name("aliases") == map_kind::aliases);
     CHECK(parse_map_name("senders") == map_kind::senders);
     CHECK_FALSE(parse_map_name("Aliases"));
+    for (size_t k = 0; k < map_kind_count; ++k) {
+        auto map = static_cast<map_kind>(k);
+        CHECK(parse_map_name(to_string(map)) == map);
+    }
     CHECK_FALSE(parse_map_name(""));
 }
 
