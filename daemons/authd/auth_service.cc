@@ -134,13 +134,53 @@ auth_answer authenticator::authenticate(const auth_request& r) {
     }
     auto parsed = parse_address(r.login);
     std::string user = parsed ? parsed->local + "@" + parsed->domain : ascii_lower(r.login);
-    std::string key;
-    if (parsed && s.cache_ttl.count() > 0) {
-        key = cache_key(user, r.service, r.password);
-        if (cache_hit(key, s)) {
-            return {auth_status::ok, user, "cached"};
+    if (!parsed) {
+        return attempt_login(r, user, s, {});
+    }
+    std::string key = cache_key(user, r.service, r.password);
+    if (cache_hit(key, s)) {
+        return {auth_status::ok, user, "cached"};
+    }
+    std::shared_ptr<flight> f;
+    {
+        std::unique_lock lock(mu_);
+        auto [it, leader] = flights_.try_emplace(key, nullptr);
+        if (leader) {
+            it->second = f = std::make_shared<flight>();
+        } else {
+            std::shared_ptr<flight> ahead = it->second;
+            bool landed =
+                ahead->cv.wait_for(lock, flight_wait_limit, [&] { return ahead->landed; });
+            if (landed && ahead->status == auth_status::ok) {
+                return {auth_status::ok, user, "verified with an identical request"};
+            }
+            // Refused, deferred or stuck: this one is checked and counted on its own.
         }
     }
+    if (!f) {
+        return attempt_login(r, user, s, std::move(key));
+    }
+    auth_answer a;
+    try {
+        a = attempt_login(r, user, s, key);
+    } catch (...) {
+        land(key, *f, auth_status::temp_fail);
+        throw;
+    }
+    land(key, *f, a.status);
+    return a;
+}
+
+void authenticator::land(const std::string& key, flight& f, auth_status status) {
+    std::lock_guard lock(mu_);
+    f.landed = true;
+    f.status = status;
+    flights_.erase(key);
+    f.cv.notify_all();
+}
+
+auth_answer authenticator::attempt_login(const auth_request& r, const std::string& user,
+                                         const auth_settings& s, std::string key) {
     throttle_subject who = auth::throttle_keys(user, r.client, s.delimiters);
     auto begun = store_.begin_attempt(who);
     if (begun.status == lookup_status::temp_fail) {

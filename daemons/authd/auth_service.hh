@@ -8,10 +8,16 @@
 // and throttling all see one spelling). Every refusal is the same answer after the same work as
 // a wrong password (a hash of the same scheme and cost is verified), so logins cannot be probed.
 // Database trouble anywhere is temp_fail, never "failed".
+// Identical requests (login, service, password) at the same moment are verified once: the
+// others wait and share a success, or go on one by one after a refusal. Every attempt under way
+// counts as a failure of its client until it ends (lib/auth/throttle_store.hh), so without this
+// a crowd of correct logins of one account from one client (an IMAP client's connections, a
+// busy relay, the moment the cache expires) would reach block_after and refuse itself.
 // Thread safety: authenticate() may be called from many threads at once.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -106,6 +112,17 @@ private:
         std::chrono::steady_clock::time_point expires;
     };
 
+    // One verification of a (login, service, password) under way; requests with the same cache
+    // key that arrive meanwhile wait for its end instead of starting their own.
+    struct flight {
+        bool landed = false;
+        auth_status status = auth_status::failed;
+        std::condition_variable cv;
+    };
+
+    auth_answer attempt_login(const auth_request& r, const std::string& user,
+                              const auth_settings& s, std::string key);
+    void land(const std::string& key, flight& f, auth_status status);
     auth_answer check(const auth_request& r, const std::string& user, const auth_settings& s);
     crypto::verify_status verify(std::string_view password, std::string_view stored,
                                  const crypto::verify_options& o);
@@ -128,7 +145,12 @@ private:
     unsigned dummy_rounds_ = 0;
     std::string cache_secret_;
     std::unordered_map<std::string, cache_entry> cache_;
+    std::unordered_map<std::string, std::shared_ptr<flight>> flights_;
 };
+
+// How long a request waits for an identical one under way before it goes on alone: longer than
+// a normal answer takes (the throttle's delay is at most 8 s), so only a stuck one is left.
+inline constexpr std::chrono::seconds flight_wait_limit{10};
 
 // The login_service bit for a service name (smtp, submission -> smtp; imap; pop3; sieve,
 // managesieve); 0 for unknown services, which nobody may use.

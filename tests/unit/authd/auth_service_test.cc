@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemons/authd/auth_service.hh"
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -249,4 +254,96 @@ TEST_CASE("refusals cost the configured default hash, whatever accounts were see
     // Seeing a cheap account hash does not make refusals cheap (they used to be timed against
     // the last real hash seen, so their cost told which scheme the last account used).
     CHECK(unknown_after * 4 > unknown_before);
+}
+
+namespace {
+
+// Like the database's throttle state (lib/auth/throttle_store.hh): an attempt counts as a
+// failure of its client from its start, and a success or refusal takes that back. Thread-safe;
+// find_user holds the first lookups until every request has begun its attempt (or a moment has
+// passed), so the requests really are under way together.
+class crowded_store final : public auth_store {
+public:
+    explicit crowded_store(int crowd) : crowd_(crowd) {}
+
+    std::atomic<int> entered{0};
+    std::atomic<int> begun{0}, finds{0}, failures{0}, successes{0}, refusals{0};
+    user_record joe = account(*crypto::hash_password("s3cret", 5000));
+
+    lookup<user_record> find_user(std::string_view local, std::string_view) override {
+        ++finds;
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, 300ms, [this] { return begun == crowd_; });
+        return local == "joe" ? lookup<user_record>::found(joe) : lookup<user_record>::not_found();
+    }
+
+    lookup<attempt> begin_attempt(const throttle_subject& who) override {
+        std::lock_guard lock(mu_);
+        attempt a;
+        a.before.client_failures = in_count_[who.client]++;
+        ++begun;
+        cv_.notify_all();
+        return lookup<attempt>::found(a);
+    }
+
+    void end_attempt(const throttle_subject& who, const attempt&, attempt_end how) override {
+        std::lock_guard lock(mu_);
+        if (how != attempt_end::failed) {
+            --in_count_[who.client];
+        }
+        (how == attempt_end::failed      ? failures
+         : how == attempt_end::succeeded ? successes
+                                         : refusals)++;
+    }
+
+    void update_hash(std::string_view, std::string_view, std::string_view,
+                     std::string_view) override {}
+
+private:
+    const int crowd_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<std::string, uint64_t> in_count_;
+};
+
+// `crowd` requests for joe@example.com from one client at once; the answers' statuses.
+std::vector<auth_status> crowd_login(crowded_store& store, int crowd, std::string_view password) {
+    auth_settings s = fixture::quick();  // no cache: every request that is not shared is checked
+    authenticator auth(store, s, 2, [](std::chrono::milliseconds) {});
+    std::vector<auth_status> statuses(static_cast<size_t>(crowd));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < crowd; ++i) {
+        threads.emplace_back([&, i] {
+            ++store.entered;
+            statuses[static_cast<size_t>(i)] =
+                auth.authenticate({"joe@example.com", password, "imap", "192.0.2.7"}).status;
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    return statuses;
+}
+
+}  // namespace
+
+TEST_CASE("a crowd of identical correct logins from one client is not refused by its own count") {
+    // The full soak's finding: once the cache expired, 500 connections logging in as one user
+    // from one client counted each other's attempts under way and passed block_after.
+    constexpr int crowd = 64;
+    crowded_store store(crowd);
+    auto statuses = crowd_login(store, crowd, "s3cret");
+    CHECK(std::count(statuses.begin(), statuses.end(), auth_status::ok) == crowd);
+    CHECK(store.refusals == 0);
+    CHECK(store.finds < crowd / 2);  // shared, not verified one by one
+}
+
+TEST_CASE("a crowd of identical wrong logins is still counted one by one") {
+    constexpr int crowd = 64;
+    crowded_store store(crowd);
+    auto statuses = crowd_login(store, crowd, "guess");
+    CHECK(std::count(statuses.begin(), statuses.end(), auth_status::failed) == crowd);
+    CHECK(store.begun == crowd);  // every guess reached the throttle
+    CHECK(store.failures + store.refusals == crowd);
+    CHECK(store.refusals >= crowd - 30);  // no more than block_after were checked at once
 }
