@@ -17,6 +17,10 @@
 #include "lib/db/pool.hh"
 #include "lib/vhost/admin_store.hh"
 
+namespace vhostmail::vhost {
+class snapshot;
+}
+
 namespace vhostmail::admin {
 
 inline constexpr int exit_ok = 0;
@@ -39,6 +43,9 @@ public:
 
     // The database connection, opened on first use; null (with a message printed) on failure.
     db::connection* conn();
+
+    // The routing data as the daemons load it, read now; null (with a message printed) on failure.
+    std::shared_ptr<const vhost::snapshot> routing_snapshot();
 
     // Set after a domain administrator signed in (--as): what they may manage. Unset: the
     // superadmin (the full configuration, no --as), who may do everything.

@@ -12,7 +12,7 @@
 #include "lib/proto/tcp_table.hh"
 #include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/routing_settings.hh"
-#include "lib/vhost/snapshot_loader.hh"
+#include "lib/vhost/snapshot.hh"
 
 #include "daemons/admin/admin.hh"
 
@@ -51,17 +51,13 @@ int resolve(context& ctx, const words& a) {
             return allowed;
         }
     }
-    db::connection* conn = ctx.conn();
-    if (conn == nullptr) {
-        return exit_failed;
-    }
-    auto snap = vhost::load_snapshot(*conn);
+    auto snap = ctx.routing_snapshot();
     if (!snap) {
-        return ctx.fail("database error: " + snap.error().message);
+        return exit_failed;
     }
     vhost::resolve_options options = vhost::routing_options(ctx.cfg());
     options.now = std::time(nullptr);
-    vhost::snapshot_directory dir(*snap);
+    vhost::snapshot_directory dir(snap);
     // A domain administrator sees the routing inside their own domains only: the view stops
     // where the expansion enters another hosted domain, and whatever lies beyond (does that
     // address exist? is it enabled?) counts as deliverable, so probing is pointless.

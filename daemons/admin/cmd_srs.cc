@@ -10,7 +10,7 @@
 #include "lib/srs/srs_config.hh"
 #include "lib/vhost/lookup_maps.hh"
 #include "lib/vhost/routing_settings.hh"
-#include "lib/vhost/snapshot_loader.hh"
+#include "lib/vhost/snapshot.hh"
 
 #include "daemons/admin/admin.hh"
 
@@ -48,15 +48,11 @@ int srs_check(context& ctx, const words& a) {
     }
     // Not an SRS address: what srs_forward answers for it as a sender, which depends on
     // whether its domain is hosted here.
-    db::connection* conn = ctx.conn();
-    if (conn == nullptr) {
+    auto snap = ctx.routing_snapshot();
+    if (!snap) {
         return exit_failed;
     }
-    auto snap = vhost::load_snapshot(*conn);
-    if (!snap) {
-        return ctx.fail("database error: " + snap.error().message);
-    }
-    vhost::snapshot_directory dir(*snap);
+    vhost::snapshot_directory dir(snap);
     vhost::resolve_options options = vhost::routing_options(ctx.cfg());
     options.now = now;
     options.srs = load.loaded.get();

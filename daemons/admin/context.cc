@@ -5,6 +5,7 @@
 
 #include "lib/db/from_config.hh"
 #include "lib/db/login_check.hh"
+#include "lib/vhost/snapshot_loader.hh"
 
 #include "daemons/admin/admin.hh"
 
@@ -39,6 +40,19 @@ db::connection* context::conn() {
     }
     lease_.emplace(std::move(*lease));
     return &**lease_;
+}
+
+std::shared_ptr<const vhost::snapshot> context::routing_snapshot() {
+    db::connection* c = conn();
+    if (c == nullptr) {
+        return nullptr;
+    }
+    auto snap = vhost::load_snapshot(*c);
+    if (!snap) {
+        fail("database error: " + snap.error().message);
+        return nullptr;
+    }
+    return std::move(*snap);
 }
 
 std::optional<vhost::settings> settings_from(const words& args, size_t from, const context& ctx) {

@@ -67,15 +67,24 @@ answer_t from_resolution_failure(const vhost::resolution& r) {
     return answer_t::not_found();
 }
 
-// The enabled hosted domain (or domain alias) `name`, by the domain's role: found only when
-// it has `backup` as its role; not found otherwise, and for names that are not domains.
-lookup<domain_view> hosted_domain(std::string_view name, directory& dir, bool backup) {
+// The enabled hosted domain (or domain alias) `name`, whatever its role; not found for
+// disabled domains and for names that are not domains.
+lookup<domain_view> enabled_domain(std::string_view name, directory& dir) {
     auto normalized = normalize_domain(name);
     if (!normalized) {
         return lookup<domain_view>::not_found();
     }
     auto d = dir.find_domain(*normalized);
-    if (d.status == lookup_status::found && (!d.value.enabled || d.value.backup != backup)) {
+    if (d.status == lookup_status::found && !d.value.enabled) {
+        return lookup<domain_view>::not_found();
+    }
+    return d;
+}
+
+// The enabled domain `name` when its role is `backup` (true) or primary (false).
+lookup<domain_view> hosted_domain(std::string_view name, directory& dir, bool backup) {
+    auto d = enabled_domain(name, dir);
+    if (d.status == lookup_status::found && d.value.backup != backup) {
         return lookup<domain_view>::not_found();
     }
     return d;
@@ -125,16 +134,9 @@ answer_t answer_transport(std::string_view key, directory& dir, const resolve_op
     if (parts.has_at && parts.local.empty()) {
         return answer_t::not_found();
     }
-    auto normalized = normalize_domain(parts.has_at ? std::string_view(parts.domain) : key);
-    if (!normalized) {
-        return answer_t::not_found();
-    }
-    auto d = dir.find_domain(*normalized);
+    auto d = enabled_domain(parts.has_at ? std::string_view(parts.domain) : key, dir);
     if (d.status != lookup_status::found) {
         return {d.status, {}, d.reason};
-    }
-    if (!d.value.enabled) {
-        return answer_t::not_found();
     }
     if (parts.has_at) {
         // The address's own transport first: the exact local part, else without its
@@ -165,16 +167,9 @@ answer_t answer_relayhost(std::string_view key, directory& dir) {
     if (!parts.has_at) {
         return answer_t::not_found();
     }
-    auto normalized = normalize_domain(parts.domain);
-    if (!normalized) {
-        return answer_t::not_found();
-    }
-    auto d = dir.find_domain(*normalized);
+    auto d = enabled_domain(parts.domain, dir);
     if (d.status != lookup_status::found) {
         return {d.status, {}, d.reason};
-    }
-    if (!d.value.enabled) {
-        return answer_t::not_found();
     }
     return stored_route(d.value.relayhost, valid_nexthop(d.value.relayhost), "relayhost",
                         d.value.name);
