@@ -94,9 +94,23 @@ void server::serve_client(unique_fd fd, std::string peer, const listener& where,
         std::lock_guard lock(mutex_);
         clients_.erase(raw);
     }
+    // Counted out here, but the thread still has to exit (thread-local destructors, the
+    // libraries' per-thread state): run() joins it.
     std::lock_guard lock(mutex_);
     --active_;
+    finished_.push_back(pthread_self());
     changed_.notify_all();
+}
+
+void server::join_finished() {
+    std::vector<pthread_t> done;
+    {
+        std::lock_guard lock(mutex_);
+        done.swap(finished_);
+    }
+    for (pthread_t t : done) {
+        pthread_join(t, nullptr);
+    }
 }
 
 void server::accept_one(const listener& where) {
@@ -128,7 +142,6 @@ void server::accept_one(const listener& where) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, client_stack_size);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t tid;
     int rc = pthread_create(&tid, &attr, client_thread, start);
     pthread_attr_destroy(&attr);
@@ -177,6 +190,7 @@ void server::run(std::chrono::milliseconds drain_time) {
     }
     fds.push_back({stop_read_.get(), POLLIN, 0});
     while (!stopping_) {
+        join_finished();
         {
             std::unique_lock lock(mutex_);
             if (active_ >= max_clients_ && someone_waiting() && make_room()) {
@@ -240,6 +254,8 @@ void server::run(std::chrono::milliseconds drain_time) {
             lock.lock();
         }
     }
+    lock.unlock();
+    join_finished();
 }
 
 }  // namespace vhostmail::net

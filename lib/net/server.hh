@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <pthread.h>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,8 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Accepts until stop(); returns once every client thread has ended.
+    // Accepts until stop(); returns once every client thread has exited (joined: whatever a
+    // library keeps per thread has been freed, so the process may exit at once).
     void run(std::chrono::milliseconds drain_time);
     void stop();
 
@@ -51,6 +53,7 @@ private:
     void accept_one(const listener& where);
     bool someone_waiting() const;
     bool make_room();  // with mutex_ held
+    void join_finished();
 
     std::vector<listener> listeners_;
     size_t max_clients_;
@@ -63,6 +66,7 @@ private:
     std::condition_variable changed_;
     size_t active_ = 0;
     std::map<int, std::shared_ptr<connection_slot>> clients_;
+    std::vector<pthread_t> finished_;  // client threads past their handler, to be joined
     std::atomic<uint64_t> evicted_{0};
     std::chrono::steady_clock::time_point last_limit_warning_{};
     std::chrono::steady_clock::time_point last_eviction_note_{};

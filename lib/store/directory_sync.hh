@@ -47,8 +47,8 @@ private:
     std::map<std::pair<dev_t, ino_t>, directory> directories_;
 };
 
-// The process's one syncer (all Maildir deliveries share it). Never destroyed: a detached
-// connection thread may still be delivering while the process exits.
+// The process's one syncer (all Maildir deliveries share it). Never destroyed, so no destructor
+// at exit can race a thread that still uses it.
 directory_syncer& shared_directory_syncer();
 
 }  // namespace vhostmail::store

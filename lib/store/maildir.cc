@@ -308,7 +308,7 @@ bool maildir::tmp_scan_due(std::time_t now, std::time_t interval) {
         std::map<std::pair<dev_t, ino_t>, std::time_t> last;
     };
 
-    static auto* const state = new scans;  // never destroyed: detached threads may outlive exit
+    static auto* const state = new scans;  // never destroyed: no exit-time destructor races a user
     std::lock_guard lock(state->mutex);
     auto& last_scan = state->last;
     if (last_scan.size() >= 65536) {
