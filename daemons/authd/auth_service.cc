@@ -86,10 +86,11 @@ crypto::verify_status authenticator::verify(std::string_view password, std::stri
 }
 
 std::string authenticator::cache_key(std::string_view user, std::string_view service,
-                                     std::string_view password) const {
+                                     std::string_view password, std::string_view client) const {
     std::string data;
-    data.reserve(user.size() + service.size() + password.size() + 2);
-    data.append(user).append(1, '\0').append(ascii_lower(service)).append(1, '\0').append(password);
+    data.reserve(user.size() + service.size() + password.size() + client.size() + 3);
+    data.append(user).append(1, '\0').append(ascii_lower(service)).append(1, '\0');
+    data.append(client).append(1, '\0').append(password);
     std::string key = crypto::keyed_digest(cache_secret_, data);
     crypto::wipe(data);
     return key;
@@ -134,20 +135,22 @@ auth_answer authenticator::authenticate(const auth_request& r) {
     }
     auto parsed = parse_address(r.login);
     std::string user = parsed ? parsed->local + "@" + parsed->domain : ascii_lower(r.login);
+    // The client is part of the key: a success, cached or under way, is shared only with the
+    // client that earned it, never with one the throttle would refuse.
+    throttle_subject who = auth::throttle_keys(user, r.client, s.delimiters);
     if (!parsed) {
-        return attempt_login(r, user, s, {});
+        return attempt_login(r, user, who, s, {});
     }
-    std::string key = cache_key(user, r.service, r.password);
+    std::string key = cache_key(user, r.service, r.password, who.client);
     if (cache_hit(key, s)) {
         return {auth_status::ok, user, "cached"};
     }
-    std::shared_ptr<flight> f;
+    auto f = std::make_shared<flight>();
     {
         std::unique_lock lock(mu_);
-        auto [it, leader] = flights_.try_emplace(key, nullptr);
-        if (leader) {
-            it->second = f = std::make_shared<flight>();
-        } else {
+        auto [it, leader] = flights_.try_emplace(key, f);
+        if (!leader) {
+            f = nullptr;
             std::shared_ptr<flight> ahead = it->second;
             bool landed =
                 ahead->cv.wait_for(lock, flight_wait_limit, [&] { return ahead->landed; });
@@ -158,11 +161,11 @@ auth_answer authenticator::authenticate(const auth_request& r) {
         }
     }
     if (!f) {
-        return attempt_login(r, user, s, std::move(key));
+        return attempt_login(r, user, who, s, std::move(key));
     }
     auth_answer a;
     try {
-        a = attempt_login(r, user, s, key);
+        a = attempt_login(r, user, who, s, key);
     } catch (...) {
         land(key, *f, auth_status::temp_fail);
         throw;
@@ -180,8 +183,8 @@ void authenticator::land(const std::string& key, flight& f, auth_status status) 
 }
 
 auth_answer authenticator::attempt_login(const auth_request& r, const std::string& user,
-                                         const auth_settings& s, std::string key) {
-    throttle_subject who = auth::throttle_keys(user, r.client, s.delimiters);
+                                         const throttle_subject& who, const auth_settings& s,
+                                         std::string key) {
     auto begun = store_.begin_attempt(who);
     if (begun.status == lookup_status::temp_fail) {
         return {auth_status::temp_fail, user, "throttle state: " + begun.reason};

@@ -8,8 +8,8 @@
 // and throttling all see one spelling). Every refusal is the same answer after the same work as
 // a wrong password (a hash of the same scheme and cost is verified), so logins cannot be probed.
 // Database trouble anywhere is temp_fail, never "failed".
-// Identical requests (login, service, password) at the same moment are verified once: the
-// others wait and share a success, or go on one by one after a refusal. Every attempt under way
+// Identical requests (login, service, password, client) at the same moment are verified once:
+// the others wait and share a success, or go on one by one after a refusal. Every attempt under way
 // counts as a failure of its client until it ends (lib/auth/throttle_store.hh), so without this
 // a crowd of correct logins of one account from one client (an IMAP client's connections, a
 // busy relay, the moment the cache expires) would reach block_after and refuse itself.
@@ -121,13 +121,13 @@ private:
     };
 
     auth_answer attempt_login(const auth_request& r, const std::string& user,
-                              const auth_settings& s, std::string key);
+                              const throttle_subject& who, const auth_settings& s, std::string key);
     void land(const std::string& key, flight& f, auth_status status);
     auth_answer check(const auth_request& r, const std::string& user, const auth_settings& s);
     crypto::verify_status verify(std::string_view password, std::string_view stored,
                                  const crypto::verify_options& o);
     std::string cache_key(std::string_view user, std::string_view service,
-                          std::string_view password) const;
+                          std::string_view password, std::string_view client) const;
     bool cache_hit(const std::string& key, const auth_settings& s);
     void cache_put(std::string key, const auth_settings& s);
 
@@ -149,8 +149,9 @@ private:
 };
 
 // How long a request waits for an identical one under way before it goes on alone: longer than
-// a normal answer takes (the throttle's delay is at most 8 s), so only a stuck one is left.
-inline constexpr std::chrono::seconds flight_wait_limit{10};
+// a normal answer takes (the default throttle delays are at most 3 s), short enough that going
+// on alone after it still answers before Postfix gives up (10 s).
+inline constexpr std::chrono::seconds flight_wait_limit{5};
 
 // The login_service bit for a service name (smtp, submission -> smtp; imap; pop3; sieve,
 // managesieve); 0 for unknown services, which nobody may use.

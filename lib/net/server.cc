@@ -102,14 +102,23 @@ void server::serve_client(unique_fd fd, std::string peer, const listener& where,
     changed_.notify_all();
 }
 
-void server::join_finished() {
+void server::join_finished(bool wait) {
     std::vector<pthread_t> done;
     {
         std::lock_guard lock(mutex_);
         done.swap(finished_);
     }
+    std::vector<pthread_t> exiting;
     for (pthread_t t : done) {
-        pthread_join(t, nullptr);
+        if (wait) {
+            pthread_join(t, nullptr);
+        } else if (pthread_tryjoin_np(t, nullptr) == EBUSY) {
+            exiting.push_back(t);  // still in its thread-local destructors: next turn
+        }
+    }
+    if (!exiting.empty()) {
+        std::lock_guard lock(mutex_);
+        finished_.insert(finished_.end(), exiting.begin(), exiting.end());
     }
 }
 
@@ -190,7 +199,7 @@ void server::run(std::chrono::milliseconds drain_time) {
     }
     fds.push_back({stop_read_.get(), POLLIN, 0});
     while (!stopping_) {
-        join_finished();
+        join_finished(false);
         {
             std::unique_lock lock(mutex_);
             if (active_ >= max_clients_ && someone_waiting() && make_room()) {
@@ -255,7 +264,7 @@ void server::run(std::chrono::milliseconds drain_time) {
         }
     }
     lock.unlock();
-    join_finished();
+    join_finished(true);
 }
 
 }  // namespace vhostmail::net

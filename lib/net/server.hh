@@ -52,8 +52,8 @@ private:
                       std::shared_ptr<connection_slot> slot);
     void accept_one(const listener& where);
     bool someone_waiting() const;
-    bool make_room();  // with mutex_ held
-    void join_finished();
+    bool make_room();               // with mutex_ held
+    void join_finished(bool wait);  // wait: block until each has exited
 
     std::vector<listener> listeners_;
     size_t max_clients_;

@@ -224,6 +224,22 @@ TEST_CASE("cache: a repeat login within the ttl skips the store; a new password 
     CHECK(f.login("joe@example.com", "s3cret").status == auth_status::failed);
 }
 
+TEST_CASE("cache: a success is shared only with the client that earned it") {
+    auto s = fixture::quick();
+    s.cache_ttl = 1000ms;
+    fixture f(s);
+    CHECK(f.auth.authenticate({"joe@example.com", "s3cret", "smtp", "192.0.2.1"}).status ==
+          auth_status::ok);
+    // Another client, already past block_after: the right password does not get it in through
+    // the first client's cached success.
+    f.store.counts.client_failures = 30;
+    auto other = f.auth.authenticate({"joe@example.com", "s3cret", "smtp", "198.51.100.9"});
+    CHECK(other.status == auth_status::failed);
+    CHECK(other.throttled);
+    CHECK(f.auth.authenticate({"joe@example.com", "s3cret", "smtp", "192.0.2.1"}).reason ==
+          "cached");
+}
+
 TEST_CASE("rehash on login replaces weaker hashes only when enabled") {
     auto s = fixture::quick();
     s.rehash_weak = true;
