@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <thread>
 
 #include "lib/core/address.hh"
 #include "lib/core/strings.hh"
@@ -363,7 +362,7 @@ void policy_engine::limit_reached(context& c, const std::string& key,
 }
 
 // Tells the domain's administrators (or its postmaster) by mail, through Postfix's sendmail
-// with the null sender (no bounce loops), on a thread of its own so the reply is not delayed.
+// with the null sender (no bounce loops), through notice_sender so the reply is not delayed.
 void policy_engine::send_notice(context& c, const std::string& key, const policy::rate_rule& rule) {
     std::string who = key.substr(key.find(':') + 1);
     who = who.substr(0, who.rfind(':'));  // "login:joe@example.com:messages" -> the login
@@ -405,18 +404,10 @@ void policy_engine::send_notice(context& c, const std::string& key, const policy
         c.client_name + "[" + c.client_address + "], sender <" + c.sender + ">.\n\n" +
         "Further mail is deferred until the budget allows it again. If the owner did not\n"
         "send this mail, the password may be stolen: change it and check the account.\n";
-    std::thread([sendmail = c.s.notify_sendmail, to = std::move(to), message = std::move(message),
-                 who, joined] {
-        os::program_options o;
-        o.time_limit = std::chrono::seconds(30);
-        auto r = os::run_sendmail(sendmail, "", to, message, o);
-        if (r.what != os::program_result::kind::exited || r.status != 0) {
-            log::warning("cannot send the sending-limit notice for {} to {}: {}", who, joined,
-                         os::outcome_text(r, "sendmail"));
-        } else {
-            log::info("sending-limit notice for {} sent to {}", who, joined);
-        }
-    }).detach();
+    if (!notices_.post({c.s.notify_sendmail, std::move(to), std::move(message), who})) {
+        log::warning("sending-limit notice for {} to {} dropped: too many notices waiting", who,
+                     joined);
+    }
 }
 
 decision policy_engine::greylist(context& c) {

@@ -40,6 +40,7 @@
 #include "lib/vhost/routing_source.hh"
 #include "lib/vhost/snapshot.hh"
 
+#include "daemons/policyd/notice_sender.hh"
 #include "daemons/policyd/policy_store.hh"
 
 namespace vhostmail::policyd {
@@ -130,6 +131,7 @@ private:
     log::state_change_logger outage_;
     std::mutex reached_mutex_;
     std::set<std::pair<std::string, int64_t>> reached_;  // (key, window start) already logged
+    notice_sender notices_;
 };
 
 }  // namespace vhostmail::policyd

@@ -14,28 +14,15 @@
 #include "lib/os/command.hh"
 #include "lib/os/sandbox.hh"
 
+#include "tests/support/program_runner.hh"
+
 using namespace vhostmail::os;
+using vhostmail::test::command_user_name;
+using vhostmail::test::daemon_user_name;
+using vhostmail::test::runner_as_root;
+using vhostmail::test::uid_of;
 
 namespace {
-
-constexpr const char* command_user_name = "nobody";
-constexpr const char* daemon_user_name = "daemon";
-
-uid_t uid_of(const char* name) {
-    passwd* pw = ::getpwnam(name);
-    return pw ? pw->pw_uid : 0;
-}
-
-// Starts the runner as a daemon would; false (the test is skipped) when not root.
-bool runner_as_root() {
-    if (::geteuid() != 0 || uid_of(command_user_name) == 0 || uid_of(daemon_user_name) == 0) {
-        WARN("needs root and the users nobody and daemon: skipped");
-        return false;
-    }
-    start_program_runner(resolve_command_user(command_user_name, daemon_user_name),
-                         daemon_user_name);
-    return true;
-}
 
 program_options capture() {
     program_options o;
