@@ -81,6 +81,9 @@ public:
     pool(const pool&) = delete;
     pool& operator=(const pool&) = delete;
 
+    // What its connections are opened with.
+    const settings& connection_settings() const { return settings_; }
+
     // A connection for exclusive use. Errors: local_error::lease_timeout (temporary) when all
     // pool_size connections stayed busy for lease_timeout; the connect error when no host could
     // be reached (temporary when any host failed temporarily; the message names every host).

@@ -46,10 +46,12 @@ const domain_rows_sql domains_sql =
     domain_rows("SELECT " + domain_select_list() + " FROM domains", "id", "", "id");
 const domain_rows_sql aliases_sql = domain_rows("SELECT domain_id, name FROM domain_aliases",
                                                 "domain_id", "enabled", "domain_id, name");
-// Addresses in id order in both forms, so that both keep the same one of two local parts that
-// fold alike.
-const domain_rows_sql addresses_sql = domain_rows(
-    "SELECT domain_id, " + address_select_list() + " FROM addresses", "domain_id", "", "id");
+// Addresses in id order, here and in the full load (address_range_sql), so that both keep the
+// same one of two local parts that fold alike.
+const std::string domain_addresses_sql =
+    domain_rows("SELECT domain_id, " + address_select_list() + " FROM addresses", "domain_id", "",
+                "id")
+        .one;
 // Logins are listed by domain, then local part (the order sender_grants documents), in every
 // load and in sql_directory, so a full and an incremental load answer alike.
 const domain_rows_sql grants_sql = domain_rows(
@@ -78,6 +80,12 @@ const char* domain_vacations_sql = "SELECT " VHM_VACATION_COLUMNS
 const char* all_vacations_sql =
     "SELECT " VHM_VACATION_COLUMNS " FROM vacations v ORDER BY v.address_id";
 #undef VHM_VACATION_COLUMNS
+// The full load's addresses, in id order, between two ids: all of them, or one connection's
+// share (a primary-key range, as cheap for the server as the whole scan).
+const std::string address_range_sql = "SELECT domain_id, " + address_select_list() +
+                                      " FROM addresses WHERE id BETWEEN ? AND ?"
+                                      " ORDER BY id";
+const char* address_ids_sql = "SELECT MIN(id), MAX(id) FROM addresses";
 const char* serials_sql = "SELECT node, serial FROM routing_serial";
 const char* versions_sql = "SELECT domain_id, version FROM routing_versions";
 // The domains a node changed after serial ? (sql/migrations/0008_routing_changes.sql).
@@ -153,7 +161,7 @@ db::outcome<void> domain_reader::read(conn_t& conn, refresh_stats& stats) {
     for (const auto& r : aliases->rows) {
         d.aliases.push_back(ascii_lower(r.str(1)));
     }
-    auto addresses = run(conn, addresses_sql.one, stats);
+    auto addresses = run(conn, domain_addresses_sql, stats);
     if (!addresses) {
         return addresses.error();
     }
@@ -215,6 +223,12 @@ using large_string = std::basic_string<char, std::char_traits<char>, os::large_a
 // encoded is their encoded records, not decoded ones, appended to one buffer in the order
 // they arrive (ids are not grouped by domain: one buffer per domain would cost a cache miss
 // and, as it grows, a reallocation per row), then grouped by domain when encoding.
+//
+// Given a second connection (in a snapshot of the same data: snapshot_loader checks), the
+// tables are read on both at once: the domains on one while the forwardings and vacations
+// arrive on the other, then each connection reads half of the addresses' id range. The
+// server's side of the address scan is the longest part of a large load and runs on one
+// server thread per connection; two keep both cores of a small host busy.
 class full_load {
 public:
     full_load() {
@@ -227,20 +241,38 @@ public:
         (void)fixed;
     }
 
-    db::outcome<void> read(conn_t& conn, refresh_stats& stats);
+    // `second`: another connection to read on at the same time, or null.
+    db::outcome<void> read(conn_t& conn, conn_t* second, refresh_stats& stats);
     db::outcome<void> store(image_writer& writer);
 
     size_t domain_count() const { return domains_.size(); }
 
 private:
-    db::outcome<void> each(conn_t& conn, std::string_view sql, refresh_stats& stats,
-                           const db::row_sink& sink) {
-        auto n = conn.query_each(sql, {}, sink);
-        if (!n) {
-            return n.error();
-        }
-        stats.rows_read += *n;
-        return {};
+    // Encoded address records in arrival order, in blocks that are filled, never moved (a
+    // record longer than a block gets one of its own).
+    struct record_ref {
+        uint32_t block;
+        uint32_t offset;
+        uint32_t size;
+        uint32_t domain;  // index in domains_
+    };
+
+    // The addresses one connection reads (ascending ids), each encoded as it arrives.
+    struct address_stream {
+        uint64_t last_id = 0;
+        size_t next_forward = 0;  // merge positions in forward_ids_ and vacations_
+        size_t next_vacation = 0;
+        address_record address;                  // the row being encoded
+        std::vector<std::string_view> forwards;  // its forwardings, in forward_bytes_
+        std::string record;                      // its record
+        std::vector<large_string> blocks;
+        large_vector<record_ref> records;
+    };
+
+    static db::outcome<uint64_t> each(conn_t& conn, std::string_view sql,
+                                      const std::vector<db::param>& params,
+                                      const db::row_sink& sink) {
+        return conn.query_each(sql, params, sink);
     }
 
     // The index in domains_ of the domain with `id`, or no_domain.
@@ -261,8 +293,15 @@ private:
         return i == no_domain ? nullptr : &domains_[i];
     }
 
+    // Each returns the rows it read. The first two touch disjoint members (run at once).
+    db::outcome<uint64_t> read_domains(conn_t& conn);
+    db::outcome<uint64_t> read_forwardings(conn_t& conn);
+    db::outcome<uint64_t> read_addresses(conn_t& conn, address_stream& s, uint64_t first_id,
+                                         uint64_t last_id);
+    db::outcome<uint64_t> read_logins(conn_t& conn);
+
     void index_domains();
-    void add_address(const db::row_view& row);
+    void add_address(address_stream& s, const db::row_view& row);
     // Sorts the records by domain (stable: each domain's stay in id order).
     void group_records();
 
@@ -276,6 +315,7 @@ private:
     void encode(size_t first, size_t last, encoded_chunk& out) const;
 
     static constexpr uint32_t no_domain = std::numeric_limits<uint32_t>::max();
+    static constexpr size_t record_block_size = (size_t{4} << 20) - 64;  // 4 MiB with the '\0'
 
     large_vector<domain_data> domains_;  // ascending ids
     std::vector<uint32_t> dense_;        // domain id -> index in domains_, when ids are dense
@@ -283,31 +323,29 @@ private:
     large_vector<uint64_t> forward_ids_;
     large_vector<size_t> forward_ends_;
     large_string forward_bytes_;
-    size_t next_forward_ = 0;
     large_vector<std::pair<uint64_t, vacation_window>> vacations_;  // ascending address ids
-    size_t next_vacation_ = 0;
-    uint64_t last_address_ = 0;
-    address_record address_;                  // the row being encoded
-    std::vector<std::string_view> forwards_;  // its forwardings, in forward_bytes_
-    std::string record_;                      // its record
-
-    // Encoded address records in arrival order, in blocks that are filled, never moved (a
-    // record longer than a block gets one of its own).
-    struct record_ref {
-        uint32_t block;
-        uint32_t offset;
-        uint32_t size;
-        uint32_t domain;  // index in domains_
-    };
-
-    static constexpr size_t record_block_size = (size_t{4} << 20) - 64;  // 4 MiB with the '\0'
-    std::vector<large_string> record_blocks_;
-    large_vector<record_ref> records_;
+    std::vector<address_stream> streams_;  // in id order: the first holds the lowest ids
     // After group_records: the records by domain; those of domains_[i] are
     // grouped_[group_first_[i]] .. grouped_[group_first_[i + 1] - 1].
     large_vector<std::string_view> grouped_;
     std::vector<uint32_t> group_first_;
 };
+
+// Runs `here` on this thread and `there` on one of its own, at the same time; the rows both
+// read, or the first error.
+template <typename Here, typename There>
+db::outcome<uint64_t> at_once(Here here, There there) {
+    auto other = std::async(std::launch::async, std::move(there));
+    db::outcome<uint64_t> mine = here();  // on an exception, ~future waits for the thread
+    db::outcome<uint64_t> theirs = other.get();
+    if (!mine) {
+        return mine;
+    }
+    if (!theirs) {
+        return theirs;
+    }
+    return *mine + *theirs;
+}
 
 void full_load::index_domains() {
     // Ids are an AUTO_INCREMENT: a table of them costs little unless most were deleted.
@@ -321,111 +359,192 @@ void full_load::index_domains() {
     }
 }
 
-void full_load::add_address(const db::row_view& row) {
+void full_load::add_address(address_stream& s, const db::row_view& row) {
     uint32_t domain = domain_index(row.u64(0));
     uint64_t id = row.u64(1);
-    if (domain == no_domain || id <= last_address_ || records_.size() >= no_domain) {
+    if (domain == no_domain || id <= s.last_id || s.records.size() >= no_domain / 2) {
         return;  // neither happens (foreign key, ORDER BY id); the merges below need both
     }
-    last_address_ = id;
-    address_from_row(row, 1, address_);
-    forwards_.clear();
-    while (next_forward_ < forward_ids_.size() && forward_ids_[next_forward_] < id) {
-        ++next_forward_;
+    s.last_id = id;
+    address_from_row(row, 1, s.address);
+    s.forwards.clear();
+    while (s.next_forward < forward_ids_.size() && forward_ids_[s.next_forward] < id) {
+        ++s.next_forward;
     }
-    for (; next_forward_ < forward_ids_.size() && forward_ids_[next_forward_] == id;
-         ++next_forward_) {
-        size_t begin = next_forward_ == 0 ? 0 : forward_ends_[next_forward_ - 1];
-        forwards_.push_back(
-            std::string_view(forward_bytes_).substr(begin, forward_ends_[next_forward_] - begin));
+    for (; s.next_forward < forward_ids_.size() && forward_ids_[s.next_forward] == id;
+         ++s.next_forward) {
+        size_t begin = s.next_forward == 0 ? 0 : forward_ends_[s.next_forward - 1];
+        s.forwards.push_back(
+            std::string_view(forward_bytes_).substr(begin, forward_ends_[s.next_forward] - begin));
     }
-    while (next_vacation_ < vacations_.size() && vacations_[next_vacation_].first < id) {
-        ++next_vacation_;
+    while (s.next_vacation < vacations_.size() && vacations_[s.next_vacation].first < id) {
+        ++s.next_vacation;
     }
-    if (next_vacation_ < vacations_.size() && vacations_[next_vacation_].first == id) {
-        address_.vacation = vacations_[next_vacation_].second;
+    if (s.next_vacation < vacations_.size() && vacations_[s.next_vacation].first == id) {
+        s.address.vacation = vacations_[s.next_vacation].second;
     }
     // The domain's name only matters for a stored Maildir: most rows need not touch it.
     std::string_view name =
-        address_.maildir.empty() ? std::string_view() : domains_[domain].domain.name;
-    record_.clear();
-    encode_address_record(address_, name, forwards_, record_);
-    if (record_blocks_.empty() ||
-        record_blocks_.back().size() + record_.size() > record_blocks_.back().capacity()) {
-        record_blocks_.emplace_back().reserve(std::max(record_block_size, record_.size()));
+        s.address.maildir.empty() ? std::string_view() : domains_[domain].domain.name;
+    s.record.clear();
+    encode_address_record(s.address, name, s.forwards, s.record);
+    if (s.blocks.empty() || s.blocks.back().size() + s.record.size() > s.blocks.back().capacity()) {
+        s.blocks.emplace_back().reserve(std::max(record_block_size, s.record.size()));
     }
-    large_string& block = record_blocks_.back();
-    records_.push_back({static_cast<uint32_t>(record_blocks_.size() - 1),
-                        static_cast<uint32_t>(block.size()), static_cast<uint32_t>(record_.size()),
-                        domain});
-    block += record_;
+    large_string& block = s.blocks.back();
+    s.records.push_back({static_cast<uint32_t>(s.blocks.size() - 1),
+                         static_cast<uint32_t>(block.size()),
+                         static_cast<uint32_t>(s.record.size()), domain});
+    block += s.record;
 }
 
-db::outcome<void> full_load::read(conn_t& conn, refresh_stats& stats) {
+db::outcome<uint64_t> full_load::read_domains(conn_t& conn) {
     std::unordered_map<uint64_t, uint64_t> versions;
-    auto r = each(conn, versions_sql, stats,
-                  [&](const db::row_view& row) { versions[row.u64(0)] = row.u64(1); });
-    if (r) {
-        domains_.reserve(versions.size());  // a row per domain (0007): saves the regrowth
-        r = each(conn, domains_sql.all, stats, [&](const db::row_view& row) {
-            domain_data d;
-            d.domain = domain_from_row(row);
-            auto v = versions.find(d.domain.id);
-            d.version = v == versions.end() ? 0 : v->second;
-            domains_.push_back(std::move(d));
-        });
-        index_domains();
+    auto rows = each(conn, versions_sql, {},
+                     [&](const db::row_view& row) { versions[row.u64(0)] = row.u64(1); });
+    if (!rows) {
+        return rows;
     }
-    if (r) {
-        r = each(conn, aliases_sql.all, stats, [&](const db::row_view& row) {
-            if (auto* d = domain(row.u64(0))) {
-                d->aliases.push_back(ascii_lower(row.str(1)));
-            }
-        });
+    domains_.reserve(versions.size());  // a row per domain (0007): saves the regrowth
+    auto more = each(conn, domains_sql.all, {}, [&](const db::row_view& row) {
+        domain_data d;
+        d.domain = domain_from_row(row);
+        auto v = versions.find(d.domain.id);
+        d.version = v == versions.end() ? 0 : v->second;
+        domains_.push_back(std::move(d));
+    });
+    if (!more) {
+        return more;
     }
-    if (r) {
-        r = each(conn, all_forwardings_sql, stats, [&](const db::row_view& row) {
-            forward_ids_.push_back(row.u64(0));
-            forward_bytes_ += row.at(1).value_or("");
-            forward_ends_.push_back(forward_bytes_.size());
-        });
+    index_domains();
+    *rows += *more;
+    more = each(conn, aliases_sql.all, {}, [&](const db::row_view& row) {
+        if (auto* d = domain(row.u64(0))) {
+            d->aliases.push_back(ascii_lower(row.str(1)));
+        }
+    });
+    if (!more) {
+        return more;
     }
-    if (r) {
-        r = each(conn, all_vacations_sql, stats, [&](const db::row_view& row) {
-            vacations_.emplace_back(
-                row.u64(0), vacation_window{row.boolean(1), row.opt_i64(2), row.opt_i64(3)});
-        });
+    return *rows + *more;
+}
+
+db::outcome<uint64_t> full_load::read_forwardings(conn_t& conn) {
+    auto rows = each(conn, all_forwardings_sql, {}, [&](const db::row_view& row) {
+        forward_ids_.push_back(row.u64(0));
+        forward_bytes_ += row.at(1).value_or("");
+        forward_ends_.push_back(forward_bytes_.size());
+    });
+    if (!rows) {
+        return rows;
     }
-    if (r) {
-        r = each(conn, addresses_sql.all, stats,
-                 [&](const db::row_view& row) { add_address(row); });
+    auto more = each(conn, all_vacations_sql, {}, [&](const db::row_view& row) {
+        vacations_.emplace_back(row.u64(0),
+                                vacation_window{row.boolean(1), row.opt_i64(2), row.opt_i64(3)});
+    });
+    if (!more) {
+        return more;
     }
-    if (r) {
-        r = each(conn, grants_sql.all, stats,
-                 [&](const db::row_view& row) { add_grant(domain(row.u64(0)), row); });
+    return *rows + *more;
+}
+
+db::outcome<uint64_t> full_load::read_addresses(conn_t& conn, address_stream& s, uint64_t first_id,
+                                                uint64_t last_id) {
+    return each(conn, address_range_sql, {db::param{first_id}, db::param{last_id}},
+                [&](const db::row_view& row) { add_address(s, row); });
+}
+
+db::outcome<uint64_t> full_load::read_logins(conn_t& conn) {
+    auto rows = each(conn, grants_sql.all, {},
+                     [&](const db::row_view& row) { add_grant(domain(row.u64(0)), row); });
+    if (!rows) {
+        return rows;
     }
-    if (r) {
-        r = each(conn, admins_sql.all, stats,
-                 [&](const db::row_view& row) { add_admin(domain(row.u64(0)), row); });
+    auto more = each(conn, admins_sql.all, {},
+                     [&](const db::row_view& row) { add_admin(domain(row.u64(0)), row); });
+    if (!more) {
+        return more;
     }
-    return r;
+    return *rows + *more;
+}
+
+db::outcome<void> full_load::read(conn_t& conn, conn_t* second, refresh_stats& stats) {
+    uint64_t rows = 0;
+    auto counted = [&rows](const db::outcome<uint64_t>& r) -> db::outcome<void> {
+        if (!r) {
+            return r.error();
+        }
+        rows += *r;
+        return {};
+    };
+    auto domains = [&] { return read_domains(conn); };
+    if (second != nullptr) {
+        auto forwardings = [&] { return read_forwardings(*second); };
+        if (auto r = counted(at_once(domains, forwardings)); !r) {
+            return r;
+        }
+    } else {
+        auto r = counted(domains());
+        if (r) {
+            r = counted(read_forwardings(conn));
+        }
+        if (!r) {
+            return r;
+        }
+    }
+    constexpr uint64_t any_id = std::numeric_limits<uint64_t>::max();
+    uint64_t middle = any_id;  // the last id the first connection reads
+    if (second != nullptr) {
+        auto ids = conn.query(address_ids_sql);
+        if (!ids) {
+            return ids.error();
+        }
+        const db::row* r = ids->rows.empty() ? nullptr : &ids->rows.front();
+        if (r != nullptr && !r->is_null(0) && r->u64(0) < r->u64(1)) {
+            middle = r->u64(0) + (r->u64(1) - r->u64(0)) / 2;
+        }
+    }
+    if (middle != any_id) {
+        streams_.resize(2);
+        auto low = [&] { return read_addresses(conn, streams_[0], 0, middle); };
+        auto high = [&] { return read_addresses(*second, streams_[1], middle + 1, any_id); };
+        if (auto r = counted(at_once(low, high)); !r) {
+            return r;
+        }
+    } else {
+        streams_.resize(1);
+        if (auto r = counted(read_addresses(conn, streams_[0], 0, any_id)); !r) {
+            return r;
+        }
+    }
+    if (auto r = counted(read_logins(conn)); !r) {
+        return r;
+    }
+    stats.rows_read += rows;
+    return {};
 }
 
 void full_load::group_records() {
     group_first_.assign(domains_.size() + 1, 0);
-    for (const auto& r : records_) {
-        ++group_first_[r.domain + 1];
+    size_t total = 0;
+    for (const auto& s : streams_) {
+        for (const auto& r : s.records) {
+            ++group_first_[r.domain + 1];
+        }
+        total += s.records.size();
     }
     for (size_t i = 1; i < group_first_.size(); ++i) {
         group_first_[i] += group_first_[i - 1];
     }
-    grouped_.resize(records_.size());
+    grouped_.resize(total);
     std::vector<uint32_t> next(group_first_.begin(), group_first_.end() - 1);
-    for (const auto& r : records_) {
-        grouped_[next[r.domain]++] =
-            std::string_view(record_blocks_[r.block]).substr(r.offset, r.size);
+    for (auto& s : streams_) {  // in id order, so each domain's records stay in id order
+        for (const auto& r : s.records) {
+            grouped_[next[r.domain]++] =
+                std::string_view(s.blocks[r.block]).substr(r.offset, r.size);
+        }
+        decltype(s.records)().swap(s.records);
     }
-    decltype(records_)().swap(records_);
 }
 
 void full_load::encode(size_t first, size_t last, encoded_chunk& out) const {
@@ -615,16 +734,20 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
     stats.full = changed->all;
     try {
         if (stats.full) {
+            std::unique_ptr<conn_t> second = second_connection(conn, *serials, stats);
+            stats.connections = second ? 2 : 1;
             full_load all;
-            if (auto r = all.read(conn, stats); !r) {
+            if (auto r = all.read(conn, second.get(), stats); !r) {
                 return r.error();
             }
+            second.reset();  // read only: closing it ends its transaction
             writer_.start_full();
             if (auto r = all.store(writer_); !r) {
                 return r.error();
             }
             stats.domains_read = all.domain_count();
         } else {
+            stats.connections = 1;
             for (const auto& [id, version] : changed->domains) {
                 domain_reader one(id, version);
                 if (auto r = one.read(conn, stats); !r) {
@@ -646,6 +769,36 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
     } catch (const std::bad_alloc&) {
         return image_error("out of memory");
     }
+}
+
+std::unique_ptr<conn_t> snapshot_loader::second_connection(const conn_t& first,
+                                                           const node_serials& serials,
+                                                           refresh_stats& stats) const {
+    if (!open_second_) {
+        return nullptr;
+    }
+    auto opened = open_second_(first);
+    if (!opened) {
+        stats.one_connection_why = "no second connection: " + db::describe(opened.error());
+        return nullptr;
+    }
+    std::unique_ptr<conn_t> second = std::move(*opened);
+    if (auto begun = second->begin(true); !begun) {
+        stats.one_connection_why = "no second connection: " + db::describe(begun.error());
+        return nullptr;
+    }
+    // Every routing change moves a serial in its own transaction (the triggers): the same
+    // serials in both snapshots mean the same routing data.
+    auto seen = read_serials(*second);
+    if (!seen) {
+        stats.one_connection_why = "no second connection: " + db::describe(seen.error());
+        return nullptr;
+    }
+    if (*seen != serials) {
+        stats.one_connection_why = "the data changed between the two connections' snapshots";
+        return nullptr;
+    }
+    return second;
 }
 
 db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::refresh(conn_t& conn,

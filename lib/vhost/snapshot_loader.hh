@@ -101,16 +101,24 @@ db::outcome<void> apply_domain_changes(const domain_changes& changes, domain_ent
 
 struct refresh_stats {
     bool changed = false;
-    bool full = false;        // everything was read (first load or many domains changed)
-    size_t domains_read = 0;  // domains (re)loaded
-    size_t rows_read = 0;     // rows of all tables read
+    bool full = false;               // everything was read (first load or many domains changed)
+    size_t domains_read = 0;         // domains (re)loaded
+    size_t rows_read = 0;            // rows of all tables read
+    size_t connections = 0;          // database connections it read on
+    std::string one_connection_why;  // a full load on one connection although two were offered
 };
+
+// Opens another connection to the server `first` is connected to.
+using open_connection_fn =
+    std::function<db::outcome<std::unique_ptr<db::connection>>(const db::connection& first)>;
 
 class snapshot_loader {
 public:
     // `image_path`: also publish each version in that file for other processes; "": none.
-    explicit snapshot_loader(std::string image_path = "")
-        : writer_(size_t{8} << 30, std::move(image_path)) {}
+    // `open_second`: a full load reads on a second connection too, at the same time, when it
+    // can have one in a snapshot of the same data (else on one); none: always on one.
+    explicit snapshot_loader(std::string image_path = "", open_connection_fn open_second = {})
+        : writer_(size_t{8} << 30, std::move(image_path)), open_second_(std::move(open_second)) {}
 
     // Brings the copy up to date. Returns the current snapshot (the same pointer when nothing
     // changed). Database errors are returned as they are (memory errors as local errors); the
@@ -129,8 +137,14 @@ public:
 
 private:
     db::outcome<std::shared_ptr<const snapshot>> read(db::connection& conn, refresh_stats& stats);
+    // A second connection in a snapshot that holds what `serials` (read on `first`, in its
+    // snapshot) say: null, with the reason in `stats`, when there is none.
+    std::unique_ptr<db::connection> second_connection(const db::connection& first,
+                                                      const node_serials& serials,
+                                                      refresh_stats& stats) const;
 
     image_writer writer_;
+    open_connection_fn open_second_;
     std::shared_ptr<const snapshot> current_;
     change_finder changes_;      // accepts the serials current_ was read at
     node_serials pending_seen_;  // those of a read not yet committed

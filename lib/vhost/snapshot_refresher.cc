@@ -75,7 +75,11 @@ bool snapshot_refresher::wait_first_load(std::chrono::milliseconds max) {
 }
 
 void snapshot_refresher::loop() {
-    snapshot_loader loader(image_path_);
+    // A full load reads on a second connection of its own at the same time (snapshot_loader);
+    // outside the pool, which holds the one connection of the polls.
+    snapshot_loader loader(image_path_, [this](const db::connection& first) {
+        return db::connection::open(pool_.connection_settings(), first.host());
+    });
     auto last_confirmed = snapshot_holder::clock::time_point{};
     std::string publish_error;  // said once per cause
     while (true) {
@@ -114,12 +118,16 @@ void snapshot_refresher::loop() {
                 if (counts_.load_seconds != nullptr) {
                     counts_.load_seconds->observe(std::chrono::duration<double>(took).count());
                 }
+                if (!stats.one_connection_why.empty()) {
+                    log::info("routing data: full load on one connection: {}",
+                              stats.one_connection_why);
+                }
                 log::info(
                     "routing data loaded: serial={} domains={} reloaded={}{} rows={}"
-                    " image={}KiB in {}ms",
+                    " connections={} image={}KiB in {}ms",
                     (*result)->serial(), (*result)->domain_count(), stats.domains_read,
-                    stats.full ? " (full)" : "", stats.rows_read, (*result)->live_bytes() / 1024,
-                    took.count());
+                    stats.full ? " (full)" : "", stats.rows_read, stats.connections,
+                    (*result)->live_bytes() / 1024, took.count());
             }
             if (loader.publish_error() != publish_error) {
                 publish_error = loader.publish_error();

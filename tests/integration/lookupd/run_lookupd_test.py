@@ -530,6 +530,12 @@ def main():
         mp = maps(conf, tmp)
         with vhm_daemon.daemon(lookupd, base + mp.config(), tmp, name="lookupd") as d:
             d.wait_for_log("routing data loaded")
+            # The full load reads on a second connection at the same time (the routing_diff
+            # test compares what both ways load).
+            check("the first load is full, read on two connections",
+                  [("(full)" in line, "connections=2 " in line)
+                   for line in d.log().splitlines() if "routing data loaded" in line],
+                  [(True, True)])
             check("unix socket mode 0660", oct(os.stat(mp.socket).st_mode & 0o777), "0o660")
             check("unix socket group postfix", grp.getgrgid(os.stat(mp.socket).st_gid).gr_name,
                   "postfix")

@@ -21,7 +21,12 @@
 //                          serial=S ms=T"
 //   check KEYFILE  every key of KEYFILE (one per line) through A, B and SQL: resolve() and
 //                  sender_logins(); a block per disagreement, then
-//                  "checked N keys, M mismatches, D snapshot differences (...)"
+//                  "checked N keys, M mismatches, D snapshot differences (... connections=N ...)"
+//                  (B reads on two connections at once, A's loads on one)
+//   race           a full load offered a second connection, with a routing change committed
+//                  after the first connection's snapshot and before the second's: it must read
+//                  on one, the data of the first snapshot
+//                      -> "why: ..." then "OK race connections=N serial=S current=C"
 //   quit
 // Exit status: 0 when no check found a mismatch or difference and no command failed, else 1;
 // 64 for bad arguments.
@@ -398,6 +403,8 @@ public:
                 load();
             } else if (line == "refresh") {
                 refresh();
+            } else if (line == "race") {
+                race();
             } else if (line.starts_with("check ")) {
                 check(line.substr(6));
             } else if (!line.empty()) {
@@ -473,7 +480,7 @@ private:
             return;
         }
         auto start = steady::now();
-        vh::snapshot_loader fresh;  // B: a full load of its own, as load_snapshot() makes
+        vh::snapshot_loader fresh("", open_second());  // B: a full load of its own, as lookupd's
         vh::refresh_stats stats;
         auto b = read(fresh, stats);
         if (!b) {
@@ -504,11 +511,55 @@ private:
         std::cout
             << "checked " << t.keys << " keys, " << t.mismatches << " mismatches, "
             << snapshot_differences << " snapshot differences (" << detail
-            << "ms=" << ms_since(start) << " load_ms="
+            << "connections=" << stats.connections << " ms=" << ms_since(start) << " load_ms="
             << std::chrono::duration_cast<std::chrono::milliseconds>(loaded - start).count()
             << " compare_ms="
             << std::chrono::duration_cast<std::chrono::milliseconds>(compared - loaded).count()
             << ")\n";
+    }
+
+    // Opens B's second connection as lookupd does, to the first one's server.
+    vh::open_connection_fn open_second() const {
+        return [s = pool_.connection_settings()](const db::connection& first) {
+            return db::connection::open(s, first.host());
+        };
+    }
+
+    void race() {
+        auto opener = open_second();
+        std::string change_error;
+        vh::snapshot_loader loader("", [&](const db::connection& first) {
+            auto second = opener(first);
+            // Committed by a third session: after the first connection's snapshot (taken before
+            // the opener is asked), before the second's (taken once it is returned).
+            auto l = pool_.acquire();
+            auto changed = l ? (*l)->query(
+                                   "UPDATE domains SET description = CONCAT(description,"
+                                   " '+') ORDER BY id LIMIT 1")
+                             : db::outcome<db::result>(l.error());
+            if (!changed) {
+                change_error = db::describe(changed.error());
+            }
+            return second;
+        });
+        vh::refresh_stats stats;
+        auto snap = read(loader, stats);
+        if (!snap) {
+            return;
+        }
+        if (!change_error.empty()) {
+            error("race: the change failed: " + change_error);
+            return;
+        }
+        auto l = pool_.acquire();
+        auto serials = l ? vh::read_serials(**l) : db::outcome<vh::node_serials>(l.error());
+        if (!serials) {
+            error("race: serials: " + db::describe(serials.error()));
+            return;
+        }
+        std::cout << "why: " << stats.one_connection_why << "\n";
+        std::cout << "OK race connections=" << stats.connections << " serial=" << snap->serial()
+                  << " current=" << vh::serial_sum(*serials) << "\n";
     }
 
     void check_key(const std::string& key, const std::shared_ptr<const vh::snapshot>& b, tally& t) {

@@ -7,16 +7,18 @@ variety=True): every routing feature, loops, dead ends, bounds) is loaded into a
 with the repository's migrations. routing_diff (routing_diff.cc) then asks every key through
 three directories, which must give the same resolve() and sender_logins() answers, trace
 included:
-    A    the copy loaded once and refreshed incrementally, as lookupd keeps it
-    B    a fresh full load
+    A    the copy loaded once (on one connection) and refreshed incrementally, as lookupd
+         keeps it
+    B    a fresh full load, read on two connections at once as lookupd's full loads are
     SQL  sql_directory, as vhostmail-deliver and lmtpd ask without a copy
 First after the load, then after each round of changes, refreshed incrementally: first the
 generator's edge cases one by one (a change in one domain that alters what other domains' copies
 hold: the login names of grants and administrators), then rounds of its random SQL batches
 (addresses, forwards, fallbacks, grants, administrators, vacations, domain aliases, domains
 added, deleted and renamed, ...), one of which changes so many domains that the refresh must
-read everything, and one that changes nothing. Last, a change to one domain must make the
-refresh read that one domain, however many domains were deleted before.
+read everything, and one that changes nothing. Then a change to one domain must make the
+refresh read that one domain, however many domains were deleted before. Last, a change
+committed between the snapshots of a full load's two connections must make it read on one.
 
 The seed is VHM_ROUTING_DIFF_SEED (default below); a failure prints it, so
     VHM_ROUTING_DIFF_SEED=N ctest -R integration_routing_diff --output-on-failure
@@ -140,6 +142,8 @@ def run_check(prog, what, keys, tmp, seed):
     check("%s: %d keys, A (incremental), B (full) and SQL agree, A and B hold the same data "
           "(seed %d)" % (what, n, seed), (mismatches, differences), (0, 0))
     result = fields(summary)
+    # B's full load reads on two connections at once, A's on one: both ways are compared.
+    check("%s: B read on two connections" % what, result.get("connections"), "2")
     result["failed"] = bool(mismatches or differences)
     return result
 
@@ -232,6 +236,21 @@ def main():
             f = fields(summary)
             check("a change to one domain re-reads that domain only (seed %d)" % seed,
                   (f.get("full"), f.get("domains_read")), ("0", "1"))
+            # A change committed between the snapshots of a full load's two connections: the
+            # load reads on one, the data as of the first (the change is then refreshed).
+            summary, body = prog.send("race")
+            print("race: " + " ".join(body + [summary]), flush=True)
+            PROGRAM_FAILED[0] |= not summary.startswith("OK")
+            f = fields(summary)
+            check("a change between the two snapshots: the load reads on one connection, "
+                  "before the change", (f.get("connections"),
+                                        int(f.get("serial", 0)) < int(f.get("current", 0))),
+                  ("1", True))
+            summary, _ = prog.send("refresh")
+            print("after the race: " + summary, flush=True)
+            PROGRAM_FAILED[0] |= not summary.startswith("OK")
+            run_check(prog, "after the race", rng.sample(base_keys, min(len(base_keys),
+                                                                        ROUND_KEYS)), tmp, seed)
         finally:
             rc = prog.close()
         check("routing_diff's exit status and stderr (sanitizers quiet)",
