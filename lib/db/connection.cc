@@ -301,8 +301,16 @@ outcome<void> connection::begin(bool consistent_snapshot) {
         return broken_error();
     }
     library_ready();
-    return simple_query(consistent_snapshot ? "START TRANSACTION WITH CONSISTENT SNAPSHOT"
-                                            : "START TRANSACTION");
+    if (!consistent_snapshot) {
+        return simple_query("START TRANSACTION");
+    }
+    // A snapshot holds for the whole transaction only under REPEATABLE READ; a server or option
+    // file may make READ COMMITTED the default (a common Galera setting), under which every
+    // SELECT would see a later state. SET TRANSACTION sets the next transaction only.
+    if (auto set = simple_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); !set) {
+        return set;
+    }
+    return simple_query("START TRANSACTION WITH CONSISTENT SNAPSHOT");
 }
 
 outcome<void> connection::commit() {

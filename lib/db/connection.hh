@@ -58,7 +58,8 @@ public:
     outcome<void> execute_script(std::string_view sql);
 
     // START TRANSACTION [WITH CONSISTENT SNAPSHOT] / COMMIT / ROLLBACK. A deadlock (1213) or
-    // lock wait timeout (1205) is temporary and leaves the connection usable.
+    // lock wait timeout (1205) is temporary and leaves the connection usable. A consistent
+    // snapshot is taken at REPEATABLE READ whatever the session's default isolation level.
     outcome<void> begin(bool consistent_snapshot = false);
     outcome<void> commit();
     outcome<void> rollback();

@@ -247,6 +247,9 @@ public:
 
     size_t domain_count() const { return domains_.size(); }
 
+    // The read failed on the second connection (the first is in order).
+    bool second_failed() const { return second_failed_; }
+
 private:
     // Encoded address records in arrival order, in blocks that are filled, never moved (a
     // record longer than a block gets one of its own).
@@ -329,19 +332,29 @@ private:
     // grouped_[group_first_[i]] .. grouped_[group_first_[i + 1] - 1].
     large_vector<std::string_view> grouped_;
     std::vector<uint32_t> group_first_;
+    bool second_failed_ = false;
 };
 
-// Runs `here` on this thread and `there` on one of its own, at the same time; the rows both
-// read, or the first error.
+// Runs `here` on this thread and `there` on one of its own, at the same time (one after the
+// other when no thread can be had); the rows both read, or the first error. `there_failed`:
+// the error is `there`'s.
 template <typename Here, typename There>
-db::outcome<uint64_t> at_once(Here here, There there) {
-    auto other = std::async(std::launch::async, std::move(there));
+db::outcome<uint64_t> at_once(Here here, There there, bool& there_failed) {
+    std::future<db::outcome<uint64_t>> other;
+    try {
+        other = std::async(std::launch::async, there);
+    } catch (const std::system_error&) {  // no thread: in turn, below
+    }
     db::outcome<uint64_t> mine = here();  // on an exception, ~future waits for the thread
-    db::outcome<uint64_t> theirs = other.get();
+    if (!mine && !other.valid()) {
+        return mine;
+    }
+    db::outcome<uint64_t> theirs = other.valid() ? other.get() : there();
     if (!mine) {
         return mine;
     }
     if (!theirs) {
+        there_failed = true;
         return theirs;
     }
     return *mine + *theirs;
@@ -450,6 +463,13 @@ db::outcome<uint64_t> full_load::read_forwardings(conn_t& conn) {
 
 db::outcome<uint64_t> full_load::read_addresses(conn_t& conn, address_stream& s, uint64_t first_id,
                                                 uint64_t last_id) {
+    s.next_forward =
+        static_cast<size_t>(std::lower_bound(forward_ids_.begin(), forward_ids_.end(), first_id) -
+                            forward_ids_.begin());
+    s.next_vacation = static_cast<size_t>(
+        std::lower_bound(vacations_.begin(), vacations_.end(), first_id,
+                         [](const auto& v, uint64_t id) { return v.first < id; }) -
+        vacations_.begin());
     return each(conn, address_range_sql, {db::param{first_id}, db::param{last_id}},
                 [&](const db::row_view& row) { add_address(s, row); });
 }
@@ -480,7 +500,7 @@ db::outcome<void> full_load::read(conn_t& conn, conn_t* second, refresh_stats& s
     auto domains = [&] { return read_domains(conn); };
     if (second != nullptr) {
         auto forwardings = [&] { return read_forwardings(*second); };
-        if (auto r = counted(at_once(domains, forwardings)); !r) {
+        if (auto r = counted(at_once(domains, forwardings, second_failed_)); !r) {
             return r;
         }
     } else {
@@ -508,7 +528,7 @@ db::outcome<void> full_load::read(conn_t& conn, conn_t* second, refresh_stats& s
         streams_.resize(2);
         auto low = [&] { return read_addresses(conn, streams_[0], 0, middle); };
         auto high = [&] { return read_addresses(*second, streams_[1], middle + 1, any_id); };
-        if (auto r = counted(at_once(low, high)); !r) {
+        if (auto r = counted(at_once(low, high, second_failed_)); !r) {
             return r;
         }
     } else {
@@ -735,17 +755,26 @@ db::outcome<std::shared_ptr<const snapshot>> snapshot_loader::read(conn_t& conn,
     try {
         if (stats.full) {
             std::unique_ptr<conn_t> second = second_connection(conn, *serials, stats);
+            std::optional<full_load> all(std::in_place);
+            auto r = all->read(conn, second.get(), stats);
+            if (!r && all->second_failed()) {
+                // The first connection's snapshot is sound: read it all there.
+                stats.one_connection_why =
+                    "the second connection failed: " + db::describe(r.error());
+                second.reset();
+                all.emplace();
+                r = all->read(conn, nullptr, stats);
+            }
             stats.connections = second ? 2 : 1;
-            full_load all;
-            if (auto r = all.read(conn, second.get(), stats); !r) {
-                return r.error();
-            }
             second.reset();  // read only: closing it ends its transaction
-            writer_.start_full();
-            if (auto r = all.store(writer_); !r) {
+            if (!r) {
                 return r.error();
             }
-            stats.domains_read = all.domain_count();
+            writer_.start_full();
+            if (auto stored = all->store(writer_); !stored) {
+                return stored.error();
+            }
+            stats.domains_read = all->domain_count();
         } else {
             stats.connections = 1;
             for (const auto& [id, version] : changed->domains) {

@@ -371,6 +371,38 @@ std::string cmd_failover(const options& o, const std::string& dead_socket) {
     return check.reply("failover");
 }
 
+// begin(true) keeps one snapshot for the whole transaction even when the session's default is
+// READ COMMITTED (a common Galera setting), under which each SELECT would see later commits.
+std::string cmd_snapshot_isolation(db::pool& p) {
+    checker check;
+    auto reader = p.acquire();
+    auto writer = p.acquire();
+    if (!reader || !writer) {
+        return "FAIL cannot lease two connections";
+    }
+    db::connection& r = **reader;
+    db::connection& w = **writer;
+    auto value = [&r]() -> std::string {
+        auto v = r.query("SELECT v FROM it_isolation");
+        return v && !v->rows.empty() ? v->rows[0].str(0) : "?";
+    };
+    check(w.query("CREATE TABLE it_isolation (v INT NOT NULL) ENGINE=InnoDB").ok(), "create");
+    check(w.query("INSERT INTO it_isolation VALUES (1)").ok(), "insert");
+    check(r.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").ok(),
+          "session default READ COMMITTED");
+    check(r.begin(true).ok(), "begin consistent snapshot");
+    check(value() == "1", "value in the snapshot");
+    check(w.query("UPDATE it_isolation SET v = 2").ok(), "update by another session");
+    std::string seen = value();
+    check(seen == "1", "the snapshot still sees 1 after another session's commit, saw " + seen);
+    check(r.rollback().ok(), "rollback");
+    check(value() == "2", "after the transaction: the new value");
+    check(w.query("DROP TABLE it_isolation").ok(), "drop");
+    check(r.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ").ok(),
+          "session default back to REPEATABLE READ");
+    return check.reply("snapshot=" + seen);
+}
+
 // KILL CONNECTION of a pooled session from another session: the victim sees a temporary,
 // breaking error and the pool replaces it.
 std::string cmd_kill_session(db::pool& p) {
@@ -539,6 +571,9 @@ std::string dispatch(const options& o, db::pool& main_pool, db::pool& ping_pool,
     }
     if (cmd == "kill_session") {
         return cmd_kill_session(p);
+    }
+    if (cmd == "snapshot_isolation") {
+        return cmd_snapshot_isolation(p);
     }
     if (cmd == "migrate") {
         return cmd_migrate(p, arg);

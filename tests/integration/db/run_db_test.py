@@ -333,6 +333,8 @@ def main():
             f = expect_ok(prog, "tcp", "TCP host entry")
             report(f.get("value", "").startswith("vhm_test@127.0.0.1"), "TCP login as vhm_test")
             expect_ok(prog, "kill_session", "a killed session is replaced")
+            expect_ok(prog, "snapshot_isolation",
+                      "a consistent snapshot holds under a READ COMMITTED session default")
             test_faults(prog, db)
         finally:
             rc = prog.close()

@@ -26,7 +26,10 @@
 //   race           a full load offered a second connection, with a routing change committed
 //                  after the first connection's snapshot and before the second's: it must read
 //                  on one, the data of the first snapshot
-//                      -> "why: ..." then "OK race connections=N serial=S current=C"
+//   second_as U P  a full load whose second connection (user U) fails in the middle
+//   no_second      a full load that cannot open a second connection
+//                  each -> "why: ..." then "OK <command> connections=N differences=D serial=S
+//                  current=C" (D: snapshot differences from A)
 //   quit
 // Exit status: 0 when no check found a mismatch or difference and no command failed, else 1;
 // 64 for bad arguments.
@@ -405,6 +408,10 @@ public:
                 refresh();
             } else if (line == "race") {
                 race();
+            } else if (line == "no_second") {
+                no_second();
+            } else if (line.starts_with("second_as ")) {
+                second_as(line.substr(10));
             } else if (line.starts_with("check ")) {
                 check(line.substr(6));
             } else if (!line.empty()) {
@@ -525,41 +532,69 @@ private:
         };
     }
 
-    void race() {
-        auto opener = open_second();
-        std::string change_error;
-        vh::snapshot_loader loader("", [&](const db::connection& first) {
-            auto second = opener(first);
-            // Committed by a third session: after the first connection's snapshot (taken before
-            // the opener is asked), before the second's (taken once it is returned).
-            auto l = pool_.acquire();
-            auto changed = l ? (*l)->query(
-                                   "UPDATE domains SET description = CONCAT(description,"
-                                   " '+') ORDER BY id LIMIT 1")
-                             : db::outcome<db::result>(l.error());
-            if (!changed) {
-                change_error = db::describe(changed.error());
-            }
-            return second;
-        });
+    // A full load by a loader whose second connection comes from `opener`, against A (loaded
+    // or refreshed last before the command): "why: ..." then "OK <what> connections=N
+    // differences=D serial=S current=C" (C: the database's serial after the load).
+    void variant_load(const std::string& what, const vh::open_connection_fn& opener) {
+        vh::snapshot_loader loader("", opener);
         vh::refresh_stats stats;
         auto snap = read(loader, stats);
         if (!snap) {
             return;
         }
-        if (!change_error.empty()) {
-            error("race: the change failed: " + change_error);
-            return;
-        }
         auto l = pool_.acquire();
         auto serials = l ? vh::read_serials(**l) : db::outcome<vh::node_serials>(l.error());
         if (!serials) {
-            error("race: serials: " + db::describe(serials.error()));
+            error(what + ": serials: " + db::describe(serials.error()));
             return;
         }
+        size_t differences = a_ ? compare_snapshots(*a_, *snap) : 0;
         std::cout << "why: " << stats.one_connection_why << "\n";
-        std::cout << "OK race connections=" << stats.connections << " serial=" << snap->serial()
+        std::cout << "OK " << what << " connections=" << stats.connections
+                  << " differences=" << differences << " serial=" << snap->serial()
                   << " current=" << vh::serial_sum(*serials) << "\n";
+    }
+
+    // race: a new address committed by a third session after the first connection's snapshot
+    // (taken before the opener is asked) and before the second's (taken once it is returned).
+    // The second connection reads the upper half of the address ids: were it used, the load
+    // would hold the address with the old domain version, and differ from A.
+    void race() {
+        auto opener = open_second();
+        std::string change_error = "not run";
+        variant_load("race", [&](const db::connection& first) {
+            auto second = opener(first);
+            auto l = pool_.acquire();
+            auto changed = l ? (*l)->query("INSERT INTO addresses (domain_id, local_part, mailbox)"
+                                           " SELECT id, 'race-probe', TRUE FROM domains"
+                                           " ORDER BY id LIMIT 1")
+                             : db::outcome<db::result>(l.error());
+            change_error = changed ? "" : db::describe(changed.error());
+            return second;
+        });
+        if (!change_error.empty()) {
+            error("race: the change failed: " + change_error);
+        }
+    }
+
+    // second_as USER PASSWORD: the second connection logs in as a user the test allowed less
+    // (no forwardings): it fails in the middle of the load, which reads on the first alone.
+    void second_as(const std::string& args) {
+        auto space = args.find(' ');
+        db::settings s = pool_.connection_settings();
+        s.user = args.substr(0, space);
+        s.password = space == std::string::npos ? "" : args.substr(space + 1);
+        variant_load("second_as", [s](const db::connection& first) {
+            return db::connection::open(s, first.host());
+        });
+    }
+
+    // no_second: no second connection to be had.
+    void no_second() {
+        variant_load("no_second", [](const db::connection&) {
+            return db::outcome<std::unique_ptr<db::connection>>(
+                db::make_error(1040, "08004", "Too many connections (test)"));
+        });
     }
 
     void check_key(const std::string& key, const std::shared_ptr<const vh::snapshot>& b, tally& t) {
