@@ -40,18 +40,14 @@ void notice_sender::run(std::stop_token stop) {
             n = std::move(queue_.front());
             queue_.pop_front();
         }
-        std::string to;
-        for (const auto& t : n.to) {
-            to += (to.empty() ? "" : ", ") + t;
-        }
         os::program_options o;
         o.time_limit = std::chrono::seconds(30);
         auto r = os::run_sendmail(n.sendmail, "", n.to, n.message, o);
         if (r.what != os::program_result::kind::exited || r.status != 0) {
-            log::warning("cannot send the sending-limit notice for {} to {}: {}", n.about, to,
-                         os::outcome_text(r, "sendmail"));
+            log::warning("cannot send the sending-limit notice for {} to {}: {}", n.about,
+                         n.to_text, os::outcome_text(r, "sendmail"));
         } else {
-            log::info("sending-limit notice for {} sent to {}", n.about, to);
+            log::info("sending-limit notice for {} sent to {}", n.about, n.to_text);
         }
     }
 }

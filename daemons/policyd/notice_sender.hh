@@ -20,7 +20,8 @@ struct notice {
     std::vector<std::string> sendmail;  // the command, argv
     std::vector<std::string> to;
     std::string message;
-    std::string about;  // the login or domain, for the log
+    std::string about;    // the login or domain, for the log
+    std::string to_text;  // `to` as the message's To: header lists them, for the log
 };
 
 class notice_sender {

@@ -404,7 +404,7 @@ void policy_engine::send_notice(context& c, const std::string& key, const policy
         c.client_name + "[" + c.client_address + "], sender <" + c.sender + ">.\n\n" +
         "Further mail is deferred until the budget allows it again. If the owner did not\n"
         "send this mail, the password may be stolen: change it and check the account.\n";
-    if (!notices_.post({c.s.notify_sendmail, std::move(to), std::move(message), who})) {
+    if (!notices_.post({c.s.notify_sendmail, std::move(to), std::move(message), who, joined})) {
         log::warning("sending-limit notice for {} to {} dropped: too many notices waiting", who,
                      joined);
     }

@@ -272,12 +272,6 @@ private:
         large_vector<record_ref> records;
     };
 
-    static db::outcome<uint64_t> each(conn_t& conn, std::string_view sql,
-                                      const std::vector<db::param>& params,
-                                      const db::row_sink& sink) {
-        return conn.query_each(sql, params, sink);
-    }
-
     // The index in domains_ of the domain with `id`, or no_domain.
     uint32_t domain_index(uint64_t id) const {
         if (!dense_.empty()) {
@@ -411,54 +405,56 @@ void full_load::add_address(address_stream& s, const db::row_view& row) {
     block += s.record;
 }
 
+// The rows of `first` and of `then()` after it, or the first error (`then` is not run).
+template <typename Then>
+db::outcome<uint64_t> and_then(const db::outcome<uint64_t>& first, Then then) {
+    if (!first) {
+        return first;
+    }
+    db::outcome<uint64_t> more = then();
+    if (!more) {
+        return more;
+    }
+    return *first + *more;
+}
+
 db::outcome<uint64_t> full_load::read_domains(conn_t& conn) {
     std::unordered_map<uint64_t, uint64_t> versions;
-    auto rows = each(conn, versions_sql, {},
-                     [&](const db::row_view& row) { versions[row.u64(0)] = row.u64(1); });
-    if (!rows) {
-        return rows;
-    }
-    domains_.reserve(versions.size());  // a row per domain (0007): saves the regrowth
-    auto more = each(conn, domains_sql.all, {}, [&](const db::row_view& row) {
-        domain_data d;
-        d.domain = domain_from_row(row);
-        auto v = versions.find(d.domain.id);
-        d.version = v == versions.end() ? 0 : v->second;
-        domains_.push_back(std::move(d));
+    auto rows = conn.query_each(
+        versions_sql, {}, [&](const db::row_view& row) { versions[row.u64(0)] = row.u64(1); });
+    rows = and_then(rows, [&] {
+        domains_.reserve(versions.size());  // a row per domain (0007): saves the regrowth
+        auto n = conn.query_each(domains_sql.all, {}, [&](const db::row_view& row) {
+            domain_data d;
+            d.domain = domain_from_row(row);
+            auto v = versions.find(d.domain.id);
+            d.version = v == versions.end() ? 0 : v->second;
+            domains_.push_back(std::move(d));
+        });
+        index_domains();
+        return n;
     });
-    if (!more) {
-        return more;
-    }
-    index_domains();
-    *rows += *more;
-    more = each(conn, aliases_sql.all, {}, [&](const db::row_view& row) {
-        if (auto* d = domain(row.u64(0))) {
-            d->aliases.push_back(ascii_lower(row.str(1)));
-        }
+    return and_then(rows, [&] {
+        return conn.query_each(aliases_sql.all, {}, [&](const db::row_view& row) {
+            if (auto* d = domain(row.u64(0))) {
+                d->aliases.push_back(ascii_lower(row.str(1)));
+            }
+        });
     });
-    if (!more) {
-        return more;
-    }
-    return *rows + *more;
 }
 
 db::outcome<uint64_t> full_load::read_forwardings(conn_t& conn) {
-    auto rows = each(conn, all_forwardings_sql, {}, [&](const db::row_view& row) {
+    auto rows = conn.query_each(all_forwardings_sql, {}, [&](const db::row_view& row) {
         forward_ids_.push_back(row.u64(0));
         forward_bytes_ += row.at(1).value_or("");
         forward_ends_.push_back(forward_bytes_.size());
     });
-    if (!rows) {
-        return rows;
-    }
-    auto more = each(conn, all_vacations_sql, {}, [&](const db::row_view& row) {
-        vacations_.emplace_back(row.u64(0),
-                                vacation_window{row.boolean(1), row.opt_i64(2), row.opt_i64(3)});
+    return and_then(rows, [&] {
+        return conn.query_each(all_vacations_sql, {}, [&](const db::row_view& row) {
+            vacations_.emplace_back(
+                row.u64(0), vacation_window{row.boolean(1), row.opt_i64(2), row.opt_i64(3)});
+        });
     });
-    if (!more) {
-        return more;
-    }
-    return *rows + *more;
 }
 
 db::outcome<uint64_t> full_load::read_addresses(conn_t& conn, address_stream& s, uint64_t first_id,
@@ -470,22 +466,18 @@ db::outcome<uint64_t> full_load::read_addresses(conn_t& conn, address_stream& s,
         std::lower_bound(vacations_.begin(), vacations_.end(), first_id,
                          [](const auto& v, uint64_t id) { return v.first < id; }) -
         vacations_.begin());
-    return each(conn, address_range_sql, {db::param{first_id}, db::param{last_id}},
-                [&](const db::row_view& row) { add_address(s, row); });
+    return conn.query_each(address_range_sql, {db::param{first_id}, db::param{last_id}},
+                           [&](const db::row_view& row) { add_address(s, row); });
 }
 
 db::outcome<uint64_t> full_load::read_logins(conn_t& conn) {
-    auto rows = each(conn, grants_sql.all, {},
-                     [&](const db::row_view& row) { add_grant(domain(row.u64(0)), row); });
-    if (!rows) {
-        return rows;
-    }
-    auto more = each(conn, admins_sql.all, {},
-                     [&](const db::row_view& row) { add_admin(domain(row.u64(0)), row); });
-    if (!more) {
-        return more;
-    }
-    return *rows + *more;
+    auto rows = conn.query_each(
+        grants_sql.all, {}, [&](const db::row_view& row) { add_grant(domain(row.u64(0)), row); });
+    return and_then(rows, [&] {
+        return conn.query_each(admins_sql.all, {}, [&](const db::row_view& row) {
+            add_admin(domain(row.u64(0)), row);
+        });
+    });
 }
 
 db::outcome<void> full_load::read(conn_t& conn, conn_t* second, refresh_stats& stats) {
@@ -503,14 +495,8 @@ db::outcome<void> full_load::read(conn_t& conn, conn_t* second, refresh_stats& s
         if (auto r = counted(at_once(domains, forwardings, second_failed_)); !r) {
             return r;
         }
-    } else {
-        auto r = counted(domains());
-        if (r) {
-            r = counted(read_forwardings(conn));
-        }
-        if (!r) {
-            return r;
-        }
+    } else if (auto r = counted(and_then(domains(), [&] { return read_forwardings(conn); })); !r) {
+        return r;
     }
     constexpr uint64_t any_id = std::numeric_limits<uint64_t>::max();
     uint64_t middle = any_id;  // the last id the first connection reads

@@ -14,8 +14,9 @@ them after SMTP AUTH, each message signed with DKIM (an RSA key). Then:
   - no error: every answer is one of the expected ones, no connection is dropped;
   - resident memory, open descriptors and threads (from each daemon's own metrics) flat
     between the start and the end of the run (the end taken when the last requests are
-    answered and the connections still open, so nothing in flight counts) (RSS only without ASan, whose allocator caches
-    grow for a while; there LeakSanitizer checks for leaks at exit);
+    answered and the connections still open, so nothing in flight counts) (RSS only without
+    ASan, whose allocator caches grow for a while; there LeakSanitizer checks for leaks at
+    exit);
   - the 99th percentile latency of the second half no worse than three times the first's
     (plus 20 ms).
 Last, IDLE connections to lookupd that never ask anything, then normal lookups beside them:

@@ -35,7 +35,8 @@ struct slow_sendmail {
         return {{"/bin/sh", "-c", "sleep 0.5; cat >> \"$0\"", path},
                 {"postmaster@example.com"},
                 std::move(text) + "\n",
-                "joe@example.com"};
+                "joe@example.com",
+                "postmaster@example.com"};
     }
 
     int lines() const {
